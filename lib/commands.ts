@@ -1,0 +1,158 @@
+/**
+ * What a person can type: `/commands`, `@name text`, `exit`, or plain text.
+ *
+ * Commands are data: a table of names, usage, help and handlers, so that
+ * `/help`, argument checks and "did you mean" come from one place.
+ *
+ * @module
+ */
+
+import { closest } from "./did_you_mean.ts";
+import { ChatError } from "./errors.ts";
+import { ErrorCode } from "./events.ts";
+import type { Hub } from "./hub.ts";
+import type { Member } from "./room.ts";
+
+/** A line, split into what it asks for. */
+export type Input =
+  | { kind: "say"; text: string }
+  | { kind: "command"; name: string; args: string };
+
+/**
+ * Splits a typed line into a message or a command with its argument text.
+ * `//text` sends `/text` literally; `@name text` is `/msg name text`.
+ *
+ * @example
+ * ```ts
+ * import { parseInput } from "./commands.ts";
+ * const input = parseInput("/msg Bob hi there");
+ * console.assert(input.kind === "command" && input.name === "msg" && input.args === "Bob hi there");
+ * ```
+ */
+export function parseInput(line: string): Input {
+  if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
+  if (line.trim() === "exit") return { kind: "command", name: "quit", args: "" };
+  const command = /^\/(\S*)\s*(.*)$/su.exec(line);
+  if (command) return { kind: "command", name: command[1].toLowerCase(), args: command[2] };
+  const mention = /^@(\S+)(?:\s+(.*))?$/su.exec(line);
+  if (mention) return { kind: "command", name: "msg", args: `${mention[1]} ${mention[2] ?? ""}` };
+  return { kind: "say", text: line };
+}
+
+/** One command: how to call it, what it does, and its handler. */
+export interface Command {
+  /** Name without the slash. */
+  name: string;
+  /** Other names that run it. */
+  aliases?: string[];
+  /** Argument hint, such as `NAME TEXT`. */
+  usage?: string;
+  /** One line for `/help`. */
+  help: string;
+  /** How many space-separated words the arguments need. */
+  minArgs?: number;
+  /** Runs the command; `args` is the text after the command name. */
+  run(hub: Hub, member: Member, args: string): void;
+}
+
+/** A table of commands with lookup, argument checks and help. */
+export class Commands {
+  #byName = new Map<string, Command>();
+  #list: Command[] = [];
+
+  /** Adds a command under its name and aliases. */
+  add(command: Command): this {
+    this.#list.push(command);
+    for (const name of [command.name, ...command.aliases ?? []]) this.#byName.set(name, command);
+    return this;
+  }
+
+  /** Names and aliases, for completion. */
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /**
+   * Runs the command `name`.
+   *
+   * @throws {ChatError} `unknown_command` (with a suggestion when one is
+   * close) or `bad_arguments` with the usage.
+   */
+  run(hub: Hub, member: Member, name: string, args: string): void {
+    const command = this.#byName.get(name);
+    if (!command) {
+      const near = closest(name, this.names());
+      const hint = near ? `; did you mean /${near}?` : "; type /help for the list";
+      throw new ChatError(ErrorCode.UnknownCommand, `Unknown command /${name}${hint}`);
+    }
+    const words = args.trim() ? args.trim().split(/\s+/u).length : 0;
+    if (words < (command.minArgs ?? 0)) {
+      throw new ChatError(ErrorCode.BadArguments, `Usage: /${command.name} ${command.usage ?? ""}`);
+    }
+    command.run(hub, member, args.trim());
+  }
+
+  /** The help text: one line per command. */
+  help(): string {
+    const rows = this.#list.map((c) => {
+      const call = `/${c.name}${c.usage ? " " + c.usage : ""}`;
+      return `  ${call.padEnd(22)} ${c.help}`;
+    });
+    return [
+      "Commands:",
+      ...rows,
+      "  @NAME TEXT             Same as /msg NAME TEXT",
+      "  exit                   Same as /quit",
+    ]
+      .join("\n");
+  }
+}
+
+/** Splits `NAME rest of text` into its first word and the rest. */
+function firstWord(args: string): [string, string] {
+  const match = /^(\S+)\s*(.*)$/su.exec(args);
+  return match ? [match[1], match[2]] : ["", ""];
+}
+
+/** The commands every server has. */
+export const COMMANDS: Commands = new Commands()
+  .add({
+    name: "msg",
+    usage: "NAME TEXT",
+    help: "Send a private message",
+    minArgs: 2,
+    run: (hub, member, args) => hub.whisper(member, ...firstWord(args)),
+  })
+  .add({
+    name: "who",
+    aliases: ["users", "names"],
+    help: "List the users in the room",
+    run: (hub, member) => hub.who(member),
+  })
+  .add({
+    name: "nick",
+    usage: "NEWNAME",
+    help: "Change your name",
+    minArgs: 1,
+    run: (hub, member, args) => hub.rename(member, args),
+  })
+  .add({
+    name: "me",
+    usage: "ACTION",
+    help: "Describe what you do: /me waves",
+    minArgs: 1,
+    run: (hub, member, args) => hub.act(member, args),
+  })
+  .add({
+    name: "help",
+    aliases: ["?"],
+    help: "Show this help",
+    run: (hub, member) => hub.help(member),
+  })
+  .add({
+    name: "quit",
+    aliases: ["exit", "bye"],
+    usage: "[REASON]",
+    help: "Leave the chat",
+    run: (hub, member, args) => hub.quit(member, args),
+  });

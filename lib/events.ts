@@ -1,0 +1,178 @@
+/**
+ * The events the chat core produces for the people in it.
+ *
+ * Each event is a plain object with a `type`; the JSON protocol sends it as it
+ * is (see docs/PROTOCOL.md), the plain-text session renders it as a line. The
+ * core builds one object per event and hands the same object to every
+ * recipient, so a front end can encode it once for all of them.
+ *
+ * Times are milliseconds since the Unix epoch, stamped by the server.
+ *
+ * @module
+ */
+
+/** Version of the wire protocol that these events belong to. */
+export const PROTOCOL_VERSION = 1;
+
+/** Stable error codes, for programs to act on; the message is for people. */
+export const ErrorCode = {
+  /** The frame was not a JSON object, or lacked a required field. */
+  BadFrame: "bad_frame",
+  /** The frame's `type` is not one this server knows. */
+  UnknownType: "unknown_type",
+  /** A line was longer than the server accepts; it was discarded. */
+  LineTooLong: "line_too_long",
+  /** A line was not valid UTF-8; it was discarded. */
+  BadEncoding: "bad_encoding",
+  /** The client speaks a protocol version this server does not. */
+  VersionUnsupported: "version_unsupported",
+  /** The name is used by someone else (compared case-insensitively). */
+  NameTaken: "name_taken",
+  /** The name is not allowed (see the message for why). */
+  NameInvalid: "name_invalid",
+  /** The server holds as many users as it allows. */
+  RoomFull: "room_full",
+  /** Something that needs a registered user was sent before `hello`. */
+  NotRegistered: "not_registered",
+  /** `hello` was sent by a user who is already registered. */
+  AlreadyRegistered: "already_registered",
+  /** No user of that name is here. */
+  NoSuchUser: "no_such_user",
+  /** The message was empty after cleaning; nothing was sent. */
+  EmptyMessage: "empty_message",
+  /** The message is longer than the server accepts; nothing was sent. */
+  MessageTooLong: "message_too_long",
+  /** A `/command` the server does not know. */
+  UnknownCommand: "unknown_command",
+  /** A command was used with missing arguments. */
+  BadArguments: "bad_arguments",
+  /** No `hello` arrived within the registration time limit. */
+  Timeout: "timeout",
+} as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
+
+/** Why a connection is being closed by the server, sent in `bye`. */
+export type ByeCode = "quit" | "shutdown" | "room_full" | "timeout" | "version" | "error";
+
+/** Sent once when registration succeeds. */
+export interface WelcomeEvent {
+  type: "welcome";
+  version: number;
+  name: string;
+  room: string;
+  users: string[];
+  motd?: string;
+  server: string;
+}
+
+/** A message to the room; `action` marks `/me` messages. */
+export interface MessageEvent {
+  type: "message";
+  id: number;
+  time: number;
+  room: string;
+  from: string;
+  text: string;
+  action?: true;
+}
+
+/** A private message; both its recipient and its sender get it. */
+export interface PrivateEvent {
+  type: "private";
+  id: number;
+  time: number;
+  from: string;
+  to: string;
+  text: string;
+}
+
+/** Someone entered the room; `count` is the number of users after. */
+export interface JoinEvent {
+  type: "join";
+  time: number;
+  room: string;
+  name: string;
+  count: number;
+}
+
+/** Someone left the room; `count` is the number of users after. */
+export interface LeaveEvent {
+  type: "leave";
+  time: number;
+  room: string;
+  name: string;
+  count: number;
+  reason: string;
+}
+
+/** Someone changed their name. */
+export interface RenameEvent {
+  type: "rename";
+  time: number;
+  room: string;
+  from: string;
+  to: string;
+}
+
+/** The users in a room, in the order they joined; the answer to `who`. */
+export interface UsersEvent {
+  type: "users";
+  room: string;
+  names: string[];
+}
+
+/** An announcement from the server's operator, or from the server itself. */
+export interface NoticeEvent {
+  type: "notice";
+  time: number;
+  text: string;
+}
+
+/** Information for one user only, such as the help text. */
+export interface InfoEvent {
+  type: "info";
+  text: string;
+}
+
+/** Something the user sent was refused; only that user is told. */
+export interface ErrorEvent {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** The server answers a `ping` (or asks with one); `token` is echoed. */
+export interface PingEvent {
+  type: "ping" | "pong";
+  token?: string;
+}
+
+/** The server is closing this connection; nothing follows. */
+export interface ByeEvent {
+  type: "bye";
+  code: ByeCode;
+  reason: string;
+}
+
+/** Everything the server sends to a user. */
+export type ChatEvent =
+  | WelcomeEvent
+  | MessageEvent
+  | PrivateEvent
+  | JoinEvent
+  | LeaveEvent
+  | RenameEvent
+  | UsersEvent
+  | NoticeEvent
+  | InfoEvent
+  | ErrorEvent
+  | PingEvent
+  | ByeEvent;
+
+/** Where the core delivers a user's events: a connection, or an array in tests. */
+export interface Sink {
+  /** Queues one event; must not block, must not reorder. */
+  send(event: ChatEvent): void;
+}

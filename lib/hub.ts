@@ -1,0 +1,328 @@
+/**
+ * The chat core: users, rooms and everything they can do.
+ *
+ * This module is pure logic over events. It has no sockets, no terminal and no
+ * `Deno.*` calls: a front end registers users with a {@link Sink}, feeds it
+ * what they type, and delivers the events it produces. The TCP server in
+ * `server.ts` is one such front end; the tests are another.
+ *
+ * Refusals are thrown as {@link ChatError} inside and reach only the user who
+ * caused them, as an `error` event.
+ *
+ * @module
+ */
+
+import { COMMANDS, parseInput } from "./commands.ts";
+import { ChatError } from "./errors.ts";
+import { type ByeCode, type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
+import { checkName, nameKey } from "./names.ts";
+import { Member, Room } from "./room.ts";
+import { cleanMessage, codePointLength } from "./sanitize.ts";
+
+/** The room everyone enters first. */
+export const DEFAULT_ROOM = "lobby";
+
+/** Longest message, in code points; longer ones are refused, not cut. */
+export const MAX_MESSAGE_LENGTH = 4096;
+
+/** Settings of a hub. */
+export interface HubOptions {
+  /** Most users registered at once. @default 100 */
+  maxUsers?: number;
+  /** Message of the day, shown to each user on joining. */
+  motd?: string;
+  /** Name and version the server reports in `welcome`. @default "chat" */
+  server?: string;
+  /** The clock, in milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** Receives one line per notable event, for the operator. */
+  log?: (line: string) => void;
+}
+
+/** All users and rooms of one server, and the rules between them. */
+export class Hub {
+  #users = new Map<string, Member>();
+  #rooms = new Map<string, Room>();
+  #nextId = 1;
+  #maxUsers: number;
+  #motd: string | undefined;
+  #server: string;
+  #now: () => number;
+  #log: (line: string) => void;
+
+  /** Creates a hub with one empty room, {@link DEFAULT_ROOM}. */
+  constructor(options: HubOptions = {}) {
+    this.#maxUsers = options.maxUsers ?? 100;
+    this.#motd = options.motd ? cleanMessage(options.motd) : undefined;
+    this.#server = options.server ?? "chat";
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => {});
+    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM));
+  }
+
+  /** Number of registered users. */
+  get userCount(): number {
+    return this.#users.size;
+  }
+
+  /** The most users this hub admits. */
+  get maxUsers(): number {
+    return this.#maxUsers;
+  }
+
+  /** Whether a newcomer would be turned away. */
+  isFull(): boolean {
+    return this.#users.size >= this.#maxUsers;
+  }
+
+  /** Names of everyone registered, in the order they joined. */
+  userNames(): string[] {
+    return [...this.#users.values()].map((m) => m.name);
+  }
+
+  /**
+   * Registers a user under `name` and puts them in the default room: they get
+   * `welcome`, everyone else a `join`.
+   *
+   * @throws {ChatError} `name_invalid`, `name_taken` or `room_full`; the
+   * connection may try again with another name (except when full).
+   */
+  register(name: string, sink: Sink, peer = "local"): Member {
+    const checked = checkName(name);
+    if (!checked.ok) {
+      this.#log(`refused name from ${peer}: ${checked.reason}`);
+      throw new ChatError(ErrorCode.NameInvalid, checked.reason);
+    }
+    if (this.#users.has(nameKey(checked.name))) {
+      this.#log(`refused name ${checked.name} from ${peer}: taken`);
+      throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
+    }
+    if (this.isFull()) {
+      this.#log(`refused ${checked.name} from ${peer}: room full (${this.#maxUsers})`);
+      throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
+    }
+    const member = new Member(checked.name, sink, peer);
+    this.#users.set(member.key, member);
+    const room = this.#rooms.get(DEFAULT_ROOM)!;
+    room.add(member);
+    sink.send({
+      type: "welcome",
+      version: PROTOCOL_VERSION,
+      name: member.name,
+      room: room.name,
+      users: room.names(),
+      ...(this.#motd ? { motd: this.#motd } : {}),
+      server: this.#server,
+    });
+    room.broadcast(
+      { type: "join", time: this.#now(), room: room.name, name: member.name, count: room.size },
+      member,
+    );
+    this.#log(`join ${member.name} from ${peer} (${usersCount(this.#users.size)})`);
+    return member;
+  }
+
+  /** The sentence a refused newcomer reads when the server is full. */
+  fullMessage(): string {
+    return `The room is full (${this.#maxUsers} users); try again later`;
+  }
+
+  /**
+   * Handles one line as a person typed it: a `/command`, `@name text`, the
+   * word `exit`, or a message to the room. Refusals go to `member` only.
+   */
+  handleLine(member: Member, line: string): void {
+    this.#guard(member, () => {
+      const input = parseInput(line);
+      if (input.kind === "say") this.say(member, input.text);
+      else COMMANDS.run(this, member, input.name, input.args);
+    });
+  }
+
+  /** Runs `action`, sending a {@link ChatError} it throws to `member` only. */
+  #guard(member: Member, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      member.sink.send({ type: "error", code: error.code, message: error.message });
+    }
+  }
+
+  /** Sends a message to the member's room, the sender included. */
+  say(member: Member, text: string): void {
+    this.#guard(member, () => {
+      const room = this.#roomOf(member);
+      const clean = this.#checkText(text);
+      room.broadcast({
+        type: "message",
+        id: this.#nextId++,
+        time: this.#now(),
+        room: room.name,
+        from: member.name,
+        text: clean,
+      });
+      this.#log(`<${member.name}> ${clean}`);
+    });
+  }
+
+  /** Sends a `/me` action to the member's room. */
+  act(member: Member, text: string): void {
+    this.#guard(member, () => {
+      const room = this.#roomOf(member);
+      const clean = this.#checkText(text);
+      room.broadcast({
+        type: "message",
+        id: this.#nextId++,
+        time: this.#now(),
+        room: room.name,
+        from: member.name,
+        text: clean,
+        action: true,
+      });
+      this.#log(`* ${member.name} ${clean}`);
+    });
+  }
+
+  /** Sends a private message; the sender gets the same event as a receipt. */
+  whisper(member: Member, to: string, text: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      const target = this.#users.get(nameKey(to.trim().replace(/^@/, "")));
+      if (!target) {
+        throw new ChatError(ErrorCode.NoSuchUser, `No user named ${cleanMessage(to)} is here`);
+      }
+      const clean = this.#checkText(text);
+      const event: ChatEvent = {
+        type: "private",
+        id: this.#nextId++,
+        time: this.#now(),
+        from: member.name,
+        to: target.name,
+        text: clean,
+      };
+      target.sink.send(event);
+      if (target !== member) member.sink.send(event);
+      // The operator sees that it happened, not what was said.
+      this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
+    });
+  }
+
+  /** Changes the member's name, if the new one is valid and free. */
+  rename(member: Member, name: string): void {
+    this.#guard(member, () => {
+      const room = this.#roomOf(member);
+      const checked = checkName(name);
+      if (!checked.ok) throw new ChatError(ErrorCode.NameInvalid, checked.reason);
+      const key = nameKey(checked.name);
+      const holder = this.#users.get(key);
+      if (holder && holder !== member) {
+        throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
+      }
+      if (checked.name === member.name) {
+        throw new ChatError(ErrorCode.BadArguments, `You are already called ${member.name}`);
+      }
+      const old = member.name;
+      this.#users.delete(member.key);
+      member.rename(checked.name);
+      this.#users.set(member.key, member);
+      room.broadcast({
+        type: "rename",
+        time: this.#now(),
+        room: room.name,
+        from: old,
+        to: member.name,
+      });
+      this.#log(`rename ${old} -> ${member.name}`);
+    });
+  }
+
+  /** Tells the member who is in their room. */
+  who(member: Member): void {
+    this.#guard(member, () => {
+      const room = this.#roomOf(member);
+      member.sink.send({ type: "users", room: room.name, names: room.names() });
+    });
+  }
+
+  /** Sends the help text to the member. */
+  help(member: Member): void {
+    member.sink.send({ type: "info", text: COMMANDS.help() });
+  }
+
+  /**
+   * The member leaves on purpose: they get `bye`, the room a `leave`. The
+   * front end closes the connection when it has delivered the `bye`.
+   */
+  quit(member: Member, reason = ""): void {
+    const why = cleanMessage(reason).slice(0, 200) || "quit";
+    member.sink.send({ type: "bye", code: "quit", reason: why });
+    this.leave(member, why);
+  }
+
+  /**
+   * Removes the member and tells the room. Safe to call more than once: a
+   * front end calls it whenever a connection ends, however it ended.
+   */
+  leave(member: Member, reason: string): void {
+    if (this.#users.get(member.key) !== member) return;
+    this.#users.delete(member.key);
+    const room = member.room;
+    if (!room) return;
+    room.remove(member);
+    room.broadcast({
+      type: "leave",
+      time: this.#now(),
+      room: room.name,
+      name: member.name,
+      count: room.size,
+      reason,
+    });
+    this.#log(`leave ${member.name} (${reason}) (${usersCount(this.#users.size)})`);
+  }
+
+  /** Sends an announcement from the server to every user. */
+  announce(text: string): void {
+    const clean = cleanMessage(text);
+    if (!clean) return;
+    const event: ChatEvent = { type: "notice", time: this.#now(), text: clean };
+    for (const member of this.#users.values()) member.sink.send(event);
+    this.#log(`announce: ${clean}`);
+  }
+
+  /** Says goodbye to everyone (`bye` with `code`) and empties the hub. */
+  closeAll(code: ByeCode, reason: string): void {
+    const event: ChatEvent = { type: "bye", code, reason };
+    for (const member of this.#users.values()) {
+      member.sink.send(event);
+      member.room?.remove(member);
+    }
+    this.#users.clear();
+  }
+
+  #roomOf(member: Member): Room {
+    if (!member.room || this.#users.get(member.key) !== member) {
+      throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
+    }
+    return member.room;
+  }
+
+  #checkText(text: string): string {
+    const clean = cleanMessage(text);
+    if (!clean.trim()) {
+      throw new ChatError(ErrorCode.EmptyMessage, "Empty message not sent; type some text first");
+    }
+    const length = codePointLength(clean);
+    if (length > MAX_MESSAGE_LENGTH) {
+      throw new ChatError(
+        ErrorCode.MessageTooLong,
+        `Message not sent: ${length} characters, the limit is ${MAX_MESSAGE_LENGTH}`,
+      );
+    }
+    return clean;
+  }
+}
+
+function usersCount(count: number): string {
+  return count === 1 ? "1 user" : `${count} users`;
+}

@@ -1,0 +1,82 @@
+/**
+ * The plain-text session: how events read for someone on `nc` or `telnet`.
+ *
+ * Lines are short, readable and free of escape codes, and end in CRLF so that
+ * telnet shows them correctly too.
+ *
+ * @module
+ */
+
+import type { ChatEvent } from "./events.ts";
+
+/** The prompt a plain-text session shows before registration. */
+export const NAME_PROMPT = "Your name: ";
+
+/** Formats a server timestamp as the local `HH:MM`. */
+export function clock(time: number): string {
+  const date = new Date(time);
+  return `${String(date.getHours()).padStart(2, "0")}:${
+    String(date.getMinutes()).padStart(2, "0")
+  }`;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * Renders an event as the text `viewer` reads, without a line ending; null
+ * when a plain-text session shows nothing for it (their own room messages,
+ * which their terminal already echoed, and keepalives).
+ *
+ * @example
+ * ```ts
+ * import { renderPlain } from "./plain_text.ts";
+ * const line = renderPlain({ type: "users", room: "lobby", names: ["Ann", "Bo"] }, "Ann");
+ * console.assert(line === "Users in #lobby (2): Ann, Bo");
+ * ```
+ */
+export function renderPlain(event: ChatEvent, viewer: string): string | null {
+  switch (event.type) {
+    case "welcome": {
+      const others = event.users.filter((name) => name !== event.name);
+      const company = others.length === 0
+        ? "You are the first one here."
+        : `Here with you: ${others.join(", ")}.`;
+      const lines = [`Welcome, ${event.name}! You are in #${event.room}. ${company}`];
+      if (event.motd) lines.push(`Message of the day: ${event.motd}`);
+      lines.push("Type a message and press Enter; /help lists the commands.");
+      return lines.join("\r\n");
+    }
+    case "message":
+      if (event.from === viewer && !event.action) return null;
+      return event.action
+        ? `[${clock(event.time)}] * ${event.from} ${event.text}`
+        : `[${clock(event.time)}] ${event.from}: ${event.text}`;
+    case "private":
+      return event.from === viewer && event.to !== viewer
+        ? `[${clock(event.time)}] (private to ${event.to}) ${event.text}`
+        : `[${clock(event.time)}] (private) ${event.from}: ${event.text}`;
+    case "join":
+      return `[${clock(event.time)}] --> ${event.name} joined (${plural(event.count, "user")})`;
+    case "leave":
+      return `[${clock(event.time)}] <-- ${event.name} left: ${event.reason} (${
+        plural(event.count, "user")
+      })`;
+    case "rename":
+      return `[${clock(event.time)}] ${event.from} is now known as ${event.to}`;
+    case "users":
+      return `Users in #${event.room} (${event.names.length}): ${event.names.join(", ")}`;
+    case "notice":
+      return `[${clock(event.time)}] *** ${event.text}`;
+    case "info":
+      return event.text.replaceAll("\n", "\r\n");
+    case "error":
+      return `Error: ${event.message}`;
+    case "bye":
+      return event.code === "shutdown" ? `*** ${event.reason}` : `Goodbye (${event.reason})`;
+    case "ping":
+    case "pong":
+      return null;
+  }
+}

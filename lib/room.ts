@@ -1,0 +1,85 @@
+/**
+ * One chat room: who is in it, and delivery of an event to all of them.
+ *
+ * A room knows nothing of sockets or terminals; members carry a {@link Sink}.
+ * The {@link Hub} owns the rooms and decides who may enter.
+ *
+ * @module
+ */
+
+import type { ChatEvent, Sink } from "./events.ts";
+import { nameKey } from "./names.ts";
+
+/** A registered user: a name, a sink for their events, and where they came from. */
+export class Member {
+  /** Display name, as the user chose it (NFC). */
+  name: string;
+  /** Unique key of the name, see {@link nameKey}. */
+  key: string;
+  /** Where the user's events go. */
+  readonly sink: Sink;
+  /** The peer's address, for the operator's log. */
+  readonly peer: string;
+  /** The room the user is in; null once they have left. */
+  room: Room | null = null;
+
+  /** Creates a member; the hub registers it. */
+  constructor(name: string, sink: Sink, peer: string) {
+    this.name = name;
+    this.key = nameKey(name);
+    this.sink = sink;
+    this.peer = peer;
+  }
+
+  /** Changes the name (the hub checks that the new one is free). */
+  rename(name: string): void {
+    this.name = name;
+    this.key = nameKey(name);
+  }
+}
+
+/** A room: its members in the order they joined. */
+export class Room {
+  /** The room's name, without the leading `#`. */
+  readonly name: string;
+  #members = new Set<Member>();
+
+  /** Creates an empty room. */
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** How many members the room has. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Member names in the order they joined. */
+  names(): string[] {
+    return [...this.#members].map((m) => m.name);
+  }
+
+  /** Adds a member; the caller announces it. */
+  add(member: Member): void {
+    this.#members.add(member);
+    member.room = this;
+  }
+
+  /** Removes a member; the caller announces it. */
+  remove(member: Member): void {
+    this.#members.delete(member);
+    if (member.room === this) member.room = null;
+  }
+
+  /** Gives the same event object to every member except `skip`. */
+  broadcast(event: ChatEvent, skip?: Member): void {
+    for (const member of this.#members) {
+      if (member !== skip) member.sink.send(event);
+    }
+  }
+
+  /** All members, for shutdown. */
+  members(): Member[] {
+    return [...this.#members];
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `chat serve`: run a server in this process until Ctrl+C or SIGTERM.
+ *
+ * Prints where it listens and how others can join, logs what happens for the
+ * operator, turns lines typed into the console into announcements, and shuts
+ * down cleanly on a signal.
+ *
+ * @module
+ */
+
+import type { ServeSettings } from "./cli.ts";
+import { ExitCode } from "./cli.ts";
+import { readLines } from "./line_reader.ts";
+import { ChatServer, DEFAULT_PORT } from "./server.ts";
+import { describeError } from "./session.ts";
+import { VERSION } from "./version.ts";
+
+/** Where `chat serve` writes; tests and other front ends can pass their own. */
+export interface ServeIO {
+  /** Prints one line of the operator's log. */
+  out(line: string): void;
+  /** Prints one error line. */
+  err(line: string): void;
+  /** Whether stdin is a terminal the operator types announcements into. */
+  console: boolean;
+}
+
+const DEFAULT_IO: ServeIO = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  console: Deno.stdin.isTerminal(),
+};
+
+/** Runs a chat server until a signal stops it; resolves to the exit code. */
+export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): Promise<number> {
+  const log = (line: string) => io.out(`[${timeOfDay()}] ${line}`);
+  let server: ChatServer;
+  try {
+    server = new ChatServer({
+      hostname: settings.host,
+      port: settings.port,
+      maxUsers: settings.maxUsers,
+      motd: settings.motd,
+      version: VERSION,
+      log,
+    });
+  } catch (error) {
+    io.err(`chat: cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`);
+    return ExitCode.Failure;
+  }
+  const { hostname, port } = server.addr;
+  log(`chat ${VERSION} listening on ${hostname}:${port} (at most ${settings.maxUsers} users)`);
+  for (const line of joinHints(hostname, port)) io.out(line);
+  if (io.console) {
+    io.out("Type a line here to announce it to everyone; Ctrl+C stops the server.");
+    void announceFromConsole(server);
+  }
+
+  const stopped = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) {
+      io.err("chat: stopping now");
+      Deno.exit(ExitCode.Failure);
+    }
+    stopped.resolve();
+  };
+  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const name of names) Deno.addSignalListener(name, onSignal);
+  await stopped.promise;
+  await server.shutdown();
+  for (const name of names) Deno.removeSignalListener(name, onSignal);
+  log("stopped");
+  return ExitCode.Ok;
+}
+
+/** Lines telling the operator what others should type to join. */
+export function joinHints(hostname: string, port: number): string[] {
+  const suffix = port === DEFAULT_PORT ? "" : `:${port}`;
+  if (hostname !== "0.0.0.0" && hostname !== "::") {
+    return [`Join with: chat join ${hostname}${suffix}   (or: nc ${hostname} ${port})`];
+  }
+  const lines = ["Others can join with:"];
+  for (const address of lanAddresses()) {
+    lines.push(`  chat join ${address}${suffix}   (or: nc ${address} ${port})`);
+  }
+  lines.push(`  chat join localhost${suffix}   (from this machine)`);
+  return lines;
+}
+
+function lanAddresses(): string[] {
+  try {
+    return Deno.networkInterfaces()
+      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+      .map((i) => i.address);
+  } catch {
+    // Without --allow-sys the operator still gets the localhost line.
+    return [];
+  }
+}
+
+async function announceFromConsole(server: ChatServer): Promise<void> {
+  for await (const read of readLines(Deno.stdin)) {
+    if (read.kind === "line" && read.text.trim()) server.announce(read.text);
+  }
+}
+
+function listenReason(error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse) return "address already in use";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
+  return describeError(error);
+}
+
+function timeOfDay(): string {
+  return new Date().toTimeString().slice(0, 8);
+}

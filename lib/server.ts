@@ -1,0 +1,149 @@
+/**
+ * The TCP front end of the chat core: accept connections, give each a
+ * {@link Session}, and shut everything down cleanly on request.
+ *
+ * This is only the bridge between sockets and the {@link Hub}; all chat rules
+ * live in the hub.
+ *
+ * @module
+ */
+
+import { Hub } from "./hub.ts";
+import { MAX_LINE_BYTES } from "./line_reader.ts";
+import { DEFAULT_QUEUE_LIMIT } from "./outbox.ts";
+import { describeError, Session, type SessionLimits } from "./session.ts";
+
+/** Port `chat serve` listens on when none is given: unprivileged and easy to type. */
+export const DEFAULT_PORT = 7777;
+
+/** Users admitted at once by default: a big class, a small community. */
+export const DEFAULT_MAX_USERS = 100;
+
+/** Settings of a chat server; every field has a default. */
+export interface ServerOptions extends Partial<SessionLimits> {
+  /** Interface to listen on. @default "0.0.0.0" (all) */
+  hostname?: string;
+  /** TCP port; 0 picks a free one. @default DEFAULT_PORT */
+  port?: number;
+  /** Most registered users. @default DEFAULT_MAX_USERS */
+  maxUsers?: number;
+  /** Message of the day. */
+  motd?: string;
+  /** Name and version reported to clients. */
+  version?: string;
+  /** Receives the operator's log, one line per event. */
+  log?: (line: string) => void;
+  /** Clock for the hub, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** Pause after a failed accept (out of file descriptors, say) before retrying. */
+const ACCEPT_RETRY_MS = 100;
+
+/** A running chat server. */
+export class ChatServer {
+  /** The chat core this server is a front end for. */
+  readonly hub: Hub;
+  #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  #sessions = new Set<Session>();
+  #tasks = new Set<Promise<void>>();
+  #limits: SessionLimits;
+  #log: (line: string) => void;
+  #stopping = false;
+  #acceptLoop: Promise<void>;
+
+  /**
+   * Listens and starts accepting connections.
+   *
+   * @throws {Deno.errors.AddrInUse} and other listen errors, for the caller
+   * to report.
+   */
+  constructor(options: ServerOptions = {}) {
+    this.#log = options.log ?? (() => {});
+    this.hub = new Hub({
+      maxUsers: options.maxUsers ?? DEFAULT_MAX_USERS,
+      motd: options.motd,
+      server: options.version ? `chat ${options.version}` : "chat",
+      now: options.now,
+      log: this.#log,
+    });
+    this.#limits = {
+      maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+      queueLimitBytes: options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT,
+      registrationTimeoutMs: options.registrationTimeoutMs ?? 60_000,
+      promptDelayMs: options.promptDelayMs ?? 150,
+      drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
+    };
+    this.#listener = Deno.listen({
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port ?? DEFAULT_PORT,
+      transport: "tcp",
+    });
+    this.#acceptLoop = this.#accept();
+  }
+
+  /** The address actually listened on (useful with port 0). */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Connections currently open, registered or not. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Sends an announcement from the operator to every user. */
+  announce(text: string): void {
+    this.hub.announce(text);
+  }
+
+  /**
+   * Stops accepting, tells every user the server is shutting down, gives their
+   * queues a moment to drain, and closes every connection.
+   */
+  async shutdown(reason = "The server is shutting down"): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#log("shutting down");
+      this.#listener.close();
+      this.hub.closeAll("shutdown", reason);
+      for (const session of this.#sessions) {
+        if (!session.registered) session.send({ type: "bye", code: "shutdown", reason });
+      }
+    }
+    await this.#acceptLoop;
+    await Promise.all(this.#tasks);
+  }
+
+  async #accept(): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping || error instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: wait for connections to close.
+        this.#log(`accept failed: ${describeError(error)}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      this.#serve(conn);
+    }
+  }
+
+  #serve(conn: Deno.TcpConn): void {
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch {
+      // The peer may already be gone; the session will notice.
+    }
+    const session = new Session(conn, this.hub, this.#limits, this.#log);
+    this.#sessions.add(session);
+    const task = session.run().finally(() => {
+      this.#sessions.delete(session);
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * One connection's life on the server: work out which protocol the peer
+ * speaks, register a name, feed lines to the hub, and leave when it ends.
+ *
+ * A peer whose first line is a JSON object speaks the JSON protocol; anyone
+ * else (`nc`, `telnet`) gets a plain-text session. A text peer sees a prompt
+ * shortly after connecting; a JSON client sends `hello` at once and never
+ * waits for it.
+ *
+ * @module
+ */
+
+import { ChatError } from "./errors.ts";
+import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
+import type { Hub } from "./hub.ts";
+import { readLines } from "./line_reader.ts";
+import { Outbox, type OutboxFailure } from "./outbox.ts";
+import { NAME_PROMPT, renderPlain } from "./plain_text.ts";
+import { type ClientFrame, decodeClientFrame, encodeEvent } from "./protocol.ts";
+import type { Member } from "./room.ts";
+
+/** Limits and timings of a session. */
+export interface SessionLimits {
+  /** Longest line accepted, in bytes. */
+  maxLineBytes: number;
+  /** Most bytes queued for a peer before it is dropped as too slow. */
+  queueLimitBytes: number;
+  /** How long a peer may take to register, in milliseconds. */
+  registrationTimeoutMs: number;
+  /** How long to wait for a JSON `hello` before prompting for a name, in milliseconds. */
+  promptDelayMs: number;
+  /** How long to wait for a closing connection's queue to drain, in milliseconds. */
+  drainTimeoutMs: number;
+}
+
+type Mode = "unknown" | "json" | "text";
+
+const encoder = new TextEncoder();
+
+/** A connected peer, from accept to close. */
+export class Session implements Sink {
+  /** The peer's `host:port`, for the log. */
+  readonly peer: string;
+  #conn: Deno.Conn;
+  #hub: Hub;
+  #limits: SessionLimits;
+  #log: (line: string) => void;
+  #outbox: Outbox;
+  #mode: Mode = "unknown";
+  #member: Member | null = null;
+  #prompted = false;
+  #closing = false;
+  #closed = false;
+  #leaveReason = "disconnected";
+  #timers: ReturnType<typeof setTimeout>[] = [];
+
+  /** Wraps an accepted connection; call {@link run} to serve it. */
+  constructor(conn: Deno.Conn, hub: Hub, limits: SessionLimits, log: (line: string) => void) {
+    this.#conn = conn;
+    this.#hub = hub;
+    this.#limits = limits;
+    this.#log = log;
+    this.peer = formatAddress(conn.remoteAddr);
+    this.#outbox = new Outbox(conn, {
+      limit: limits.queueLimitBytes,
+      onFailure: (why, error) => this.#onOutboxFailure(why, error),
+    });
+  }
+
+  /** Serves the connection until it ends; never throws. */
+  async run(): Promise<void> {
+    this.#log(`connect ${this.peer}`);
+    this.#timers.push(setTimeout(() => this.#greetText(), this.#limits.promptDelayMs));
+    this.#timers.push(
+      setTimeout(() => this.#registrationExpired(), this.#limits.registrationTimeoutMs),
+    );
+    try {
+      for await (const read of readLines(this.#conn, this.#limits.maxLineBytes)) {
+        if (this.#closing) break;
+        if (read.kind === "too_long") {
+          this.#refuse(
+            ErrorCode.LineTooLong,
+            `Line too long (limit ${this.#limits.maxLineBytes} bytes); it was ignored`,
+          );
+        } else if (read.kind === "bad_encoding") {
+          this.#refuse(ErrorCode.BadEncoding, "Line is not valid UTF-8; it was ignored");
+        } else {
+          this.#onLine(read.text);
+        }
+      }
+    } catch (error) {
+      this.#log(`error ${this.peer}: ${describeError(error)}`);
+    } finally {
+      for (const timer of this.#timers) clearTimeout(timer);
+      if (this.#member) this.#hub.leave(this.#member, this.#leaveReason);
+      this.#close();
+      this.#log(`disconnect ${this.peer}`);
+    }
+  }
+
+  /** Queues an event for this peer in its protocol; a `bye` closes the session after it. */
+  send(event: ChatEvent): void {
+    if (this.#closed) return;
+    if (this.#mode === "text") {
+      const line = renderPlain(event, this.#member?.name ?? "");
+      if (line !== null) this.#outbox.push(encoder.encode(line + "\r\n"));
+    } else {
+      this.#outbox.push(encodeEvent(event));
+    }
+    if (event.type === "bye") {
+      if (event.code === "quit") this.#leaveReason = event.reason;
+      void this.end();
+    }
+  }
+
+  /** Stops reading, lets the queue drain for a moment, and closes. */
+  async end(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#outbox.drained(),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, this.#limits.drainTimeoutMs)),
+    ]);
+    clearTimeout(timer);
+    this.#close();
+  }
+
+  /** Whether the peer has registered a name. */
+  get registered(): boolean {
+    return this.#member !== null;
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset; nothing left to release.
+    }
+  }
+
+  #onOutboxFailure(why: OutboxFailure, error?: unknown): void {
+    if (this.#closing) return;
+    if (why === "overflow") {
+      this.#leaveReason = "too slow to keep up";
+      this.#log(`drop ${this.peer}: send queue over ${this.#limits.queueLimitBytes} bytes`);
+    } else {
+      this.#leaveReason = "connection lost";
+      this.#log(`drop ${this.peer}: write failed (${describeError(error)})`);
+    }
+    this.#close();
+  }
+
+  #greetText(): void {
+    if (this.#mode !== "unknown" || this.#prompted) return;
+    this.#prompted = true;
+    this.#mode = "text";
+    this.#write(
+      `Welcome to chat! ${this.#hub.userCount} of ${this.#hub.maxUsers} users online.\r\n`,
+    );
+    if (this.#hub.isFull()) {
+      this.send({ type: "bye", code: "room_full", reason: this.#hub.fullMessage() });
+      return;
+    }
+    this.#write(NAME_PROMPT);
+  }
+
+  #registrationExpired(): void {
+    if (this.#member || this.#closing) return;
+    this.#log(`drop ${this.peer}: no name after ${this.#limits.registrationTimeoutMs} ms`);
+    this.#refuse(ErrorCode.Timeout, "No name was given in time");
+    this.send({ type: "bye", code: "timeout", reason: "registration timed out" });
+  }
+
+  #write(text: string): void {
+    this.#outbox.push(encoder.encode(text));
+  }
+
+  #refuse(code: ErrorCode, message: string): void {
+    this.send({ type: "error", code, message });
+  }
+
+  #onLine(line: string): void {
+    if (this.#mode === "unknown") {
+      this.#mode = line.trimStart().startsWith("{") ? "json" : "text";
+      if (this.#mode === "text") this.#prompted = true;
+    }
+    if (this.#mode === "json") this.#onFrame(line);
+    else if (this.#member) this.#hub.handleLine(this.#member, line);
+    else this.#registerText(line);
+  }
+
+  #registerText(name: string): void {
+    if (!name.trim()) {
+      this.#write(NAME_PROMPT);
+      return;
+    }
+    try {
+      this.#member = this.#hub.register(name, this, this.peer);
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      this.#refuse(error.code, error.message);
+      if (error.code === ErrorCode.RoomFull) {
+        this.send({ type: "bye", code: "room_full", reason: error.message });
+      } else {
+        this.#write(NAME_PROMPT);
+      }
+    }
+  }
+
+  #onFrame(line: string): void {
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(line);
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      this.#refuse(error.code, error.message);
+      return;
+    }
+    const member = this.#member;
+    if (frame.type === "ping") {
+      this.send({ type: "pong", ...(frame.token !== undefined ? { token: frame.token } : {}) });
+    } else if (frame.type === "pong") {
+      // Keepalive answer: receiving it was the point.
+    } else if (frame.type === "hello") {
+      this.#hello(frame);
+    } else if (!member) {
+      if (frame.type === "quit") this.send({ type: "bye", code: "quit", reason: "quit" });
+      else this.#refuse(ErrorCode.NotRegistered, 'Send "hello" with your name first');
+    } else {
+      this.#dispatch(member, frame);
+    }
+  }
+
+  #hello(frame: ClientFrame & { type: "hello" }): void {
+    if (this.#member) {
+      this.#refuse(
+        ErrorCode.AlreadyRegistered,
+        `You are already registered as ${this.#member.name}`,
+      );
+      return;
+    }
+    if (frame.version !== PROTOCOL_VERSION) {
+      const message =
+        `Protocol version ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`;
+      this.#refuse(ErrorCode.VersionUnsupported, message);
+      this.send({ type: "bye", code: "version", reason: message });
+      return;
+    }
+    try {
+      this.#member = this.#hub.register(frame.name, this, this.peer);
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      this.#refuse(error.code, error.message);
+      if (error.code === ErrorCode.RoomFull) {
+        this.send({ type: "bye", code: "room_full", reason: error.message });
+      }
+    }
+  }
+
+  #dispatch(member: Member, frame: ClientFrame): void {
+    const hub = this.#hub;
+    switch (frame.type) {
+      case "say":
+        return hub.say(member, frame.text);
+      case "me":
+        return hub.act(member, frame.text);
+      case "msg":
+        return hub.whisper(member, frame.to, frame.text);
+      case "nick":
+        return hub.rename(member, frame.name);
+      case "who":
+        return hub.who(member);
+      case "help":
+        return hub.help(member);
+      case "quit":
+        return hub.quit(member, frame.reason);
+      case "input":
+        return hub.handleLine(member, frame.text);
+    }
+  }
+}
+
+/** Formats an address as `host:port`, with brackets around IPv6 hosts. */
+export function formatAddress(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** A short, human description of an error, without a stack trace. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
