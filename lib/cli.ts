@@ -228,7 +228,7 @@ function parse<T extends OptionSpec>(
     return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const flag = /'(-{1,2}[^'\s]+)'/.exec(message)?.[1];
+    const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
     if (flag && /Unknown option/i.test(message)) {
       const hint = suggest(flag.replace(/^-+/, ""), Object.keys(options), "--");
       throw new UsageError(`unknown option '${flag}'${hint}`, command);

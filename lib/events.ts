@@ -143,9 +143,15 @@ export interface ErrorEvent {
   message: string;
 }
 
-/** The server answers a `ping` (or asks with one); `token` is echoed. */
+/** The server checks that a quiet client is still there; answer with `pong`. */
 export interface PingEvent {
-  type: "ping" | "pong";
+  type: "ping";
+  token?: string;
+}
+
+/** The answer to a client's `ping`, echoing its `token`. */
+export interface PongEvent {
+  type: "pong";
   token?: string;
 }
 
@@ -169,6 +175,7 @@ export type ChatEvent =
   | InfoEvent
   | ErrorEvent
   | PingEvent
+  | PongEvent
   | ByeEvent;
 
 /** Where the core delivers a user's events: a connection, or an array in tests. */

@@ -34,6 +34,19 @@ const DEFAULT_IO: ServeIO = {
 /** Runs a chat server until a signal stops it; resolves to the exit code. */
 export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): Promise<number> {
   const log = (line: string) => io.out(`[${timeOfDay()}] ${line}`);
+  // Listen for signals before anything is printed: whoever reads "listening"
+  // may signal at once.
+  const stopped = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) {
+      io.err("chat: stopping now");
+      Deno.exit(ExitCode.Failure);
+    }
+    stopped.resolve();
+  };
+  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const name of names) Deno.addSignalListener(name, onSignal);
   let server: ChatServer;
   try {
     server = new ChatServer({
@@ -46,6 +59,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
     });
   } catch (error) {
     io.err(`chat: cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`);
+    for (const name of names) Deno.removeSignalListener(name, onSignal);
     return ExitCode.Failure;
   }
   const { hostname, port } = server.addr;
@@ -56,17 +70,6 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
     void announceFromConsole(server);
   }
 
-  const stopped = Promise.withResolvers<void>();
-  let signals = 0;
-  const onSignal = () => {
-    if (++signals > 1) {
-      io.err("chat: stopping now");
-      Deno.exit(ExitCode.Failure);
-    }
-    stopped.resolve();
-  };
-  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const name of names) Deno.addSignalListener(name, onSignal);
   await stopped.promise;
   await server.shutdown();
   for (const name of names) Deno.removeSignalListener(name, onSignal);

@@ -2,7 +2,7 @@
  * One connection's life on the server: work out which protocol the peer
  * speaks, register a name, feed lines to the hub, and leave when it ends.
  *
- * A peer whose first line is a JSON object speaks the JSON protocol; anyone
+ * A peer whose first byte opens a JSON object speaks the JSON protocol; anyone
  * else (`nc`, `telnet`) gets a plain-text session. A text peer sees a prompt
  * shortly after connecting; a JSON client sends `hello` at once and never
  * waits for it.
@@ -13,7 +13,7 @@
 import { ChatError } from "./errors.ts";
 import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
 import type { Hub } from "./hub.ts";
-import { readLines } from "./line_reader.ts";
+import { type ByteReader, readLines } from "./line_reader.ts";
 import { Outbox, type OutboxFailure } from "./outbox.ts";
 import { NAME_PROMPT, renderPlain } from "./plain_text.ts";
 import { type ClientFrame, decodeClientFrame, encodeEvent } from "./protocol.ts";
@@ -36,6 +36,7 @@ export interface SessionLimits {
 type Mode = "unknown" | "json" | "text";
 
 const encoder = new TextEncoder();
+const OPEN_BRACE = 0x7b;
 
 /** A connected peer, from accept to close. */
 export class Session implements Sink {
@@ -75,7 +76,7 @@ export class Session implements Sink {
       setTimeout(() => this.#registrationExpired(), this.#limits.registrationTimeoutMs),
     );
     try {
-      for await (const read of readLines(this.#conn, this.#limits.maxLineBytes)) {
+      for await (const read of readLines(this.#sniffer(), this.#limits.maxLineBytes)) {
         if (this.#closing) break;
         if (read.kind === "too_long") {
           this.#refuse(
@@ -154,6 +155,18 @@ export class Session implements Sink {
     this.#close();
   }
 
+  /** The connection as a reader that notes whether the peer's first byte opens JSON. */
+  #sniffer(): ByteReader {
+    const conn = this.#conn;
+    return {
+      read: async (buffer) => {
+        const n = await conn.read(buffer);
+        if (n && this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
+        return n;
+      },
+    };
+  }
+
   #greetText(): void {
     if (this.#mode !== "unknown" || this.#prompted) return;
     this.#prompted = true;
@@ -185,7 +198,7 @@ export class Session implements Sink {
 
   #onLine(line: string): void {
     if (this.#mode === "unknown") {
-      this.#mode = line.trimStart().startsWith("{") ? "json" : "text";
+      this.#mode = line.startsWith("{") ? "json" : "text";
       if (this.#mode === "text") this.#prompted = true;
     }
     if (this.#mode === "json") this.#onFrame(line);

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { type Invocation, parseCommandLine, UsageError } from "../lib/cli.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* variables", () => {
+  const cases: [string[], Record<string, string>, Invocation][] = [
+    [[], {}, { command: "help" }],
+    [["--version"], {}, { command: "version" }],
+    [["help", "join"], {}, { command: "help", topic: "join" }],
+    [["serve", "--help"], {}, { command: "help", topic: "serve" }],
+    [["serve"], {}, {
+      command: "serve",
+      settings: { host: "0.0.0.0", port: 7777, maxUsers: 100, motd: undefined },
+    }],
+    [["serve", "--port", "9000", "--max-users", "5", "--motd", "Hi"], { CHAT_PORT: "1" }, {
+      command: "serve",
+      settings: { host: "0.0.0.0", port: 9000, maxUsers: 5, motd: "Hi" },
+    }],
+    [["serve"], { CHAT_PORT: "8000", CHAT_HOST: "127.0.0.1", CHAT_MAX_USERS: "7" }, {
+      command: "serve",
+      settings: { host: "127.0.0.1", port: 8000, maxUsers: 7, motd: undefined },
+    }],
+    [["join", "--name", "小明"], {}, {
+      command: "join",
+      settings: { host: "localhost", port: 7777, name: "小明" },
+    }],
+    [["join", "10.0.0.5:9000"], { CHAT_NAME: "bot" }, {
+      command: "join",
+      settings: { host: "10.0.0.5", port: 9000, name: "bot" },
+    }],
+    [["join", "[::1]:9000"], {}, {
+      command: "join",
+      settings: { host: "::1", port: 9000, name: undefined },
+    }],
+    [["join", "example.org", "--port", "1234"], {}, {
+      command: "join",
+      settings: { host: "example.org", port: 1234, name: undefined },
+    }],
+  ];
+  for (const [args, env, want] of cases) {
+    assert.deepEqual(parseCommandLine(args, env), want, args.join(" "));
+  }
+});
+
+Deno.test("parseCommandLine() explains misuse and suggests the likely intent", () => {
+  const cases: [string[], string][] = [
+    [["srve"], "unknown command 'srve'; did you mean 'serve'?"],
+    [["serve", "--prot", "1"], "unknown option '--prot'; did you mean '--port'?"],
+    [["serve", "--port", "http"], "invalid port 'http': use a number from 0 to 65535"],
+    [["serve", "--port", "70000"], "invalid port '70000': use a number from 0 to 65535"],
+    [["serve", "--max-users", "0"], "invalid --max-users '0': use a whole number of 1 or more"],
+    [["serve", "--port"], "option '--port' needs a value"],
+    [["serve", "extra"], "unexpected argument: extra"],
+    [["join", "a", "b"], "too many arguments: a b"],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseCommandLine(args, {}), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
+
+async function chat(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", MAIN, ...args],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("a usage error is one line plus a pointer to help, with exit code 2", async () => {
+  const { code, stdout, stderr } = await chat("serve", "--prot", "80");
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.equal(
+    stderr,
+    "chat: unknown option '--prot'; did you mean '--port'?\nRun 'chat serve --help' for usage.\n",
+  );
+});
+
+Deno.test("chat serve --help documents every flag with its variable", async () => {
+  const { code, stdout } = await chat("serve", "--help");
+  assert.equal(code, 0);
+  for (const flag of ["--host", "--port", "--max-users", "--motd", "CHAT_PORT", "Example:"]) {
+    assert.ok(stdout.includes(flag), flag);
+  }
+});

@@ -1,0 +1,293 @@
+import assert from "node:assert/strict";
+import { Hub } from "../lib/hub.ts";
+import { refusal } from "./_helpers.ts";
+import type { ChatEvent, Sink } from "../lib/events.ts";
+import type { Member } from "../lib/room.ts";
+
+/** A user's screen for the core alone: the events delivered to them. */
+class Inbox implements Sink {
+  events: ChatEvent[] = [];
+  send(event: ChatEvent): void {
+    this.events.push(event);
+  }
+  /** Events of one type, oldest first. */
+  of<T extends ChatEvent["type"]>(type: T): Extract<ChatEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<ChatEvent, { type: T }> => e.type === type);
+  }
+  last(): ChatEvent | undefined {
+    return this.events.at(-1);
+  }
+  clear(): void {
+    this.events = [];
+  }
+}
+
+const T0 = Date.UTC(2026, 10, 25, 12, 3);
+
+function setUp(options: { maxUsers?: number; motd?: string } = {}) {
+  const log: string[] = [];
+  const hub = new Hub({ ...options, now: () => T0, log: (line) => log.push(line) });
+  const users = new Map<string, { member: Member; inbox: Inbox }>();
+  const join = (name: string) => {
+    const inbox = new Inbox();
+    const member = hub.register(name, inbox, "127.0.0.1:1");
+    users.set(name, { member, inbox });
+    return { member, inbox };
+  };
+  return { hub, log, join, users };
+}
+
+Deno.test("register() welcomes the user and tells the others, with the count", () => {
+  const { join } = setUp({ motd: "Be kind" });
+  const alice = join("Alice");
+  const bob = join("Bob");
+  assert.deepEqual(alice.inbox.of("welcome")[0].users, ["Alice"]);
+  assert.deepEqual(bob.inbox.of("welcome")[0].motd, "Be kind");
+  assert.deepEqual(bob.inbox.of("welcome")[0].users, ["Alice", "Bob"]);
+  assert.deepEqual(alice.inbox.of("join"), [
+    { type: "join", time: T0, room: "lobby", name: "Bob", count: 2 },
+  ]);
+  assert.deepEqual(bob.inbox.of("join"), [], "a newcomer is not told of their own join");
+});
+
+Deno.test("names are unique regardless of case and full-width forms", () => {
+  const { hub, join } = setUp();
+  join("Alice");
+  for (const taken of ["alice", "ALICE", "ａｌｉｃｅ"]) {
+    const error = refusal(() => hub.register(taken, new Inbox()));
+    assert.deepEqual(error.code, "name_taken");
+  }
+  assert.deepEqual(hub.userCount, 1);
+});
+
+Deno.test("names in any script are welcome; invalid ones are refused with a reason", () => {
+  const { hub, join } = setUp();
+  for (const name of ["小明", "Алиса", "Zoë", "mary-jane", "j.doe", "user_2"]) join(name);
+  const cases: [string, RegExp][] = [
+    ["", /empty/],
+    ["two words", /spaces/],
+    ["evil\x1b[31m", /control/],
+    ["zero\u200bwidth", /invisible/],
+    ["a".repeat(25), /at most 24/],
+    ["-dash", /start with a letter/],
+    ["at@sign", /only letters/],
+    ["{json", /start with a letter/],
+    ["Server", /reserved/],
+  ];
+  for (const [name, reason] of cases) {
+    const error = refusal(() => hub.register(name, new Inbox()));
+    assert.deepEqual(error.code, "name_invalid", name);
+    assert(reason.test(error.message), `${JSON.stringify(name)}: ${error.message}`);
+  }
+});
+
+Deno.test("a message reaches everyone in the room, the sender included, with id and time", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  hub.handleLine(alice.member, "hi there");
+  hub.handleLine(bob.member, "hello");
+  const seen = (inbox: Inbox) => inbox.of("message").map((m) => [m.id, m.from, m.text, m.time]);
+  assert.deepEqual(seen(alice.inbox), [[1, "Alice", "hi there", T0], [2, "Bob", "hello", T0]]);
+  assert.deepEqual(seen(bob.inbox), seen(alice.inbox));
+});
+
+Deno.test("newcomers do not see earlier messages", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.handleLine(alice.member, "before Bob");
+  const bob = join("Bob");
+  assert.deepEqual(bob.inbox.of("message"), []);
+});
+
+Deno.test("/msg and @name deliver privately to the recipient and confirm to the sender", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  const carol = join("Carol");
+  hub.handleLine(alice.member, "/msg bob psst");
+  hub.handleLine(alice.member, "@Bob  second one");
+  const texts = (inbox: Inbox) => inbox.of("private").map((p) => `${p.from}>${p.to}:${p.text}`);
+  assert.deepEqual(texts(bob.inbox), ["Alice>Bob:psst", "Alice>Bob:second one"]);
+  assert.deepEqual(texts(alice.inbox), texts(bob.inbox));
+  assert.deepEqual(carol.inbox.of("private"), []);
+});
+
+Deno.test("a private message to an unknown name is an error for the sender only", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  bob.inbox.clear();
+  hub.handleLine(alice.member, "/msg Zed hello?");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "error",
+    code: "no_such_user",
+    message: "No user named Zed is here",
+  });
+  assert.deepEqual(bob.inbox.events, []);
+});
+
+Deno.test("/who lists the users in the order they joined", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  join("小明");
+  hub.handleLine(alice.member, "/who");
+  assert.deepEqual(alice.inbox.last(), { type: "users", room: "lobby", names: ["Alice", "小明"] });
+});
+
+Deno.test("/nick renames, tells the room, and frees the old name", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  hub.handleLine(alice.member, "/nick Alicia");
+  assert.deepEqual(bob.inbox.last(), {
+    type: "rename",
+    time: T0,
+    room: "lobby",
+    from: "Alice",
+    to: "Alicia",
+  });
+  join("alice");
+  hub.handleLine(bob.member, "/nick ALICIA");
+  assert.deepEqual(bob.inbox.last()?.type, "error");
+  hub.handleLine(alice.member, "/nick alicia");
+  assert.deepEqual(
+    alice.inbox.last()?.type,
+    "rename",
+    "changing only the case of your own name works",
+  );
+});
+
+Deno.test("/me sends an action", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.handleLine(alice.member, "/me waves");
+  assert.deepEqual(alice.inbox.of("message")[0].action, true);
+  assert.deepEqual(alice.inbox.of("message")[0].text, "waves");
+});
+
+Deno.test("/quit and exit say goodbye to the user and tell the room, once", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  const carol = join("Carol");
+  hub.handleLine(alice.member, "/quit off to lunch");
+  hub.handleLine(bob.member, "exit");
+  hub.leave(alice.member, "disconnected");
+  assert.deepEqual(alice.inbox.last(), { type: "bye", code: "quit", reason: "off to lunch" });
+  assert.deepEqual(bob.inbox.last(), { type: "bye", code: "quit", reason: "quit" });
+  assert.deepEqual(
+    carol.inbox.of("leave").map((l) => [l.name, l.reason, l.count]),
+    [["Alice", "off to lunch", 2], ["Bob", "quit", 1]],
+  );
+  assert.deepEqual(hub.userNames(), ["Carol"]);
+});
+
+Deno.test("a user beyond --max-users is refused and never appears to others", () => {
+  const { hub, join } = setUp({ maxUsers: 2 });
+  const alice = join("Alice");
+  join("Bob");
+  assert(hub.isFull());
+  const error = refusal(() => hub.register("Carol", new Inbox()));
+  assert.deepEqual(error.code, "room_full");
+  assert.deepEqual(alice.inbox.of("join").map((j) => j.name), ["Bob"]);
+});
+
+Deno.test("escape sequences and control characters never reach other users", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  hub.handleLine(alice.member, "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x1b[0m \u202eevil\x07 \x9b31mx");
+  assert.deepEqual(bob.inbox.of("message")[0].text, "red evil x");
+});
+
+Deno.test("empty messages are not sent; the sender gets a hint", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  const bob = join("Bob");
+  bob.inbox.clear();
+  for (const text of ["", "   ", "\x1b[0m"]) {
+    hub.handleLine(alice.member, text);
+    assert.deepEqual(alice.inbox.last()?.type, "error");
+  }
+  assert.deepEqual(bob.inbox.events, []);
+});
+
+Deno.test("messages over the length limit are refused, not cut", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.handleLine(alice.member, "字".repeat(4097));
+  assert.deepEqual(alice.inbox.last()?.type, "error");
+  assert.deepEqual(alice.inbox.of("message"), []);
+  hub.handleLine(alice.member, "字".repeat(4096));
+  assert.deepEqual(alice.inbox.of("message").length, 1);
+});
+
+Deno.test("unknown commands get a suggestion", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.handleLine(alice.member, "/nikc Al");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "error",
+    code: "unknown_command",
+    message: "Unknown command /nikc; did you mean /nick?",
+  });
+  hub.handleLine(alice.member, "/msg Bob");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "error",
+    code: "bad_arguments",
+    message: "Usage: /msg NAME TEXT",
+  });
+});
+
+Deno.test("/help lists every command", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.handleLine(alice.member, "/help");
+  const help = alice.inbox.last();
+  assert.ok(help?.type === "info");
+  for (const command of ["/msg", "/who", "/nick", "/me", "/help", "/quit", "@NAME", "exit"]) {
+    assert(help.text.includes(command), command);
+  }
+});
+
+Deno.test("announce() reaches every user as a notice", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.announce("Class ends in 5 minutes");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "notice",
+    time: T0,
+    text: "Class ends in 5 minutes",
+  });
+});
+
+Deno.test("closeAll() says goodbye to everyone and empties the hub", () => {
+  const { hub, join } = setUp();
+  const alice = join("Alice");
+  hub.closeAll("shutdown", "The server is shutting down");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "bye",
+    code: "shutdown",
+    reason: "The server is shutting down",
+  });
+  assert.deepEqual(hub.userCount, 0);
+  hub.handleLine(alice.member, "still here?");
+  assert.deepEqual(alice.inbox.last()?.type, "error");
+});
+
+Deno.test("the operator's log has joins, leaves, messages, but not private text", () => {
+  const { hub, log, join } = setUp();
+  const alice = join("Alice");
+  join("Bob");
+  hub.handleLine(alice.member, "hello all");
+  hub.handleLine(alice.member, "@Bob secret plan");
+  hub.leave(alice.member, "disconnected");
+  assert.deepEqual(log, [
+    "join Alice from 127.0.0.1:1 (1 user)",
+    "join Bob from 127.0.0.1:1 (2 users)",
+    "<Alice> hello all",
+    "private Alice -> Bob (11 chars)",
+    "leave Alice (disconnected) (1 user)",
+  ]);
+});

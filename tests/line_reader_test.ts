@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { type ByteReader, type LineRead, readLines } from "../lib/line_reader.ts";
+
+/** A reader that returns the given chunks one per read, then the end. */
+function chunks(...parts: (string | number[])[]): ByteReader & { largestRead: number } {
+  const queue = parts.map((p) =>
+    typeof p === "string" ? new TextEncoder().encode(p) : new Uint8Array(p)
+  );
+  return {
+    largestRead: 0,
+    read(buffer: Uint8Array): Promise<number | null> {
+      const next = queue.shift();
+      if (!next) return Promise.resolve(null);
+      const n = Math.min(next.length, buffer.length);
+      buffer.set(next.subarray(0, n));
+      if (n < next.length) queue.unshift(next.subarray(n));
+      return Promise.resolve(n);
+    },
+  };
+}
+
+async function collect(reader: ByteReader, max?: number): Promise<LineRead[]> {
+  const out: LineRead[] = [];
+  for await (const read of readLines(reader, max)) out.push(read);
+  return out;
+}
+
+const line = (text: string): LineRead => ({ kind: "line", text });
+
+Deno.test("readLines() splits on \\n and \\r\\n, across chunk boundaries", async () => {
+  const got = await collect(chunks("hel", "lo\r\nwor", "ld\n\nlast"));
+  assert.deepEqual(got, [line("hello"), line("world"), line(""), line("last")]);
+});
+
+Deno.test("readLines() decodes multi-byte characters split between reads", async () => {
+  const bytes = [...new TextEncoder().encode("小明\n")];
+  const got = await collect(chunks(bytes.slice(0, 2), bytes.slice(2, 4), bytes.slice(4)));
+  assert.deepEqual(got, [line("小明")]);
+});
+
+Deno.test("readLines() reports an over-long line once and skips the rest of it", async () => {
+  const got = await collect(chunks("x".repeat(30), "y".repeat(30), "z\nok\n"), 50);
+  assert.deepEqual(got, [{ kind: "too_long" }, line("ok")]);
+});
+
+Deno.test("readLines() accepts a line of exactly the limit", async () => {
+  const got = await collect(chunks("a".repeat(50) + "\n"), 50);
+  assert.deepEqual(got, [line("a".repeat(50))]);
+});
+
+Deno.test("readLines() reports an endless line as soon as it passes the limit", async () => {
+  // A peer sending 'a' forever: the report must come after about the limit, not at the end.
+  let sent = 0;
+  const endless: ByteReader = {
+    read(buffer) {
+      if (sent >= 8 << 20) return Promise.resolve(null);
+      buffer.fill(0x61);
+      sent += buffer.length;
+      return Promise.resolve(buffer.length);
+    },
+  };
+  for await (const read of readLines(endless, 1024)) {
+    assert.deepEqual(read, { kind: "too_long" });
+    assert.ok(sent <= 32 * 1024, `reported after ${sent} bytes`);
+    break;
+  }
+});
+
+Deno.test("readLines() reports invalid UTF-8 and goes on with the next line", async () => {
+  const got = await collect(chunks([0x66, 0xff, 0xfe, 0x0a], "fine\n", [0xe5, 0xb0, 0x0a]));
+  assert.deepEqual(got, [{ kind: "bad_encoding" }, line("fine"), { kind: "bad_encoding" }]);
+});
+
+Deno.test("readLines() ends quietly when the reader fails (a reset connection)", async () => {
+  let calls = 0;
+  const failing: ByteReader = {
+    read(buffer) {
+      if (calls++ === 0) {
+        buffer.set(new TextEncoder().encode("one\n"));
+        return Promise.resolve(4);
+      }
+      return Promise.reject(new Deno.errors.ConnectionReset("reset"));
+    },
+  };
+  assert.deepEqual(await collect(failing), [line("one")]);
+});

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { type ByteWriter, Outbox, type OutboxFailure } from "../lib/outbox.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (parts: Uint8Array[]) => parts.map((p) => new TextDecoder().decode(p)).join("");
+
+/** A writer whose writes complete only when the test releases them. */
+class GatedWriter implements ByteWriter {
+  writes: Uint8Array[] = [];
+  #gates: (() => void)[] = [];
+  maxPerWrite = Infinity;
+  write(chunk: Uint8Array): Promise<number> {
+    const n = Math.min(chunk.length, this.maxPerWrite);
+    this.writes.push(chunk.slice(0, n));
+    return new Promise((resolve) => this.#gates.push(() => resolve(n)));
+  }
+  /** Completes the oldest pending write. */
+  release(): void {
+    this.#gates.shift()?.();
+  }
+  get pending(): number {
+    return this.#gates.length;
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+Deno.test("Outbox coalesces what queued up during a write into one write", async () => {
+  const writer = new GatedWriter();
+  const outbox = new Outbox(writer);
+  outbox.push(bytes("a\n"));
+  outbox.push(bytes("b\n"));
+  outbox.push(bytes("c\n"));
+  assert.equal(writer.writes.length, 1, "only one write is ever in flight");
+  const drained = outbox.drained();
+  writer.release();
+  await settle();
+  assert.equal(writer.writes.length, 2);
+  assert.equal(text([writer.writes[1]]), "b\nc\n");
+  writer.release();
+  await drained;
+  assert.equal(text(writer.writes), "a\nb\nc\n");
+  assert.equal(outbox.queued, 0);
+});
+
+Deno.test("Outbox finishes partial writes in order", async () => {
+  const writer = new GatedWriter();
+  writer.maxPerWrite = 3;
+  const outbox = new Outbox(writer);
+  outbox.push(bytes("hello world\n"));
+  const drained = outbox.drained();
+  while (writer.pending > 0) {
+    writer.release();
+    await settle();
+  }
+  await drained;
+  assert.equal(text(writer.writes), "hello world\n");
+});
+
+Deno.test("Outbox gives up on a peer whose queue passes the limit", () => {
+  const writer = new GatedWriter();
+  const failures: OutboxFailure[] = [];
+  const outbox = new Outbox(writer, { limit: 10, onFailure: (why) => failures.push(why) });
+  assert.ok(outbox.push(bytes("12345")));
+  assert.ok(outbox.push(bytes("67890")));
+  assert.equal(outbox.push(bytes("x")), false);
+  assert.deepEqual(failures, ["overflow"]);
+  assert.ok(outbox.failed);
+  assert.equal(outbox.push(bytes("y")), false, "nothing is queued after failing");
+  assert.equal(outbox.queued, 0, "the queue's memory is released");
+  writer.release();
+});
+
+Deno.test("Outbox reports a failed write once and stops", async () => {
+  const failures: OutboxFailure[] = [];
+  const broken: ByteWriter = { write: () => Promise.reject(new Deno.errors.BrokenPipe("gone")) };
+  const outbox = new Outbox(broken, { onFailure: (why) => failures.push(why) });
+  outbox.push(bytes("a"));
+  await outbox.drained();
+  await settle();
+  outbox.push(bytes("b"));
+  assert.deepEqual(failures, ["write_error"]);
+});
