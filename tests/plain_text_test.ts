@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { clock, renderPlain } from "../lib/plain_text.ts";
+import type { ChatEvent } from "../lib/events.ts";
+
+const T = new Date(2026, 10, 25, 9, 5).getTime();
+
+Deno.test("renderPlain() gives each event a readable line for an nc user", () => {
+  const cases: [ChatEvent, string | null][] = [
+    [
+      { type: "message", id: 1, time: T, room: "lobby", from: "Bob", text: "hi" },
+      "[09:05] Bob: hi",
+    ],
+    [{ type: "message", id: 2, time: T, room: "lobby", from: "Ann", text: "mine" }, null],
+    [
+      { type: "message", id: 3, time: T, room: "lobby", from: "Bob", text: "waves", action: true },
+      "[09:05] * Bob waves",
+    ],
+    [
+      { type: "private", id: 4, time: T, from: "Bob", to: "Ann", text: "psst" },
+      "[09:05] (private) Bob: psst",
+    ],
+    [
+      { type: "private", id: 5, time: T, from: "Ann", to: "Bob", text: "ok" },
+      "[09:05] (private to Bob) ok",
+    ],
+    [
+      { type: "join", time: T, room: "lobby", name: "小明", count: 1 },
+      "[09:05] --> 小明 joined (1 user)",
+    ],
+    [
+      { type: "leave", time: T, room: "lobby", name: "Bob", count: 2, reason: "lunch" },
+      "[09:05] <-- Bob left: lunch (2 users)",
+    ],
+    [
+      { type: "rename", time: T, room: "lobby", from: "Bob", to: "Rob" },
+      "[09:05] Bob is now known as Rob",
+    ],
+    [{ type: "notice", time: T, text: "Break!" }, "[09:05] *** Break!"],
+    [{ type: "info", text: "a\nb" }, "a\r\nb"],
+    [
+      { type: "error", code: "no_such_user", message: "No user named Zed is here" },
+      "Error: No user named Zed is here",
+    ],
+    [{ type: "bye", code: "quit", reason: "quit" }, "Goodbye (quit)"],
+    [
+      { type: "bye", code: "shutdown", reason: "The server is shutting down" },
+      "*** The server is shutting down",
+    ],
+    [{ type: "ping" }, null],
+  ];
+  for (const [event, want] of cases) assert.equal(renderPlain(event, "Ann"), want, event.type);
+});
+
+Deno.test("renderPlain() welcomes with the company and the message of the day", () => {
+  const welcome: ChatEvent = {
+    type: "welcome",
+    version: 1,
+    name: "Ann",
+    room: "lobby",
+    users: ["Bob", "Ann"],
+    motd: "Be kind",
+    server: "chat",
+  };
+  assert.equal(
+    renderPlain(welcome, "Ann"),
+    "Welcome, Ann! You are in #lobby. Here with you: Bob.\r\nMessage of the day: Be kind\r\n" +
+      "Type a message and press Enter; /help lists the commands.",
+  );
+});
+
+Deno.test("clock() shows the local hour and minute with leading zeros", () => {
+  assert.equal(clock(T), "09:05");
+});

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { JsonClient, WAIT_MS } from "./_helpers.ts";
+import type { ChatServer } from "../lib/server.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function tmux(socket: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args] }).output();
+  if (!out.success) {
+    throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Polls the pane until `pattern` shows, instead of sleeping a fixed time. */
+async function screenShows(socket: string, pattern: RegExp): Promise<RegExpExecArray> {
+  const deadline = Date.now() + WAIT_MS;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
+    const match = pattern.exec(screen);
+    if (match) return match;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`screen never showed ${pattern}:\n${screen}`);
+}
+
+Deno.test("lines typed into the server's console are announced to everyone", async () => {
+  const socket = `chat-test-${crypto.randomUUID()}`;
+  const command = [Deno.execPath(), "run", "--allow-net", "--allow-env", "--allow-sys", MAIN]
+    .concat(["serve", "--host", "127.0.0.1", "--port", "0"])
+    .map((word) => `'${word}'`).join(" ");
+  await tmux(socket, "new-session", "-d", "-s", "chat", "-x", "120", "-y", "30", command);
+  let alice: JsonClient | undefined;
+  try {
+    // Keep the pane readable after the server exits.
+    await tmux(socket, "set-option", "-t", "chat", "remain-on-exit", "on");
+    const port = Number((await screenShows(socket, /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    await screenShows(socket, /Type a line here to announce it to everyone/);
+    alice = await JsonClient.join({ addr: { port } } as ChatServer, "Alice");
+    await tmux(socket, "send-keys", "-t", "chat", "Class ends in 5 minutes", "Enter");
+    assert.equal((await alice.next("notice")).text, "Class ends in 5 minutes");
+    await screenShows(socket, /announce: Class ends in 5 minutes/);
+    await tmux(socket, "send-keys", "-t", "chat", "C-c");
+    assert.equal((await alice.next("bye")).code, "shutdown");
+    await screenShows(socket, /\] stopped/);
+  } finally {
+    await alice?.close();
+    await tmux(socket, "kill-server").catch(() => {});
+  }
+});
