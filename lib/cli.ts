@@ -11,7 +11,16 @@
 
 import { parseArgs } from "node:util";
 import { closest } from "./did_you_mean.ts";
-import { DEFAULT_MAX_USERS, DEFAULT_PORT } from "./server.ts";
+import { DEFAULT_FLOOD } from "./hub.ts";
+import { MAX_LINE_BYTES } from "./line_reader.ts";
+import { DEFAULT_QUEUE_LIMIT } from "./outbox.ts";
+import {
+  DEFAULT_MAX_PER_ADDRESS,
+  DEFAULT_MAX_USERS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PORT,
+  DEFAULT_REGISTRATION_TIMEOUT_MS,
+} from "./server.ts";
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {
@@ -50,6 +59,20 @@ export interface ServeSettings {
   maxUsers: number;
   /** Message of the day, if any. */
   motd: string | undefined;
+  /** Most connections from one IP address; 0 for no limit. */
+  maxPerIp: number;
+  /** Messages per second per user after the burst; 0 turns flood control off. */
+  floodRate: number;
+  /** Messages a user may send in a burst. */
+  floodBurst: number;
+  /** Seconds of silence before a client is pinged (dropped after twice that); 0 for never. */
+  pingInterval: number;
+  /** Seconds a connection may take to give a name. */
+  registerTimeout: number;
+  /** Longest line accepted, in bytes. */
+  maxLine: number;
+  /** Bytes queued for a user before they are dropped as too slow. */
+  queueLimit: number;
 }
 
 /** Settings of `chat join`. */
@@ -95,11 +118,28 @@ Type into the server's console to announce something to everyone;
 press Ctrl+C to shut it down.
 
 Options:
-  --host HOST       Interface to listen on (default ${DEFAULT_SERVE_HOST}: all)   [CHAT_HOST]
-  --port PORT       TCP port (default ${DEFAULT_PORT})                        [CHAT_PORT]
-  --max-users N     Most users at once (default ${DEFAULT_MAX_USERS})              [CHAT_MAX_USERS]
-  --motd TEXT       Message of the day, shown to each user on joining [CHAT_MOTD]
-  -h, --help        Show this help
+  --host HOST            Interface to listen on (default ${DEFAULT_SERVE_HOST}: all)
+  --port PORT            TCP port (default ${DEFAULT_PORT})
+  --max-users N          Most users at once (default ${DEFAULT_MAX_USERS})
+  --motd TEXT            Message of the day, shown to each user on joining
+  -h, --help             Show this help
+
+Limits that protect the room:
+  --max-per-ip N         Connections from one IP address (default ${DEFAULT_MAX_PER_ADDRESS}; 0: no limit)
+  --flood-rate R         Messages per second per user after a burst
+                         (default ${DEFAULT_FLOOD.rate}; 0: no flood control)
+  --flood-burst N        Messages a user may send at once (default ${DEFAULT_FLOOD.burst})
+  --ping-interval S      Ping clients silent for S seconds, drop them after 2S;
+                         0: off (default ${DEFAULT_PING_INTERVAL_MS / 1000})
+  --register-timeout S   Seconds allowed to give a name (default ${
+  DEFAULT_REGISTRATION_TIMEOUT_MS / 1000
+})
+  --max-line BYTES       Longest line accepted (default ${MAX_LINE_BYTES})
+  --queue-limit BYTES    Output queued for a reader too slow to keep up before
+                         dropping it; K and M suffixes allowed (default 1M)
+
+Every flag can also be set in the environment: --max-users as CHAT_MAX_USERS,
+--port as CHAT_PORT, and so on. A flag beats its variable.
 
 Example:
   chat serve --port 7777 --max-users 30 --motd "Welcome to class 3B"
@@ -127,6 +167,13 @@ const SERVE_OPTIONS = {
   port: { type: "string" },
   "max-users": { type: "string" },
   motd: { type: "string" },
+  "max-per-ip": { type: "string" },
+  "flood-rate": { type: "string" },
+  "flood-burst": { type: "string" },
+  "ping-interval": { type: "string" },
+  "register-timeout": { type: "string" },
+  "max-line": { type: "string" },
+  "queue-limit": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -184,14 +231,28 @@ export function parseCommandLine(
 function parseServe(args: string[], env: Record<string, string | undefined>): Invocation {
   const values = parse(args, SERVE_OPTIONS, "serve", false).values;
   if (values.help) return { command: "help", topic: "serve" };
+  const number = (flag: keyof typeof SERVE_OPTIONS, variable: string, fallback: number, min = 0) =>
+    parseNumber((values[flag] as string | undefined) ?? env[variable], `--${flag}`, min) ??
+      fallback;
   return {
     command: "serve",
     settings: {
       host: values.host ?? env.CHAT_HOST ?? DEFAULT_SERVE_HOST,
       port: parsePort(values.port ?? env.CHAT_PORT, "serve"),
-      maxUsers: parsePositive(values["max-users"] ?? env.CHAT_MAX_USERS, "--max-users") ??
-        DEFAULT_MAX_USERS,
+      maxUsers: number("max-users", "CHAT_MAX_USERS", DEFAULT_MAX_USERS, 1),
       motd: values.motd ?? env.CHAT_MOTD,
+      maxPerIp: number("max-per-ip", "CHAT_MAX_PER_IP", DEFAULT_MAX_PER_ADDRESS),
+      floodRate: number("flood-rate", "CHAT_FLOOD_RATE", DEFAULT_FLOOD.rate),
+      floodBurst: number("flood-burst", "CHAT_FLOOD_BURST", DEFAULT_FLOOD.burst, 1),
+      pingInterval: number("ping-interval", "CHAT_PING_INTERVAL", DEFAULT_PING_INTERVAL_MS / 1000),
+      registerTimeout: number(
+        "register-timeout",
+        "CHAT_REGISTER_TIMEOUT",
+        DEFAULT_REGISTRATION_TIMEOUT_MS / 1000,
+        1,
+      ),
+      maxLine: number("max-line", "CHAT_MAX_LINE", MAX_LINE_BYTES, 64),
+      queueLimit: number("queue-limit", "CHAT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT, 1024),
     },
   };
 }
@@ -267,11 +328,19 @@ function parsePort(value: string | undefined, command: string): number {
   return port;
 }
 
-function parsePositive(value: string | undefined, flag: string): number | undefined {
+/**
+ * Parses a number of at least `min`; whole unless it is a rate. Sizes may end
+ * in K or M (KiB, MiB).
+ */
+function parseNumber(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) {
-    throw new UsageError(`invalid ${flag} '${value}': use a whole number of 1 or more`, "serve");
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(value.trim());
+  const scale = { "": 1, k: 1024, m: 1024 * 1024 }[match?.[2].toLowerCase() ?? ""] ?? 1;
+  const n = match ? Number(match[1]) * scale : NaN;
+  const whole = flag !== "--flood-rate";
+  if (!Number.isFinite(n) || n < min || (whole && !Number.isInteger(n))) {
+    const kind = whole ? "a whole number" : "a number";
+    throw new UsageError(`invalid ${flag} '${value}': use ${kind} of ${min} or more`, "serve");
   }
   return n;
 }

@@ -48,13 +48,25 @@ export const ErrorCode = {
   BadArguments: "bad_arguments",
   /** No `hello` arrived within the registration time limit. */
   Timeout: "timeout",
+  /** Sending too fast; that message was not sent. */
+  Flood: "flood",
+  /** Too many connections from one address. */
+  TooManyConnections: "too_many_connections",
 } as const;
 
 /** One of the stable error codes. */
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 
 /** Why a connection is being closed by the server, sent in `bye`. */
-export type ByeCode = "quit" | "shutdown" | "room_full" | "timeout" | "version" | "error";
+export type ByeCode =
+  | "quit"
+  | "shutdown"
+  | "room_full"
+  | "timeout"
+  | "version"
+  | "flood"
+  | "too_many_connections"
+  | "idle";
 
 /** Sent once when registration succeeds. */
 export interface WelcomeEvent {

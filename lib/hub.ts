@@ -18,12 +18,46 @@ import { type ByeCode, type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } 
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 /** The room everyone enters first. */
 export const DEFAULT_ROOM = "lobby";
 
 /** Longest message, in code points; longer ones are refused, not cut. */
 export const MAX_MESSAGE_LENGTH = 4096;
+
+/** Flood control of each user's actions; see {@link HubOptions.flood}. */
+export interface FloodLimits {
+  /** Actions allowed in a burst. @default 20 */
+  burst: number;
+  /** Actions per second allowed after the burst; 0 turns flood control off. @default 5 */
+  rate: number;
+  /** Refused actions within 10 s after which the user is disconnected. @default 50 */
+  kickAfter: number;
+}
+
+/** Join churn control per address; see {@link HubOptions.churn}. */
+export interface ChurnLimits {
+  /** Joins from one address announced in a burst. @default 20 */
+  burst: number;
+  /** Joins per second announced after the burst; 0 turns churn control off. @default 0.2 */
+  rate: number;
+}
+
+/** Default flood limits: well above any typist, low enough to stop a script. */
+export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
+
+/** Default churn limits: a classroom behind one address can all join at once. */
+export const DEFAULT_CHURN: ChurnLimits = { burst: 20, rate: 0.2 };
+
+const NO_FLOOD_LIMIT: FloodLimits = { burst: 0, rate: 0, kickAfter: 0 };
+const NO_CHURN_LIMIT: ChurnLimits = { burst: 0, rate: 0 };
+
+/** The window in which refused actions are counted towards a kick. */
+const FLOOD_WINDOW_MS = 10_000;
+
+/** Past this many remembered addresses, full (idle) churn buckets are forgotten. */
+const CHURN_MEMORY = 4096;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -37,6 +71,19 @@ export interface HubOptions {
   now?: () => number;
   /** Receives one line per notable event, for the operator. */
   log?: (line: string) => void;
+  /** Flood control per user; null turns it off. @default DEFAULT_FLOOD */
+  flood?: FloodLimits | null;
+  /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
+  churn?: ChurnLimits | null;
+}
+
+/** What the hub tracks about a user beyond the room: flood state, quietness. */
+interface Standing {
+  bucket: TokenBucket | null;
+  refusedSince: number;
+  refused: number;
+  /** Joined while their address was churning: their join and leave are not announced. */
+  quiet: boolean;
 }
 
 /** All users and rooms of one server, and the rules between them. */
@@ -49,6 +96,11 @@ export class Hub {
   #server: string;
   #now: () => number;
   #log: (line: string) => void;
+  #flood: FloodLimits;
+  #churn: ChurnLimits;
+  #churnBuckets = new Map<string, TokenBucket>();
+  #standing = new WeakMap<Member, Standing>();
+  #depth = 0;
 
   /** Creates a hub with one empty room, {@link DEFAULT_ROOM}. */
   constructor(options: HubOptions = {}) {
@@ -57,6 +109,8 @@ export class Hub {
     this.#server = options.server ?? "chat";
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
+    this.#flood = options.flood === undefined ? DEFAULT_FLOOD : options.flood ?? NO_FLOOD_LIMIT;
+    this.#churn = options.churn === undefined ? DEFAULT_CHURN : options.churn ?? NO_CHURN_LIMIT;
     this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM));
   }
 
@@ -84,10 +138,14 @@ export class Hub {
    * Registers a user under `name` and puts them in the default room: they get
    * `welcome`, everyone else a `join`.
    *
+   * `address` identifies where the user connects from (an IP address), for
+   * join churn control; joins from an address that keeps joining are not
+   * announced.
+   *
    * @throws {ChatError} `name_invalid`, `name_taken` or `room_full`; the
    * connection may try again with another name (except when full).
    */
-  register(name: string, sink: Sink, peer = "local"): Member {
+  register(name: string, sink: Sink, peer = "local", address = peer): Member {
     const checked = checkName(name);
     if (!checked.ok) {
       this.#log(`refused name from ${peer}: ${checked.reason}`);
@@ -102,6 +160,15 @@ export class Hub {
       throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
     }
     const member = new Member(checked.name, sink, peer);
+    const now = this.#now();
+    this.#standing.set(member, {
+      bucket: this.#flood.rate > 0
+        ? new TokenBucket(this.#flood.burst, this.#flood.rate, now)
+        : null,
+      refusedSince: now,
+      refused: 0,
+      quiet: !this.#takeJoin(address, now),
+    });
     this.#users.set(member.key, member);
     const room = this.#rooms.get(DEFAULT_ROOM)!;
     room.add(member);
@@ -114,12 +181,35 @@ export class Hub {
       ...(this.#motd ? { motd: this.#motd } : {}),
       server: this.#server,
     });
-    room.broadcast(
-      { type: "join", time: this.#now(), room: room.name, name: member.name, count: room.size },
-      member,
+    const quiet = this.#standing.get(member)?.quiet;
+    if (!quiet) {
+      room.broadcast(
+        { type: "join", time: now, room: room.name, name: member.name, count: room.size },
+        member,
+      );
+    }
+    this.#log(
+      `join ${member.name} from ${peer} (${usersCount(this.#users.size)})${
+        quiet ? " unannounced: too many joins from " + address : ""
+      }`,
     );
-    this.#log(`join ${member.name} from ${peer} (${usersCount(this.#users.size)})`);
     return member;
+  }
+
+  /** Takes a join token for `address`; false when it has joined too often lately. */
+  #takeJoin(address: string, now: number): boolean {
+    if (this.#churn.rate <= 0) return true;
+    let bucket = this.#churnBuckets.get(address);
+    if (!bucket) {
+      if (this.#churnBuckets.size >= CHURN_MEMORY) {
+        for (const [key, old] of this.#churnBuckets) {
+          if (old.isFull(now)) this.#churnBuckets.delete(key);
+        }
+      }
+      bucket = new TokenBucket(this.#churn.burst, this.#churn.rate, now);
+      this.#churnBuckets.set(address, bucket);
+    }
+    return bucket.take(now);
   }
 
   /** The sentence a refused newcomer reads when the server is full. */
@@ -139,14 +229,47 @@ export class Hub {
     });
   }
 
-  /** Runs `action`, sending a {@link ChatError} it throws to `member` only. */
+  /**
+   * Runs one user action: checks flood control once (nested calls, such as
+   * handleLine() running say(), count once), and sends a {@link ChatError}
+   * it throws to `member` only.
+   */
   #guard(member: Member, action: () => void): void {
+    this.#depth++;
     try {
+      if (this.#depth === 1 && !this.#admit(member)) return;
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       member.sink.send({ type: "error", code: error.code, message: error.message });
+    } finally {
+      this.#depth--;
     }
+  }
+
+  /**
+   * Flood control: takes a token for the member's action. Refuses with a
+   * "slow down" error, or disconnects a member who keeps flooding (false).
+   */
+  #admit(member: Member): boolean {
+    const standing = this.#standing.get(member);
+    if (!standing?.bucket) return true;
+    const now = this.#now();
+    if (standing.bucket.take(now)) return true;
+    if (now - standing.refusedSince > FLOOD_WINDOW_MS) {
+      standing.refusedSince = now;
+      standing.refused = 0;
+    }
+    if (++standing.refused >= this.#flood.kickAfter) {
+      this.#log(`kick ${member.name}: flooding`);
+      member.sink.send({ type: "bye", code: "flood", reason: "Disconnected for flooding" });
+      this.leave(member, "disconnected for flooding");
+      return false;
+    }
+    throw new ChatError(
+      ErrorCode.Flood,
+      `Slow down: at most ${this.#flood.rate} messages per second; that one was not sent`,
+    );
   }
 
   /** Sends a message to the member's room, the sender included. */
@@ -247,7 +370,7 @@ export class Hub {
 
   /** Sends the help text to the member. */
   help(member: Member): void {
-    member.sink.send({ type: "info", text: COMMANDS.help() });
+    this.#guard(member, () => member.sink.send({ type: "info", text: COMMANDS.help() }));
   }
 
   /**
@@ -270,14 +393,16 @@ export class Hub {
     const room = member.room;
     if (!room) return;
     room.remove(member);
-    room.broadcast({
-      type: "leave",
-      time: this.#now(),
-      room: room.name,
-      name: member.name,
-      count: room.size,
-      reason,
-    });
+    if (!this.#standing.get(member)?.quiet) {
+      room.broadcast({
+        type: "leave",
+        time: this.#now(),
+        room: room.name,
+        name: member.name,
+        count: room.size,
+        reason,
+      });
+    }
     this.#log(`leave ${member.name} (${reason}) (${usersCount(this.#users.size)})`);
   }
 

@@ -10,6 +10,7 @@
 
 import type { ServeSettings } from "./cli.ts";
 import { ExitCode } from "./cli.ts";
+import { DEFAULT_FLOOD } from "./hub.ts";
 import { readLines } from "./line_reader.ts";
 import { ChatServer, DEFAULT_PORT } from "./server.ts";
 import { describeError } from "./session.ts";
@@ -56,6 +57,18 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       motd: settings.motd,
       version: VERSION,
       log,
+      maxPerAddress: settings.maxPerIp,
+      flood: settings.floodRate > 0
+        ? {
+          burst: settings.floodBurst,
+          rate: settings.floodRate,
+          kickAfter: DEFAULT_FLOOD.kickAfter,
+        }
+        : null,
+      pingIntervalMs: settings.pingInterval * 1000,
+      registrationTimeoutMs: settings.registerTimeout * 1000,
+      maxLineBytes: settings.maxLine,
+      queueLimitBytes: settings.queueLimit,
     });
   } catch (error) {
     io.err(`chat: cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`);

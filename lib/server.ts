@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Hub } from "./hub.ts";
+import { type ChurnLimits, type FloodLimits, Hub } from "./hub.ts";
 import { MAX_LINE_BYTES } from "./line_reader.ts";
 import { DEFAULT_QUEUE_LIMIT } from "./outbox.ts";
 import { describeError, Session, type SessionLimits } from "./session.ts";
@@ -35,7 +35,22 @@ export interface ServerOptions extends Partial<SessionLimits> {
   log?: (line: string) => void;
   /** Clock for the hub, in epoch milliseconds. @default Date.now */
   now?: () => number;
+  /** Most connections from one IP address; 0 for no limit. @default DEFAULT_MAX_PER_ADDRESS */
+  maxPerAddress?: number;
+  /** Flood control per user; null turns it off. @default DEFAULT_FLOOD */
+  flood?: FloodLimits | null;
+  /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
+  churn?: ChurnLimits | null;
 }
+
+/** Connections allowed from one address by default: a class behind one NAT fits. */
+export const DEFAULT_MAX_PER_ADDRESS = 32;
+
+/** A JSON client silent this long is pinged by default (and dropped after twice that). */
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+/** How long a connection may take to give a name by default. */
+export const DEFAULT_REGISTRATION_TIMEOUT_MS = 60_000;
 
 /** Pause after a failed accept (out of file descriptors, say) before retrying. */
 const ACCEPT_RETRY_MS = 100;
@@ -51,6 +66,9 @@ export class ChatServer {
   #log: (line: string) => void;
   #stopping = false;
   #acceptLoop: Promise<void>;
+  #maxPerAddress: number;
+  #perAddress = new Map<string, number>();
+  #keepalive: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Listens and starts accepting connections.
@@ -66,13 +84,17 @@ export class ChatServer {
       server: options.version ? `chat ${options.version}` : "chat",
       now: options.now,
       log: this.#log,
+      flood: options.flood,
+      churn: options.churn,
     });
+    this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
     this.#limits = {
       maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
       queueLimitBytes: options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT,
-      registrationTimeoutMs: options.registrationTimeoutMs ?? 60_000,
+      registrationTimeoutMs: options.registrationTimeoutMs ?? DEFAULT_REGISTRATION_TIMEOUT_MS,
       promptDelayMs: options.promptDelayMs ?? 150,
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
     this.#listener = Deno.listen({
       hostname: options.hostname ?? "0.0.0.0",
@@ -80,6 +102,14 @@ export class ChatServer {
       transport: "tcp",
     });
     this.#acceptLoop = this.#accept();
+    const ping = this.#limits.pingIntervalMs;
+    if (ping > 0) {
+      // One sweep for all connections, instead of a timer each.
+      this.#keepalive = setInterval(() => {
+        const now = Date.now();
+        for (const session of this.#sessions) session.keepalive(now);
+      }, Math.max(10, Math.floor(ping / 4)));
+    }
   }
 
   /** The address actually listened on (useful with port 0). */
@@ -106,6 +136,7 @@ export class ChatServer {
       this.#stopping = true;
       this.#log("shutting down");
       this.#listener.close();
+      clearInterval(this.#keepalive);
       this.hub.closeAll("shutdown", reason);
       for (const session of this.#sessions) {
         if (!session.registered) session.send({ type: "bye", code: "shutdown", reason });
@@ -116,6 +147,7 @@ export class ChatServer {
   }
 
   async #accept(): Promise<void> {
+    let failures = 0;
     while (!this.#stopping) {
       let conn: Deno.TcpConn;
       try {
@@ -123,9 +155,14 @@ export class ChatServer {
       } catch (error) {
         if (this.#stopping || error instanceof Deno.errors.BadResource) return;
         // Out of file descriptors and the like: wait for connections to close.
-        this.#log(`accept failed: ${describeError(error)}; retrying`);
+        // Logged once per episode, not once per retry.
+        if (failures++ === 0) this.#log(`accept failed: ${describeError(error)}; retrying`);
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
+      }
+      if (failures > 0) {
+        this.#log(`accept recovered after ${failures} failed attempts`);
+        failures = 0;
       }
       this.#serve(conn);
     }
@@ -139,10 +176,22 @@ export class ChatServer {
       // The peer may already be gone; the session will notice.
     }
     const session = new Session(conn, this.hub, this.#limits, this.#log);
+    const address = session.address;
+    const count = (this.#perAddress.get(address) ?? 0) + 1;
+    this.#perAddress.set(address, count);
+    if (this.#maxPerAddress > 0 && count > this.#maxPerAddress) {
+      this.#log(`refuse ${session.peer}: over ${this.#maxPerAddress} connections from ${address}`);
+      session.refuse(
+        `Too many connections from your address (at most ${this.#maxPerAddress}); close some first`,
+      );
+    }
     this.#sessions.add(session);
     const task = session.run().finally(() => {
       this.#sessions.delete(session);
       this.#tasks.delete(task);
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
     });
     this.#tasks.add(task);
   }

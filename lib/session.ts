@@ -31,6 +31,11 @@ export interface SessionLimits {
   promptDelayMs: number;
   /** How long to wait for a closing connection's queue to drain, in milliseconds. */
   drainTimeoutMs: number;
+  /**
+   * A JSON client silent this long is pinged, and dropped when it stays
+   * silent as long again; 0 turns keepalive off. In milliseconds.
+   */
+  pingIntervalMs: number;
 }
 
 type Mode = "unknown" | "json" | "text";
@@ -42,6 +47,8 @@ const OPEN_BRACE = 0x7b;
 export class Session implements Sink {
   /** The peer's `host:port`, for the log. */
   readonly peer: string;
+  /** The peer's IP address, for limits per address. */
+  readonly address: string;
   #conn: Deno.Conn;
   #hub: Hub;
   #limits: SessionLimits;
@@ -54,6 +61,9 @@ export class Session implements Sink {
   #closed = false;
   #leaveReason = "disconnected";
   #timers: ReturnType<typeof setTimeout>[] = [];
+  #refusal: string | null = null;
+  #lastHeard = Date.now();
+  #pinged = false;
 
   /** Wraps an accepted connection; call {@link run} to serve it. */
   constructor(conn: Deno.Conn, hub: Hub, limits: SessionLimits, log: (line: string) => void) {
@@ -62,6 +72,7 @@ export class Session implements Sink {
     this.#limits = limits;
     this.#log = log;
     this.peer = formatAddress(conn.remoteAddr);
+    this.address = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : this.peer;
     this.#outbox = new Outbox(conn, {
       limit: limits.queueLimitBytes,
       onFailure: (why, error) => this.#onOutboxFailure(why, error),
@@ -132,6 +143,33 @@ export class Session implements Sink {
     return this.#member !== null;
   }
 
+  /**
+   * Turns the peer away once its protocol is known, with `message` (too many
+   * connections from its address).
+   */
+  refuse(message: string): void {
+    this.#refusal = message;
+  }
+
+  /**
+   * Keepalive, called periodically by the server: pings a JSON client that
+   * has been silent for the ping interval, and drops one that stayed silent
+   * for twice that. Plain-text peers are never pinged (nc would print it).
+   */
+  keepalive(now: number): void {
+    const interval = this.#limits.pingIntervalMs;
+    if (interval <= 0 || this.#mode !== "json" || !this.#member || this.#closing) return;
+    const silent = now - this.#lastHeard;
+    if (silent >= 2 * interval && this.#pinged) {
+      this.#log(`drop ${this.peer}: no answer to ping for ${silent} ms`);
+      this.#leaveReason = "no response";
+      this.#close();
+    } else if (silent >= interval && !this.#pinged) {
+      this.#pinged = true;
+      this.send({ type: "ping", token: String(now) });
+    }
+  }
+
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -161,7 +199,11 @@ export class Session implements Sink {
     return {
       read: async (buffer) => {
         const n = await conn.read(buffer);
-        if (n && this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
+        if (n) {
+          this.#lastHeard = Date.now();
+          this.#pinged = false;
+          if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
+        }
         return n;
       },
     };
@@ -171,6 +213,7 @@ export class Session implements Sink {
     if (this.#mode !== "unknown" || this.#prompted) return;
     this.#prompted = true;
     this.#mode = "text";
+    if (this.#turnAway()) return;
     this.#write(
       `Welcome to chat! ${this.#hub.userCount} of ${this.#hub.maxUsers} users online.\r\n`,
     );
@@ -188,6 +231,16 @@ export class Session implements Sink {
     this.send({ type: "bye", code: "timeout", reason: "registration timed out" });
   }
 
+  /** Sends the refusal set by {@link refuse}, if any, and closes; true if it did. */
+  #turnAway(): boolean {
+    if (this.#refusal === null) return false;
+    if (!this.#closing) {
+      this.#refuse(ErrorCode.TooManyConnections, this.#refusal);
+      this.send({ type: "bye", code: "too_many_connections", reason: this.#refusal });
+    }
+    return true;
+  }
+
   #write(text: string): void {
     this.#outbox.push(encoder.encode(text));
   }
@@ -201,6 +254,7 @@ export class Session implements Sink {
       this.#mode = line.startsWith("{") ? "json" : "text";
       if (this.#mode === "text") this.#prompted = true;
     }
+    if (this.#turnAway()) return;
     if (this.#mode === "json") this.#onFrame(line);
     else if (this.#member) this.#hub.handleLine(this.#member, line);
     else this.#registerText(line);
@@ -212,7 +266,7 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(name, this, this.peer);
+      this.#member = this.#hub.register(name, this, this.peer, this.address);
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       this.#refuse(error.code, error.message);
@@ -264,7 +318,7 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(frame.name, this, this.peer);
+      this.#member = this.#hub.register(frame.name, this, this.peer, this.address);
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       this.#refuse(error.code, error.message);

@@ -1,5 +1,20 @@
 import assert from "node:assert/strict";
-import { type Invocation, parseCommandLine, UsageError } from "../lib/cli.ts";
+import { type Invocation, parseCommandLine, type ServeSettings, UsageError } from "../lib/cli.ts";
+
+/** What `chat serve` runs with when nothing is said. */
+const SERVE_DEFAULTS: ServeSettings = {
+  host: "0.0.0.0",
+  port: 7777,
+  maxUsers: 100,
+  motd: undefined,
+  maxPerIp: 32,
+  floodRate: 5,
+  floodBurst: 20,
+  pingInterval: 30,
+  registerTimeout: 60,
+  maxLine: 16384,
+  queueLimit: 1048576,
+};
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -11,16 +26,31 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     [["serve", "--help"], {}, { command: "help", topic: "serve" }],
     [["serve"], {}, {
       command: "serve",
-      settings: { host: "0.0.0.0", port: 7777, maxUsers: 100, motd: undefined },
+      settings: SERVE_DEFAULTS,
     }],
     [["serve", "--port", "9000", "--max-users", "5", "--motd", "Hi"], { CHAT_PORT: "1" }, {
       command: "serve",
-      settings: { host: "0.0.0.0", port: 9000, maxUsers: 5, motd: "Hi" },
+      settings: { ...SERVE_DEFAULTS, port: 9000, maxUsers: 5, motd: "Hi" },
     }],
     [["serve"], { CHAT_PORT: "8000", CHAT_HOST: "127.0.0.1", CHAT_MAX_USERS: "7" }, {
       command: "serve",
-      settings: { host: "127.0.0.1", port: 8000, maxUsers: 7, motd: undefined },
+      settings: { ...SERVE_DEFAULTS, host: "127.0.0.1", port: 8000, maxUsers: 7 },
     }],
+    [
+      ["serve", "--flood-rate", "0.5", "--queue-limit", "64K", "--max-per-ip", "0"],
+      { CHAT_PING_INTERVAL: "0", CHAT_MAX_LINE: "1M" },
+      {
+        command: "serve",
+        settings: {
+          ...SERVE_DEFAULTS,
+          floodRate: 0.5,
+          queueLimit: 65536,
+          maxPerIp: 0,
+          pingInterval: 0,
+          maxLine: 1048576,
+        },
+      },
+    ],
     [["join", "--name", "小明"], {}, {
       command: "join",
       settings: { host: "localhost", port: 7777, name: "小明" },
@@ -50,6 +80,14 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "--port", "http"], "invalid port 'http': use a number from 0 to 65535"],
     [["serve", "--port", "70000"], "invalid port '70000': use a number from 0 to 65535"],
     [["serve", "--max-users", "0"], "invalid --max-users '0': use a whole number of 1 or more"],
+    [
+      ["serve", "--flood-burst", "2.5"],
+      "invalid --flood-burst '2.5': use a whole number of 1 or more",
+    ],
+    [
+      ["serve", "--queue-limit", "1G"],
+      "invalid --queue-limit '1G': use a whole number of 1024 or more",
+    ],
     [["serve", "--port"], "option '--port' needs a value"],
     [["serve", "extra"], "unexpected argument: extra"],
     [["join", "a", "b"], "too many arguments: a b"],
@@ -82,10 +120,13 @@ Deno.test("a usage error is one line plus a pointer to help, with exit code 2", 
   );
 });
 
-Deno.test("chat serve --help documents every flag with its variable", async () => {
+Deno.test("chat serve --help documents every flag and the environment variables", async () => {
   const { code, stdout } = await chat("serve", "--help");
   assert.equal(code, 0);
-  for (const flag of ["--host", "--port", "--max-users", "--motd", "CHAT_PORT", "Example:"]) {
+  const flags = ["--host", "--port", "--max-users", "--motd", "--max-per-ip", "--flood-rate"]
+    .concat(["--flood-burst", "--ping-interval", "--register-timeout", "--max-line"])
+    .concat(["--queue-limit", "CHAT_MAX_USERS", "Example:"]);
+  for (const flag of flags) {
     assert.ok(stdout.includes(flag), flag);
   }
 });

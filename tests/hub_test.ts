@@ -291,3 +291,54 @@ Deno.test("the operator's log has joins, leaves, messages, but not private text"
     "leave Alice (disconnected) (1 user)",
   ]);
 });
+
+Deno.test("flood control refuses messages past the burst and lets them through again later", () => {
+  let now = T0;
+  const hub = new Hub({ now: () => now, flood: { burst: 3, rate: 1, kickAfter: 100 } });
+  const alice = new Inbox();
+  const bob = new Inbox();
+  const member = hub.register("Alice", alice);
+  hub.register("Bob", bob);
+  for (let i = 1; i <= 5; i++) hub.handleLine(member, `message ${i}`);
+  assert.deepEqual(bob.of("message").map((m) => m.text), ["message 1", "message 2", "message 3"]);
+  assert.deepEqual(alice.of("error").map((e) => e.code), ["flood", "flood"]);
+  assert.match(alice.of("error")[0].message, /^Slow down: at most 1 messages per second/);
+  now += 1000;
+  hub.say(member, "a second later");
+  assert.equal(bob.of("message").at(-1)?.text, "a second later");
+});
+
+Deno.test("a user who keeps flooding is disconnected, and the room is told", () => {
+  const hub = new Hub({ now: () => T0, flood: { burst: 2, rate: 1, kickAfter: 3 } });
+  const alice = new Inbox();
+  const bob = new Inbox();
+  const member = hub.register("Alice", alice);
+  hub.register("Bob", bob);
+  for (let i = 0; i < 10; i++) hub.handleLine(member, "spam");
+  assert.equal(bob.of("message").length, 2);
+  assert.deepEqual(alice.last(), {
+    type: "bye",
+    code: "flood",
+    reason: "Disconnected for flooding",
+  });
+  assert.deepEqual(bob.of("leave").map((l) => l.reason), ["disconnected for flooding"]);
+  assert.deepEqual(hub.userNames(), ["Bob"]);
+});
+
+Deno.test("an address that keeps rejoining is no longer announced", () => {
+  let now = T0;
+  const hub = new Hub({ now: () => now, churn: { burst: 2, rate: 0.1 } });
+  const watcher = new Inbox();
+  hub.register("Watcher", watcher, "10.0.0.9:1", "10.0.0.9");
+  for (let i = 0; i < 5; i++) {
+    const member = hub.register(`Churn${i}`, new Inbox(), "10.0.0.7:1", "10.0.0.7");
+    hub.leave(member, "bye");
+  }
+  assert.deepEqual(watcher.of("join").map((j) => j.name), ["Churn0", "Churn1"]);
+  assert.deepEqual(watcher.of("leave").map((j) => j.name), ["Churn0", "Churn1"]);
+  hub.register("Other", new Inbox(), "10.0.0.8:1", "10.0.0.8");
+  assert.equal(watcher.of("join").at(-1)?.name, "Other", "other addresses are unaffected");
+  now += 10_000;
+  hub.register("Back", new Inbox(), "10.0.0.7:1", "10.0.0.7");
+  assert.equal(watcher.of("join").at(-1)?.name, "Back", "announced again once it calmed down");
+});

@@ -185,7 +185,7 @@ Deno.test("a client that vanishes is announced as gone and the room carries on",
 });
 
 Deno.test("a client that stops reading is dropped; the others keep receiving", async () => {
-  const server = startServer({ queueLimitBytes: 64 * 1024 });
+  const server = startServer({ queueLimitBytes: 64 * 1024, flood: null });
   const alice = await JsonClient.join(server, "Alice");
   const bob = await JsonClient.join(server, "Bob");
   // A peer that registers and then never reads a byte.

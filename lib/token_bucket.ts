@@ -1,0 +1,54 @@
+/**
+ * A token bucket: a burst allowance that refills at a steady rate. Used for
+ * flood control (messages per user) and join churn (joins per address).
+ *
+ * Pure: the caller passes the time, so tests need no clock.
+ *
+ * @module
+ */
+
+/** A burst of `capacity` tokens, refilled at `ratePerSecond`. */
+export class TokenBucket {
+  #capacity: number;
+  #ratePerMs: number;
+  #tokens: number;
+  #updated: number;
+
+  /** Creates a full bucket at time `now` (milliseconds). */
+  constructor(capacity: number, ratePerSecond: number, now: number) {
+    this.#capacity = capacity;
+    this.#ratePerMs = ratePerSecond / 1000;
+    this.#tokens = capacity;
+    this.#updated = now;
+  }
+
+  /**
+   * Takes one token if there is one.
+   *
+   * @example
+   * ```ts
+   * import { TokenBucket } from "./token_bucket.ts";
+   * const bucket = new TokenBucket(2, 1, 0);
+   * console.assert(bucket.take(0) && bucket.take(0) && !bucket.take(0));
+   * console.assert(bucket.take(1000));
+   * ```
+   */
+  take(now: number): boolean {
+    this.#refill(now);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket has refilled completely by `now` (so it can be forgotten). */
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.#capacity;
+  }
+
+  #refill(now: number): void {
+    const elapsed = Math.max(0, now - this.#updated);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + elapsed * this.#ratePerMs);
+    this.#updated = now;
+  }
+}
