@@ -65,8 +65,7 @@ export type ByeCode =
   | "timeout"
   | "version"
   | "flood"
-  | "too_many_connections"
-  | "idle";
+  | "too_many_connections";
 
 /** Sent once when registration succeeds. */
 export interface WelcomeEvent {
