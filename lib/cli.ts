@@ -148,7 +148,11 @@ Example:
 /** Help for `chat join`. */
 export const JOIN_USAGE = `Usage: chat join [HOST[:PORT]] [options]
 
-Join a chat server. Without --name, you are asked for one.
+Join a chat server. Without --name, you are asked for one. In a terminal:
+Tab completes names and commands, Up/Down recall sent lines, Ctrl+C leaves;
+the client reconnects by itself if the connection drops. When input or
+output is not a terminal, each input line is sent, messages are printed as
+plain lines, and it leaves at the end of input (--name is then required).
 
 Options:
   --host HOST       Server to join (default ${DEFAULT_JOIN_HOST})             [CHAT_HOST]
@@ -160,6 +164,9 @@ Examples:
   chat join --name Alice
   chat join 192.168.1.20:7777 --name 小明
   printf 'hello\\n' | chat join --name bot
+
+Exit codes: 0 left (or the server shut down), 1 connection lost,
+2 usage, 3 cannot connect, 4 refused (name taken or invalid, room full, version).
 `;
 
 const SERVE_OPTIONS = {

@@ -1,13 +1,397 @@
 /**
- * `chat join`: placeholder until the terminal client lands.
+ * `chat join`: the client people chat in.
+ *
+ * When stdin and stdout are terminals, it is interactive: it asks for a name
+ * if none was given (and again if the server refuses it), keeps the input
+ * line at the bottom while the conversation scrolls above, completes names
+ * and commands with Tab, reconnects by itself when the connection drops, and
+ * leaves cleanly on Ctrl+C, Ctrl+D, `/quit` or `exit`.
+ *
+ * Otherwise it is a pipe: each line of stdin is sent as typed, what arrives
+ * is printed as plain lines without escape codes, and it leaves at the end of
+ * input. A refused name is then an error, not a question.
+ *
+ * Exit codes (see ExitCode): 0 when the user left or the server shut down
+ * on purpose, 1 when the connection was lost (pipe mode) or the server closed
+ * it for another reason, 2 for no name in pipe mode, 3 when the server cannot
+ * be reached, 4 when it refuses us (name, full room, protocol version).
  *
  * @module
  */
 
-import type { JoinSettings } from "./cli.ts";
+import { ExitCode, type JoinSettings } from "./cli.ts";
+import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
+import type { ChatEvent } from "./events.ts";
+import { KeyDecoder } from "./keys.ts";
+import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
+import { MAX_LINE_BYTES } from "./line_reader.ts";
+import {
+  type Line,
+  paint,
+  promptLine,
+  renderEvent,
+  type RenderMode,
+  statusLine,
+  terminalTitle,
+} from "./render.ts";
+import { type InputState, Screen, titleSequence } from "./screen.ts";
+import { isInteractive, noColor, stdinLines, Terminal, writeErr, writeOut } from "./terminal.ts";
+import { VERSION } from "./version.ts";
 
-/** Joins a chat server from this terminal; resolves to the exit code. */
-export function join(settings: JoinSettings): Promise<number> {
-  console.error(`chat: join ${settings.host}:${settings.port} is not built yet`);
-  return Promise.resolve(1);
+/** How long to wait for the server's goodbye after asking to leave, in ms. */
+const LEAVE_TIMEOUT_MS = 1_500;
+
+/** How long after an ESC byte the rest of an escape sequence may come, in ms. */
+const ESCAPE_WAIT_MS = 50;
+
+/** Joins a chat server from this terminal (or pipe); resolves to the exit code. */
+export async function join(settings: JoinSettings): Promise<number> {
+  const interactive = isInteractive();
+  if (!interactive && settings.name === undefined) {
+    writeErr(
+      "chat: --name is needed when input or output is not a terminal (or set CHAT_NAME)\n" +
+        "Run 'chat join --help' for usage.\n",
+    );
+    return ExitCode.Usage;
+  }
+  const client = new ChatClient({
+    host: settings.host,
+    port: settings.port,
+    client: `chat/${VERSION}`,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    writeErr(`chat: cannot connect to ${client.address} (${error.reason})\n`);
+    return ExitCode.CannotConnect;
+  }
+  try {
+    return interactive
+      ? await new InteractiveJoin(client, settings.name, noColor() ? "mono" : "color").run()
+      : await pipeJoin(client, settings.name!);
+  } finally {
+    client.close();
+  }
+}
+
+/** A refusal as one line: `cannot join HOST:PORT: the name Bob is taken`. */
+function refusal(address: string, message: string): string {
+  return `chat: cannot join ${address}: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n`;
+}
+
+// The end of the conversation: which exit code, and what to say on stderr.
+function ending(update: ClientUpdate & { kind: "end" }, address: string, leaving: boolean) {
+  const bye = update.bye;
+  if (bye?.code === "quit" || bye?.code === "shutdown" || (!bye && leaving)) {
+    return { code: ExitCode.Ok, message: "" };
+  }
+  if (bye) return { code: ExitCode.Failure, message: refusal(address, bye.reason) };
+  return { code: ExitCode.Failure, message: `chat: lost the connection to ${address}\n` };
+}
+
+/** Pipe mode: stdin lines out, plain lines in; leaves at the end of input. */
+async function pipeJoin(client: ChatClient, name: string): Promise<number> {
+  let answer;
+  try {
+    answer = await client.register(name);
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    writeErr(`chat: cannot join ${client.address} (${error.reason})\n`);
+    return ExitCode.CannotConnect;
+  }
+  if (!answer.ok) {
+    writeErr(refusal(client.address, answer.message));
+    return ExitCode.Refused;
+  }
+  printPlain(answer.welcome, client.name);
+  let leaving = false;
+  const sending = (async () => {
+    for await (const line of stdinLines(MAX_LINE_BYTES)) {
+      if (!client.input(line)) return;
+    }
+    leaving = true;
+    client.quit();
+  })();
+  sending.catch(() => {});
+  for await (const update of client.updates(false)) {
+    if (update.kind === "event") printPlain(update.event, client.name);
+    if (update.kind === "end") {
+      const end = ending(update, client.address, leaving);
+      writeErr(end.message);
+      return end.code;
+    }
+  }
+  return ExitCode.Ok;
+}
+
+function printPlain(event: ChatEvent, me: string): void {
+  const lines = renderEvent(event, { me, now: Date.now(), hints: false });
+  const text = lines.map((line) => paint(line, "plain") + "\n").join("");
+  // Refusals of what a bot sent go to stderr, so stdout stays the conversation.
+  if (event.type === "error") writeErr(text);
+  else writeOut(text);
+}
+
+/** The interactive client: one terminal, one conversation. */
+class InteractiveJoin {
+  #client: ChatClient;
+  #name: string | undefined;
+  #term = new Terminal();
+  #screen: Screen;
+  #chat: LineEditor;
+  #nameEditor = new LineEditor();
+  #editor: LineEditor;
+  #decoder = new KeyDecoder();
+  #nameAnswer: ((name: string | null) => void) | null = null;
+  #leaving = false;
+  #leaveTimer: ReturnType<typeof setTimeout> | undefined;
+  #escapeTimer: ReturnType<typeof setTimeout> | undefined;
+  #title = "";
+  #farewell = "";
+  #lastRetry = "";
+  #joined = false;
+  #typedAhead: string[] = [];
+
+  constructor(client: ChatClient, name: string | undefined, mode: RenderMode) {
+    this.#client = client;
+    this.#name = name;
+    this.#screen = new Screen(this.#term.size().columns, mode);
+    this.#chat = new LineEditor((text, cursor) =>
+      completeWord(text, cursor, this.#client.users.filter((n) => n !== this.#client.name))
+    );
+    this.#editor = this.#chat;
+  }
+
+  async run(): Promise<number> {
+    this.#term.start();
+    try {
+      this.#term.onResize((size) => this.#write(this.#screen.resize(size.columns, this.#input())));
+      this.#term.onStopSignal(() => this.#leave());
+      void this.#readKeys();
+      const registered = await this.#register();
+      if (registered !== null) return registered;
+      return await this.#follow();
+    } finally {
+      clearTimeout(this.#leaveTimer);
+      clearTimeout(this.#escapeTimer);
+      this.#write(this.#screen.close());
+      this.#term.stop();
+      if (this.#farewell) writeErr(this.#farewell);
+    }
+  }
+
+  // Asks for a name until the server takes one; null when registered, else the exit code.
+  async #register(): Promise<number | null> {
+    let name = this.#name;
+    if (name === undefined) {
+      this.#print([statusLine(`Connected to ${this.#client.address}`, Date.now())]);
+    }
+    while (true) {
+      if (name === undefined) {
+        const typed = await this.#askName();
+        if (typed === null) return ExitCode.Ok;
+        name = typed;
+      }
+      let answer;
+      try {
+        answer = await this.#client.register(name);
+      } catch (error) {
+        if (!(error instanceof ConnectError)) throw error;
+        if (this.#leaving) return ExitCode.Ok;
+        this.#farewell = `chat: cannot join ${this.#client.address} (${error.reason})\n`;
+        return ExitCode.CannotConnect;
+      }
+      if (answer.ok) {
+        this.#editor = this.#chat;
+        this.#joined = true;
+        this.#screen.setPrompt(promptLine(this.#client.name, true));
+        this.#print(renderEvent(answer.welcome, this.#context()));
+        this.#updateTitle();
+        // Lines typed ahead, while the server had not answered yet, go now.
+        for (const line of this.#typedAhead.splice(0)) this.#client.input(line);
+        return null;
+      }
+      if (this.#leaving) return ExitCode.Ok;
+      if (!answer.retry) {
+        this.#farewell = refusal(this.#client.address, answer.message);
+        return ExitCode.Refused;
+      }
+      this.#print([
+        statusLine(`${answer.message}. Please choose another name.`, Date.now(), "error"),
+      ]);
+      name = undefined;
+    }
+  }
+
+  #askName(): Promise<string | null> {
+    this.#editor = this.#nameEditor;
+    this.#screen.setPrompt({ spans: [{ text: "Your name: ", tone: "prompt" }] });
+    this.#write(this.#screen.drawInput(this.#input()));
+    return new Promise((resolve) => this.#nameAnswer = resolve);
+  }
+
+  // Follows the room until the end; resolves to the exit code.
+  async #follow(): Promise<number> {
+    const address = this.#client.address;
+    for await (const update of this.#client.updates(true)) {
+      switch (update.kind) {
+        case "event":
+          this.#onEvent(update.event);
+          break;
+        case "lost":
+          this.#lastRetry = "";
+          this.#screen.setPrompt(promptLine(this.#client.name, false));
+          this.#print([
+            statusLine(`Lost the connection to ${address}; reconnecting...`, Date.now()),
+          ]);
+          this.#updateTitle();
+          break;
+        case "retrying":
+          if (update.reason !== this.#lastRetry) {
+            this.#lastRetry = update.reason;
+            this.#print([
+              statusLine(
+                `Cannot reach ${address} (${update.reason}); will keep trying`,
+                Date.now(),
+              ),
+            ]);
+          }
+          break;
+        case "back":
+          this.#screen.setPrompt(promptLine(this.#client.name, true));
+          this.#print([
+            statusLine(`Reconnected to ${address} as ${this.#client.name}`, Date.now(), "join"),
+          ]);
+          this.#updateTitle();
+          break;
+        case "end": {
+          const end = ending(update, address, this.#leaving);
+          this.#farewell = end.message;
+          if (end.code === ExitCode.Ok && update.bye?.code !== "shutdown") {
+            this.#print([statusLine(`You left ${address}`, Date.now())]);
+          }
+          return end.code;
+        }
+      }
+    }
+    return ExitCode.Ok;
+  }
+
+  #onEvent(event: ChatEvent): void {
+    if (event.type === "rename" && event.to === this.#client.name) {
+      this.#screen.setPrompt(promptLine(this.#client.name, true));
+    }
+    const lines = renderEvent(event, this.#context());
+    if (lines.length > 0) this.#print(lines);
+    if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
+  }
+
+  async #readKeys(): Promise<void> {
+    for await (const chunk of this.#term.input()) {
+      clearTimeout(this.#escapeTimer);
+      for (const key of this.#decoder.feed(chunk)) this.#onAction(this.#editor.handle(key));
+      // A lone ESC is the Escape key only if nothing follows it soon.
+      if (this.#decoder.pending) {
+        this.#escapeTimer = setTimeout(() => {
+          for (const key of this.#decoder.flush()) this.#onAction(this.#editor.handle(key));
+        }, ESCAPE_WAIT_MS);
+      }
+    }
+    // The terminal went away: nobody is left to type.
+    this.#leave();
+  }
+
+  #onAction(action: EditorAction): void {
+    switch (action.kind) {
+      case "edit":
+        this.#write(this.#screen.drawInput(this.#input()));
+        break;
+      case "clear_screen":
+        this.#write(this.#screen.clear(this.#input()));
+        break;
+      case "quit":
+        if (this.#nameAnswer) this.#answerName(null);
+        else this.#leave();
+        break;
+      case "submit":
+        if (this.#nameAnswer) this.#answerName(action.text.trim());
+        else this.#send(action.text);
+        break;
+    }
+  }
+
+  #answerName(name: string | null): void {
+    const answer = this.#nameAnswer!;
+    this.#nameAnswer = null;
+    this.#write(this.#screen.close());
+    this.#editor = this.#chat;
+    this.#screen.setPrompt(promptLine(name ?? "", true));
+    answer(name);
+  }
+
+  #send(text: string): void {
+    if (this.#client.input(text)) {
+      this.#write(this.#screen.drawInput(this.#input()));
+      return;
+    }
+    if (!this.#joined) {
+      this.#typedAhead.push(text);
+      this.#write(this.#screen.drawInput(this.#input()));
+      return;
+    }
+    if (/^\s*(exit|\/(quit|exit|bye)\b.*)\s*$/su.test(text)) {
+      this.#leave();
+      return;
+    }
+    // Offline: keep the line, so nothing typed is lost; Enter sends it once back.
+    this.#chat.setText(text);
+    this.#print([
+      statusLine(
+        "Not connected, so not sent; press Enter again once reconnected",
+        Date.now(),
+        "error",
+      ),
+    ]);
+  }
+
+  #leave(): void {
+    if (this.#nameAnswer) {
+      this.#answerName(null);
+      return;
+    }
+    if (this.#leaving) {
+      // Asked twice: do not wait for the server any longer.
+      this.#client.close();
+      return;
+    }
+    this.#leaving = true;
+    this.#client.quit();
+    this.#leaveTimer = setTimeout(() => this.#client.close(), LEAVE_TIMEOUT_MS);
+  }
+
+  #context() {
+    return { me: this.#client.name, now: Date.now() };
+  }
+
+  #input(): InputState {
+    return { text: this.#editor.text, cursor: this.#editor.cursor };
+  }
+
+  #print(lines: Line[]): void {
+    this.#write(this.#screen.print(lines, this.#input()));
+  }
+
+  #updateTitle(): void {
+    const online = this.#client.online ? "" : " (offline)";
+    const title =
+      terminalTitle(this.#client.name, this.#client.address, this.#client.users.length) + online;
+    if (title === this.#title) return;
+    this.#title = title;
+    this.#write(titleSequence(title));
+  }
+
+  #write(text: string): void {
+    this.#term.write(text);
+  }
 }

@@ -1,0 +1,384 @@
+/**
+ * What each event looks like on the client's screen. Pure: an event and the
+ * viewer's name go in, styled lines come out, as strings for one of three
+ * modes: `color` (a terminal), `mono` (a terminal under NO_COLOR: bold,
+ * dim, underline and reverse only) and `plain` (a pipe or a file: no escape
+ * codes at all).
+ *
+ * Every line starts with the time; each name has a stable colour; your own
+ * messages show your name in bold; private messages, joins and leaves, server
+ * notices and errors each have their own look; your name in someone else's
+ * message is highlighted and asks for the bell. Long lines wrap at word
+ * boundaries under the text, past the time column. Text from the server is
+ * stripped of escape sequences once more here, whatever the server did.
+ *
+ * @module
+ */
+
+import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
+import type { ChatEvent } from "./events.ts";
+import { stripUnsafe } from "./sanitize.ts";
+
+/** How much styling the output may carry. */
+export type RenderMode = "color" | "mono" | "plain";
+
+/** The role of a piece of text, which decides its style. */
+export type Tone =
+  | "time"
+  | "name"
+  | "own"
+  | "mention"
+  | "private"
+  | "join"
+  | "leave"
+  | "event"
+  | "notice"
+  | "error"
+  | "info"
+  | "status"
+  | "prompt"
+  | "offline";
+
+/** A run of text in one style; `name` picks the colour of a user name. */
+export interface Span {
+  /** The text, free of control characters. */
+  text: string;
+  /** Its role; plain text when absent. */
+  tone?: Tone;
+  /** For `name` and `own`: whose name, to pick its colour. */
+  name?: string;
+}
+
+/** One logical line on screen, before wrapping. */
+export interface Line {
+  /** The pieces of the line, in order. */
+  spans: Span[];
+  /** Whether this line should ring the terminal bell. */
+  bell?: boolean;
+}
+
+/** Who is looking, and when. */
+export interface RenderContext {
+  /** The viewer's current name: their messages and mentions depend on it. */
+  me: string;
+  /** The time to show for events that carry none, in epoch milliseconds. */
+  now: number;
+  /** Whether to add hints about keys, which only make sense in a terminal. @default true */
+  hints?: boolean;
+}
+
+/** Columns of the time column ("12:03 "), which wrapped lines are indented by. */
+export const TIME_WIDTH = 6;
+
+/**
+ * Renders an event as the lines the viewer sees; no lines for keepalives.
+ *
+ * @example
+ * ```ts
+ * import { paint, renderEvent } from "./render.ts";
+ * const event = { type: "users", room: "lobby", names: ["Ann", "Bo"] } as const;
+ * const [line] = renderEvent(event, { me: "Ann", now: 0 });
+ * console.assert(paint(line, "plain").endsWith("Users in #lobby (2): Ann, Bo"));
+ * ```
+ */
+export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
+  const me = context.me;
+  const at = (time: number, ...spans: Span[]): Line => ({
+    spans: [{ text: clock(time) + " ", tone: "time" }, ...spans],
+  });
+  const now = context.now;
+  switch (event.type) {
+    case "welcome": {
+      const others = event.users.filter((n) => n !== event.name);
+      const lines = [
+        at(
+          now,
+          { text: "Welcome, ", tone: "info" },
+          nameSpan(event.name, event.name),
+          { text: `! You are in #${clean(event.room)}`, tone: "info" },
+          ...(others.length === 0
+            ? [{ text: ", the first one here.", tone: "info" } as Span]
+            : [{ text: " with ", tone: "info" } as Span, ...nameList(others, me), {
+              text: ".",
+              tone: "info",
+            } as Span]),
+        ),
+      ];
+      if (event.motd) lines.push(at(now, { text: `*** ${clean(event.motd)}`, tone: "notice" }));
+      if (context.hints !== false) {
+        lines.push(at(now, {
+          text: "Press Enter to send; /help lists the commands; Tab completes names.",
+          tone: "info",
+        }));
+      }
+      return lines;
+    }
+    case "message": {
+      const own = event.from === me;
+      const { spans, mentioned } = highlight(clean(event.text), own ? "" : me);
+      const line = event.action
+        ? at(event.time, { text: "* ", tone: own ? "own" : "event" }, nameSpan(event.from, me), {
+          text: " ",
+        }, ...spans)
+        : at(event.time, nameSpan(event.from, me), { text: ": " }, ...spans);
+      return [{ ...line, bell: mentioned }];
+    }
+    case "private": {
+      const text = clean(event.text);
+      if (event.from === me && event.to !== me) {
+        return [at(event.time, { text: "(private to ", tone: "private" }, nameSpan(event.to, me), {
+          text: `) ${text}`,
+          tone: "private",
+        })];
+      }
+      return [{
+        ...at(event.time, { text: "(private) ", tone: "private" }, nameSpan(event.from, me), {
+          text: `: ${text}`,
+          tone: "private",
+        }),
+        bell: true,
+      }];
+    }
+    case "join":
+      return [at(
+        event.time,
+        { text: "--> ", tone: "join" },
+        nameSpan(event.name, me),
+        { text: ` joined (${users(event.count)})`, tone: "event" },
+      )];
+    case "leave": {
+      const reason = clean(event.reason);
+      return [at(
+        event.time,
+        { text: "<-- ", tone: "leave" },
+        nameSpan(event.name, me),
+        { text: ` left${reason ? `: ${reason}` : ""} (${users(event.count)})`, tone: "event" },
+      )];
+    }
+    case "rename":
+      if (event.to === me) {
+        return [at(event.time, { text: "You are now known as ", tone: "event" }, nameSpan(me, me))];
+      }
+      return [at(event.time, nameSpan(event.from, me), {
+        text: " is now known as ",
+        tone: "event",
+      }, nameSpan(event.to, me))];
+    case "users":
+      return [at(
+        now,
+        { text: `Users in #${clean(event.room)} (${event.names.length}): `, tone: "info" },
+        ...nameList(event.names, me),
+      )];
+    case "notice":
+      return [{ ...at(event.time, { text: `*** ${clean(event.text)}`, tone: "notice" }) }];
+    case "info":
+      return event.text.split("\n").map((text) => ({
+        spans: [{ text: clean(text), tone: "info" }],
+      }));
+    case "error":
+      return [at(now, { text: `Error: ${clean(event.message)}`, tone: "error" })];
+    case "bye":
+      return event.code === "shutdown"
+        ? [at(now, { text: `*** ${clean(event.reason)}`, tone: "notice" })]
+        : [];
+    case "ping":
+    case "pong":
+      return [];
+  }
+}
+
+/** A line the client itself says (connection lost, reconnected...), in `tone`. */
+export function statusLine(text: string, now: number, tone: Tone = "status"): Line {
+  return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${text}`, tone }] };
+}
+
+/** The prompt before the input line: the name, and whether we are offline. */
+export function promptLine(name: string, online: boolean): Line {
+  return {
+    spans: online
+      ? [{ text: clean(name), tone: "prompt", name }, { text: "> " }]
+      : [{ text: "(offline) ", tone: "offline" }, { text: clean(name), tone: "prompt", name }, {
+        text: "> ",
+      }],
+  };
+}
+
+/** The terminal title: who, where, how many. */
+export function terminalTitle(name: string, address: string, count: number): string {
+  return clean(`chat — ${name} @ ${address} (${users(count)})`);
+}
+
+function users(count: number): string {
+  return count === 1 ? "1 user" : `${count} users`;
+}
+
+/** Formats a time as the local `HH:MM`. */
+export function clock(time: number): string {
+  const date = new Date(time);
+  return `${String(date.getHours()).padStart(2, "0")}:${
+    String(date.getMinutes()).padStart(2, "0")
+  }`;
+}
+
+function clean(text: string): string {
+  return stripUnsafe(text);
+}
+
+function nameSpan(name: string, me: string): Span {
+  return { text: clean(name), tone: name === me ? "own" : "name", name };
+}
+
+function nameList(names: string[], me: string): Span[] {
+  return names.flatMap((name, i) =>
+    i === 0 ? [nameSpan(name, me)] : [{ text: ", " }, nameSpan(name, me)]
+  );
+}
+
+// Splits text into spans with each whole-word occurrence of `me` marked.
+function highlight(text: string, me: string): { spans: Span[]; mentioned: boolean } {
+  if (!me) return { spans: [{ text }], mentioned: false };
+  const escaped = me.replace(/[.*+?^${}()|[\]\\\-]/g, "\\$&");
+  const pattern = new RegExp(
+    `(?<![\\p{L}\\p{N}\\p{M}_])${escaped}(?![\\p{L}\\p{N}\\p{M}_])`,
+    "giu",
+  );
+  const spans: Span[] = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    if (match.index > last) spans.push({ text: text.slice(last, match.index) });
+    spans.push({ text: match[0], tone: "mention" });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) spans.push({ text: text.slice(last) });
+  return { spans, mentioned: last > 0 };
+}
+
+// Foreground colours for names: the 16-colour set works on every terminal,
+// including old Windows consoles. Red is left for errors.
+const NAME_COLORS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
+
+/** The colour code of a name: the same name gets the same colour, every time, everywhere. */
+export function nameColor(name: string): number {
+  // FNV-1a over the lower-cased name, so Alice and alice look alike as they are alike.
+  let hash = 0x811c9dc5;
+  for (const char of name.normalize("NFKC").toLowerCase()) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return NAME_COLORS[hash % NAME_COLORS.length];
+}
+
+const COLOR_TONES: Record<Tone, string> = {
+  time: "2",
+  name: "",
+  own: "1",
+  mention: "1;7",
+  private: "35",
+  join: "32",
+  leave: "31",
+  event: "2",
+  notice: "1;33",
+  error: "1;31",
+  info: "36",
+  status: "33",
+  prompt: "1",
+  offline: "1;33",
+};
+
+const MONO_TONES: Record<Tone, string> = {
+  time: "2",
+  name: "",
+  own: "1",
+  mention: "7",
+  private: "4",
+  join: "",
+  leave: "",
+  event: "2",
+  notice: "1",
+  error: "1",
+  info: "",
+  status: "2",
+  prompt: "1",
+  offline: "1",
+};
+
+function sgr(span: Span, mode: RenderMode): string {
+  if (mode === "plain" || !span.tone) return "";
+  let code = (mode === "color" ? COLOR_TONES : MONO_TONES)[span.tone];
+  if (mode === "color" && span.name !== undefined) {
+    code = [code, String(nameColor(span.name))].filter(Boolean).join(";");
+  }
+  return code ? `\x1b[${code}m` : "";
+}
+
+/**
+ * Turns spans into a string for the terminal (or a pipe, in `plain` mode).
+ *
+ * @example
+ * ```ts
+ * import { paint } from "./render.ts";
+ * console.assert(paint({ spans: [{ text: "oops", tone: "error" }] }, "color") === "\x1b[1;31moops\x1b[0m");
+ * console.assert(paint({ spans: [{ text: "oops", tone: "error" }] }, "plain") === "oops");
+ * ```
+ */
+export function paint(line: Line, mode: RenderMode): string {
+  let out = "";
+  for (const span of line.spans) {
+    const style = sgr(span, mode);
+    out += style ? `${style}${span.text}\x1b[0m` : span.text;
+  }
+  return out;
+}
+
+/**
+ * Splits a line into rows of at most `columns` columns, breaking after a
+ * space where one is near, and indenting the rows after the first by
+ * `indent` columns so the text stands clear of the time.
+ */
+export function wrapLine(line: Line, columns: number, indent = TIME_WIDTH): Line[] {
+  const cells: { char: string; width: number; span: number }[] = [];
+  line.spans.forEach((span, index) => {
+    for (const char of graphemes(span.text)) {
+      cells.push({ char, width: graphemeWidth(char), span: index });
+    }
+  });
+  const total = cells.reduce((sum, cell) => sum + cell.width, 0);
+  if (total <= columns || columns < 2) return [line];
+  const hang = indent < columns / 2 ? indent : 0;
+  const rows: Line[] = [];
+  let start = 0;
+  let first = true;
+  while (start < cells.length) {
+    const room = columns - (first ? 0 : hang);
+    let used = 0;
+    let end = start;
+    while (end < cells.length && used + cells[end].width <= room) used += cells[end++].width;
+    if (end < cells.length) {
+      // Break after the last space in the row, unless that leaves it mostly empty.
+      let space = end;
+      while (space > start && cells[space - 1].char !== " ") space--;
+      if (space > start && space - start > (end - start) / 3) end = space;
+      if (end === start) end = start + 1;
+    }
+    const spans: Span[] = first ? [] : [{ text: " ".repeat(hang) }];
+    for (let i = start; i < end; i++) {
+      const cell = cells[i];
+      const last = spans.at(-1);
+      const source = line.spans[cell.span];
+      if (last && last.tone === source.tone && last.name === source.name) {
+        last.text += cell.char;
+      } else {
+        spans.push({ ...source, text: cell.char });
+      }
+    }
+    rows.push({ spans });
+    start = end;
+    first = false;
+  }
+  return rows;
+}
+
+/** Columns that the text of a line takes. */
+export function lineWidth(line: Line): number {
+  return line.spans.reduce((sum, span) => sum + textWidth(span.text), 0);
+}

@@ -1,0 +1,250 @@
+/**
+ * `chat join` end to end, not in a terminal: real processes with pipes for
+ * stdin and stdout, talking to a real server over TCP.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { readLines } from "../lib/line_reader.ts";
+import { closedPort, RawUser, runJoin, spawnJoin, startServer } from "./chat_helpers.ts";
+
+const ESC = "\x1b";
+
+/** Asserts that stderr is the one line expected, with no stack trace. */
+function assertOneLine(stderr: string, expected: string): void {
+  assert.equal(stderr, expected + "\n");
+}
+
+Deno.test("a piped client sends each line, prints plain lines, and leaves at the end of input", async () => {
+  const server = startServer();
+  const bob = await RawUser.join(server.addr.port, "Bob");
+  try {
+    const result = await runJoin(
+      [`127.0.0.1:${server.addr.port}`, "--name", "bot"],
+      "hello everyone\n@Bob psst\n/me beeps\n",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.ok(!result.stdout.includes(ESC), "no escape codes in a pipe");
+    assert.match(result.stdout, /^\d\d:\d\d Welcome, bot! You are in #lobby with Bob\.$/m);
+    assert.match(result.stdout, /^\d\d:\d\d bot: hello everyone$/m);
+    assert.match(result.stdout, /^\d\d:\d\d \(private to Bob\) psst$/m);
+    assert.match(result.stdout, /^\d\d:\d\d \* bot beeps$/m);
+    await bob.waitFor((e) =>
+      e.type === "message" && e.from === "bot" && e.text === "hello everyone"
+    );
+    await bob.waitFor((e) => e.type === "private" && e.text === "psst");
+    await bob.waitFor((e) => e.type === "leave" && e.name === "bot");
+  } finally {
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("a piped client prints what others say while its input is still open", async () => {
+  const server = startServer();
+  const bob = await RawUser.join(server.addr.port, "Bob");
+  const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
+  const writer = process.stdin.getWriter();
+  try {
+    await bob.waitFor((e) => e.type === "join" && e.name === "bot");
+    bob.say("hi bot, \x1b[31mred\x1b[0m?");
+    const stdout = toReader(process.stdout);
+    const lines = readLines(stdout);
+    let seen = "";
+    for await (const read of lines) {
+      if (read.kind !== "line") continue;
+      if (read.text.includes("Bob:")) {
+        seen = read.text;
+        break;
+      }
+    }
+    assert.match(seen, /^\d\d:\d\d Bob: hi bot, red\?$/);
+    await writer.close();
+    const status = await process.status;
+    assert.equal(status.code, 0);
+    await stdout.cancel();
+  } finally {
+    await writer.close().catch(() => {});
+    await process.stderr.cancel();
+    await process.status;
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+/** A reader over a process's stdout, for readLines. */
+function toReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  let rest: Uint8Array | null = null;
+  return {
+    cancel: () => reader.cancel(),
+    async read(buffer: Uint8Array): Promise<number | null> {
+      if (!rest) {
+        const { value, done } = await reader.read();
+        if (done) return null;
+        rest = value;
+      }
+      const n = Math.min(buffer.length, rest.length);
+      buffer.set(rest.subarray(0, n));
+      rest = n < rest.length ? rest.subarray(n) : null;
+      return n;
+    },
+  };
+}
+
+Deno.test("a taken name is an error on stderr with exit code 4, not a prompt", async () => {
+  const server = startServer();
+  const bob = await RawUser.join(server.addr.port, "Bob");
+  try {
+    const address = `127.0.0.1:${server.addr.port}`;
+    const result = await runJoin([address, "--name", "bob"], "hello\n");
+    assert.equal(result.code, 4);
+    assertOneLine(result.stderr, `chat: cannot join ${address}: the name bob is taken`);
+    assert.equal(result.stdout, "");
+  } finally {
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("a full server is an error with exit code 4", async () => {
+  const server = startServer({ maxUsers: 1 });
+  const bob = await RawUser.join(server.addr.port, "Bob");
+  try {
+    const address = `127.0.0.1:${server.addr.port}`;
+    const result = await runJoin([address, "--name", "bot"]);
+    assert.equal(result.code, 4);
+    assertOneLine(
+      result.stderr,
+      `chat: cannot join ${address}: the room is full (1 users); try again later`,
+    );
+  } finally {
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("an invalid name is an error with exit code 4 that says why", async () => {
+  const server = startServer();
+  try {
+    const result = await runJoin([`127.0.0.1:${server.addr.port}`, "--name", "two words"]);
+    assert.equal(result.code, 4);
+    assert.match(result.stderr, /^chat: cannot join .*: a name cannot contain spaces\n$/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a refused connection is one clear line with exit code 3", async () => {
+  const port = closedPort();
+  const result = await runJoin([`127.0.0.1:${port}`, "--name", "bot"]);
+  assert.equal(result.code, 3);
+  assertOneLine(result.stderr, `chat: cannot connect to 127.0.0.1:${port} (connection refused)`);
+});
+
+Deno.test("an unknown host is one clear line with exit code 3", async () => {
+  const result = await runJoin(["no-such-host.invalid", "--name", "bot"]);
+  assert.equal(result.code, 3);
+  assertOneLine(result.stderr, "chat: cannot connect to no-such-host.invalid:7777 (unknown host)");
+});
+
+Deno.test("a protocol version mismatch is one clear line with exit code 4", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    const message = "Protocol version 1 is not supported; this server speaks 2";
+    for await (const read of readLines(conn)) {
+      if (read.kind === "line" && read.text.includes('"hello"')) break;
+    }
+    await conn.write(new TextEncoder().encode(
+      JSON.stringify({ type: "error", code: "version_unsupported", message }) + "\n" +
+        JSON.stringify({ type: "bye", code: "version", reason: message }) + "\n",
+    ));
+    conn.close();
+  })();
+  try {
+    const address = `127.0.0.1:${listener.addr.port}`;
+    const result = await runJoin([address, "--name", "bot"]);
+    assert.equal(result.code, 4);
+    assertOneLine(
+      result.stderr,
+      `chat: cannot join ${address}: protocol version 1 is not supported; this server speaks 2`,
+    );
+  } finally {
+    await serving;
+    listener.close();
+  }
+});
+
+Deno.test("a piped client whose connection drops says so and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    for await (const read of readLines(conn)) {
+      if (read.kind === "line" && read.text.includes('"hello"')) break;
+    }
+    const welcome = {
+      type: "welcome",
+      version: 1,
+      name: "bot",
+      room: "lobby",
+      users: ["bot"],
+      server: "fake",
+    };
+    await conn.write(new TextEncoder().encode(JSON.stringify(welcome) + "\n"));
+    conn.close();
+  })();
+  const process = spawnJoin([`127.0.0.1:${listener.addr.port}`, "--name", "bot"]);
+  try {
+    // Input stays open: the client must notice the drop by itself.
+    const output = await process.output();
+    assert.equal(output.code, 1);
+    assertOneLine(
+      new TextDecoder().decode(output.stderr),
+      `chat: lost the connection to 127.0.0.1:${listener.addr.port}`,
+    );
+  } finally {
+    await process.stdin.close().catch(() => {});
+    await serving;
+    listener.close();
+  }
+});
+
+Deno.test("when the server shuts down, a piped client says so and exits 0", async () => {
+  const server = startServer();
+  const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
+  const writer = process.stdin.getWriter();
+  try {
+    while (server.hub.userCount < 1) await new Promise((r) => setTimeout(r, 20));
+    await server.shutdown();
+    const output = await process.output();
+    assert.equal(output.code, 0);
+    assert.match(new TextDecoder().decode(output.stdout), /\*\*\* The server is shutting down\n$/);
+  } finally {
+    await writer.close().catch(() => {});
+    await server.shutdown();
+  }
+});
+
+Deno.test("without a name and without a terminal, the client explains and exits 2", async () => {
+  const result = await runJoin(["127.0.0.1:1"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^chat: --name is needed when input or output is not a terminal/);
+});
+
+Deno.test("CHAT_HOST, CHAT_PORT and CHAT_NAME stand in for the flags", async () => {
+  const server = startServer();
+  try {
+    const result = await runJoin([], "hi\n", {
+      CHAT_HOST: "127.0.0.1",
+      CHAT_PORT: String(server.addr.port),
+      CHAT_NAME: "envbot",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /envbot: hi/);
+  } finally {
+    await server.shutdown();
+  }
+});

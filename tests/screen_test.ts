@@ -1,0 +1,118 @@
+/**
+ * The screen as a unit: what a person sees after the client's output goes
+ * through a terminal (a small emulator, tests/vt.ts).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { KeyDecoder } from "../lib/keys.ts";
+import { LineEditor } from "../lib/line_editor.ts";
+import { promptLine, statusLine } from "../lib/render.ts";
+import { Screen } from "../lib/screen.ts";
+import { VirtualTerminal } from "./vt.ts";
+
+const NOON = new Date(2024, 0, 1, 12, 3).getTime();
+
+/** A client screen in an emulated terminal, with an editor to type into. */
+function setup(columns = 40, rows = 6) {
+  const vt = new VirtualTerminal(columns, rows);
+  const screen = new Screen(columns, "color");
+  const editor = new LineEditor();
+  const decoder = new KeyDecoder();
+  screen.setPrompt(promptLine("Alice", true));
+  const input = () => ({ text: editor.text, cursor: editor.cursor });
+  // Starts at the bottom row, as a terminal with some history would be.
+  vt.write("\r\n".repeat(rows - 1));
+  vt.write(screen.drawInput(input()));
+  return {
+    vt,
+    screen,
+    type(bytes: string) {
+      for (const key of decoder.feed(new TextEncoder().encode(bytes))) editor.handle(key);
+      vt.write(screen.drawInput(input()));
+    },
+    receive(text: string) {
+      vt.write(screen.print([statusLine(text, NOON)], input()));
+    },
+    resize(columns: number) {
+      vt.write(screen.resize(columns, input()));
+    },
+    input,
+  };
+}
+
+Deno.test("an incoming line prints above the input line, which keeps its text and cursor", () => {
+  const s = setup();
+  s.type("你好世界 hello\x1b[D\x1b[D");
+  s.receive("Bob says hi");
+  const lines = s.vt.lines();
+  assert.equal(lines.at(-2), "12:03 -- Bob says hi");
+  assert.equal(lines.at(-1), "Alice> 你好世界 hello");
+  assert.equal(s.vt.row, 5);
+  assert.equal(s.vt.column, "Alice> ".length + 8 + " hel".length);
+});
+
+Deno.test("many incoming lines scroll the conversation up, the input line stays at the bottom", () => {
+  const s = setup(40, 4);
+  s.type("draft");
+  for (let i = 1; i <= 6; i++) s.receive(`line ${i}`);
+  assert.deepEqual(s.vt.lines(), [
+    "12:03 -- line 4",
+    "12:03 -- line 5",
+    "12:03 -- line 6",
+    "Alice> draft",
+  ]);
+  assert.equal(s.vt.column, "Alice> draft".length);
+});
+
+Deno.test("a long incoming line wraps under its text and the input line survives", () => {
+  const s = setup(30, 6);
+  s.type("typing");
+  s.receive("a long line that needs more than one row");
+  assert.deepEqual(s.vt.lines().slice(-3), [
+    "12:03 -- a long line that",
+    "      needs more than one row",
+    "Alice> typing",
+  ]);
+});
+
+Deno.test("input wider than the terminal scrolls sideways on one row, with markers", () => {
+  const s = setup(30, 4);
+  s.type("x".repeat(60));
+  const last = s.vt.lines().at(-1)!;
+  assert.ok(last.startsWith("Alice> <"), last);
+  assert.ok(last.length <= 29);
+  assert.equal(s.vt.lines().at(-2), "");
+  s.type("\x01");
+  const home = s.vt.lines().at(-1)!;
+  assert.ok(home.startsWith("Alice> xxx") && home.endsWith(">"), home);
+  assert.equal(s.vt.column, "Alice> ".length);
+});
+
+Deno.test("wide characters in a long input keep the cursor on the right column", () => {
+  const s = setup(20, 3);
+  s.type("你好世界".repeat(5));
+  for (let i = 0; i < 7; i++) s.type("\x1b[D");
+  const { text, cursor } = s.input();
+  const row = s.vt.cells[2];
+  // The cell under the cursor holds the character after the cursor in the text.
+  assert.equal(row[s.vt.column], [...text.slice(cursor)][0]);
+  assert.ok(s.vt.lines()[2].length <= 19);
+});
+
+Deno.test("after a resize the input line is drawn again for the new width", () => {
+  const s = setup(40, 4);
+  s.type("hello there");
+  s.resize(20);
+  assert.equal(s.vt.lines().at(-1), "Alice> hello there");
+  s.type(" and more text");
+  const last = s.vt.lines().at(-1)!;
+  assert.ok(last.length <= 19, last);
+});
+
+Deno.test("a mention rings the bell once", () => {
+  const s = setup();
+  s.vt.write(s.screen.print([{ spans: [{ text: "hi Alice" }], bell: true }], s.input()));
+  assert.equal(s.vt.bells, 1);
+});
