@@ -10,10 +10,19 @@ NAME ?=
 HOST ?=
 PORT ?=
 
-RUN_PERMS  := --allow-net --allow-env --allow-sys=networkInterfaces,hostname
-TEST_PERMS := --allow-net --allow-env --allow-run --allow-read --allow-write --allow-sys
+# Run chat as the executables run it: with the "chat" permission set of deno.json
+# (the one place permissions are defined) and no prompts. -q hides deno's notice
+# that permission sets in deno.json are experimental.
+RUN         := run -q --permission-set=chat --no-prompt
+TEST_PERMS  := --allow-net --allow-env --allow-run --allow-read --allow-write --allow-sys
+BUILD_PERMS := --allow-read --allow-write --allow-run --allow-env
+# A release tag for `make dist` to check against deno.json's version (v1.2.3).
+TAG ?=
 
-.PHONY: all deno serve join test check fmt clean
+# The compiled executable `make test-exe` tests.
+CHAT_EXE ?= dist/chat
+
+.PHONY: all deno serve join test check fmt compile dist test-exe bench-startup clean
 
 all: check test
 
@@ -31,10 +40,10 @@ deno: $(if $(filter $(LOCAL_DENO),$(DENO)),$(LOCAL_DENO))
 	@$(DENO) --version | head -1
 
 serve: deno
-	$(DENO) run $(RUN_PERMS) main.ts serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	$(DENO) $(RUN) main.ts serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 join: deno
-	$(DENO) run $(RUN_PERMS) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	$(DENO) $(RUN) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: deno
 	$(DENO) test $(TEST_PERMS)
@@ -42,10 +51,61 @@ test: deno
 check: deno
 	$(DENO) fmt --check
 	$(DENO) lint
-	$(DENO) check main.ts lib/ tests/
+	$(DENO) check main.ts lib/ tests/ tools/ bench/
 
 fmt: deno
 	$(DENO) fmt
 
+# dist/chat for this machine. deno compile downloads the runtime it wraps the
+# program in; DENORT_BIN=/path/to/denort uses a given one instead.
+compile: deno
+	$(DENO) run $(BUILD_PERMS) tools/build.ts compile
+
+# dist/chat-<version>-<target>[.exe] for every target, and dist/SHA256SUMS.
+dist: deno
+	@$(DENO) --version | grep -q '^deno $(DENO_VERSION) ' || \
+		echo "make: warning: building with $$($(DENO) --version | head -1), not deno $(DENO_VERSION)" >&2
+	$(DENO) run $(BUILD_PERMS) tools/build.ts dist $(if $(TAG),--tag $(TAG))
+
+# The tests that run chat as a user would (version, help, permissions), run
+# against the compiled $(CHAT_EXE) instead of main.ts. Builds dist/chat first
+# unless CHAT_EXE names another executable.
+test-exe: deno $(if $(filter dist/chat,$(CHAT_EXE)),compile)
+	CHAT_EXE=$(CHAT_EXE) $(DENO) test $(TEST_PERMS) tests/version_test.ts tests/permissions_test.ts
+
+# Start-up times of `chat --version` and `chat join` (hyperfine when installed).
+bench-startup: deno
+	DENO=$(DENO) bench/startup.sh
+
 clean:
 	rm -rf dist coverage
+
+# Load benchmarks of `chat serve` (issue 5): a spawned server on 127.0.0.1 driven
+# by bench/load.ts; one JSON line per run on stdout, progress on stderr. The set and
+# how to read it: docs/PERFORMANCE.md. BENCH_ARGS adds flags to every run (e.g.
+# --workers 3); BENCH_SERVER_ARGS passes flags to the spawned server.
+BENCH             = $(DENO) run -A bench/load.ts --spawn $(BENCH_ARGS) \
+	$(foreach a,$(BENCH_SERVER_ARGS),--server-arg=$(a))
+BENCH_ARGS        ?=
+BENCH_SERVER_ARGS ?=
+
+.PHONY: bench bench-smoke
+
+bench: deno
+	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10
+	@$(BENCH) --label fanout-100 --workload fanout --members 100 --senders 10 --rate 10 --duration 10
+	@$(BENCH) --label saturation-100 --workload saturation --members 100 --senders 10 --window 16 --duration 10
+	@$(BENCH) --label slow-none --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20
+	@$(BENCH) --label slow-one --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20 --stalled 1
+	@$(BENCH) --label idle-5000 --workload idle --connections 5000 --duration 10
+	@$(BENCH) --label idle-10000 --workload idle --connections 10000 --duration 10 --setup-timeout 300
+	@$(BENCH) --label storm-1000 --workload storm --connections 1000 --duration 10
+
+# A seconds-long run of each kind of workload, so that the generator keeps working;
+# fails when a run delivers nothing, loses messages or cannot register its users.
+bench-smoke: deno
+	$(DENO) check bench/
+	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2
+	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
+	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1
+	$(BENCH) --quiet --workload storm --connections 50 --duration 5

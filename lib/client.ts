@@ -171,6 +171,9 @@ export class ChatClient {
   #options: Required<ClientOptions>;
   #link: Link | null = null;
   #name = "";
+  // The secret from the last welcome: it takes our name back after a drop,
+  // before the server has noticed that the old connection is gone.
+  #resume = "";
   #users: string[] = [];
   #registered = false;
   #quitting = false;
@@ -257,7 +260,14 @@ export class ChatClient {
       if (this.#closed) throw new ConnectError(this.address, "closed");
       if (!this.#link || this.#link.closed) await this.connect();
       const link = this.#link!;
-      link.send({ type: "hello", version: PROTOCOL_VERSION, name, client: this.#options.client });
+      const resume = this.#resume && name === this.#name ? { resume: this.#resume } : {};
+      link.send({
+        type: "hello",
+        version: PROTOCOL_VERSION,
+        name,
+        client: this.#options.client,
+        ...resume,
+      });
       const answer = await this.#awaitAnswer(link);
       if (answer === "closed") {
         if (attempt === 0) continue;
@@ -400,7 +410,8 @@ export class ChatClient {
       try {
         const answer = await this.register(this.#name);
         if (answer.ok) return answer.welcome;
-        // The old connection may still hold the name until the server notices it is gone.
+        // Without a resume token that the server knows (it restarted), the old
+        // connection may hold the name until the server notices it is gone.
         if (answer.code === ErrorCode.VersionUnsupported || answer.code === ErrorCode.NameInvalid) {
           return null;
         }
@@ -428,6 +439,7 @@ export class ChatClient {
 
   #onWelcome(welcome: WelcomeEvent): void {
     this.#name = welcome.name;
+    this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
     this.#registered = true;
   }

@@ -65,7 +65,8 @@ export type ByeCode =
   | "timeout"
   | "version"
   | "flood"
-  | "too_many_connections";
+  | "too_many_connections"
+  | "replaced";
 
 /** Sent once when registration succeeds. */
 export interface WelcomeEvent {
@@ -76,6 +77,8 @@ export interface WelcomeEvent {
   users: string[];
   motd?: string;
   server: string;
+  /** Secret to send in `hello` after a lost connection, to take the name back. */
+  resume: string;
 }
 
 /** A message to the room; `action` marks `/me` messages. */

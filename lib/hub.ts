@@ -75,6 +75,18 @@ export interface HubOptions {
   flood?: FloodLimits | null;
   /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
   churn?: ChurnLimits | null;
+  /** Makes the secret `resume` tokens. @default crypto.randomUUID */
+  token?: () => string;
+}
+
+/** Where a registration comes from; every field is optional. */
+export interface Origin {
+  /** The peer's `host:port`, for the log. */
+  peer?: string;
+  /** The peer's IP address, for join churn control. */
+  address?: string;
+  /** The `resume` token of an earlier welcome, to take the name back. */
+  resume?: string;
 }
 
 /** What the hub tracks about a user beyond the room: flood state, quietness. */
@@ -101,6 +113,7 @@ export class Hub {
   #churnBuckets = new Map<string, TokenBucket>();
   #standing = new WeakMap<Member, Standing>();
   #depth = 0;
+  #token: () => string;
 
   /** Creates a hub with one empty room, {@link DEFAULT_ROOM}. */
   constructor(options: HubOptions = {}) {
@@ -109,6 +122,7 @@ export class Hub {
     this.#server = options.server ?? "chat";
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
+    this.#token = options.token ?? (() => crypto.randomUUID());
     this.#flood = options.flood === undefined ? DEFAULT_FLOOD : options.flood ?? NO_FLOOD_LIMIT;
     this.#churn = options.churn === undefined ? DEFAULT_CHURN : options.churn ?? NO_CHURN_LIMIT;
     this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM));
@@ -136,42 +150,57 @@ export class Hub {
 
   /**
    * Registers a user under `name` and puts them in the default room: they get
-   * `welcome`, everyone else a `join`.
+   * `welcome` (with a `resume` token), everyone else a `join`.
    *
-   * `address` identifies where the user connects from (an IP address), for
-   * join churn control; joins from an address that keeps joining are not
-   * announced.
+   * `origin.address` identifies where the user connects from (an IP
+   * address), for join churn control: joins from an address that keeps
+   * joining are not announced. `origin.resume` is the token of an earlier
+   * `welcome`: it takes the name back from a connection that was lost but
+   * not yet noticed, silently for the room.
    *
    * @throws {ChatError} `name_invalid`, `name_taken` or `room_full`; the
    * connection may try again with another name (except when full).
    */
-  register(name: string, sink: Sink, peer = "local", address = peer): Member {
+  register(name: string, sink: Sink, origin: Origin = {}): Member {
+    const peer = origin.peer ?? "local";
+    const address = origin.address ?? peer;
     const checked = checkName(name);
     if (!checked.ok) {
       this.#log(`refused name from ${peer}: ${checked.reason}`);
       throw new ChatError(ErrorCode.NameInvalid, checked.reason);
     }
-    if (this.#users.has(nameKey(checked.name))) {
+    const holder = this.#users.get(nameKey(checked.name));
+    if (holder && !(origin.resume && sameSecret(origin.resume, holder.resume))) {
       this.#log(`refused name ${checked.name} from ${peer}: taken`);
       throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
     }
-    if (this.isFull()) {
+    if (!holder && this.isFull()) {
       this.#log(`refused ${checked.name} from ${peer}: room full (${this.#maxUsers})`);
       throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
     }
-    const member = new Member(checked.name, sink, peer);
+    const member = new Member(holder?.name ?? checked.name, sink, peer, this.#token());
     const now = this.#now();
-    this.#standing.set(member, {
-      bucket: this.#flood.rate > 0
-        ? new TokenBucket(this.#flood.burst, this.#flood.rate, now)
-        : null,
-      refusedSince: now,
-      refused: 0,
-      quiet: !this.#takeJoin(address, now),
-    });
+    const previous = holder && this.#standing.get(holder);
+    this.#standing.set(
+      member,
+      previous ?? {
+        bucket: this.#flood.rate > 0
+          ? new TokenBucket(this.#flood.burst, this.#flood.rate, now)
+          : null,
+        refusedSince: now,
+        refused: 0,
+        quiet: !this.#takeJoin(address, now),
+      },
+    );
+    const room = holder?.room ?? this.#rooms.get(DEFAULT_ROOM)!;
+    if (holder) {
+      // The old connection is gone or going: it hands over without a leave.
+      holder.sink.send({ type: "bye", code: "replaced", reason: "Resumed on another connection" });
+      room.replace(holder, member);
+    } else {
+      room.add(member);
+    }
     this.#users.set(member.key, member);
-    const room = this.#rooms.get(DEFAULT_ROOM)!;
-    room.add(member);
     sink.send({
       type: "welcome",
       version: PROTOCOL_VERSION,
@@ -180,7 +209,12 @@ export class Hub {
       users: room.names(),
       ...(this.#motd ? { motd: this.#motd } : {}),
       server: this.#server,
+      resume: member.resume,
     });
+    if (holder) {
+      this.#log(`resume ${member.name} from ${peer}`);
+      return member;
+    }
     const quiet = this.#standing.get(member)?.quiet;
     if (!quiet) {
       room.broadcast(
@@ -214,7 +248,7 @@ export class Hub {
 
   /** The sentence a refused newcomer reads when the server is full. */
   fullMessage(): string {
-    return `The room is full (${this.#maxUsers} users); try again later`;
+    return `The room is full (${usersCount(this.#maxUsers)}); try again later`;
   }
 
   /**
@@ -450,4 +484,11 @@ export class Hub {
 
 function usersCount(count: number): string {
   return count === 1 ? "1 user" : `${count} users`;
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

@@ -13,7 +13,7 @@ import { type ChatEvent, ErrorCode } from "./events.ts";
 
 /** Everything a client may send, after the line has been checked. */
 export type ClientFrame =
-  | { type: "hello"; version: number; name: string; client?: string }
+  | { type: "hello"; version: number; name: string; client?: string; resume?: string }
   | { type: "say"; text: string }
   | { type: "me"; text: string }
   | { type: "msg"; to: string; text: string }
@@ -27,7 +27,7 @@ export type ClientFrame =
 
 // For each frame type, its required and optional string fields.
 const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string[] }> = {
-  hello: { required: ["name"], optional: ["client"] },
+  hello: { required: ["name"], optional: ["client", "resume"] },
   say: { required: ["text"], optional: [] },
   me: { required: ["text"], optional: [] },
   msg: { required: ["to", "text"], optional: [] },

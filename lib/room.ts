@@ -22,13 +22,16 @@ export class Member {
   readonly peer: string;
   /** The room the user is in; null once they have left. */
   room: Room | null = null;
+  /** Secret that lets the user take this name back after a lost connection. */
+  readonly resume: string;
 
   /** Creates a member; the hub registers it. */
-  constructor(name: string, sink: Sink, peer: string) {
+  constructor(name: string, sink: Sink, peer: string, resume: string) {
     this.name = name;
     this.key = nameKey(name);
     this.sink = sink;
     this.peer = peer;
+    this.resume = resume;
   }
 
   /** Changes the name (the hub checks that the new one is free). */
@@ -63,6 +66,14 @@ export class Room {
   add(member: Member): void {
     this.#members.add(member);
     member.room = this;
+  }
+
+  /** Puts `next` in the place of `previous` (a resumed connection), keeping the order. */
+  replace(previous: Member, next: Member): void {
+    const members = [...this.#members].map((m) => m === previous ? next : m);
+    this.#members = new Set(members);
+    previous.room = null;
+    next.room = this;
   }
 
   /** Removes a member; the caller announces it. */

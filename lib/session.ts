@@ -266,7 +266,7 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(name, this, this.peer, this.address);
+      this.#member = this.#hub.register(name, this, { peer: this.peer, address: this.address });
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       this.#refuse(error.code, error.message);
@@ -318,7 +318,11 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(frame.name, this, this.peer, this.address);
+      this.#member = this.#hub.register(frame.name, this, {
+        peer: this.peer,
+        address: this.address,
+        ...(frame.resume !== undefined ? { resume: frame.resume } : {}),
+      });
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       this.#refuse(error.code, error.message);

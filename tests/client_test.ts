@@ -110,3 +110,79 @@ Deno.test("connection failures are described the way a person would say them", (
     "network unreachable",
   );
 });
+
+/**
+ * Forwards one connection at a time to the server, until cut: the client's
+ * side is closed but the server's is left open, as when a network dies and
+ * the server has not noticed yet.
+ */
+class CuttableLink {
+  readonly listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  #stranded: Deno.TcpConn[] = [];
+  #live: Deno.TcpConn[] = [];
+  #pipes: Promise<void>[] = [];
+  #accepting: Promise<void>;
+
+  constructor(target: number) {
+    this.#accepting = (async () => {
+      for await (const client of this.listener) {
+        const server = await Deno.connect({ hostname: "127.0.0.1", port: target });
+        this.#live.push(client);
+        this.#stranded.push(server);
+        const pipe = async (from: Deno.TcpConn, to: Deno.TcpConn) => {
+          const buffer = new Uint8Array(16 * 1024);
+          try {
+            for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+              await to.write(buffer.subarray(0, n));
+            }
+          } catch {
+            // One side was closed under us: that is the cut.
+          }
+        };
+        this.#pipes.push(pipe(client, server), pipe(server, client));
+      }
+    })();
+  }
+
+  /** Closes the client's side of every connection; the server's sides stay open. */
+  cut(): void {
+    for (const conn of this.#live.splice(0)) conn.close();
+  }
+
+  async close(): Promise<void> {
+    this.listener.close();
+    await this.#accepting;
+    for (const conn of [...this.#stranded.splice(0), ...this.#live.splice(0)]) conn.close();
+    await Promise.all(this.#pipes);
+  }
+}
+
+Deno.test("after a silent drop the client takes its name back at once with its resume token", async () => {
+  const server = startServer();
+  const link = new CuttableLink(server.addr.port);
+  const bob = await RawUser.join(server.addr.port, "Bob");
+  const client = clientFor(link.listener.addr.port);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    const seen: ClientUpdate[] = [];
+    link.cut();
+    for await (const update of updates) {
+      seen.push(update);
+      if (update.kind === "back" || update.kind === "end") break;
+    }
+    assert.deepEqual(seen.map((u) => u.kind), ["lost", "back"], "no retry for a taken name");
+    assert.equal(client.name, "Alice");
+    assert.deepEqual(
+      bob.events.filter((e) => e.type === "join" || e.type === "leave").map((e) => e.type),
+      ["join"],
+      "the room saw Alice join once and never leave",
+    );
+  } finally {
+    client.close();
+    await bob.close();
+    await link.close();
+    await server.shutdown();
+  }
+});

@@ -30,7 +30,7 @@ function setUp(options: { maxUsers?: number; motd?: string } = {}) {
   const users = new Map<string, { member: Member; inbox: Inbox }>();
   const join = (name: string) => {
     const inbox = new Inbox();
-    const member = hub.register(name, inbox, "127.0.0.1:1");
+    const member = hub.register(name, inbox, { peer: "127.0.0.1:1" });
     users.set(name, { member, inbox });
     return { member, inbox };
   };
@@ -329,16 +329,50 @@ Deno.test("an address that keeps rejoining is no longer announced", () => {
   let now = T0;
   const hub = new Hub({ now: () => now, churn: { burst: 2, rate: 0.1 } });
   const watcher = new Inbox();
-  hub.register("Watcher", watcher, "10.0.0.9:1", "10.0.0.9");
+  hub.register("Watcher", watcher, { peer: "10.0.0.9:1", address: "10.0.0.9" });
   for (let i = 0; i < 5; i++) {
-    const member = hub.register(`Churn${i}`, new Inbox(), "10.0.0.7:1", "10.0.0.7");
+    const member = hub.register(`Churn${i}`, new Inbox(), {
+      peer: "10.0.0.7:1",
+      address: "10.0.0.7",
+    });
     hub.leave(member, "bye");
   }
   assert.deepEqual(watcher.of("join").map((j) => j.name), ["Churn0", "Churn1"]);
   assert.deepEqual(watcher.of("leave").map((j) => j.name), ["Churn0", "Churn1"]);
-  hub.register("Other", new Inbox(), "10.0.0.8:1", "10.0.0.8");
+  hub.register("Other", new Inbox(), { peer: "10.0.0.8:1", address: "10.0.0.8" });
   assert.equal(watcher.of("join").at(-1)?.name, "Other", "other addresses are unaffected");
   now += 10_000;
-  hub.register("Back", new Inbox(), "10.0.0.7:1", "10.0.0.7");
+  hub.register("Back", new Inbox(), { peer: "10.0.0.7:1", address: "10.0.0.7" });
   assert.equal(watcher.of("join").at(-1)?.name, "Back", "announced again once it calmed down");
+});
+
+Deno.test("a resume token takes a name back silently; a wrong one does not", () => {
+  let tokens = 0;
+  const hub = new Hub({ now: () => T0, token: () => `token-${++tokens}` });
+  const old = new Inbox();
+  const bob = new Inbox();
+  const lost = hub.register("Alice", old);
+  hub.register("Bob", bob);
+  const token = old.of("welcome")[0].resume;
+  assert.equal(token, "token-1");
+  bob.clear();
+  assert.equal(
+    refusal(() => hub.register("alice", new Inbox(), { resume: "guess" })).code,
+    "name_taken",
+  );
+
+  const fresh = new Inbox();
+  const member = hub.register("ALICE", fresh, { resume: token });
+  assert.equal(member.name, "Alice", "the name keeps its spelling");
+  assert.deepEqual(old.last(), {
+    type: "bye",
+    code: "replaced",
+    reason: "Resumed on another connection",
+  });
+  assert.deepEqual(fresh.of("welcome")[0].users, ["Alice", "Bob"]);
+  assert.notEqual(fresh.of("welcome")[0].resume, token, "each welcome has a new token");
+  hub.leave(lost, "connection lost");
+  assert.deepEqual(bob.events, [], "the room sees no leave and no join");
+  hub.leave(member, "quit");
+  assert.deepEqual(bob.of("leave").map((l) => l.name), ["Alice"]);
 });

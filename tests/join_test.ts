@@ -118,7 +118,7 @@ Deno.test("a full server is an error with exit code 4", async () => {
     assert.equal(result.code, 4);
     assertOneLine(
       result.stderr,
-      `chat: cannot join ${address}: the room is full (1 users); try again later`,
+      `chat: cannot join ${address}: the room is full (1 user); try again later`,
     );
   } finally {
     await bob.close();

@@ -60,6 +60,7 @@ Deno.test("renderPlain() welcomes with the company and the message of the day", 
     users: ["Bob", "Ann"],
     motd: "Be kind",
     server: "chat",
+    resume: "secret",
   };
   assert.equal(
     renderPlain(welcome, "Ann"),

@@ -127,6 +127,7 @@ Deno.test("the welcome says where you are and who is here, then the message of t
     users: ["Bob", "Alice"],
     motd: "Be nice",
     server: "chat",
+    resume: "secret",
   };
   const lines = see(welcome);
   assert.equal(lines[0], "12:03 Welcome, Alice! You are in #lobby with Bob.");

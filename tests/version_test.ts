@@ -1,0 +1,52 @@
+/**
+ * `chat --version` and `chat --help`, run as a user runs them: a real process
+ * with the executables' permission set and no prompts (or the executable
+ * itself, see _chat_command.ts).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import config from "../deno.json" with { type: "json" };
+import { VERSION } from "../lib/version.ts";
+import { chatCommand, ROOT } from "./_chat_command.ts";
+
+async function chat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [program, ...rest] = chatCommand(args);
+  const { code, stdout, stderr } = await new Deno.Command(program, {
+    args: rest,
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+Deno.test("the version comes from deno.json and nowhere else", async () => {
+  assert.match(config.version, /^\d+\.\d+\.\d+(-[\w.]+)?$/);
+  assert.equal(VERSION, config.version);
+  // No source file spells the version out: bumping deno.json is the whole release edit.
+  for (const dir of ["lib", "tools"]) {
+    for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+      const text = await Deno.readTextFile(new URL(`${dir}/${entry.name}`, ROOT));
+      assert.ok(!text.includes(`"${config.version}"`), `${dir}/${entry.name} spells the version`);
+    }
+  }
+  const main = await Deno.readTextFile(new URL("main.ts", ROOT));
+  assert.ok(!main.includes(`"${config.version}"`), "main.ts spells the version");
+});
+
+Deno.test("chat --version, -V and version print 'chat <version>' and exit 0", async () => {
+  for (const flag of ["--version", "-V", "version"]) {
+    const run = await chat(flag);
+    assert.deepEqual(run, { code: 0, stdout: `chat ${config.version}\n`, stderr: "" }, flag);
+  }
+});
+
+Deno.test("chat --help prints the text in tests/help.txt and exits 0", async () => {
+  const want = await Deno.readTextFile(new URL("help.txt", import.meta.url));
+  for (const args of [["--help"], ["help"], []]) {
+    const run = await chat(...args);
+    assert.deepEqual(run, { code: 0, stdout: want, stderr: "" }, args.join(" "));
+  }
+});
