@@ -46,7 +46,7 @@ join: deno
 	$(DENO) $(RUN) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: deno
-	$(DENO) test $(TEST_PERMS)
+	$(DENO) test $(TEST_PERMS) --doc lib/ tests/
 
 check: deno
 	$(DENO) fmt --check

@@ -11,16 +11,18 @@
 
 import { parseArgs } from "node:util";
 import { closest } from "./did_you_mean.ts";
-import { DEFAULT_FLOOD } from "./hub.ts";
-import { MAX_LINE_BYTES } from "./line_reader.ts";
-import { DEFAULT_QUEUE_LIMIT } from "./outbox.ts";
 import {
+  DEFAULT_FLOOD,
+  DEFAULT_JOIN_HOST,
   DEFAULT_MAX_PER_ADDRESS,
   DEFAULT_MAX_USERS,
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
+  DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS,
-} from "./server.ts";
+  DEFAULT_SERVE_HOST,
+  MAX_LINE_BYTES,
+} from "./defaults.ts";
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {
@@ -91,12 +93,6 @@ export type Invocation =
   | { command: "version" }
   | { command: "serve"; settings: ServeSettings }
   | { command: "join"; settings: JoinSettings };
-
-/** Host `chat join` connects to by default: this machine. */
-export const DEFAULT_JOIN_HOST = "localhost";
-
-/** Interface `chat serve` listens on by default: all of them, so a LAN can join. */
-export const DEFAULT_SERVE_HOST = "0.0.0.0";
 
 /** The top-level help text. */
 export const USAGE = `chat - a terminal chat room
@@ -199,9 +195,10 @@ const JOIN_OPTIONS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommandLine } from "./cli.ts";
  * const call = parseCommandLine(["serve", "--port", "9000"], {});
- * console.assert(call.command === "serve" && call.settings.port === 9000);
+ * assert.ok(call.command === "serve" && call.settings.port === 9000);
  * ```
  */
 export function parseCommandLine(

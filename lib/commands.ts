@@ -24,9 +24,10 @@ export type Input =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseInput } from "./commands.ts";
  * const input = parseInput("/msg Bob hi there");
- * console.assert(input.kind === "command" && input.name === "msg" && input.args === "Bob hi there");
+ * assert.ok(input.kind === "command" && input.name === "msg" && input.args === "Bob hi there");
  * ```
  */
 export function parseInput(line: string): Input {

@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closest } from "./did_you_mean.ts";
- * console.assert(closest("nikc", ["msg", "nick"]) === "nick");
- * console.assert(closest("xyzzy", ["msg", "nick"]) === undefined);
+ * assert.ok(closest("nikc", ["msg", "nick"]) === "nick");
+ * assert.ok(closest("xyzzy", ["msg", "nick"]) === undefined);
  * ```
  */
 export function closest(word: string, choices: string[]): string | undefined {

@@ -247,8 +247,9 @@ let segmenter: Intl.Segmenter | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { graphemes } from "./display_width.ts";
- * console.assert(graphemes("e\u0301你👍🏽").length === 3);
+ * assert.ok(graphemes("e\u0301你👍🏽").length === 3);
  * ```
  */
 export function graphemes(text: string): string[] {
@@ -267,8 +268,9 @@ export function graphemes(text: string): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { textWidth } from "./display_width.ts";
- * console.assert(textWidth("你好 ok") === 7);
+ * assert.ok(textWidth("你好 ok") === 7);
  * ```
  */
 export function textWidth(text: string): number {

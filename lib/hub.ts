@@ -13,6 +13,7 @@
  */
 
 import { COMMANDS, parseInput } from "./commands.ts";
+import { DEFAULT_CHURN, DEFAULT_FLOOD } from "./defaults.ts";
 import { ChatError } from "./errors.ts";
 import { type ByeCode, type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
 import { checkName, nameKey } from "./names.ts";
@@ -43,12 +44,6 @@ export interface ChurnLimits {
   /** Joins per second announced after the burst; 0 turns churn control off. @default 0.2 */
   rate: number;
 }
-
-/** Default flood limits: well above any typist, low enough to stop a script. */
-export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
-
-/** Default churn limits: a classroom behind one address can all join at once. */
-export const DEFAULT_CHURN: ChurnLimits = { burst: 20, rate: 0.2 };
 
 const NO_FLOOD_LIMIT: FloodLimits = { burst: 0, rate: 0, kickAfter: 0 };
 const NO_CHURN_LIMIT: ChurnLimits = { burst: 0, rate: 0 };

@@ -24,7 +24,7 @@ import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
 import type { ChatEvent } from "./events.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
-import { MAX_LINE_BYTES } from "./line_reader.ts";
+import { MAX_LINE_BYTES } from "./defaults.ts";
 import {
   type Line,
   paint,

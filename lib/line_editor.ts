@@ -288,9 +288,10 @@ export const COMMAND_NAMES: readonly string[] = ["help", "me", "msg", "nick", "q
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { completeWord } from "./line_editor.ts";
  * const found = completeWord("hi @bo", 6, ["Alice", "Bob"]);
- * console.assert(found?.candidates[0] === "@Bob ");
+ * assert.ok(found?.candidates[0] === "@Bob ");
  * ```
  */
 export function completeWord(
@@ -343,9 +344,10 @@ export interface InputLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layoutInput } from "./line_editor.ts";
  * const view = layoutInput("你好世界", 3, 20, 0); // cursor after 你好世
- * console.assert(view.cursorColumn === 6 && view.visible === "你好世界");
+ * assert.ok(view.cursorColumn === 6 && view.visible === "你好世界");
  * ```
  */
 export function layoutInput(

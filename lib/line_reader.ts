@@ -11,6 +11,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
+import { MAX_LINE_BYTES } from "./defaults.ts";
 
 /** Something with Deno's `read` contract (a `Deno.Conn`, for one). */
 export interface ByteReader {
@@ -23,9 +24,6 @@ export type LineRead =
   | { kind: "line"; text: string }
   | { kind: "too_long" }
   | { kind: "bad_encoding" };
-
-/** Default cap on one line, in bytes. */
-export const MAX_LINE_BYTES = 16 * 1024;
 
 const NEWLINE = 10;
 const READ_SIZE = 16 * 1024;

@@ -26,9 +26,10 @@ export type NameCheck = { ok: true; name: string } | { ok: false; reason: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkName } from "./names.ts";
- * console.assert(checkName(" 小明 ").ok);
- * console.assert(!checkName("two words").ok);
+ * assert.ok(checkName(" 小明 ").ok);
+ * assert.ok(!checkName("two words").ok);
  * ```
  */
 export function checkName(proposed: string): NameCheck {
@@ -56,8 +57,9 @@ export function checkName(proposed: string): NameCheck {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nameKey } from "./names.ts";
- * console.assert(nameKey("ALICE") === nameKey("ａｌｉｃｅ"));
+ * assert.ok(nameKey("ALICE") === nameKey("ａｌｉｃｅ"));
  * ```
  */
 export function nameKey(name: string): string {

@@ -11,15 +11,13 @@
  */
 
 import { concatBytes } from "./bytes.ts";
+import { DEFAULT_QUEUE_LIMIT } from "./defaults.ts";
 
 /** Something with Deno's `write` contract (a `Deno.Conn`, for one). */
 export interface ByteWriter {
   /** Writes some of `bytes`; resolves to how many were written. */
   write(bytes: Uint8Array): Promise<number>;
 }
-
-/** Default limit of bytes queued for one peer before it is dropped. */
-export const DEFAULT_QUEUE_LIMIT = 1024 * 1024;
 
 /** Why an outbox stopped: the peer was too slow, or a write failed. */
 export type OutboxFailure = "overflow" | "write_error";

@@ -31,9 +31,10 @@ function plural(count: number, word: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderPlain } from "./plain_text.ts";
  * const line = renderPlain({ type: "users", room: "lobby", names: ["Ann", "Bo"] }, "Ann");
- * console.assert(line === "Users in #lobby (2): Ann, Bo");
+ * assert.ok(line === "Users in #lobby (2): Ann, Bo");
  * ```
  */
 export function renderPlain(event: ChatEvent, viewer: string): string | null {

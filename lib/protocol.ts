@@ -48,9 +48,10 @@ const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeClientFrame } from "./protocol.ts";
  * const frame = decodeClientFrame('{"type":"say","text":"hi"}');
- * console.assert(frame.type === "say" && frame.text === "hi");
+ * assert.ok(frame.type === "say" && frame.text === "hi");
  * ```
  */
 export function decodeClientFrame(line: string): ClientFrame {

@@ -75,10 +75,12 @@ export const TIME_WIDTH = 6;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paint, renderEvent } from "./render.ts";
- * const event = { type: "users", room: "lobby", names: ["Ann", "Bo"] } as const;
+ * import type { ChatEvent } from "./events.ts";
+ * const event: ChatEvent = { type: "users", room: "lobby", names: ["Ann", "Bo"] };
  * const [line] = renderEvent(event, { me: "Ann", now: 0 });
- * console.assert(paint(line, "plain").endsWith("Users in #lobby (2): Ann, Bo"));
+ * assert.ok(paint(line, "plain").endsWith("Users in #lobby (2): Ann, Bo"));
  * ```
  */
 export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
@@ -316,9 +318,10 @@ function sgr(span: Span, mode: RenderMode): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paint } from "./render.ts";
- * console.assert(paint({ spans: [{ text: "oops", tone: "error" }] }, "color") === "\x1b[1;31moops\x1b[0m");
- * console.assert(paint({ spans: [{ text: "oops", tone: "error" }] }, "plain") === "oops");
+ * assert.ok(paint({ spans: [{ text: "oops", tone: "error" }] }, "color") === "\x1b[1;31moops\x1b[0m");
+ * assert.ok(paint({ spans: [{ text: "oops", tone: "error" }] }, "plain") === "oops");
  * ```
  */
 export function paint(line: Line, mode: RenderMode): string {

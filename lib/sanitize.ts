@@ -32,8 +32,9 @@ const UNSAFE_CHARS = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stripUnsafe } from "./sanitize.ts";
- * console.assert(stripUnsafe("\x1b[31mred\x1b[0m\tok") === "red ok");
+ * assert.ok(stripUnsafe("\x1b[31mred\x1b[0m\tok") === "red ok");
  * ```
  */
 export function stripUnsafe(text: string): string {

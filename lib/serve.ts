@@ -10,9 +10,9 @@
 
 import type { ServeSettings } from "./cli.ts";
 import { ExitCode } from "./cli.ts";
-import { DEFAULT_FLOOD } from "./hub.ts";
+import { DEFAULT_FLOOD, DEFAULT_PORT } from "./defaults.ts";
 import { readLines } from "./line_reader.ts";
-import { ChatServer, DEFAULT_PORT } from "./server.ts";
+import { ChatServer } from "./server.ts";
 import { describeError } from "./session.ts";
 import { VERSION } from "./version.ts";
 

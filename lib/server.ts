@@ -9,15 +9,17 @@
  */
 
 import { type ChurnLimits, type FloodLimits, Hub } from "./hub.ts";
-import { MAX_LINE_BYTES } from "./line_reader.ts";
-import { DEFAULT_QUEUE_LIMIT } from "./outbox.ts";
+import {
+  DEFAULT_MAX_PER_ADDRESS,
+  DEFAULT_MAX_USERS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PORT,
+  DEFAULT_QUEUE_LIMIT,
+  DEFAULT_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_SERVE_HOST,
+  MAX_LINE_BYTES,
+} from "./defaults.ts";
 import { describeError, Session, type SessionLimits } from "./session.ts";
-
-/** Port `chat serve` listens on when none is given: unprivileged and easy to type. */
-export const DEFAULT_PORT = 7777;
-
-/** Users admitted at once by default: a big class, a small community. */
-export const DEFAULT_MAX_USERS = 100;
 
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<SessionLimits> {
@@ -42,15 +44,6 @@ export interface ServerOptions extends Partial<SessionLimits> {
   /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
   churn?: ChurnLimits | null;
 }
-
-/** Connections allowed from one address by default: a class behind one NAT fits. */
-export const DEFAULT_MAX_PER_ADDRESS = 32;
-
-/** A JSON client silent this long is pinged by default (and dropped after twice that). */
-export const DEFAULT_PING_INTERVAL_MS = 30_000;
-
-/** How long a connection may take to give a name by default. */
-export const DEFAULT_REGISTRATION_TIMEOUT_MS = 60_000;
 
 /** Pause after a failed accept (out of file descriptors, say) before retrying. */
 const ACCEPT_RETRY_MS = 100;
@@ -97,7 +90,7 @@ export class ChatServer {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
     this.#listener = Deno.listen({
-      hostname: options.hostname ?? "0.0.0.0",
+      hostname: options.hostname ?? DEFAULT_SERVE_HOST,
       port: options.port ?? DEFAULT_PORT,
       transport: "tcp",
     });

@@ -27,10 +27,11 @@ export class TokenBucket {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TokenBucket } from "./token_bucket.ts";
    * const bucket = new TokenBucket(2, 1, 0);
-   * console.assert(bucket.take(0) && bucket.take(0) && !bucket.take(0));
-   * console.assert(bucket.take(1000));
+   * assert.ok(bucket.take(0) && bucket.take(0) && !bucket.take(0));
+   * assert.ok(bucket.take(1000));
    * ```
    */
   take(now: number): boolean {

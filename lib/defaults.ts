@@ -1,0 +1,42 @@
+/**
+ * The defaults of every setting an operator or user can change, in one
+ * place, each with the reason for its value. The command line reads them
+ * for its help text without loading the server.
+ *
+ * @module
+ */
+
+import type { ChurnLimits, FloodLimits } from "./hub.ts";
+
+/** Port `chat serve` listens on and `chat join` connects to: unprivileged and easy to type. */
+export const DEFAULT_PORT = 7777;
+
+/** Interface `chat serve` listens on: all of them, so a LAN can join. */
+export const DEFAULT_SERVE_HOST = "0.0.0.0";
+
+/** Host `chat join` connects to: this machine. */
+export const DEFAULT_JOIN_HOST = "localhost";
+
+/** Users admitted at once: a big class, a small community. */
+export const DEFAULT_MAX_USERS = 100;
+
+/** Connections allowed from one address: a class behind one NAT fits. */
+export const DEFAULT_MAX_PER_ADDRESS = 32;
+
+/** A JSON client silent this long is pinged (and dropped after twice that). */
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+/** How long a connection may take to give a name: time to think of one. */
+export const DEFAULT_REGISTRATION_TIMEOUT_MS = 60_000;
+
+/** Longest line accepted, in bytes: a full 4096-character message in any script fits. */
+export const MAX_LINE_BYTES = 16 * 1024;
+
+/** Bytes queued for one peer before it is dropped: minutes of a busy room's traffic. */
+export const DEFAULT_QUEUE_LIMIT = 1024 * 1024;
+
+/** Flood limits: well above any typist, low enough to stop a script. */
+export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
+
+/** Join churn limits: a classroom behind one address can all join at once. */
+export const DEFAULT_CHURN: ChurnLimits = { burst: 20, rate: 0.2 };
