@@ -332,21 +332,36 @@ function parsePort(value: string | undefined, command: string): number {
   return port;
 }
 
-/**
- * Parses a number of at least `min`; whole unless it is a rate. Sizes may end
- * in K or M (KiB, MiB).
- */
+/** Flags that take a size in bytes, with an optional K or M suffix, and their maximum. */
+const SIZE_FLAGS: Record<string, number> = {
+  "--max-line": 1024 * 1024,
+  "--queue-limit": 1024 * 1024 * 1024,
+};
+
+/** Flags that take a fraction; the others take whole numbers. */
+const FRACTION_FLAGS = new Set(["--flood-rate"]);
+
+/** Parses a number of at least `min` for `flag`; sizes may end in K or M (KiB, MiB). */
 function parseNumber(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(value.trim());
-  const scale = { "": 1, k: 1024, m: 1024 * 1024 }[match?.[2].toLowerCase() ?? ""] ?? 1;
+  const max = SIZE_FLAGS[flag] ?? Number.MAX_SAFE_INTEGER;
+  const suffix = flag in SIZE_FLAGS ? "[kKmM]?" : "";
+  const match = new RegExp(`^(\\d+(?:\\.\\d+)?)(${suffix})$`).exec(value.trim());
+  const scale = match?.[2] ? (match[2].toLowerCase() === "k" ? 1024 : 1024 * 1024) : 1;
   const n = match ? Number(match[1]) * scale : NaN;
-  const whole = flag !== "--flood-rate";
-  if (!Number.isFinite(n) || n < min || (whole && !Number.isInteger(n))) {
+  const whole = !FRACTION_FLAGS.has(flag);
+  if (!Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
     const kind = whole ? "a whole number" : "a number";
-    throw new UsageError(`invalid ${flag} '${value}': use ${kind} of ${min} or more`, "serve");
+    const range = max < Number.MAX_SAFE_INTEGER
+      ? `from ${min} to ${sizeText(max)}`
+      : `of ${min} or more`;
+    throw new UsageError(`invalid ${flag} '${value}': use ${kind} ${range}`, "serve");
   }
   return n;
+}
+
+function sizeText(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / 1024 / 1024}M` : String(bytes);
 }
 
 function suggest(word: string, choices: string[], prefix = ""): string {

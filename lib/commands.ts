@@ -10,6 +10,7 @@
 import { closest } from "./did_you_mean.ts";
 import { ChatError } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
+import { stripUnsafe } from "./sanitize.ts";
 import type { Hub } from "./hub.ts";
 import type { Member } from "./room.ts";
 
@@ -35,7 +36,8 @@ export function parseInput(line: string): Input {
   if (line.trim() === "exit") return { kind: "command", name: "quit", args: "" };
   const command = /^\/(\S*)\s*(.*)$/su.exec(line);
   if (command) return { kind: "command", name: command[1].toLowerCase(), args: command[2] };
-  const mention = /^@(\S+)(?:\s+(.*))?$/su.exec(line);
+  // "@bob: hi" and "@bob, hi" are how people write it too.
+  const mention = /^@([^\s:,]+)[:,]?(?:\s+(.*))?$/su.exec(line);
   if (mention) return { kind: "command", name: "msg", args: `${mention[1]} ${mention[2] ?? ""}` };
   return { kind: "say", text: line };
 }
@@ -68,6 +70,11 @@ export class Commands {
     return this;
   }
 
+  /** The command called `name` (or an alias of it), if there is one. */
+  get(name: string): Command | undefined {
+    return this.#byName.get(name);
+  }
+
   /** Names and aliases, for completion. */
   names(): string[] {
     return [...this.#byName.keys()];
@@ -82,9 +89,14 @@ export class Commands {
   run(hub: Hub, member: Member, name: string, args: string): void {
     const command = this.#byName.get(name);
     if (!command) {
+      if (!name) {
+        throw new ChatError(ErrorCode.UnknownCommand, "Type /help for the list of commands");
+      }
       const near = closest(name, this.names());
       const hint = near ? `; did you mean /${near}?` : "; type /help for the list";
-      throw new ChatError(ErrorCode.UnknownCommand, `Unknown command /${name}${hint}`);
+      // Echo only a short, clean form of what was typed.
+      const shown = [...stripUnsafe(name)].slice(0, 20).join("");
+      throw new ChatError(ErrorCode.UnknownCommand, `Unknown command /${shown}${hint}`);
     }
     const words = args.trim() ? args.trim().split(/\s+/u).length : 0;
     if (words < (command.minArgs ?? 0)) {

@@ -29,8 +29,11 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
 /** How long a connection may take to give a name: time to think of one. */
 export const DEFAULT_REGISTRATION_TIMEOUT_MS = 60_000;
 
-/** Longest line accepted, in bytes: a full 4096-character message in any script fits. */
-export const MAX_LINE_BYTES = 16 * 1024;
+/**
+ * Longest line accepted, in bytes: a message of the longest length (2000
+ * characters) fits in any script, even with every character escaped in JSON.
+ */
+export const MAX_LINE_BYTES = 32 * 1024;
 
 /** Bytes queued for one peer before it is dropped: minutes of a busy room's traffic. */
 export const DEFAULT_QUEUE_LIMIT = 1024 * 1024;

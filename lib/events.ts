@@ -66,7 +66,9 @@ export type ByeCode =
   | "version"
   | "flood"
   | "too_many_connections"
-  | "replaced";
+  | "replaced"
+  | "refused"
+  | "kicked";
 
 /** Sent once when registration succeeds. */
 export interface WelcomeEvent {

@@ -19,13 +19,23 @@ import { type ByeCode, type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } 
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import { TokenBucket } from "./token_bucket.ts";
+import { TokenBucket, TokenBuckets } from "./token_bucket.ts";
 
 /** The room everyone enters first. */
 export const DEFAULT_ROOM = "lobby";
 
-/** Longest message, in code points; longer ones are refused, not cut. */
-export const MAX_MESSAGE_LENGTH = 4096;
+/**
+ * Longest message, in code points; longer ones are refused, not cut. Long
+ * enough for a paragraph or a snippet, short enough that a burst of them
+ * fanned out to a room cannot swamp its readers.
+ */
+export const MAX_MESSAGE_LENGTH = 2000;
+
+/** Longest `/quit` reason, in code points. */
+const MAX_REASON_LENGTH = 200;
+
+/** Everyone behind one address together may send this many times one user's flood limits. */
+const ADDRESS_FLOOD_FACTOR = 3;
 
 /** Flood control of each user's actions; see {@link HubOptions.flood}. */
 export interface FloodLimits {
@@ -50,9 +60,6 @@ const NO_CHURN_LIMIT: ChurnLimits = { burst: 0, rate: 0 };
 
 /** The window in which refused actions are counted towards a kick. */
 const FLOOD_WINDOW_MS = 10_000;
-
-/** Past this many remembered addresses, full (idle) churn buckets are forgotten. */
-const CHURN_MEMORY = 4096;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -105,7 +112,8 @@ export class Hub {
   #log: (line: string) => void;
   #flood: FloodLimits;
   #churn: ChurnLimits;
-  #churnBuckets = new Map<string, TokenBucket>();
+  #churnBuckets: TokenBuckets | null;
+  #addressBuckets: TokenBuckets | null;
   #standing = new WeakMap<Member, Standing>();
   #depth = 0;
   #token: () => string;
@@ -120,6 +128,15 @@ export class Hub {
     this.#token = options.token ?? (() => crypto.randomUUID());
     this.#flood = options.flood === undefined ? DEFAULT_FLOOD : options.flood ?? NO_FLOOD_LIMIT;
     this.#churn = options.churn === undefined ? DEFAULT_CHURN : options.churn ?? NO_CHURN_LIMIT;
+    this.#churnBuckets = this.#churn.rate > 0
+      ? new TokenBuckets(this.#churn.burst, this.#churn.rate)
+      : null;
+    this.#addressBuckets = this.#flood.rate > 0
+      ? new TokenBuckets(
+        this.#flood.burst * ADDRESS_FLOOD_FACTOR,
+        this.#flood.rate * ADDRESS_FLOOD_FACTOR,
+      )
+      : null;
     this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM));
   }
 
@@ -173,7 +190,11 @@ export class Hub {
       this.#log(`refused ${checked.name} from ${peer}: room full (${this.#maxUsers})`);
       throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
     }
-    const member = new Member(holder?.name ?? checked.name, sink, peer, this.#token());
+    const member = new Member(holder?.name ?? checked.name, sink, {
+      peer,
+      address,
+      resume: this.#token(),
+    });
     const now = this.#now();
     const previous = holder && this.#standing.get(holder);
     this.#standing.set(
@@ -227,18 +248,7 @@ export class Hub {
 
   /** Takes a join token for `address`; false when it has joined too often lately. */
   #takeJoin(address: string, now: number): boolean {
-    if (this.#churn.rate <= 0) return true;
-    let bucket = this.#churnBuckets.get(address);
-    if (!bucket) {
-      if (this.#churnBuckets.size >= CHURN_MEMORY) {
-        for (const [key, old] of this.#churnBuckets) {
-          if (old.isFull(now)) this.#churnBuckets.delete(key);
-        }
-      }
-      bucket = new TokenBucket(this.#churn.burst, this.#churn.rate, now);
-      this.#churnBuckets.set(address, bucket);
-    }
-    return bucket.take(now);
+    return this.#churnBuckets?.take(address, now) ?? true;
   }
 
   /** The sentence a refused newcomer reads when the server is full. */
@@ -251,11 +261,13 @@ export class Hub {
    * word `exit`, or a message to the room. Refusals go to `member` only.
    */
   handleLine(member: Member, line: string): void {
+    const input = parseInput(line);
+    // Leaving is never refused, however fast someone typed before.
+    const free = input.kind === "command" && COMMANDS.get(input.name)?.name === "quit";
     this.#guard(member, () => {
-      const input = parseInput(line);
       if (input.kind === "say") this.say(member, input.text);
       else COMMANDS.run(this, member, input.name, input.args);
-    });
+    }, free);
   }
 
   /**
@@ -263,10 +275,10 @@ export class Hub {
    * handleLine() running say(), count once), and sends a {@link ChatError}
    * it throws to `member` only.
    */
-  #guard(member: Member, action: () => void): void {
+  #guard(member: Member, action: () => void, free = false): void {
     this.#depth++;
     try {
-      if (this.#depth === 1 && !this.#admit(member)) return;
+      if (this.#depth === 1 && !free && !this.#admit(member)) return;
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
@@ -284,7 +296,11 @@ export class Hub {
     const standing = this.#standing.get(member);
     if (!standing?.bucket) return true;
     const now = this.#now();
-    if (standing.bucket.take(now)) return true;
+    // Both the user's own bucket and their address's shared one must allow it,
+    // so that many users behind one address cannot multiply the flood.
+    if (standing.bucket.take(now) && (this.#addressBuckets?.take(member.address, now) ?? true)) {
+      return true;
+    }
     if (now - standing.refusedSince > FLOOD_WINDOW_MS) {
       standing.refusedSince = now;
       standing.refused = 0;
@@ -378,13 +394,16 @@ export class Hub {
       this.#users.delete(member.key);
       member.rename(checked.name);
       this.#users.set(member.key, member);
-      room.broadcast({
+      const event: ChatEvent = {
         type: "rename",
         time: this.#now(),
         room: room.name,
         from: old,
         to: member.name,
-      });
+      };
+      // A user whose join was not announced is not revealed by a rename.
+      if (this.#standing.get(member)?.quiet) member.sink.send(event);
+      else room.broadcast(event);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }
@@ -407,7 +426,7 @@ export class Hub {
    * front end closes the connection when it has delivered the `bye`.
    */
   quit(member: Member, reason = ""): void {
-    const why = cleanMessage(reason).slice(0, 200) || "quit";
+    const why = [...cleanMessage(reason)].slice(0, MAX_REASON_LENGTH).join("") || "quit";
     member.sink.send({ type: "bye", code: "quit", reason: why });
     this.leave(member, why);
   }
@@ -433,6 +452,21 @@ export class Hub {
       });
     }
     this.#log(`leave ${member.name} (${reason}) (${usersCount(this.#users.size)})`);
+  }
+
+  /**
+   * Disconnects the user called `name` on the operator's word; the room is
+   * told why. Returns false when nobody has that name.
+   */
+  kick(name: string, reason = ""): boolean {
+    const member = this.#users.get(nameKey(name.trim()));
+    if (!member) return false;
+    const why = [...cleanMessage(reason)].slice(0, MAX_REASON_LENGTH).join("");
+    const said = why ? `Disconnected by the operator: ${why}` : "Disconnected by the operator";
+    member.sink.send({ type: "bye", code: "kicked", reason: said });
+    this.leave(member, why ? `kicked: ${why}` : "kicked");
+    this.#log(`kick ${member.name}${why ? ": " + why : ""}`);
+    return true;
   }
 
   /** Sends an announcement from the server to every user. */

@@ -26,6 +26,7 @@ export type LineRead =
   | { kind: "bad_encoding" };
 
 const NEWLINE = 10;
+const CARRIAGE_RETURN = 13;
 const READ_SIZE = 16 * 1024;
 
 /**
@@ -45,7 +46,10 @@ export async function* readLines(
 
   const decode = (parts: Uint8Array[], total: number): LineRead => {
     let bytes = parts.length === 1 ? parts[0] : concatBytes(parts, total);
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) {
+      bytes = bytes.subarray(0, -1);
+    }
+    if (bytes.length > maxBytes) return { kind: "too_long" };
     try {
       return { kind: "line", text: decoder.decode(bytes) };
     } catch {
@@ -53,12 +57,15 @@ export async function* readLines(
     }
   };
 
+  let lost = false;
   while (true) {
     let n: number | null;
     try {
       n = await source.read(buffer);
     } catch {
+      // A reset connection: what it left unfinished was never meant to be sent.
       n = null;
+      lost = true;
     }
     if (n === null) break;
     let chunk = buffer.subarray(0, n);
@@ -66,7 +73,8 @@ export async function* readLines(
       const at = chunk.indexOf(NEWLINE);
       const end = at === -1 ? chunk.length : at;
       if (!skipping) {
-        if (pendingBytes + end > maxBytes) {
+        // One byte of room for the \r of a \r\n, which does not count.
+        if (pendingBytes + end > maxBytes + 1) {
           skipping = true;
           pending = [];
           pendingBytes = 0;
@@ -88,5 +96,5 @@ export async function* readLines(
       chunk = chunk.subarray(at + 1);
     }
   }
-  if (!skipping && pendingBytes > 0) yield decode(pending, pendingBytes);
+  if (!skipping && !lost && pendingBytes > 0) yield decode(pending, pendingBytes);
 }

@@ -9,6 +9,9 @@
 
 import type { ChatEvent } from "./events.ts";
 
+/** Names listed in a plain-text welcome; /who shows them all. */
+const MAX_NAMES_SHOWN = 20;
+
 /** The prompt a plain-text session shows before registration. */
 export const NAME_PROMPT = "Your name: ";
 
@@ -41,9 +44,11 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
   switch (event.type) {
     case "welcome": {
       const others = event.users.filter((name) => name !== event.name);
+      const shown = others.slice(0, MAX_NAMES_SHOWN).join(", ");
+      const more = others.length - MAX_NAMES_SHOWN;
       const company = others.length === 0
         ? "You are the first one here."
-        : `Here with you: ${others.join(", ")}.`;
+        : `Here with you: ${shown}${more > 0 ? ` and ${plural(more, "other")}` : ""}.`;
       const lines = [`Welcome, ${event.name}! You are in #${event.room}. ${company}`];
       if (event.motd) lines.push(`Message of the day: ${event.motd}`);
       lines.push("Type a message and press Enter; /help lists the commands.");

@@ -18,20 +18,27 @@ export class Member {
   key: string;
   /** Where the user's events go. */
   readonly sink: Sink;
-  /** The peer's address, for the operator's log. */
+  /** The peer's `host:port`, for the operator's log. */
   readonly peer: string;
+  /** The peer's address as limits per address count it. */
+  readonly address: string;
   /** The room the user is in; null once they have left. */
   room: Room | null = null;
   /** Secret that lets the user take this name back after a lost connection. */
   readonly resume: string;
 
   /** Creates a member; the hub registers it. */
-  constructor(name: string, sink: Sink, peer: string, resume: string) {
+  constructor(
+    name: string,
+    sink: Sink,
+    origin: { peer: string; address: string; resume: string },
+  ) {
     this.name = name;
     this.key = nameKey(name);
     this.sink = sink;
-    this.peer = peer;
-    this.resume = resume;
+    this.peer = origin.peer;
+    this.address = origin.address;
+    this.resume = origin.resume;
   }
 
   /** Changes the name (the hub checks that the new one is free). */

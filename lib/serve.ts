@@ -79,8 +79,10 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   log(`chat ${VERSION} listening on ${hostname}:${port} (at most ${settings.maxUsers} users)`);
   for (const line of joinHints(hostname, port)) io.out(line);
   if (io.console) {
-    io.out("Type a line here to announce it to everyone; Ctrl+C stops the server.");
-    void announceFromConsole(server);
+    io.out(
+      "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
+    );
+    void operatorConsole(server, io);
   }
 
   await stopped.promise;
@@ -94,7 +96,9 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
 export function joinHints(hostname: string, port: number): string[] {
   const suffix = port === DEFAULT_PORT ? "" : `:${port}`;
   if (hostname !== "0.0.0.0" && hostname !== "::") {
-    return [`Join with: chat join ${hostname}${suffix}   (or: nc ${hostname} ${port})`];
+    // chat join reads HOST:PORT, so an IPv6 host needs its brackets.
+    const host = hostname.includes(":") && suffix ? `[${hostname}]` : hostname;
+    return [`Join with: chat join ${host}${suffix}   (or: nc ${hostname} ${port})`];
   }
   const lines = ["Others can join with:"];
   for (const address of lanAddresses()) {
@@ -115,9 +119,37 @@ function lanAddresses(): string[] {
   }
 }
 
-async function announceFromConsole(server: ChatServer): Promise<void> {
+/** What the operator can type into the server's console. */
+export const CONSOLE_HELP = `Console commands:
+  TEXT                  Announce TEXT to everyone
+  /who                  List the users
+  /kick NAME [REASON]   Disconnect a user
+  /help                 Show this help`;
+
+/** Runs one line the operator typed: an announcement or a console command. */
+export function operatorLine(server: ChatServer, line: string, out: (line: string) => void): void {
+  const text = line.trim();
+  if (!text) return;
+  if (!text.startsWith("/")) {
+    server.announce(text);
+    return;
+  }
+  const [command, name = "", ...reason] = text.slice(1).split(/\s+/u);
+  if (command === "who") {
+    const names = server.hub.userNames();
+    out(`${names.length} ${names.length === 1 ? "user" : "users"}: ${names.join(", ")}`);
+  } else if (command === "kick" && name) {
+    if (!server.hub.kick(name, reason.join(" "))) out(`No user named ${name} is here`);
+  } else if (command === "help") {
+    out(CONSOLE_HELP);
+  } else {
+    out(`Unknown console command ${text.split(/\s/u)[0]}; /help lists them`);
+  }
+}
+
+async function operatorConsole(server: ChatServer, io: ServeIO): Promise<void> {
   for await (const read of readLines(Deno.stdin)) {
-    if (read.kind === "line" && read.text.trim()) server.announce(read.text);
+    if (read.kind === "line") operatorLine(server, read.text, io.out);
   }
 }
 

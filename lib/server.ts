@@ -43,7 +43,12 @@ export interface ServerOptions extends Partial<SessionLimits> {
   flood?: FloodLimits | null;
   /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
   churn?: ChurnLimits | null;
+  /** Most connections that have not registered yet. @default max(64, maxUsers) */
+  maxPending?: number;
 }
+
+/** Unregistered connections allowed at least, whatever --max-users is. */
+const MIN_PENDING = 64;
 
 /** Pause after a failed accept (out of file descriptors, say) before retrying. */
 const ACCEPT_RETRY_MS = 100;
@@ -62,6 +67,8 @@ export class ChatServer {
   #maxPerAddress: number;
   #perAddress = new Map<string, number>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  #maxPending: number;
+  #shedding = false;
 
   /**
    * Listens and starts accepting connections.
@@ -81,6 +88,7 @@ export class ChatServer {
       churn: options.churn,
     });
     this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
+    this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.hub.maxUsers);
     this.#limits = {
       maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
       queueLimitBytes: options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT,
@@ -162,6 +170,17 @@ export class ChatServer {
   }
 
   #serve(conn: Deno.TcpConn): void {
+    // Connections that have not registered yet cost memory and a descriptor
+    // each and are cheap to open: past the cap, new ones are closed at once.
+    const pending = this.#sessions.size - this.hub.userCount;
+    if (pending >= this.#maxPending) {
+      if (!this.#shedding) this.#log(`shedding connections: ${pending} have not registered yet`);
+      this.#shedding = true;
+      conn.close();
+      return;
+    }
+    if (this.#shedding) this.#log("accepting connections again");
+    this.#shedding = false;
     try {
       conn.setNoDelay(true);
       conn.setKeepAlive(true);
@@ -179,13 +198,15 @@ export class ChatServer {
       );
     }
     this.#sessions.add(session);
-    const task = session.run().finally(() => {
-      this.#sessions.delete(session);
-      this.#tasks.delete(task);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
-    });
+    const task = session.run()
+      .catch((error) => this.#log(`error ${session.peer}: ${describeError(error)}`))
+      .finally(() => {
+        this.#sessions.delete(session);
+        this.#tasks.delete(task);
+        const left = (this.#perAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.#perAddress.set(address, left);
+        else this.#perAddress.delete(address);
+      });
     this.#tasks.add(task);
   }
 }

@@ -16,6 +16,8 @@ import type { Hub } from "./hub.ts";
 import { type ByteReader, readLines } from "./line_reader.ts";
 import { Outbox, type OutboxFailure } from "./outbox.ts";
 import { NAME_PROMPT, renderPlain } from "./plain_text.ts";
+import { addressKey } from "./address.ts";
+import { TelnetFilter } from "./telnet.ts";
 import { type ClientFrame, decodeClientFrame, encodeEvent } from "./protocol.ts";
 import type { Member } from "./room.ts";
 
@@ -43,11 +45,17 @@ type Mode = "unknown" | "json" | "text";
 const encoder = new TextEncoder();
 const OPEN_BRACE = 0x7b;
 
+/** Refused attempts (names, bad frames) a peer may make before registering. */
+const MAX_ATTEMPTS = 10;
+
+/** Sent to a silent plain-text peer so that a dead connection is noticed; terminals ignore it. */
+const NUL = new Uint8Array([0]);
+
 /** A connected peer, from accept to close. */
 export class Session implements Sink {
   /** The peer's `host:port`, for the log. */
   readonly peer: string;
-  /** The peer's IP address, for limits per address. */
+  /** The peer's address as limits per address count it (see addressKey). */
   readonly address: string;
   #conn: Deno.Conn;
   #hub: Hub;
@@ -64,6 +72,8 @@ export class Session implements Sink {
   #refusal: string | null = null;
   #lastHeard = Date.now();
   #pinged = false;
+  #attempts = 0;
+  #telnet = new TelnetFilter();
 
   /** Wraps an accepted connection; call {@link run} to serve it. */
   constructor(conn: Deno.Conn, hub: Hub, limits: SessionLimits, log: (line: string) => void) {
@@ -72,7 +82,9 @@ export class Session implements Sink {
     this.#limits = limits;
     this.#log = log;
     this.peer = formatAddress(conn.remoteAddr);
-    this.address = conn.remoteAddr.transport === "tcp" ? conn.remoteAddr.hostname : this.peer;
+    this.address = conn.remoteAddr.transport === "tcp"
+      ? addressKey(conn.remoteAddr.hostname)
+      : this.peer;
     this.#outbox = new Outbox(conn, {
       limit: limits.queueLimitBytes,
       onFailure: (why, error) => this.#onOutboxFailure(why, error),
@@ -94,8 +106,10 @@ export class Session implements Sink {
             ErrorCode.LineTooLong,
             `Line too long (limit ${this.#limits.maxLineBytes} bytes); it was ignored`,
           );
+          this.#promptAgain();
         } else if (read.kind === "bad_encoding") {
           this.#refuse(ErrorCode.BadEncoding, "Line is not valid UTF-8; it was ignored");
+          this.#promptAgain();
         } else {
           this.#onLine(read.text);
         }
@@ -105,7 +119,8 @@ export class Session implements Sink {
     } finally {
       for (const timer of this.#timers) clearTimeout(timer);
       if (this.#member) this.#hub.leave(this.#member, this.#leaveReason);
-      this.#close();
+      // A peer that half-closed (end of input) still gets what was queued for it.
+      await this.#drainAndClose();
       this.#log(`disconnect ${this.peer}`);
     }
   }
@@ -129,6 +144,11 @@ export class Session implements Sink {
   async end(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await this.#drainAndClose();
+  }
+
+  async #drainAndClose(): Promise<void> {
+    if (this.#closed) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#outbox.drained(),
@@ -154,12 +174,21 @@ export class Session implements Sink {
   /**
    * Keepalive, called periodically by the server: pings a JSON client that
    * has been silent for the ping interval, and drops one that stayed silent
-   * for twice that. Plain-text peers are never pinged (nc would print it).
+   * for twice that. A silent plain-text peer cannot answer a ping; it gets a
+   * NUL byte, which its terminal ignores, so that a dead connection fails
+   * to deliver it and is noticed (after the system's retransmission time).
    */
   keepalive(now: number): void {
     const interval = this.#limits.pingIntervalMs;
-    if (interval <= 0 || this.#mode !== "json" || !this.#member || this.#closing) return;
+    if (interval <= 0 || !this.#member || this.#closing) return;
     const silent = now - this.#lastHeard;
+    if (this.#mode === "text") {
+      if (silent >= interval && !this.#pinged) {
+        this.#pinged = true;
+        this.#outbox.push(NUL);
+      }
+      return;
+    }
     if (silent >= 2 * interval && this.#pinged) {
       this.#log(`drop ${this.peer}: no answer to ping for ${silent} ms`);
       this.#leaveReason = "no response";
@@ -193,20 +222,48 @@ export class Session implements Sink {
     this.#close();
   }
 
-  /** The connection as a reader that notes whether the peer's first byte opens JSON. */
+  /**
+   * The connection as a reader that notes whether the peer's first byte opens
+   * JSON, and takes telnet commands out of what a plain-text peer sends.
+   */
   #sniffer(): ByteReader {
     const conn = this.#conn;
     return {
       read: async (buffer) => {
         const n = await conn.read(buffer);
-        if (n) {
-          this.#lastHeard = Date.now();
-          this.#pinged = false;
-          if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
-        }
-        return n;
+        if (!n) return n;
+        this.#lastHeard = Date.now();
+        this.#pinged = false;
+        if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
+        if (this.#mode === "json") return n;
+        const telnet = this.#telnet.filter(buffer.subarray(0, n));
+        if (telnet.reply) this.#outbox.push(telnet.reply);
+        if (telnet.stop) this.#interrupted();
+        return telnet.length;
       },
     };
+  }
+
+  /** Ctrl+C in telnet: the person wants out. */
+  #interrupted(): void {
+    if (this.#member) this.#hub.quit(this.#member, "quit");
+    else this.send({ type: "bye", code: "quit", reason: "quit" });
+  }
+
+  /** Shows the name prompt again to a plain-text peer still choosing a name. */
+  #promptAgain(): void {
+    if (this.#mode === "text" && !this.#member && !this.#closing) this.#write(NAME_PROMPT);
+  }
+
+  /**
+   * Counts a refused attempt to register; a peer that keeps failing (a
+   * script guessing names, say) is disconnected instead of filling the log.
+   */
+  #failedAttempt(): boolean {
+    if (this.#member || ++this.#attempts < MAX_ATTEMPTS) return false;
+    this.#log(`drop ${this.peer}: ${MAX_ATTEMPTS} failed attempts to register`);
+    this.send({ type: "bye", code: "refused", reason: "Too many failed attempts to register" });
+    return true;
   }
 
   #greetText(): void {
@@ -247,12 +304,18 @@ export class Session implements Sink {
 
   #refuse(code: ErrorCode, message: string): void {
     this.send({ type: "error", code, message });
+    this.#failedAttempt();
   }
 
   #onLine(line: string): void {
     if (this.#mode === "unknown") {
       this.#mode = line.startsWith("{") ? "json" : "text";
       if (this.#mode === "text") this.#prompted = true;
+    } else if (this.#mode === "text" && !this.#member && line.startsWith("{")) {
+      // A JSON client that was slower than the prompt: finish the prompt's
+      // line, then speak JSON.
+      this.#write("\r\n");
+      this.#mode = "json";
     }
     if (this.#turnAway()) return;
     if (this.#mode === "json") this.#onFrame(line);
@@ -269,11 +332,11 @@ export class Session implements Sink {
       this.#member = this.#hub.register(name, this, { peer: this.peer, address: this.address });
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
-      this.#refuse(error.code, error.message);
       if (error.code === ErrorCode.RoomFull) {
         this.send({ type: "bye", code: "room_full", reason: error.message });
       } else {
-        this.#write(NAME_PROMPT);
+        this.#refuse(error.code, error.message);
+        this.#promptAgain();
       }
     }
   }

@@ -53,3 +53,46 @@ export class TokenBucket {
     this.#updated = now;
   }
 }
+
+/**
+ * Token buckets by key (an address, say), created full on first use. Past
+ * `memory` keys, buckets that have refilled completely are forgotten, so a
+ * stream of new keys cannot grow it without bound.
+ */
+export class TokenBuckets {
+  #capacity: number;
+  #rate: number;
+  #memory: number;
+  #buckets = new Map<string, TokenBucket>();
+
+  /** Buckets of `capacity` tokens refilled at `ratePerSecond`, for about `memory` keys. */
+  constructor(capacity: number, ratePerSecond: number, memory = 4096) {
+    this.#capacity = capacity;
+    this.#rate = ratePerSecond;
+    this.#memory = memory;
+  }
+
+  /** Takes one token from the bucket of `key`. */
+  take(key: string, now: number): boolean {
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      if (this.#buckets.size >= this.#memory) this.#forgetFull(now);
+      bucket = new TokenBucket(this.#capacity, this.#rate, now);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(now);
+  }
+
+  /** How many keys are remembered. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  #forgetFull(now: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.isFull(now)) this.#buckets.delete(key);
+    }
+    // Everyone is busy: double the memory rather than scan again at once.
+    if (this.#buckets.size >= this.#memory) this.#memory *= 2;
+  }
+}

@@ -12,7 +12,7 @@ const SERVE_DEFAULTS: ServeSettings = {
   floodBurst: 20,
   pingInterval: 30,
   registerTimeout: 60,
-  maxLine: 16384,
+  maxLine: 32768,
   queueLimit: 1048576,
 };
 
@@ -86,8 +86,10 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     ],
     [
       ["serve", "--queue-limit", "1G"],
-      "invalid --queue-limit '1G': use a whole number of 1024 or more",
+      "invalid --queue-limit '1G': use a whole number from 1024 to 1024M",
     ],
+    [["serve", "--max-line", "2M"], "invalid --max-line '2M': use a whole number from 64 to 1M"],
+    [["serve", "--max-users", "2k"], "invalid --max-users '2k': use a whole number of 1 or more"],
     [["serve", "--port"], "option '--port' needs a value"],
     [["serve", "extra"], "unexpected argument: extra"],
     [["join", "a", "b"], "too many arguments: a b"],

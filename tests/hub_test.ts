@@ -216,10 +216,10 @@ Deno.test("empty messages are not sent; the sender gets a hint", () => {
 Deno.test("messages over the length limit are refused, not cut", () => {
   const { hub, join } = setUp();
   const alice = join("Alice");
-  hub.handleLine(alice.member, "字".repeat(4097));
+  hub.handleLine(alice.member, "字".repeat(2001));
   assert.deepEqual(alice.inbox.last()?.type, "error");
   assert.deepEqual(alice.inbox.of("message"), []);
-  hub.handleLine(alice.member, "字".repeat(4096));
+  hub.handleLine(alice.member, "字".repeat(2000));
   assert.deepEqual(alice.inbox.of("message").length, 1);
 });
 

@@ -43,9 +43,10 @@ Deno.test("readLines() reports an over-long line once and skips the rest of it",
   assert.deepEqual(got, [{ kind: "too_long" }, line("ok")]);
 });
 
-Deno.test("readLines() accepts a line of exactly the limit", async () => {
-  const got = await collect(chunks("a".repeat(50) + "\n"), 50);
-  assert.deepEqual(got, [line("a".repeat(50))]);
+Deno.test("readLines() accepts a line of exactly the limit, with \\n or \\r\\n", async () => {
+  const exact = "a".repeat(50);
+  const got = await collect(chunks(`${exact}\n${exact}\r\n${exact}b\n${exact}b\r\n`), 50);
+  assert.deepEqual(got, [line(exact), line(exact), { kind: "too_long" }, { kind: "too_long" }]);
 });
 
 Deno.test("readLines() reports an endless line as soon as it passes the limit", async () => {
@@ -71,13 +72,13 @@ Deno.test("readLines() reports invalid UTF-8 and goes on with the next line", as
   assert.deepEqual(got, [{ kind: "bad_encoding" }, line("fine"), { kind: "bad_encoding" }]);
 });
 
-Deno.test("readLines() ends quietly when the reader fails (a reset connection)", async () => {
+Deno.test("readLines() ends quietly when the reader fails, dropping the unfinished line", async () => {
   let calls = 0;
   const failing: ByteReader = {
     read(buffer) {
       if (calls++ === 0) {
-        buffer.set(new TextEncoder().encode("one\n"));
-        return Promise.resolve(4);
+        buffer.set(new TextEncoder().encode("one\nunfinis"));
+        return Promise.resolve(11);
       }
       return Promise.reject(new Deno.errors.ConnectionReset("reset"));
     },

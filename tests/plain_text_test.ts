@@ -72,3 +72,23 @@ Deno.test("renderPlain() welcomes with the company and the message of the day", 
 Deno.test("clock() shows the local hour and minute with leading zeros", () => {
   assert.equal(clock(T), "09:05");
 });
+
+Deno.test("renderPlain() welcomes into a big room without listing everyone", () => {
+  const users = Array.from({ length: 30 }, (_, i) => `u${i}`);
+  const welcome: ChatEvent = {
+    type: "welcome",
+    version: 1,
+    name: "u29",
+    room: "lobby",
+    users,
+    server: "chat",
+    resume: "secret",
+  };
+  const first = renderPlain(welcome, "u29")!.split("\r\n")[0];
+  assert.equal(
+    first,
+    `Welcome, u29! You are in #lobby. Here with you: ${
+      users.slice(0, 20).join(", ")
+    } and 9 others.`,
+  );
+});

@@ -25,27 +25,42 @@ async function screenShows(socket: string, pattern: RegExp): Promise<RegExpExecA
   throw new Error(`screen never showed ${pattern}:\n${screen}`);
 }
 
-Deno.test("lines typed into the server's console are announced to everyone", async () => {
+Deno.test("the operator announces, lists and kicks from the server's console", async () => {
   const socket = `chat-test-${crypto.randomUUID()}`;
   const command = [Deno.execPath(), "run", "--allow-net", "--allow-env", "--allow-sys", MAIN]
     .concat(["serve", "--host", "127.0.0.1", "--port", "0"])
     .map((word) => `'${word}'`).join(" ");
   await tmux(socket, "new-session", "-d", "-s", "chat", "-x", "120", "-y", "30", command);
   let alice: JsonClient | undefined;
+  let bob: JsonClient | undefined;
   try {
     // Keep the pane readable after the server exits.
     await tmux(socket, "set-option", "-t", "chat", "remain-on-exit", "on");
     const port = Number((await screenShows(socket, /listening on 127\.0\.0\.1:(\d+)/))[1]);
-    await screenShows(socket, /Type a line here to announce it to everyone/);
-    alice = await JsonClient.join({ addr: { port } } as ChatServer, "Alice");
+    await screenShows(socket, /Type a line to announce it to everyone; \/help lists commands/);
+    const server = { addr: { port } } as ChatServer;
+    alice = await JsonClient.join(server, "Alice");
+    bob = await JsonClient.join(server, "Bob");
     await tmux(socket, "send-keys", "-t", "chat", "Class ends in 5 minutes", "Enter");
     assert.equal((await alice.next("notice")).text, "Class ends in 5 minutes");
     await screenShows(socket, /announce: Class ends in 5 minutes/);
+    await tmux(socket, "send-keys", "-t", "chat", "/who", "Enter");
+    await screenShows(socket, /^2 users: Alice, Bob$/m);
+    await tmux(socket, "send-keys", "-t", "chat", "/kick bob spamming", "Enter");
+    assert.deepEqual(await bob.next("bye"), {
+      type: "bye",
+      code: "kicked",
+      reason: "Disconnected by the operator: spamming",
+    });
+    assert.equal((await alice.next("leave")).reason, "kicked: spamming");
+    await tmux(socket, "send-keys", "-t", "chat", "/kick Nobody", "Enter");
+    await screenShows(socket, /No user named Nobody is here/);
     await tmux(socket, "send-keys", "-t", "chat", "C-c");
     assert.equal((await alice.next("bye")).code, "shutdown");
     await screenShows(socket, /\] stopped/);
   } finally {
     await alice?.close();
+    await bob?.close();
     await tmux(socket, "kill-server").catch(() => {});
   }
 });
