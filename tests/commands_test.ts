@@ -11,6 +11,8 @@ Deno.test("parseInput() tells messages from commands", () => {
     ["@Bob hi there", { kind: "command", name: "msg", args: "Bob hi there" }],
     ["@小明 你好", { kind: "command", name: "msg", args: "小明 你好" }],
     ["@Bob", { kind: "command", name: "msg", args: "Bob " }],
+    ["@bob: hi", { kind: "command", name: "msg", args: "bob hi" }],
+    ["@bob, hi", { kind: "command", name: "msg", args: "bob hi" }],
     ["exit", { kind: "command", name: "quit", args: "" }],
     ["exit now", { kind: "say", text: "exit now" }],
     ["//shrug", { kind: "say", text: "/shrug" }],

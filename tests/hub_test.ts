@@ -376,3 +376,16 @@ Deno.test("a resume token takes a name back silently; a wrong one does not", () 
   hub.leave(member, "quit");
   assert.deepEqual(bob.of("leave").map((l) => l.name), ["Alice"]);
 });
+
+Deno.test("users behind one address share a flood allowance three times one user's", () => {
+  const hub = new Hub({ now: () => T0, flood: { burst: 2, rate: 1, kickAfter: 100 } });
+  const watcher = new Inbox();
+  hub.register("Watcher", watcher, { address: "10.0.0.9" });
+  const nat = ["A", "B", "C", "D"].map((name) => {
+    const inbox = new Inbox();
+    return { inbox, member: hub.register(name, inbox, { address: "10.0.0.7" }) };
+  });
+  for (const { member } of nat) for (let i = 0; i < 2; i++) hub.say(member, "hi");
+  assert.equal(watcher.of("message").length, 6, "the address's burst is 3 × 2");
+  assert.deepEqual(nat[3].inbox.of("error").map((e) => e.code), ["flood", "flood"]);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer } from "./_helpers.ts";
 import { clock } from "../lib/plain_text.ts";
+import { readLines } from "../lib/line_reader.ts";
 
 Deno.test("three users hold a conversation over TCP", async () => {
   const server = startServer();
@@ -227,4 +228,64 @@ Deno.test("shutdown() tells every user, closes every connection and resolves", a
   await Promise.all([alice.raw.ended, nc.ended, pending.raw.ended]);
   assert.equal(server.connections, 0);
   await cleanUp(server, alice, nc, pending);
+});
+
+Deno.test("a JSON client slower than the name prompt still gets JSON", async () => {
+  const server = startServer();
+  const late = await LineClient.connect(server);
+  await late.waitFor("Welcome to chat!");
+  await late.write('{"type":"hello","version":1,"name":"Slowbot"}\n');
+  const welcome = JSON.parse(await late.waitFor('"type":"welcome"'));
+  assert.equal(welcome.name, "Slowbot");
+  await cleanUp(server, late);
+});
+
+Deno.test("a client that half-closes still receives every answer queued for it", async () => {
+  const server = startServer();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const frames = ['{"type":"hello","version":1,"name":"Bot"}', '{"type":"who"}']
+    .concat(Array.from({ length: 200 }, (_, i) => `{"type":"ping","token":"${i}"}`));
+  await conn.write(new TextEncoder().encode(frames.join("\n") + "\n"));
+  await conn.closeWrite();
+  const lines: string[] = [];
+  for await (const read of readLines(conn)) if (read.kind === "line") lines.push(read.text);
+  conn.close();
+  assert.equal(JSON.parse(lines[1]).type, "users");
+  assert.deepEqual(JSON.parse(lines.at(-1)!), { type: "pong", token: "199" });
+  await server.shutdown();
+});
+
+Deno.test("a peer that keeps failing to register is disconnected", async () => {
+  const server = startServer();
+  const guesser = await JsonClient.connect(server);
+  for (let i = 0; i < 10; i++) await guesser.send({ type: "hello", version: 1, name: "server" });
+  assert.deepEqual(await guesser.next("bye"), {
+    type: "bye",
+    code: "refused",
+    reason: "Too many failed attempts to register",
+  });
+  await guesser.raw.ended;
+  await cleanUp(server, guesser);
+});
+
+Deno.test("connections past the cap of unregistered ones are closed at once", async () => {
+  const server = startServer({ maxPending: 2 });
+  const waiting = [await JsonClient.connect(server), await JsonClient.connect(server)];
+  const extra = await JsonClient.connect(server);
+  await extra.raw.ended;
+  await waiting[0].send({ type: "hello", version: 1, name: "Ann" });
+  await waiting[0].next("welcome");
+  const next = await JsonClient.join(server, "Bo");
+  assert.equal(next.name, "Bo", "a registration frees a place");
+  await cleanUp(server, ...waiting, extra, next);
+});
+
+Deno.test("leaving works even for someone who was flooding", async () => {
+  const server = startServer({ flood: { burst: 2, rate: 0.1, kickAfter: 100 } });
+  const alice = await JsonClient.join(server, "Alice");
+  for (let i = 0; i < 5; i++) await alice.type(`message ${i}`);
+  await alice.next("error", (e) => e.code === "flood");
+  await alice.type("exit");
+  assert.equal((await alice.next("bye")).code, "quit");
+  await cleanUp(server, alice);
 });
