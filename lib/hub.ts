@@ -319,23 +319,15 @@ export class Hub {
 
   /** Sends a message to the member's room, the sender included. */
   say(member: Member, text: string): void {
-    this.#guard(member, () => {
-      const room = this.#roomOf(member);
-      const clean = this.#checkText(text);
-      room.broadcast({
-        type: "message",
-        id: this.#nextId++,
-        time: this.#now(),
-        room: room.name,
-        from: member.name,
-        text: clean,
-      });
-      this.#log(`<${member.name}> ${clean}`);
-    });
+    this.#post(member, text, false);
   }
 
   /** Sends a `/me` action to the member's room. */
   act(member: Member, text: string): void {
+    this.#post(member, text, true);
+  }
+
+  #post(member: Member, text: string, action: boolean): void {
     this.#guard(member, () => {
       const room = this.#roomOf(member);
       const clean = this.#checkText(text);
@@ -346,9 +338,9 @@ export class Hub {
         room: room.name,
         from: member.name,
         text: clean,
-        action: true,
+        ...(action ? { action: true as const } : {}),
       });
-      this.#log(`* ${member.name} ${clean}`);
+      this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
     });
   }
 
