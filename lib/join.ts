@@ -86,7 +86,11 @@ function ending(update: ClientUpdate & { kind: "end" }, address: string, leaving
   if (bye?.code === "quit" || bye?.code === "shutdown" || (!bye && leaving)) {
     return { code: ExitCode.Ok, message: "" };
   }
-  if (bye) return { code: ExitCode.Failure, message: refusal(address, bye.reason) };
+  if (bye) {
+    // Kicked, flooding, replaced...: the server's reason, as one line.
+    const reason = `${bye.reason.charAt(0).toLowerCase()}${bye.reason.slice(1)}`;
+    return { code: ExitCode.Failure, message: `chat: ${reason} (${address})\n` };
+  }
   return { code: ExitCode.Failure, message: `chat: lost the connection to ${address}\n` };
 }
 

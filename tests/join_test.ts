@@ -228,6 +228,25 @@ Deno.test("when the server shuts down, a piped client says so and exits 0", asyn
   }
 });
 
+Deno.test("a piped client kicked by the operator says why and exits 1", async () => {
+  const server = startServer();
+  const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
+  const writer = process.stdin.getWriter();
+  try {
+    while (server.hub.userCount < 1) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(server.hub.kick("bot", "spamming"));
+    const output = await process.output();
+    assert.equal(output.code, 1);
+    assertOneLine(
+      new TextDecoder().decode(output.stderr),
+      `chat: disconnected by the operator: spamming (127.0.0.1:${server.addr.port})`,
+    );
+  } finally {
+    await writer.close().catch(() => {});
+    await server.shutdown();
+  }
+});
+
 Deno.test("without a name and without a terminal, the client explains and exits 2", async () => {
   const result = await runJoin(["127.0.0.1:1"]);
   assert.equal(result.code, 2);
