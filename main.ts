@@ -1,7 +1,8 @@
 /**
  * chat: a terminal chat room. `chat serve` runs a room server, `chat join`
- * joins one. See README.md for the commands and docs/PROTOCOL.md for the wire
- * protocol.
+ * joins one, `chat user` manages a server's accounts and `chat cert` makes a
+ * TLS certificate for it. See README.md for the commands and docs/PROTOCOL.md
+ * for the wire protocol.
  *
  * Exit codes: 0 success, 1 failure, 2 usage error, 3 cannot connect,
  * 4 refused by the server.
@@ -23,12 +24,14 @@ export async function main(args: string[]): Promise<number> {
     console.log(`chat ${VERSION}`);
     return 0; // ExitCode.Ok, which lives in lib/cli.ts
   }
-  const { ExitCode, JOIN_USAGE, parseCommandLine, SERVE_USAGE, USAGE, UsageError } = await import(
+  const { ExitCode, HELP, notActiveYet, parseCommandLine, USAGE, UsageError } = await import(
     "./lib/cli.ts"
   );
   let call;
   try {
     call = parseCommandLine(args, chatVariables());
+    const early = notActiveYet(call);
+    if (early) throw new UsageError(early, call.command);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const help = error.command ? `chat ${error.command} --help` : "chat --help";
@@ -37,10 +40,7 @@ export async function main(args: string[]): Promise<number> {
   }
   switch (call.command) {
     case "help":
-      console.log(
-        (call.topic === "serve" ? SERVE_USAGE : call.topic === "join" ? JOIN_USAGE : USAGE)
-          .trimEnd(),
-      );
+      console.log((call.topic ? HELP[call.topic] : USAGE).trimEnd());
       return ExitCode.Ok;
     case "version":
       console.log(`chat ${VERSION}`);
@@ -52,6 +52,14 @@ export async function main(args: string[]): Promise<number> {
     case "join": {
       const { join } = await import("./lib/join.ts");
       return await join(call.settings);
+    }
+    case "user": {
+      const { userCommand } = await import("./lib/user_command.ts");
+      return await userCommand(call.settings);
+    }
+    case "cert": {
+      const { certCommand } = await import("./lib/cert_command.ts");
+      return await certCommand(call.settings);
     }
   }
 }

@@ -43,3 +43,18 @@ export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
 
 /** Join churn limits: a classroom behind one address can all join at once. */
 export const DEFAULT_CHURN: ChurnLimits = { burst: 20, rate: 0.2 };
+
+/** Room messages a joiner is shown by default: none, so a newcomer sees only what follows. */
+export const DEFAULT_HISTORY = 0;
+
+/**
+ * Most room messages `--history` may show a joiner, and most one `/history`
+ * request returns: a long scroll-back, small enough to send at once.
+ */
+export const MAX_HISTORY = 1000;
+
+/** Days a certificate from `chat cert` is valid by default: a school year. */
+export const DEFAULT_CERT_DAYS = 365;
+
+/** Most days `chat cert --days` allows: Apple's clients refuse server certificates valid longer. */
+export const MAX_CERT_DAYS = 825;

@@ -7,6 +7,7 @@
  */
 
 import { resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { PERMISSION_SET } from "../tools/build.ts";
 
 /** The repository root, where chat runs. */
@@ -27,7 +28,9 @@ export function chatCommand(args: string[]): [string, ...string[]] {
     "-q",
     `--permission-set=${PERMISSION_SET}`,
     "--no-prompt",
-    "main.ts",
+    // Absolute, so that tests can run chat in a directory of their own.
+    `--config=${fromFileUrl(new URL("deno.json", ROOT))}`,
+    fromFileUrl(new URL("main.ts", ROOT)),
     ...args,
   ];
 }

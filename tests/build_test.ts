@@ -17,10 +17,13 @@ import {
   checksumsFile,
   checkTag,
   compileArgs,
+  declaredNpmPackages,
   EMBED_ALLOWED,
-  embeddedTopLevel,
+  embeddedPaths,
   explainFailure,
   hostTarget,
+  NPM_EMBED_DIR,
+  NPM_PACKAGES,
   PERMISSION_SET,
   TARGETS,
   unexpectedEmbeds,
@@ -161,21 +164,91 @@ chat
 Files: 183.67KB
 `;
 
-Deno.test("embeddedTopLevel() reads the top of deno's collapsed and expanded file trees", () => {
-  assert.deepEqual(embeddedTopLevel(COLLAPSED), ["deno.json", "lib", "main.ts"]);
-  assert.deepEqual(embeddedTopLevel(EXPANDED), ["deno.json", "lib", "node_modules", "main.ts"]);
-  assert.equal(embeddedTopLevel("Check main.ts\n"), undefined);
+/** The tree with the npm package we declare, collapsed, and with others, expanded. */
+const WITH_NPM = `Embedded Files
+
+chat
+├── .deno_compile_node_modules/localhost/node-forge/1.4.3/* (1.63MB - 1.63MB unique)
+├── deno.json (1.5KB)
+├── lib/* (300KB)
+└── main.ts (2.6KB)
+
+Files: 1.93MB
+`;
+const WITH_OTHER_NPM = `Embedded Files
+
+chat
+├─┬ .deno_compile_node_modules (4.27MB - 4.27MB unique)
+│ └─┬ localhost (4.27MB - 4.27MB unique)
+│   ├─┬ @types (2.53MB - 2.53MB unique)
+│   │ ├── node/* (2.47MB - 2.47MB unique)
+│   │ └── node-forge/* (62.24KB - 61.11KB unique)
+│   ├── node-forge/1.4.2/* (1.63MB - 1.63MB unique)
+│   └── undici-types/8.9.0/* (118.64KB - 118.12KB unique)
+├── lib/* (424B)
+└── main.ts (436B)
+
+Files: 4.29MB
+`;
+
+Deno.test("embeddedPaths() reads deno's collapsed and expanded file trees as paths", () => {
+  assert.deepEqual(embeddedPaths(COLLAPSED), ["deno.json", "lib", "main.ts"]);
+  assert.deepEqual(embeddedPaths(EXPANDED), [
+    "deno.json",
+    "lib/bytes.ts",
+    "lib/version.ts",
+    "node_modules/foo/index.js",
+    "main.ts",
+  ]);
+  assert.deepEqual(embeddedPaths(WITH_OTHER_NPM), [
+    ".deno_compile_node_modules/localhost/@types/node",
+    ".deno_compile_node_modules/localhost/@types/node-forge",
+    ".deno_compile_node_modules/localhost/node-forge/1.4.2",
+    ".deno_compile_node_modules/localhost/undici-types/8.9.0",
+    "lib",
+    "main.ts",
+  ]);
+  assert.equal(embeddedPaths("Check main.ts\n"), undefined);
 });
 
-Deno.test("unexpectedEmbeds() allows only main.ts, deno.json and lib", () => {
-  assert.deepEqual(unexpectedEmbeds(embeddedTopLevel(COLLAPSED) ?? []), []);
-  assert.deepEqual(unexpectedEmbeds(embeddedTopLevel(EXPANDED) ?? []), ["node_modules"]);
+Deno.test("unexpectedEmbeds() allows only main.ts, deno.json, lib and the declared npm packages", () => {
+  assert.deepEqual(unexpectedEmbeds(embeddedPaths(COLLAPSED) ?? []), []);
+  assert.deepEqual(unexpectedEmbeds(embeddedPaths(WITH_NPM) ?? []), []);
+  assert.deepEqual(unexpectedEmbeds(embeddedPaths(EXPANDED) ?? []), ["node_modules"]);
+  assert.deepEqual(unexpectedEmbeds(embeddedPaths(WITH_OTHER_NPM) ?? []), [
+    "npm package @types/node",
+    "npm package @types/node-forge",
+    "npm package node-forge@1.4.2",
+    "npm package undici-types",
+  ]);
+  // A package deno.json does not declare is refused, even one we used to.
+  assert.deepEqual(unexpectedEmbeds(embeddedPaths(WITH_NPM) ?? [], new Map()), [
+    "npm package node-forge",
+  ]);
+  assert.deepEqual(unexpectedEmbeds([NPM_EMBED_DIR]), [
+    `${NPM_EMBED_DIR} (npm packages not listed)`,
+  ]);
   assert.deepEqual(unexpectedEmbeds([".tools", "package.json", "tests"]), [
     ".tools",
     "package.json",
     "tests",
   ]);
   assert.deepEqual([...EMBED_ALLOWED].sort(), ["deno.json", "lib", "main.ts"]);
+});
+
+Deno.test("declaredNpmPackages() reads deno.json's npm imports and wants exact versions", () => {
+  assert.deepEqual([...NPM_PACKAGES], [["node-forge", "1.4.3"]]);
+  assert.deepEqual(
+    [...declaredNpmPackages({ a: "npm:@scope/pkg@2.0.0-rc.1/sub", b: "jsr:@std/fs", c: "./c.ts" })],
+    [["@scope/pkg", "2.0.0-rc.1"]],
+  );
+  for (const target of ["npm:node-forge", "npm:node-forge@^1.4.3", "npm:node-forge@1"]) {
+    assert.throws(
+      () => declaredNpmPackages({ forge: target }),
+      /^BuildError: deno\.json imports 'forge' as .*: name an exact version \(npm:NAME@1\.2\.3\)$/,
+      target,
+    );
+  }
 });
 
 /** deno compile's output when dl.deno.land cannot be reached. */
@@ -264,10 +337,16 @@ Deno.test("make compile's build embeds exactly our module graph and the chat per
 
     const embedded = readEmbedded(await Deno.readFile(exe));
     const graph = await moduleGraph();
-    assert.deepEqual(embedded.files, graph.files, "embedded files differ from the module graph");
-    assert.deepEqual(graph.npmPackages, {}, "main.ts now depends on npm packages");
-    assert.ok(embedded.files.includes("lib/serve.ts") && embedded.files.includes("lib/join.ts"));
-    assert.ok(!embedded.files.some((f) => /node_modules|^\.tools\/|^tests\//.test(f)));
+    const ours = embedded.files.filter((f) => !f.startsWith(`${NPM_EMBED_DIR}/`));
+    assert.deepEqual(ours, graph.files, "embedded files differ from the module graph");
+    assert.ok(ours.includes("lib/serve.ts") && ours.includes("lib/join.ts"));
+    assert.ok(!ours.some((f) => /node_modules|^\.tools\/|^tests\//.test(f)));
+    // npm: exactly the packages deno.json declares, at their versions, and nothing they'd pull in.
+    const declared = [...NPM_PACKAGES].map(([name, version]) => `${name}@${version}`);
+    assert.deepEqual(Object.keys(graph.npmPackages as object).sort(), declared.sort());
+    const npmFiles = embedded.files.filter((f) => f.startsWith(`${NPM_EMBED_DIR}/`));
+    const packages = new Set(npmFiles.map((f) => f.split("/").slice(2, 4).join("@")));
+    assert.deepEqual([...packages].sort(), declared.sort());
     assert.equal(embedded.metadata.entrypoint_key, "main.ts");
 
     // The baked-in permissions are deno.json's set, with no prompts and no imports.
@@ -280,7 +359,7 @@ Deno.test("make compile's build embeds exactly our module graph and the chat per
     }
     assert.deepEqual(baked.deny_import, []);
     assert.equal(baked.prompt, false);
-    assert.deepEqual(Object.keys(set).sort(), ["env", "import", "net", "sys"]);
+    assert.deepEqual(Object.keys(set).sort(), ["env", "import", "net", "read", "sys", "write"]);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

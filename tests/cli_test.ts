@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type Invocation, parseCommandLine, type ServeSettings, UsageError } from "../lib/cli.ts";
+import {
+  type Invocation,
+  type JoinSettings,
+  notActiveYet,
+  parseCommandLine,
+  type ServeSettings,
+  UsageError,
+} from "../lib/cli.ts";
 
 /** What `chat serve` runs with when nothing is said. */
 const SERVE_DEFAULTS: ServeSettings = {
@@ -14,6 +21,21 @@ const SERVE_DEFAULTS: ServeSettings = {
   registerTimeout: 60,
   maxLine: 32768,
   queueLimit: 1048576,
+  data: undefined,
+  auth: "off",
+  tlsCert: undefined,
+  tlsKey: undefined,
+  history: 0,
+};
+
+/** What `chat join` runs with when nothing is said. */
+const JOIN_DEFAULTS: JoinSettings = {
+  host: "localhost",
+  port: 7777,
+  name: undefined,
+  tls: false,
+  ca: undefined,
+  password: undefined,
 };
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -53,19 +75,76 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     ],
     [["join", "--name", "小明"], {}, {
       command: "join",
-      settings: { host: "localhost", port: 7777, name: "小明" },
+      settings: { ...JOIN_DEFAULTS, name: "小明" },
     }],
     [["join", "10.0.0.5:9000"], { CHAT_NAME: "bot" }, {
       command: "join",
-      settings: { host: "10.0.0.5", port: 9000, name: "bot" },
+      settings: { ...JOIN_DEFAULTS, host: "10.0.0.5", port: 9000, name: "bot" },
     }],
     [["join", "[::1]:9000"], {}, {
       command: "join",
-      settings: { host: "::1", port: 9000, name: undefined },
+      settings: { ...JOIN_DEFAULTS, host: "::1", port: 9000 },
     }],
     [["join", "example.org", "--port", "1234"], {}, {
       command: "join",
-      settings: { host: "example.org", port: 1234, name: undefined },
+      settings: { ...JOIN_DEFAULTS, host: "example.org", port: 1234 },
+    }],
+    // Accounts, history and TLS (issue 6).
+    [["serve", "--data", "./data", "--auth", "names", "--history", "50"], {}, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, data: "./data", auth: "names", history: 50 },
+    }],
+    [["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"], { CHAT_HISTORY: "1000" }, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, tlsCert: "c.pem", tlsKey: "k.pem", history: 1000 },
+    }],
+    [["serve"], {
+      CHAT_DATA: "/srv/chat",
+      CHAT_AUTH: "required",
+      CHAT_TLS_CERT: "c",
+      CHAT_TLS_KEY: "k",
+    }, {
+      command: "serve",
+      settings: {
+        ...SERVE_DEFAULTS,
+        data: "/srv/chat",
+        auth: "required",
+        tlsCert: "c",
+        tlsKey: "k",
+      },
+    }],
+    [["serve", "--auth", "off"], { CHAT_DATA: "" }, { command: "serve", settings: SERVE_DEFAULTS }],
+    [["join", "chat.lan", "--tls"], { CHAT_PASSWORD: "s3cret pass" }, {
+      command: "join",
+      settings: { ...JOIN_DEFAULTS, host: "chat.lan", tls: true, password: "s3cret pass" },
+    }],
+    // A certificate to trust means TLS.
+    [["join", "chat.lan"], { CHAT_CA: "chat-cert.pem" }, {
+      command: "join",
+      settings: { ...JOIN_DEFAULTS, host: "chat.lan", tls: true, ca: "chat-cert.pem" },
+    }],
+    [["user", "add", " Zoe\u0301 ", "--data", "d"], { CHAT_PASSWORD: "pw" }, {
+      command: "user",
+      settings: { action: "add", name: "Zoé", data: "d", password: "pw" },
+    }],
+    [["user", "list"], { CHAT_DATA: "d" }, {
+      command: "user",
+      settings: { action: "list", name: undefined, data: "d", password: undefined },
+    }],
+    // An account whose name today's rules refuse can still be deleted.
+    [["user", "del", "admin", "--data", "d"], {}, {
+      command: "user",
+      settings: { action: "del", name: "admin", data: "d", password: undefined },
+    }],
+    [["user", "--help"], {}, { command: "help", topic: "user" }],
+    [["help", "cert"], {}, { command: "help", topic: "cert" }],
+    [["cert", "chat.lan", "10.0.0.5"], {}, {
+      command: "cert",
+      settings: { names: ["chat.lan", "10.0.0.5"], out: ".", days: 365, force: false },
+    }],
+    [["cert", "chat.lan", "--out", "tls", "--days", "30", "--force"], {}, {
+      command: "cert",
+      settings: { names: ["chat.lan"], out: "tls", days: 30, force: true },
     }],
   ];
   for (const [args, env, want] of cases) {
@@ -93,6 +172,37 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "--port"], "option '--port' needs a value"],
     [["serve", "extra"], "unexpected argument: extra"],
     [["join", "a", "b"], "too many arguments: a b"],
+    [
+      ["serve", "--auth", "name"],
+      "invalid --auth 'name': use off, names, required; did you mean 'names'?",
+    ],
+    [["serve", "--auth", "names"], "--auth names needs --data DIR, where the accounts are kept"],
+    [
+      ["serve", "--auth", "required"],
+      "--auth required needs --data DIR, where the accounts are kept",
+    ],
+    [
+      ["serve", "--tls-cert", "c.pem"],
+      "--tls-cert and --tls-key go together: give both, or neither ('chat cert' makes the pair)",
+    ],
+    [
+      ["serve", "--tls-key", "k.pem"],
+      "--tls-cert and --tls-key go together: give both, or neither ('chat cert' makes the pair)",
+    ],
+    [["serve", "--history", "1001"], "invalid --history '1001': use a whole number from 0 to 1000"],
+    [["serve", "--history=-1"], "invalid --history '-1': use a whole number from 0 to 1000"],
+    [["serve", "--history", "lots"], "invalid --history 'lots': use a whole number from 0 to 1000"],
+    [["join", "--ca"], "option '--ca' needs a value"],
+    [["usr", "list"], "unknown command 'usr'; did you mean 'user'?"],
+    [["help", "crt"], "no help for 'crt'; did you mean 'cert'?"],
+    [["help", "x"], "no help for 'x'; the commands are serve, join, user and cert"],
+    [["user", "list", "--data"], "option '--data' needs a value"],
+    [["cert", "--days", "900", "a"], "invalid --days '900': use a whole number from 1 to 825"],
+    [["cert", "--days", "0", "a"], "invalid --days '0': use a whole number from 1 to 825"],
+    [
+      ["cert", "--out", "d"],
+      "name the host names or IP addresses clients will use, e.g. chat cert chat.lan 192.168.1.20",
+    ],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseCommandLine(args, {}), (error: unknown) => {
@@ -127,8 +237,44 @@ Deno.test("chat serve --help documents every flag and the environment variables"
   assert.equal(code, 0);
   const flags = ["--host", "--port", "--max-users", "--motd", "--max-per-ip", "--flood-rate"]
     .concat(["--flood-burst", "--ping-interval", "--register-timeout", "--max-line"])
-    .concat(["--queue-limit", "CHAT_MAX_USERS", "Example:"]);
+    .concat(["--queue-limit", "--data", "--auth", "--history", "--tls-cert", "--tls-key"])
+    .concat(["CHAT_MAX_USERS", "Example:"]);
   for (const flag of flags) {
     assert.ok(stdout.includes(flag), flag);
   }
+});
+
+Deno.test("chat help user, chat help cert and chat join --help document their options", async () => {
+  const want: [string[], string[]][] = [
+    [["help", "user"], ["add", "passwd", "del", "list", "--data", "CHAT_DATA", "CHAT_PASSWORD"]],
+    [["cert", "--help"], ["NAME...", "--out", "--days", "--force", "chat-key.pem", "Example:"]],
+    [["join", "--help"], ["--tls", "--ca", "CHAT_CA", "CHAT_PASSWORD"]],
+  ];
+  for (const [args, words] of want) {
+    const { code, stdout } = await chat(...args);
+    assert.equal(code, 0, args.join(" "));
+    for (const word of words) assert.ok(stdout.includes(word), `${args.join(" ")}: ${word}`);
+  }
+});
+
+Deno.test("the flags that come with the next change are refused, not silently ignored", async () => {
+  assert.equal(notActiveYet(parseCommandLine(["serve"], {})), undefined);
+  assert.equal(notActiveYet(parseCommandLine(["join"], {})), undefined);
+  assert.equal(
+    notActiveYet(parseCommandLine(["serve", "--tls-cert", "c", "--tls-key", "k"], {})),
+    "--tls-cert and --tls-key (CHAT_TLS_*) are not active yet in 'chat serve': they come with " +
+      "the next change ('chat user' and 'chat cert' work already)",
+  );
+  const { code, stdout, stderr } = await chat("serve", "--data", "./data", "--history", "5");
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.equal(
+    stderr,
+    "chat: --data (CHAT_DATA), --history (CHAT_HISTORY) are not active yet in 'chat serve': " +
+      "they come with the next change ('chat user' and 'chat cert' work already)\n" +
+      "Run 'chat serve --help' for usage.\n",
+  );
+  const join = await chat("join", "--ca", "chat-cert.pem");
+  assert.equal(join.code, 2);
+  assert.match(join.stderr, /^chat: --tls and --ca \(CHAT_CA\) are not active yet in 'chat join'/);
 });

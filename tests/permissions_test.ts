@@ -25,6 +25,8 @@ interface PermissionSet {
   net?: boolean | string[];
   env?: boolean | string[];
   sys?: boolean | string[];
+  read?: boolean | string[];
+  write?: boolean | string[];
 }
 
 /** One permission check, as DENO_AUDIT_PERMISSIONS records it. */
@@ -131,7 +133,7 @@ async function readAudits(paths: string[]): Promise<Access[]> {
 
 const DENIED = /NotCapable|PermissionDenied|Requires \w+ access/;
 
-Deno.test("chat serve and chat join, in a pipe and in a terminal, need only the chat permission set", async () => {
+Deno.test("chat serve, join (in a pipe and in a terminal), user and cert need only the chat permission set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-permissions-" });
   const socket = `chat-permissions-${crypto.randomUUID()}`;
   const audits: string[] = [];
@@ -195,6 +197,21 @@ Deno.test("chat serve and chat join, in a pipe and in a terminal, need only the 
     assert.equal((await Deno.readTextFile(status)).trim(), "0");
     assert.doesNotMatch(await Deno.readTextFile(`${dir}/join-tty.err`), DENIED);
 
+    // Accounts in a data directory (node:sqlite), and a certificate (node-forge, files), one
+    // after another: the list must see the account added.
+    const steps: [string[], string, Record<string, string>, string][] = [
+      [["user", "add", "Bob", "--data", `${dir}/data`], "user-add", {}, "bob's secret\n".repeat(2)],
+      [["user", "list"], "user-list", { CHAT_DATA: `${dir}/data` }, ""],
+      [["cert", "chat.lan", "10.0.0.5", "--out", `${dir}/tls`], "cert", {}, ""],
+    ];
+    for (const [args, name, env, input] of steps) {
+      const command = new Chat(args, audit(name), env, input);
+      const done = await command.finish();
+      assert.equal(done.code, 0, done.stderr);
+      assert.doesNotMatch(done.stderr, DENIED);
+      if (name === "user-list") assert.deepEqual(command.out, ["Bob"]);
+    }
+
     server.child.kill("SIGTERM");
     const served = await server.finish();
     assert.equal(served.code, 0, served.stderr);
@@ -232,7 +249,7 @@ Deno.test("chat serve and chat join, in a pipe and in a terminal, need only the 
 });
 
 Deno.test("covers() matches names, NAME* prefixes and whole grants", () => {
-  const set = { net: true, env: ["CHAT_*", "NO_COLOR"], sys: ["networkInterfaces"] };
+  const set = { net: true, env: ["CHAT_*", "NO_COLOR"], sys: ["networkInterfaces"], read: true };
   const cases: [Access, boolean][] = [
     [{ permission: "net", value: "0.0.0.0:0" }, true],
     [{ permission: "env", value: "CHAT_PORT" }, true],
@@ -241,7 +258,8 @@ Deno.test("covers() matches names, NAME* prefixes and whole grants", () => {
     [{ permission: "env", value: "NO_COLORS" }, false],
     [{ permission: "sys", value: "networkInterfaces" }, true],
     [{ permission: "sys", value: "hostname" }, false],
-    [{ permission: "read", value: "/etc/passwd" }, false],
+    [{ permission: "read", value: "/etc/passwd" }, true],
+    [{ permission: "write", value: "/etc/passwd" }, false],
     [{ permission: "env", value: null }, false],
   ];
   for (const [access, want] of cases) {

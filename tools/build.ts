@@ -17,13 +17,17 @@
  * dl.deno.land for each target; `DENORT_BIN` names one to use instead (deno
  * then uses it for every target). When the runtime is missing, the build says
  * so in one line and exits 1. After each compile the build reads the list of
- * embedded files that deno prints and refuses anything beyond our own code.
+ * embedded files that deno prints and refuses anything beyond our own code
+ * and the npm packages deno.json's import map declares, at their exact
+ * versions (a `node_modules` folder nearby, say, or a package that came
+ * along with them).
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import config from "../deno.json" with { type: "json" };
 import { VERSION } from "../lib/version.ts";
 
 /** Every target `deno compile --target` supports, in release order. */
@@ -140,28 +144,100 @@ export function compileArgs(
   ];
 }
 
+/** Where `deno compile` puts npm packages in an executable's file system. */
+export const NPM_EMBED_DIR = ".deno_compile_node_modules";
+
 /**
- * The top-level entries of the "Embedded Files" tree that `deno compile`
- * prints (`lib` for both `lib/*` and an expanded `lib`), or undefined when
- * the output has no such tree.
+ * The npm packages of an import map (`npm:NAME@VERSION` values), by name.
+ * Each must name an exact version: deno.json has no lock file, so the
+ * version in the import map is all that pins the code we embed.
+ *
+ * @throws {BuildError} for an npm import without an exact version.
+ *
+ * @example
+ * ```ts
+ * import { declaredNpmPackages } from "./build.ts";
+ * const npm = declaredNpmPackages({ "node-forge": "npm:node-forge@1.4.3", "x": "./x.ts" });
+ * console.assert(npm.get("node-forge") === "1.4.3" && npm.size === 1);
+ * ```
  */
-export function embeddedTopLevel(output: string): string[] | undefined {
+export function declaredNpmPackages(
+  imports: Readonly<Record<string, string>> | undefined,
+): Map<string, string> {
+  const packages = new Map<string, string>();
+  for (const [alias, target] of Object.entries(imports ?? {})) {
+    if (!target.startsWith("npm:")) continue;
+    const match = /^npm:\/?((?:@[^/@]+\/)?[^/@]+)@(\d+\.\d+\.\d+(?:-[\w.]+)?)(?:\/.*)?$/.exec(
+      target,
+    );
+    if (!match) {
+      throw new BuildError(
+        `deno.json imports '${alias}' as ${target}: name an exact version (npm:NAME@1.2.3)`,
+      );
+    }
+    packages.set(match[1], match[2]);
+  }
+  return packages;
+}
+
+/** The npm packages deno.json declares, which the executables may embed. */
+export const NPM_PACKAGES: ReadonlyMap<string, string> = declaredNpmPackages(config.imports);
+
+/**
+ * The entries of the "Embedded Files" tree that `deno compile` prints, as
+ * paths from the root: files, and folders whose contents deno shows
+ * collapsed (`lib/*` gives `lib`). Undefined when the output has no such tree.
+ */
+export function embeddedPaths(output: string): string[] | undefined {
   const lines = output.split(/\r?\n/);
   const start = lines.findIndex((line) => line.trim() === "Embedded Files");
   if (start < 0) return undefined;
-  const entries: string[] = [];
+  const paths: string[] = [];
+  const folders: string[] = [];
   for (const line of lines.slice(start + 1)) {
     if (/^(Files|Metadata|Remote modules):/.test(line)) break;
-    // Top-level entries hang directly off the root: "├── name (size)", "└─┬ dir (size)".
-    const top = /^[├└]─[─┬] (.+?)(?:\/\*)? \([^)]*\)$/.exec(line);
-    if (top) entries.push(top[1]);
+    // Each level of depth is two characters ("│ " or "  ") before the branch:
+    // "├── name (size)" for a file or collapsed folder, "└─┬ name (size)" for an open one.
+    const entry = /^((?:[│ ] )*)[├└]─([─┬]) (.+?) \([^)]*\)$/.exec(line);
+    if (!entry) continue;
+    const depth = entry[1].length / 2;
+    const name = entry[3].replace(/\/\*$/, "");
+    folders.length = depth;
+    if (entry[2] === "┬") folders.push(name);
+    else paths.push([...folders, name].join("/"));
   }
-  return entries;
+  return paths;
 }
 
-/** The entries of `embedded` (top-level names) that are not in {@link EMBED_ALLOWED}. */
-export function unexpectedEmbeds(embedded: readonly string[]): string[] {
-  return embedded.filter((entry) => !EMBED_ALLOWED.includes(entry));
+/**
+ * What in `embedded` (paths from {@link embeddedPaths}) is neither our own
+ * code ({@link EMBED_ALLOWED}) nor one of the `npm` packages at its version,
+ * one description per offender.
+ */
+export function unexpectedEmbeds(
+  embedded: readonly string[],
+  npm: ReadonlyMap<string, string> = NPM_PACKAGES,
+): string[] {
+  const found = new Set<string>();
+  for (const path of embedded) {
+    const parts = path.split("/");
+    if (EMBED_ALLOWED.includes(parts[0])) continue;
+    if (parts[0] !== NPM_EMBED_DIR) {
+      found.add(parts[0]);
+      continue;
+    }
+    // .deno_compile_node_modules/<registry>/[@scope/]name/version/...
+    const rest = parts.slice(2);
+    const scoped = rest[0]?.startsWith("@");
+    const name = scoped ? rest.slice(0, 2).join("/") : rest[0];
+    const version = rest[scoped ? 2 : 1];
+    if (!name || (scoped && rest.length < 2)) found.add(`${path} (npm packages not listed)`);
+    else if (!npm.has(name)) found.add(`npm package ${name}`);
+    else if (version !== undefined && version !== npm.get(name)) {
+      found.add(`npm package ${name}@${version}`);
+    }
+  }
+  return [...found];
 }
 
 /** Why a `deno compile` for `target` failed, in one line, from its output. */
@@ -197,7 +273,7 @@ export interface Built {
   path: string;
   /** Its size in bytes. */
   size: number;
-  /** Top-level entries embedded in it, as deno printed them. */
+  /** Entries embedded in it, as deno printed them (see {@link embeddedPaths}). */
   embedded: string[];
 }
 
@@ -225,7 +301,7 @@ export async function compile(target: Target, output: string): Promise<Built> {
     if (explained.endsWith("(see its messages above)")) console.error(withoutBacktrace(messages));
     throw new BuildError(explained);
   }
-  const embedded = embeddedTopLevel(messages);
+  const embedded = embeddedPaths(messages);
   if (embedded === undefined) {
     await Deno.remove(output).catch(() => {});
     throw new BuildError(`cannot check what ${output} embeds: deno compile listed no files`);
@@ -233,10 +309,9 @@ export async function compile(target: Target, output: string): Promise<Built> {
   const extra = unexpectedEmbeds(embedded);
   if (extra.length > 0) {
     await Deno.remove(output);
+    const ours = [...EMBED_ALLOWED, ...[...NPM_PACKAGES].map(([name, v]) => `npm:${name}@${v}`)];
     throw new BuildError(
-      `refusing ${output}: it embeds ${extra.join(", ")} besides our code (${
-        EMBED_ALLOWED.join(", ")
-      })`,
+      `refusing ${output}: it embeds ${extra.join(", ")} besides our code (${ours.join(", ")})`,
     );
   }
   return { target, path: output, size: (await Deno.stat(output)).size, embedded };
