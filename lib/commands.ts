@@ -32,12 +32,14 @@ export type Input =
  * ```
  */
 export function parseInput(line: string): Input {
-  if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
-  if (line.trim() === "exit") return { kind: "command", name: "quit", args: "" };
-  const command = /^\/(\S*)\s*(.*)$/su.exec(line);
+  // Leading spaces do not make "  /msg Bob secret" a message to the room.
+  const start = line.trimStart();
+  if (start.startsWith("//")) return { kind: "say", text: start.slice(1) };
+  if (start.trimEnd() === "exit") return { kind: "command", name: "quit", args: "" };
+  const command = /^\/(\S*)\s*(.*)$/su.exec(start);
   if (command) return { kind: "command", name: command[1].toLowerCase(), args: command[2] };
   // "@bob: hi" and "@bob, hi" are how people write it too.
-  const mention = /^@([^\s:,]+)[:,]?(?:\s+(.*))?$/su.exec(line);
+  const mention = /^@([^\s:,]+)[:,]?(?:\s+(.*))?$/su.exec(start);
   if (mention) return { kind: "command", name: "msg", args: `${mention[1]} ${mention[2] ?? ""}` };
   return { kind: "say", text: line };
 }

@@ -194,7 +194,12 @@ export class LineEditor {
 
   #submit(): EditorAction {
     const text = this.#text;
-    if (text.trim() === "") return EDIT;
+    if (text.trim() === "") {
+      // Invisible spaces left in the line would turn the next "/msg" into a message.
+      this.#text = "";
+      this.#cursor = 0;
+      return EDIT;
+    }
     if (this.#history.at(-1) !== text) this.#history.push(text);
     if (this.#history.length > HISTORY_SIZE) this.#history.shift();
     this.#historyIndex = this.#history.length;

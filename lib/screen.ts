@@ -14,6 +14,7 @@
  * @module
  */
 
+import { graphemes, textWidth } from "./display_width.ts";
 import { layoutInput } from "./line_editor.ts";
 import { type Line, lineWidth, paint, type RenderMode, wrapLine } from "./render.ts";
 
@@ -72,11 +73,13 @@ export class Screen {
 
   /** Redraws the input line, the cursor at its place in the text. */
   drawInput(input: InputState): string {
-    const promptWidth = Math.min(lineWidth(this.#prompt), Math.floor(this.#columns / 2));
+    // A long name in a narrow window keeps at most half the row for itself.
+    const shown = clipLine(this.#prompt, Math.floor(this.#columns / 2));
+    const promptWidth = lineWidth(shown);
     const view = layoutInput(input.text, input.cursor, this.#columns - promptWidth, this.#scroll);
     this.#scroll = view.scroll;
     const marker = (text: string) => paint({ spans: [{ text, tone: "time" }] }, this.#mode);
-    const prompt = paint(this.#prompt, this.#mode);
+    const prompt = paint(shown, this.#mode);
     this.#cursorColumn = promptWidth + view.cursorColumn;
     this.#drawnWidth = promptWidth + lineWidth({ spans: [{ text: view.visible }] }) +
       (view.clippedLeft ? 1 : 0) + (view.clippedRight ? 1 : 0);
@@ -116,4 +119,38 @@ export class Screen {
 export function titleSequence(title: string): string {
   // deno-lint-ignore no-control-regex -- a title must not end its own sequence
   return `\x1b]0;${title.replace(/[\x00-\x1f\x7f-\x9f]/g, "")}\x07`;
+}
+
+/**
+ * `line` cut to at most `width` columns: the last span (the prompt's "> ")
+ * is kept and the text before it ends in "…".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clipLine } from "./screen.ts";
+ * const prompt = { spans: [{ text: "Bartholomew" }, { text: "> " }] };
+ * assert.equal(clipLine(prompt, 8).spans.map((s) => s.text).join(""), "Barth…> ");
+ * ```
+ */
+export function clipLine(line: Line, width: number): Line {
+  if (lineWidth(line) <= width) return line;
+  const last = line.spans.at(-1)!;
+  let room = Math.max(0, width - textWidth(last.text) - 1);
+  const spans: Line["spans"] = [];
+  for (const span of line.spans.slice(0, -1)) {
+    let text = "";
+    for (const g of graphemes(span.text)) {
+      const w = textWidth(g);
+      if (w > room) break;
+      text += g;
+      room -= w;
+    }
+    if (text) spans.push({ ...span, text });
+    if (text !== span.text) break;
+  }
+  const tail = spans.at(-1);
+  if (tail) spans[spans.length - 1] = { ...tail, text: tail.text + "…" };
+  else spans.push({ text: "…" });
+  return { spans: [...spans, last] };
 }

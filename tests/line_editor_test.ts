@@ -206,3 +206,11 @@ Deno.test("moving the cursor a little inside a scrolled line does not make the t
   const back = layoutInput(text, 95, 30, atEnd.scroll);
   assert.equal(back.scroll, atEnd.scroll);
 });
+
+Deno.test("Enter on a line of spaces clears it, so the next command is not pushed off", () => {
+  const editor = new LineEditor();
+  const actions = type(editor, "   ", "\r", "/msg Bob hi", "\r");
+  assert.deepEqual(actions.filter((a) => a.kind === "submit"), [
+    { kind: "submit", text: "/msg Bob hi" },
+  ]);
+});

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { KeyDecoder } from "../lib/keys.ts";
 import { LineEditor } from "../lib/line_editor.ts";
 import { promptLine, statusLine } from "../lib/render.ts";
-import { Screen } from "../lib/screen.ts";
+import { clipLine, Screen } from "../lib/screen.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const NOON = new Date(2024, 0, 1, 12, 3).getTime();
@@ -115,4 +115,12 @@ Deno.test("a mention rings the bell once", () => {
   const s = setup();
   s.vt.write(s.screen.print([{ spans: [{ text: "hi Alice" }], bell: true }], s.input()));
   assert.equal(s.vt.bells, 1);
+});
+
+Deno.test("a long name in a narrow window is shortened in the prompt, never garbled", () => {
+  const line = { spans: [{ text: "Bartholomew_the_2nd" }, { text: "> " }] };
+  assert.equal(clipLine(line, 15).spans.map((s) => s.text).join(""), "Bartholomew_…> ");
+  const wide = { spans: [{ text: "小明小明小明" }, { text: "> " }] };
+  assert.equal(clipLine(wide, 9).spans.map((s) => s.text).join(""), "小明小…> ");
+  assert.equal(clipLine(line, 40), line, "a prompt that fits is left alone");
 });
