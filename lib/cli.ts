@@ -473,15 +473,24 @@ function parseJoin(args: string[], env: Record<string, string | undefined>): Inv
   if (positionals.length === 1) {
     const target = splitHostPort(positionals[0]);
     host = target.host;
-    if (target.port !== undefined) port = target.port;
+    if (target.port !== undefined) {
+      if (values.port !== undefined && values.port !== target.port) {
+        throw new UsageError(
+          `two ports given: ${positionals[0]} and --port ${values.port}; give one`,
+          "join",
+        );
+      }
+      port = target.port;
+    }
   }
+  if (values.name === "") throw new UsageError("--name cannot be empty", "join");
   const name = values.name ?? env.CHAT_NAME;
   const ca = nonEmpty(values.ca ?? env.CHAT_CA);
   return {
     command: "join",
     settings: {
       host,
-      port: parsePort(port, "join"),
+      port: parsePort(port, "join", 1),
       name: name === "" ? undefined : name,
       // A certificate to trust only means something over TLS.
       tls: values.tls === true || ca !== undefined,
@@ -623,14 +632,22 @@ function splitHostPort(target: string): { host: string; port?: string } {
     const [host, port] = target.split(":");
     return { host: host || DEFAULT_JOIN_HOST, port };
   }
+  // More colons can only be a bare IPv6 address, which always has "::" or 7 colons.
+  if (colons > 1 && !target.includes("::") && colons !== 7) {
+    throw new UsageError(
+      `invalid address '${target}': use HOST, HOST:PORT or [IPv6]:PORT`,
+      "join",
+    );
+  }
   return { host: target };
 }
 
-function parsePort(value: string | undefined, command: string): number {
+/** A port number; `chat serve` may take 0 (any free port), `chat join` may not. */
+function parsePort(value: string | undefined, command: string, min = 0): number {
   if (value === undefined || value === "") return DEFAULT_PORT;
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) {
-    throw new UsageError(`invalid port '${value}': use a number from 0 to 65535`, command);
+  if (!/^\d+$/.test(value) || port < min || port > 65535) {
+    throw new UsageError(`invalid port '${value}': use a number from ${min} to 65535`, command);
   }
   return port;
 }

@@ -173,6 +173,16 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "extra"], "unexpected argument: extra"],
     [["join", "a", "b"], "too many arguments: a b"],
     [
+      ["join", "127.0.0.1:7903:1"],
+      "invalid address '127.0.0.1:7903:1': use HOST, HOST:PORT or [IPv6]:PORT",
+    ],
+    [
+      ["join", "localhost:7908", "--port", "7000"],
+      "two ports given: localhost:7908 and --port 7000; give one",
+    ],
+    [["join", "--port", "0"], "invalid port '0': use a number from 1 to 65535"],
+    [["join", "--name", ""], "--name cannot be empty"],
+    [
       ["serve", "--auth", "name"],
       "invalid --auth 'name': use off, names, required; did you mean 'names'?",
     ],
