@@ -338,12 +338,19 @@ class Member {
   #slowLine(d: Uint8Array, s: number, e: number, at: number): void {
     const text = decoder.decode(d.subarray(s, e));
     if (!text.startsWith("{")) {
-      // Plain text: the server took this client for `nc` (its hello came
-      // after the server's prompt delay), so it will never register.
-      sample("plain_text_line", text);
-      if (!this.registered && !this.#textMode) {
-        this.#textMode = true;
-        this.#failRegistration();
+      // Plain text before welcome: the server's prompt delay passed before
+      // it read our hello, so it greeted us as an `nc` user first. It
+      // switches to JSON when the hello arrives (after ending the prompt's
+      // line), so these lines are skipped, not a failure; counted to show
+      // how often the race happens. Plain text after welcome is unexpected.
+      if (!this.registered) {
+        if (!this.#textMode) {
+          this.#textMode = true;
+          countError("text_greeted");
+        }
+        sample("text_greeting_line", text);
+      } else {
+        sample("plain_text_line", text);
       }
       return;
     }

@@ -175,6 +175,7 @@ export class ChatClient {
   // before the server has noticed that the old connection is gone.
   #resume = "";
   #users: string[] = [];
+  #userCount = 0;
   #registered = false;
   #quitting = false;
   #closed = false;
@@ -201,9 +202,18 @@ export class ChatClient {
     return this.#name;
   }
 
-  /** Names of the users in the room, in the order they joined. */
+  /**
+   * Names of the users in the room, in the order they joined. In a room of
+   * more than WELCOME_NAMES users, the welcome lists the first ones only: the
+   * list then grows with joins, or is made whole by asking `who`.
+   */
   get users(): readonly string[] {
     return this.#users;
+  }
+
+  /** How many users the room has, as the server last said. */
+  get userCount(): number {
+    return this.#userCount;
   }
 
   /** Whether messages can be sent right now. */
@@ -441,6 +451,7 @@ export class ChatClient {
     this.#name = welcome.name;
     this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
+    this.#userCount = Math.max(welcome.count ?? 0, welcome.users.length);
     this.#registered = true;
   }
 
@@ -448,9 +459,11 @@ export class ChatClient {
     switch (event.type) {
       case "join":
         if (!this.#users.includes(event.name)) this.#users.push(event.name);
+        this.#userCount = event.count;
         break;
       case "leave":
         this.#users = this.#users.filter((n) => n !== event.name);
+        this.#userCount = event.count;
         break;
       case "rename":
         this.#users = this.#users.map((n) => n === event.from ? event.to : n);
@@ -458,6 +471,7 @@ export class ChatClient {
         break;
       case "users":
         this.#users = [...event.names];
+        this.#userCount = event.names.length;
         break;
     }
   }

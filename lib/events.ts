@@ -14,6 +14,14 @@
 /** Version of the wire protocol that these events belong to. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Most names a `welcome` lists. As many as the default `--max-users`, so that
+ * a default server lists everyone; past it, listing every name made each
+ * welcome O(N) bytes, and a room filling up O(N²): half a gigabyte of
+ * welcomes for 10,000 users, and garbage that grew the server's heap for good.
+ */
+export const WELCOME_NAMES = 100;
+
 /** Stable error codes, for programs to act on; the message is for people. */
 export const ErrorCode = {
   /** The frame was not a JSON object, or lacked a required field. */
@@ -76,11 +84,20 @@ export interface WelcomeEvent {
   version: number;
   name: string;
   room: string;
+  /** The room's users in join order: the first {@link WELCOME_NAMES} of them; `who` lists all. */
   users: string[];
+  /** How many users the room has, the newcomer included; older servers leave it out. */
+  count?: number;
   motd?: string;
   server: string;
   /** Secret to send in `hello` after a lost connection, to take the name back. */
   resume: string;
+}
+
+/** How many users a welcome says are in the room besides the newcomer. */
+export function othersCount(welcome: WelcomeEvent): number {
+  const listed = welcome.users.filter((name) => name !== welcome.name).length;
+  return welcome.count === undefined ? listed : Math.max(listed, welcome.count - 1);
 }
 
 /** A message to the room; `action` marks `/me` messages. */

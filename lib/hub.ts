@@ -15,7 +15,14 @@
 import { COMMANDS, parseInput } from "./commands.ts";
 import { DEFAULT_CHURN, DEFAULT_FLOOD } from "./defaults.ts";
 import { ChatError } from "./errors.ts";
-import { type ByeCode, type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
+import {
+  type ByeCode,
+  type ChatEvent,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  type Sink,
+  WELCOME_NAMES,
+} from "./events.ts";
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
@@ -222,7 +229,8 @@ export class Hub {
       version: PROTOCOL_VERSION,
       name: member.name,
       room: room.name,
-      users: room.names(),
+      users: room.names(WELCOME_NAMES),
+      count: room.size,
       ...(this.#motd ? { motd: this.#motd } : {}),
       server: this.#server,
       resume: member.resume,

@@ -388,8 +388,8 @@ class InteractiveJoin {
 
   #updateTitle(): void {
     const online = this.#client.online ? "" : " (offline)";
-    const title =
-      terminalTitle(this.#client.name, this.#client.address, this.#client.users.length) + online;
+    const title = terminalTitle(this.#client.name, this.#client.address, this.#client.userCount) +
+      online;
     if (title === this.#title) return;
     this.#title = title;
     this.#write(titleSequence(title));

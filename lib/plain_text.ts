@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ChatEvent } from "./events.ts";
+import { type ChatEvent, othersCount } from "./events.ts";
 
 /** Names listed in a plain-text welcome; /who shows them all. */
 const MAX_NAMES_SHOWN = 20;
@@ -44,11 +44,12 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
   switch (event.type) {
     case "welcome": {
       const others = event.users.filter((name) => name !== event.name);
-      const shown = others.slice(0, MAX_NAMES_SHOWN).join(", ");
-      const more = others.length - MAX_NAMES_SHOWN;
+      const shown = others.slice(0, MAX_NAMES_SHOWN);
+      // The list may be the first names only; the count says how many there are.
+      const more = othersCount(event) - shown.length;
       const company = others.length === 0
         ? "You are the first one here."
-        : `Here with you: ${shown}${more > 0 ? ` and ${plural(more, "other")}` : ""}.`;
+        : `Here with you: ${shown.join(", ")}${more > 0 ? ` and ${plural(more, "other")}` : ""}.`;
       const lines = [`Welcome, ${event.name}! You are in #${event.room}. ${company}`];
       if (event.motd) lines.push(`Message of the day: ${event.motd}`);
       lines.push("Type a message and press Enter; /help lists the commands.");
@@ -85,4 +86,28 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
     case "pong":
       return null;
   }
+}
+
+const encoder = new TextEncoder();
+
+/** Lines of events that read the same for everyone, encoded once per event (null: nothing shown). */
+const plainCache = new WeakMap<ChatEvent, Uint8Array | null>();
+
+/**
+ * The bytes a plain-text session sends for `event` (its line and CRLF), or
+ * null when it shows nothing. An event fanned out to a room reads the same for
+ * every viewer except its sender, so it is rendered and encoded once and the
+ * same bytes go to every plain-text member, as the JSON encoding does.
+ */
+export function encodePlain(event: ChatEvent, viewer: string): Uint8Array | null {
+  // Only these two read differently for their sender; render them each time.
+  const personal = event.type === "private" || (event.type === "message" && event.from === viewer);
+  if (!personal) {
+    const cached = plainCache.get(event);
+    if (cached !== undefined) return cached;
+  }
+  const line = renderPlain(event, viewer);
+  const bytes = line === null ? null : encoder.encode(line + "\r\n");
+  if (!personal) plainCache.set(event, bytes);
+  return bytes;
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { ByteArena } from "./bytes.ts";
 import { ChatError } from "./errors.ts";
 import { type ChatEvent, ErrorCode } from "./events.ts";
 
@@ -92,19 +93,33 @@ export function decodeClientFrame(line: string): ClientFrame {
 const encoder = new TextEncoder();
 
 /**
+ * Events are encoded end to end into shared buffers, so that the events
+ * queued for one connection are usually adjacent bytes, written without
+ * copying them together (see Outbox).
+ */
+const arena = new ByteArena();
+
+/**
  * Encodes an event as one JSON line. The bytes are cached per event object,
  * so an event fanned out to many users is serialized once.
  */
 export function encodeEvent(event: ChatEvent): Uint8Array {
+  // A room hands the same event to each member in turn: the last one is
+  // nearly always the one asked for, without a lookup in the WeakMap.
+  if (event === lastEvent) return lastBytes;
   let bytes = jsonCache.get(event);
   if (!bytes) {
-    bytes = encoder.encode(JSON.stringify(event) + "\n");
+    bytes = arena.encode(JSON.stringify(event) + "\n");
     jsonCache.set(event, bytes);
   }
+  lastEvent = event;
+  lastBytes = bytes;
   return bytes;
 }
 
 const jsonCache = new WeakMap<ChatEvent, Uint8Array>();
+let lastEvent: ChatEvent | null = null;
+let lastBytes: Uint8Array = new Uint8Array(0);
 
 /** Encodes a client frame as one JSON line (for clients and tests). */
 export function encodeFrame(frame: ClientFrame): Uint8Array {

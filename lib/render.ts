@@ -16,7 +16,7 @@
  */
 
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
-import type { ChatEvent } from "./events.ts";
+import { type ChatEvent, othersCount } from "./events.ts";
 import { stripUnsafe } from "./sanitize.ts";
 
 /** How much styling the output may carry. */
@@ -92,6 +92,8 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
   switch (event.type) {
     case "welcome": {
       const others = event.users.filter((n) => n !== event.name);
+      // A welcome lists the first names of a big room only; say how many more.
+      const more = othersCount(event) - others.length;
       const lines = [
         at(
           now,
@@ -101,7 +103,7 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
           ...(others.length === 0
             ? [{ text: ", the first one here.", tone: "info" } as Span]
             : [{ text: " with ", tone: "info" } as Span, ...nameList(others, me), {
-              text: ".",
+              text: more > 0 ? ` and ${more} ${more === 1 ? "other" : "others"}.` : ".",
               tone: "info",
             } as Span]),
         ),

@@ -64,9 +64,14 @@ export class Room {
     return this.#members.size;
   }
 
-  /** Member names in the order they joined. */
-  names(): string[] {
-    return [...this.#members].map((m) => m.name);
+  /** Member names in the order they joined; the first `limit` of them when given. */
+  names(limit = Infinity): string[] {
+    const names: string[] = [];
+    for (const member of this.#members) {
+      if (names.length >= limit) break;
+      names.push(member.name);
+    }
+    return names;
   }
 
   /** Adds a member; the caller announces it. */

@@ -12,6 +12,7 @@ import type { ServeSettings } from "./cli.ts";
 import { ExitCode } from "./cli.ts";
 import { DEFAULT_FLOOD, DEFAULT_PORT } from "./defaults.ts";
 import { readLines } from "./line_reader.ts";
+import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./server.ts";
 import { describeError } from "./session.ts";
 import { VERSION } from "./version.ts";
@@ -24,13 +25,27 @@ export interface ServeIO {
   err(line: string): void;
   /** Whether stdin is a terminal the operator types announcements into. */
   console: boolean;
+  /** Waits until the lines printed so far are written, at most `timeoutMs`. */
+  flush?(timeoutMs: number): Promise<void>;
 }
 
+/**
+ * The log goes to stdout in batches, without blocking the server on a slow
+ * terminal or pipe (see LogWriter); errors are rare and go out at once.
+ */
+const stdoutLog = new LogWriter(Deno.stdout, {
+  droppedNote: (count) => `[${timeOfDay()}] ${count} log lines dropped: the output was too slow`,
+});
+
 const DEFAULT_IO: ServeIO = {
-  out: (line) => console.log(line),
+  out: (line) => stdoutLog.line(line),
   err: (line) => console.error(line),
   console: Deno.stdin.isTerminal(),
+  flush: (timeoutMs) => stdoutLog.flush(timeoutMs),
 };
+
+/** How long the last lines of the log may take to be written when the server stops. */
+const FINAL_FLUSH_MS = 2_000;
 
 /** Runs a chat server until a signal stops it; resolves to the exit code. */
 export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): Promise<number> {
@@ -89,6 +104,8 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   await server.shutdown();
   for (const name of names) Deno.removeSignalListener(name, onSignal);
   log("stopped");
+  // The caller exits the process next, which would lose what is still queued.
+  await io.flush?.(FINAL_FLUSH_MS);
   return ExitCode.Ok;
 }
 
@@ -158,8 +175,4 @@ function listenReason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
   return describeError(error);
-}
-
-function timeOfDay(): string {
-  return new Date().toTimeString().slice(0, 8);
 }

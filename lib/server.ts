@@ -19,7 +19,7 @@ import {
   DEFAULT_SERVE_HOST,
   MAX_LINE_BYTES,
 } from "./defaults.ts";
-import { describeError, Session, type SessionLimits } from "./session.ts";
+import { describeError, Session, type SessionLimits, type SessionOwner } from "./session.ts";
 
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<SessionLimits> {
@@ -59,7 +59,24 @@ export class ChatServer {
   readonly hub: Hub;
   #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   #sessions = new Set<Session>();
-  #tasks = new Set<Promise<void>>();
+  /** Each session's run, until it ends: shutdown waits for them. */
+  #tasks = new Map<Session, Promise<void>>();
+  /**
+   * Keeps the counts as sessions end. A session stops counting towards the
+   * limits (pending connections, connections per address) when it stops
+   * serving its peer, which may be a moment before its run ends: it lingers
+   * to close cleanly (see Session).
+   */
+  #owner: SessionOwner = {
+    stopped: (session) => {
+      this.#sessions.delete(session);
+      const address = session.address;
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    },
+    ended: (session) => this.#tasks.delete(session),
+  };
   #limits: SessionLimits;
   #log: (line: string) => void;
   #stopping = false;
@@ -144,7 +161,7 @@ export class ChatServer {
       }
     }
     await this.#acceptLoop;
-    await Promise.all(this.#tasks);
+    await Promise.all(this.#tasks.values());
   }
 
   async #accept(): Promise<void> {
@@ -187,7 +204,7 @@ export class ChatServer {
     } catch {
       // The peer may already be gone; the session will notice.
     }
-    const session = new Session(conn, this.hub, this.#limits, this.#log);
+    const session = new Session(conn, this.hub, this.#limits, this.#log, this.#owner);
     const address = session.address;
     const count = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, count);
@@ -198,15 +215,10 @@ export class ChatServer {
       );
     }
     this.#sessions.add(session);
-    const task = session.run()
-      .catch((error) => this.#log(`error ${session.peer}: ${describeError(error)}`))
-      .finally(() => {
-        this.#sessions.delete(session);
-        this.#tasks.delete(task);
-        const left = (this.#perAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.#perAddress.set(address, left);
-        else this.#perAddress.delete(address);
-      });
-    this.#tasks.add(task);
+    // run() catches what goes wrong while serving; this is for a bug in its cleanup.
+    this.#tasks.set(
+      session,
+      session.run().catch((error) => this.#log(`error ${session.peer}: ${describeError(error)}`)),
+    );
   }
 }

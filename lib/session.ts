@@ -13,9 +13,9 @@
 import { ChatError } from "./errors.ts";
 import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
 import type { Hub } from "./hub.ts";
-import { type ByteReader, readLines } from "./line_reader.ts";
-import { Outbox, type OutboxFailure } from "./outbox.ts";
-import { NAME_PROMPT, renderPlain } from "./plain_text.ts";
+import { type LineRead, LineSplitter } from "./line_reader.ts";
+import { Outbox, type OutboxFailure, TURN_FLUSHER } from "./outbox.ts";
+import { encodePlain, NAME_PROMPT } from "./plain_text.ts";
 import { addressKey } from "./address.ts";
 import { TelnetFilter } from "./telnet.ts";
 import { type ClientFrame, decodeClientFrame, encodeEvent } from "./protocol.ts";
@@ -51,6 +51,37 @@ const MAX_ATTEMPTS = 10;
 /** Sent to a silent plain-text peer so that a dead connection is noticed; terminals ignore it. */
 const NUL = new Uint8Array([0]);
 
+/**
+ * A prompt timer that fires this much later than it was due shows an event
+ * loop too busy to have read what may already be waiting: a JSON client's
+ * `hello`. Such a prompt is put off once, by the prompt delay again.
+ */
+const LATE_PROMPT_MS = 50;
+
+/**
+ * A prompt that comes due waits this long more (the next timer, about 2 ms in
+ * Deno), so that the event loop polls the connection once before deciding
+ * that its peer is a person: in a join storm the timer can come due while a
+ * `hello` is already in the socket, not yet read.
+ */
+const PROMPT_CONFIRM_MS = 0;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * What a session tells whoever runs it (the server): one object for all
+ * sessions, where a callback or promise chain per connection cost memory.
+ */
+export interface SessionOwner {
+  /**
+   * The session stopped serving its peer: it sends and handles nothing more.
+   * It may still be closing the connection for a moment (see `run`).
+   */
+  stopped(session: Session): void;
+  /** The session's `run` is about to resolve; called after {@link stopped}. */
+  ended(session: Session): void;
+}
+
 /** A connected peer, from accept to close. */
 export class Session implements Sink {
   /** The peer's `host:port`, for the log. */
@@ -66,18 +97,39 @@ export class Session implements Sink {
   #member: Member | null = null;
   #prompted = false;
   #closing = false;
+  /** Nothing more is sent: the connection is closed, or closed for writing and lingering. */
   #closed = false;
+  /** The connection itself has been closed. */
+  #released = false;
+  /** The read loop is running: input still arrives and is read. */
+  #reading = false;
+  #lingerTimer: Timer | undefined;
+  #owner: SessionOwner | null;
+  #stopNoted = false;
   #leaveReason = "disconnected";
-  #timers: ReturnType<typeof setTimeout>[] = [];
+  // Both are cleared once the peer registers: a timer pending for a minute
+  // per registered connection was memory for nothing.
+  #promptTimer: Timer | undefined;
+  #promptDue = 0;
+  #promptDeferred = false;
+  #promptConfirming = false;
+  #registrationTimer: Timer | undefined;
   #refusal: string | null = null;
   #lastHeard = Date.now();
   #pinged = false;
   #attempts = 0;
-  #telnet = new TelnetFilter();
+  #telnet: TelnetFilter | null = null;
 
   /** Wraps an accepted connection; call {@link run} to serve it. */
-  constructor(conn: Deno.Conn, hub: Hub, limits: SessionLimits, log: (line: string) => void) {
+  constructor(
+    conn: Deno.Conn,
+    hub: Hub,
+    limits: SessionLimits,
+    log: (line: string) => void,
+    owner: SessionOwner | null = null,
+  ) {
     this.#conn = conn;
+    this.#owner = owner;
     this.#hub = hub;
     this.#limits = limits;
     this.#log = log;
@@ -87,41 +139,80 @@ export class Session implements Sink {
       : this.peer;
     this.#outbox = new Outbox(conn, {
       limit: limits.queueLimitBytes,
+      // A turn's worth of events for this peer in one write: see TurnFlusher.
+      scheduler: TURN_FLUSHER,
       onFailure: (why, error) => this.#onOutboxFailure(why, error),
     });
   }
 
-  /** Serves the connection until it ends; never throws. */
+  /**
+   * Serves the connection until it ends; never throws. After a goodbye the
+   * connection is closed for writing first, and `run` ends when the peer
+   * closes too or the drain timeout passes (see #close).
+   */
   async run(): Promise<void> {
     this.#log(`connect ${this.peer}`);
-    this.#timers.push(setTimeout(() => this.#greetText(), this.#limits.promptDelayMs));
-    this.#timers.push(
-      setTimeout(() => this.#registrationExpired(), this.#limits.registrationTimeoutMs),
+    this.#armPrompt();
+    // Static callbacks with the session as argument: no closure per connection.
+    this.#registrationTimer = setTimeout(
+      Session.#onRegistrationTimer,
+      this.#limits.registrationTimeoutMs,
+      this,
     );
+    this.#reading = true;
     try {
-      for await (const read of readLines(this.#sniffer(), this.#limits.maxLineBytes)) {
-        if (this.#closing) break;
-        if (read.kind === "too_long") {
-          this.#refuse(
-            ErrorCode.LineTooLong,
-            `Line too long (limit ${this.#limits.maxLineBytes} bytes); it was ignored`,
-          );
-          this.#promptAgain();
-        } else if (read.kind === "bad_encoding") {
-          this.#refuse(ErrorCode.BadEncoding, "Line is not valid UTF-8; it was ignored");
-          this.#promptAgain();
-        } else {
-          this.#onLine(read.text);
+      // One read loop, not an async iterator over a reader: each layer of
+      // async iteration kept a few more promises and frames alive per idle
+      // connection.
+      const splitter = new LineSplitter(this.#limits.maxLineBytes);
+      while (true) {
+        const buffer = splitter.buffer;
+        let n: number | null;
+        try {
+          n = await this.#conn.read(buffer);
+        } catch {
+          // A reset or closed connection: what it left unfinished was never meant to be sent.
+          break;
         }
+        if (n === null) {
+          for (const read of splitter.finish()) this.#onRead(read);
+          break;
+        }
+        for (const read of splitter.take(n, this.#received(buffer, n))) this.#onRead(read);
       }
     } catch (error) {
       this.#log(`error ${this.peer}: ${describeError(error)}`);
     } finally {
-      for (const timer of this.#timers) clearTimeout(timer);
-      if (this.#member) this.#hub.leave(this.#member, this.#leaveReason);
-      // A peer that half-closed (end of input) still gets what was queued for it.
-      await this.#drainAndClose();
-      this.#log(`disconnect ${this.peer}`);
+      this.#reading = false;
+      this.#clearTimers();
+      try {
+        if (this.#member) this.#hub.leave(this.#member, this.#leaveReason);
+        // A peer that half-closed (end of input) still gets what was queued for it.
+        await this.#drainAndClose();
+      } finally {
+        // Whatever went wrong above, the connection and the server's counts are released.
+        this.#release();
+        this.#stopped();
+        this.#log(`disconnect ${this.peer}`);
+        this.#owner?.ended(this);
+      }
+    }
+  }
+
+  #onRead(read: LineRead): void {
+    // What a closing peer still sends is read and ignored: see #close.
+    if (this.#closing) return;
+    if (read.kind === "too_long") {
+      this.#refuse(
+        ErrorCode.LineTooLong,
+        `Line too long (limit ${this.#limits.maxLineBytes} bytes); it was ignored`,
+      );
+      this.#promptAgain();
+    } else if (read.kind === "bad_encoding") {
+      this.#refuse(ErrorCode.BadEncoding, "Line is not valid UTF-8; it was ignored");
+      this.#promptAgain();
+    } else {
+      this.#onLine(read.text);
     }
   }
 
@@ -129,8 +220,8 @@ export class Session implements Sink {
   send(event: ChatEvent): void {
     if (this.#closed) return;
     if (this.#mode === "text") {
-      const line = renderPlain(event, this.#member?.name ?? "");
-      if (line !== null) this.#outbox.push(encoder.encode(line + "\r\n"));
+      const bytes = encodePlain(event, this.#member?.name ?? "");
+      if (bytes !== null) this.#outbox.push(bytes);
     } else {
       this.#outbox.push(encodeEvent(event));
     }
@@ -155,7 +246,7 @@ export class Session implements Sink {
       new Promise<void>((resolve) => timer = setTimeout(resolve, this.#limits.drainTimeoutMs)),
     ]);
     clearTimeout(timer);
-    this.#close();
+    this.#close(true);
   }
 
   /** Whether the peer has registered a name. */
@@ -199,10 +290,49 @@ export class Session implements Sink {
     }
   }
 
-  #close(): void {
+  /**
+   * Stops sending. With `linger`, while the peer may still be sending, the
+   * connection is only closed for writing: the kernel resets a socket closed
+   * with unread input, and a reset can make the peer lose the last lines sent
+   * to it (its `bye`), as happened to a kicked flooder whose input had not all
+   * been read. The read loop then reads and ignores the rest until the peer
+   * closes too, or for the drain timeout at most. Without `linger` (a dead or
+   * stuck peer) the connection is closed at once.
+   */
+  #close(linger = false): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing = true;
+    this.#stopped();
+    if (linger && this.#reading) {
+      try {
+        this.#conn.closeWrite();
+        this.#lingerTimer = setTimeout(Session.#onLingerTimer, this.#limits.drainTimeoutMs, this);
+        return;
+      } catch {
+        // Already reset by the peer: close it now.
+      }
+    }
+    this.#release();
+  }
+
+  #stopped(): void {
+    if (this.#stopNoted) return;
+    this.#stopNoted = true;
+    this.#owner?.stopped(this);
+  }
+
+  static #onLingerTimer(session: Session): void {
+    session.#lingerTimer = undefined;
+    session.#release();
+  }
+
+  /** Closes the connection, which also ends a read in progress. */
+  #release(): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    if (this.#released) return;
+    this.#released = true;
     try {
       this.#conn.close();
     } catch {
@@ -223,25 +353,21 @@ export class Session implements Sink {
   }
 
   /**
-   * The connection as a reader that notes whether the peer's first byte opens
-   * JSON, and takes telnet commands out of what a plain-text peer sends.
+   * Notes that the peer is alive and whether its first byte opens JSON, and
+   * takes telnet commands out of what a plain-text peer sends (in place).
+   * Returns how many of the `n` bytes read are data.
    */
-  #sniffer(): ByteReader {
-    const conn = this.#conn;
-    return {
-      read: async (buffer) => {
-        const n = await conn.read(buffer);
-        if (!n) return n;
-        this.#lastHeard = Date.now();
-        this.#pinged = false;
-        if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
-        if (this.#mode === "json") return n;
-        const telnet = this.#telnet.filter(buffer.subarray(0, n));
-        if (telnet.reply) this.#outbox.push(telnet.reply);
-        if (telnet.stop) this.#interrupted();
-        return telnet.length;
-      },
-    };
+  #received(buffer: Uint8Array, n: number): number {
+    if (this.#closing) return n;
+    this.#lastHeard = Date.now();
+    this.#pinged = false;
+    if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
+    if (this.#mode === "json") return n;
+    // Only a peer that may be a person gets a telnet filter.
+    const telnet = (this.#telnet ??= new TelnetFilter()).filter(buffer.subarray(0, n));
+    if (telnet.reply) this.#outbox.push(telnet.reply);
+    if (telnet.stop) this.#interrupted();
+    return telnet.length;
   }
 
   /** Ctrl+C in telnet: the person wants out. */
@@ -264,6 +390,45 @@ export class Session implements Sink {
     this.#log(`drop ${this.peer}: ${MAX_ATTEMPTS} failed attempts to register`);
     this.send({ type: "bye", code: "refused", reason: "Too many failed attempts to register" });
     return true;
+  }
+
+  #armPrompt(delayMs = this.#limits.promptDelayMs): void {
+    this.#promptDue = performance.now() + delayMs;
+    this.#promptTimer = setTimeout(Session.#onPromptTimer, delayMs, this);
+  }
+
+  static #onPromptTimer(session: Session): void {
+    session.#promptTimer = undefined;
+    if (session.#mode !== "unknown" || session.#prompted) return;
+    if (!session.#promptDeferred && performance.now() - session.#promptDue > LATE_PROMPT_MS) {
+      // A busy server (a join storm): read what is waiting before deciding
+      // that the peer is a person, or a JSON client is greeted as one.
+      session.#promptDeferred = true;
+      session.#armPrompt();
+    } else if (!session.#promptConfirming) {
+      session.#promptConfirming = true;
+      session.#armPrompt(PROMPT_CONFIRM_MS);
+    } else {
+      session.#greetText();
+    }
+  }
+
+  static #onRegistrationTimer(session: Session): void {
+    session.#registrationTimer = undefined;
+    session.#registrationExpired();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#promptTimer);
+    clearTimeout(this.#registrationTimer);
+    this.#promptTimer = undefined;
+    this.#registrationTimer = undefined;
+  }
+
+  /** Takes the hub's member for this session; the timers of registration are done with. */
+  #becomeMember(member: Member): void {
+    this.#member = member;
+    this.#clearTimers();
   }
 
   #greetText(): void {
@@ -329,7 +494,9 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(name, this, { peer: this.peer, address: this.address });
+      this.#becomeMember(
+        this.#hub.register(name, this, { peer: this.peer, address: this.address }),
+      );
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       if (error.code === ErrorCode.RoomFull) {
@@ -381,11 +548,11 @@ export class Session implements Sink {
       return;
     }
     try {
-      this.#member = this.#hub.register(frame.name, this, {
+      this.#becomeMember(this.#hub.register(frame.name, this, {
         peer: this.peer,
         address: this.address,
         ...(frame.resume !== undefined ? { resume: frame.resume } : {}),
-      });
+      }));
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       this.#refuse(error.code, error.message);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hub } from "../lib/hub.ts";
 import { refusal } from "./_helpers.ts";
-import type { ChatEvent, Sink } from "../lib/events.ts";
+import { type ChatEvent, type Sink, WELCOME_NAMES } from "../lib/events.ts";
 import type { Member } from "../lib/room.ts";
 
 /** A user's screen for the core alone: the events delivered to them. */
@@ -388,4 +388,15 @@ Deno.test("users behind one address share a flood allowance three times one user
   for (const { member } of nat) for (let i = 0; i < 2; i++) hub.say(member, "hi");
   assert.equal(watcher.of("message").length, 6, "the address's burst is 3 × 2");
   assert.deepEqual(nat[3].inbox.of("error").map((e) => e.code), ["flood", "flood"]);
+});
+
+Deno.test("a welcome lists the first 100 names and counts everyone", () => {
+  const { hub, join } = setUp({ maxUsers: 500 });
+  for (let i = 0; i < 150; i++) join(`user${i}`);
+  const { inbox } = join("Late");
+  const welcome = inbox.of("welcome")[0];
+  assert.equal(welcome.users.length, WELCOME_NAMES);
+  assert.deepEqual(welcome.users.slice(0, 2), ["user0", "user1"], "in join order");
+  assert.equal(welcome.count, 151);
+  assert.equal(hub.userCount, 151);
 });

@@ -99,3 +99,16 @@ Deno.test("the accept loop survives running out of file descriptors", async () =
     for await (const _ of log) { /* drain stdout */ }
   }
 });
+
+Deno.test("a flooder kicked with much of its input unread still gets its bye", async () => {
+  // 30 KB of lines: the server stops reading them at the kick. Closing the
+  // socket on unread input would send a reset, which loses the bye.
+  const server = startServer({ flood: { burst: 5, rate: 1, kickAfter: 10 } });
+  const alice = await JsonClient.join(server, "Alice");
+  const flooder = await JsonClient.join(server, "Flooder");
+  await flooder.raw.write(`{"type":"say","text":"spam"}\n`.repeat(1000));
+  assert.equal((await flooder.next("bye")).code, "flood");
+  await flooder.raw.ended;
+  assert.equal((await alice.next("leave")).reason, "disconnected for flooding");
+  await cleanUp(server, alice, flooder);
+});

@@ -85,3 +85,22 @@ Deno.test("readLines() ends quietly when the reader fails, dropping the unfinish
   };
   assert.deepEqual(await collect(failing), [line("one")]);
 });
+
+Deno.test("readLines() reads into a small buffer that grows while reads fill it, and shrinks back", async () => {
+  const sizes: number[] = [];
+  let reads = 0;
+  const busyThenQuiet: ByteReader = {
+    read(buffer) {
+      sizes.push(buffer.length);
+      if (reads++ >= 40) return Promise.resolve(null);
+      // A burst of full reads, then short lines.
+      const line = reads <= 6 ? "x".repeat(buffer.length - 1) + "\n" : "hi\n";
+      buffer.set(new TextEncoder().encode(line));
+      return Promise.resolve(line.length);
+    },
+  };
+  await collect(busyThenQuiet, 1 << 20);
+  assert.equal(sizes[0], 1024, "a connection starts with 1 KiB");
+  assert.equal(Math.max(...sizes), 16 * 1024, "and grows to 16 KiB at most");
+  assert.equal(sizes.at(-1), 1024, "a quiet connection goes back to 1 KiB");
+});

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { type ByteWriter, Outbox, type OutboxFailure } from "../lib/outbox.ts";
+import { ByteArena } from "../lib/bytes.ts";
+import { setImmediate } from "node:timers";
+import { type ByteWriter, Outbox, type OutboxFailure, TurnFlusher } from "../lib/outbox.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (parts: Uint8Array[]) => parts.map((p) => new TextDecoder().decode(p)).join("");
@@ -82,4 +84,83 @@ Deno.test("Outbox reports a failed write once and stops", async () => {
   await settle();
   outbox.push(bytes("b"));
   assert.deepEqual(failures, ["write_error"]);
+});
+
+Deno.test("Outbox hands adjacent parts to the writer as one view of their buffer", async () => {
+  const arena = new ByteArena();
+  const seen: Uint8Array[] = [];
+  let release: (() => void) | undefined;
+  const writer: ByteWriter = {
+    write(bytes) {
+      seen.push(bytes);
+      return new Promise((resolve) => release = () => resolve(bytes.length));
+    },
+  };
+  const outbox = new Outbox(writer);
+  outbox.push(arena.encode("first\n"));
+  const b = arena.encode("b\n");
+  const c = arena.encode("c\n");
+  outbox.push(b);
+  outbox.push(c);
+  const drained = outbox.drained();
+  release!();
+  await settle();
+  assert.equal(seen[1].buffer, b.buffer, "no copy was made");
+  assert.equal(seen[1].byteOffset, b.byteOffset);
+  assert.equal(seen[1].byteLength, b.byteLength + c.byteLength);
+  release!();
+  await drained;
+});
+
+Deno.test("Outbox copies a long queue of scattered parts behind a slow write into its own buffer", async () => {
+  const seen: Uint8Array[] = [];
+  let release: (() => void) | undefined;
+  const writer: ByteWriter = {
+    write(bytes) {
+      seen.push(bytes);
+      return new Promise((resolve) => release = () => resolve(bytes.length));
+    },
+  };
+  const outbox = new Outbox(writer);
+  outbox.push(bytes("stuck\n"));
+  // Each part a view into a big buffer of its own: kept alive while queued.
+  const shared = Array.from({ length: 20 }, (_, i) => {
+    const buffer = new Uint8Array(4096);
+    buffer.set(bytes(`${i}\n`));
+    return buffer.subarray(0, String(i).length + 1);
+  });
+  for (const part of shared) outbox.push(part);
+  assert.ok(outbox.parts <= 8, `${outbox.parts} parts queued`);
+  const drained = outbox.drained();
+  release!();
+  await settle();
+  const written = seen[1];
+  assert.equal(
+    text([written]),
+    shared.map((part) => new TextDecoder().decode(part)).join(""),
+    "in order, nothing lost",
+  );
+  release!();
+  await drained;
+});
+
+Deno.test("TurnFlusher writes what a turn queued for a peer in one write, after the turn", async () => {
+  const writer = new GatedWriter();
+  const outbox = new Outbox(writer, { scheduler: new TurnFlusher() });
+  outbox.push(bytes("a\n"));
+  outbox.push(bytes("b\n"));
+  assert.equal(writer.writes.length, 0, "nothing is written during the turn");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writer.writes.map((w) => text([w])), ["a\nb\n"]);
+  const drained = outbox.drained();
+  writer.release();
+  await drained;
+});
+
+Deno.test("an Outbox writes a big burst at once instead of waiting for the turn's end", () => {
+  const writer = new GatedWriter();
+  const outbox = new Outbox(writer, { scheduler: new TurnFlusher() });
+  outbox.push(new Uint8Array(20 * 1024));
+  assert.equal(writer.writes.length, 1);
+  writer.release();
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clock, renderPlain } from "../lib/plain_text.ts";
+import { clock, encodePlain, renderPlain } from "../lib/plain_text.ts";
 import type { ChatEvent } from "../lib/events.ts";
 
 const T = new Date(2026, 10, 25, 9, 5).getTime();
@@ -91,4 +91,36 @@ Deno.test("renderPlain() welcomes into a big room without listing everyone", () 
       users.slice(0, 20).join(", ")
     } and 9 others.`,
   );
+});
+
+Deno.test("renderPlain() counts the users a big room's welcome does not list", () => {
+  const users = Array.from({ length: 100 }, (_, i) => `u${i}`);
+  const welcome: ChatEvent = {
+    type: "welcome",
+    version: 1,
+    name: "Ann",
+    room: "lobby",
+    users,
+    count: 250,
+    server: "chat",
+    resume: "t",
+  };
+  assert.match(renderPlain(welcome, "Ann")!, /u19 and 229 others\./);
+});
+
+Deno.test("encodePlain() encodes a line once for everyone it reads the same for", () => {
+  const event: ChatEvent = {
+    type: "message",
+    id: 1,
+    time: T,
+    room: "lobby",
+    from: "Bob",
+    text: "hi",
+  };
+  const forAnn = encodePlain(event, "Ann");
+  assert.equal(new TextDecoder().decode(forAnn!), "[09:05] Bob: hi\r\n");
+  assert.equal(encodePlain(event, "Cy"), forAnn, "the same bytes");
+  assert.equal(encodePlain(event, "Bob"), null, "the sender's terminal echoed it already");
+  const whisper: ChatEvent = { type: "private", id: 2, time: T, from: "Bob", to: "Ann", text: "x" };
+  assert.notDeepEqual(encodePlain(whisper, "Bob"), encodePlain(whisper, "Ann"));
 });

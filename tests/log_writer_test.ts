@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { LogWriter, timeOfDay } from "../lib/log_writer.ts";
+import type { ByteWriter } from "../lib/outbox.ts";
+
+/** An output whose writes complete only when the test releases them. */
+class GatedOutput implements ByteWriter {
+  writes: string[] = [];
+  #gates: (() => void)[] = [];
+  write(bytes: Uint8Array): Promise<number> {
+    this.writes.push(new TextDecoder().decode(bytes));
+    return new Promise((resolve) => this.#gates.push(() => resolve(bytes.length)));
+  }
+  release(): void {
+    this.#gates.shift()?.();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+Deno.test("LogWriter writes the lines of a burst together, one write in flight", async () => {
+  const output = new GatedOutput();
+  const log = new LogWriter(output);
+  log.line("one");
+  log.line("two");
+  await settle();
+  assert.deepEqual(output.writes, ["one\ntwo\n"], "a burst shares a write");
+  log.line("three");
+  log.line("four");
+  await settle();
+  assert.equal(output.writes.length, 1, "nothing more while a write is in flight");
+  output.release();
+  await settle();
+  assert.deepEqual(output.writes, ["one\ntwo\n", "three\nfour\n"]);
+  const flushed = log.flush();
+  output.release();
+  await flushed;
+});
+
+Deno.test("LogWriter drops lines an output too slow cannot take, and says how many", async () => {
+  const output = new GatedOutput();
+  const log = new LogWriter(output, { limit: 20, droppedNote: (n) => `(${n} dropped)` });
+  log.line("first");
+  await settle();
+  // The output is stuck on "first": the buffer takes 20 characters, then drops.
+  for (let i = 0; i < 5; i++) log.line(`line ${i}`);
+  assert.equal(log.dropped, 3);
+  output.release();
+  await settle();
+  log.line("after");
+  output.release();
+  await settle();
+  output.release();
+  await log.flush();
+  assert.deepEqual(output.writes.join("").split("\n"), [
+    "first",
+    "line 0",
+    "line 1",
+    "(3 dropped)",
+    "after",
+    "",
+  ]);
+});
+
+Deno.test("LogWriter stops quietly when its output fails", async () => {
+  let writes = 0;
+  const log = new LogWriter({
+    write: () => {
+      writes++;
+      return Promise.reject(new Deno.errors.BrokenPipe("closed"));
+    },
+  });
+  log.line("lost");
+  await log.flush();
+  log.line("also lost");
+  await log.flush();
+  assert.equal(writes, 1, "no write after the output failed");
+});
+
+Deno.test("timeOfDay() formats the local time as HH:MM:SS", () => {
+  const at = new Date(2026, 10, 25, 9, 5, 7).getTime();
+  assert.equal(timeOfDay(at), "09:05:07");
+  assert.equal(timeOfDay(at + 999), "09:05:07", "the same second reads the same");
+  assert.equal(timeOfDay(at + 1000), "09:05:08");
+});
