@@ -21,7 +21,7 @@
 
 import { ExitCode, type JoinSettings } from "./cli.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
-import type { ChatEvent } from "./events.ts";
+import { type ChatEvent, ErrorCode } from "./events.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "./defaults.ts";
@@ -118,11 +118,23 @@ async function pipeJoin(client: ChatClient, name: string): Promise<number> {
     client.quit();
   })();
   sending.catch(() => {});
+  // A script must learn that some of its lines were dropped for flooding.
+  let throttled = 0;
   for await (const update of client.updates(false)) {
-    if (update.kind === "event") printPlain(update.event, client.name);
+    if (update.kind === "event") {
+      printPlain(update.event, client.name);
+      if (update.event.type === "error" && update.event.code === ErrorCode.Flood) throttled++;
+    }
     if (update.kind === "end") {
       const end = ending(update, client.address, leaving);
       writeErr(end.message);
+      if (throttled > 0 && end.code === ExitCode.Ok) {
+        writeErr(
+          `chat: ${throttled} ${throttled === 1 ? "line was" : "lines were"} not sent: ` +
+            "sending faster than the server allows; pace the input\n",
+        );
+        return ExitCode.Failure;
+      }
       return end.code;
     }
   }

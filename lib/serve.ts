@@ -155,7 +155,9 @@ export function operatorLine(server: ChatServer, line: string, out: (line: strin
   if (command === "who") {
     const names = server.hub.userNames();
     out(`${names.length} ${names.length === 1 ? "user" : "users"}: ${names.join(", ")}`);
-  } else if (command === "kick" && name) {
+  } else if (command === "kick" && !name) {
+    out("Usage: /kick NAME [REASON]");
+  } else if (command === "kick") {
     if (!server.hub.kick(name, reason.join(" "))) out(`No user named ${name} is here`);
   } else if (command === "help") {
     out(CONSOLE_HELP);

@@ -247,6 +247,22 @@ Deno.test("a piped client kicked by the operator says why and exits 1", async ()
   }
 });
 
+Deno.test("a piped client whose lines were refused for flooding says how many and exits 1", async () => {
+  const server = startServer({ flood: { burst: 3, rate: 0.1, kickAfter: 100 } });
+  try {
+    const input = Array.from({ length: 8 }, (_, i) => `line ${i}`).join("\n") + "\n";
+    const result = await runJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"], input);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^chat: 5 lines were not sent: sending faster than the server allows; pace the input$/m,
+    );
+    assert.equal(result.stdout.match(/bot: line \d/g)?.length, 3);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("without a name and without a terminal, the client explains and exits 2", async () => {
   const result = await runJoin(["127.0.0.1:1"]);
   assert.equal(result.code, 2);

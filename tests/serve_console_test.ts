@@ -55,6 +55,8 @@ Deno.test("the operator announces, lists and kicks from the server's console", a
     assert.equal((await alice.next("leave")).reason, "kicked: spamming");
     await tmux(socket, "send-keys", "-t", "chat", "/kick Nobody", "Enter");
     await screenShows(socket, /No user named Nobody is here/);
+    await tmux(socket, "send-keys", "-t", "chat", "/kick", "Enter");
+    await screenShows(socket, /Usage: \/kick NAME \[REASON\]/);
     await tmux(socket, "send-keys", "-t", "chat", "C-c");
     assert.equal((await alice.next("bye")).code, "shutdown");
     await screenShows(socket, /\] stopped/);
