@@ -50,7 +50,7 @@ export type ClientUpdate =
   /** The connection dropped; the client is trying again (unless told not to). */
   | { kind: "lost"; reason: string }
   /** An attempt to come back failed; the next one is in `delayMs`. */
-  | { kind: "retrying"; reason: string; delayMs: number }
+  | { kind: "retrying"; reason: string; delayMs: number; refused: boolean }
   /** Back in the room after a drop. */
   | { kind: "back"; welcome: WelcomeEvent }
   /** The end: the server said goodbye (`bye`), or the connection is gone for good. */
@@ -417,6 +417,7 @@ export class ChatClient {
       await this.#sleep(pause);
       if (this.#closed || this.#quitting) return null;
       let reason: string;
+      let refused: boolean;
       try {
         const answer = await this.register(this.#name);
         if (answer.ok) return answer.welcome;
@@ -426,11 +427,13 @@ export class ChatClient {
           return null;
         }
         reason = answer.message;
+        refused = true;
       } catch (error) {
         reason = error instanceof ConnectError ? error.reason : String(error);
+        refused = false;
       }
       delay = Math.min(delay * 2, this.#options.retryMaxMs);
-      yield { kind: "retrying", reason, delayMs: delay };
+      yield { kind: "retrying", reason, delayMs: delay, refused };
     }
     return null;
   }

@@ -105,6 +105,10 @@ async function pipeJoin(client: ChatClient, name: string): Promise<number> {
     return ExitCode.CannotConnect;
   }
   if (!answer.ok) {
+    if (answer.code === "shutdown") {
+      writeErr(`chat: ${client.address} is shutting down\n`);
+      return ExitCode.Ok;
+    }
     writeErr(refusal(client.address, answer.message));
     return ExitCode.Refused;
   }
@@ -229,6 +233,11 @@ class InteractiveJoin {
         return null;
       }
       if (this.#leaving) return ExitCode.Ok;
+      if (answer.code === "shutdown") {
+        // The server went away on purpose while the name was being typed.
+        this.#farewell = `chat: ${this.#client.address} is shutting down\n`;
+        return ExitCode.Ok;
+      }
       if (!answer.retry) {
         this.#farewell = refusal(this.#client.address, answer.message);
         return ExitCode.Refused;
@@ -266,12 +275,12 @@ class InteractiveJoin {
         case "retrying":
           if (update.reason !== this.#lastRetry) {
             this.#lastRetry = update.reason;
-            this.#print([
-              statusLine(
-                `Cannot reach ${address} (${update.reason}); will keep trying`,
-                Date.now(),
-              ),
-            ]);
+            // The server answered but refused (the name taken by someone
+            // else after a restart, say): that is not "cannot reach".
+            const text = update.refused
+              ? `${address} refused to let you back in: ${update.reason}; will keep trying (/quit to give up)`
+              : `Cannot reach ${address} (${update.reason}); will keep trying`;
+            this.#print([statusLine(text, Date.now())]);
           }
           break;
         case "back":

@@ -283,3 +283,25 @@ Deno.test("CHAT_HOST, CHAT_PORT and CHAT_NAME stand in for the flags", async () 
     await server.shutdown();
   }
 });
+
+Deno.test("a server that shuts down before welcoming the client is a clean exit 0", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    for await (const read of readLines(conn)) {
+      if (read.kind === "line" && read.text.includes('"hello"')) break;
+    }
+    const bye = { type: "bye", code: "shutdown", reason: "The server is shutting down" };
+    await conn.write(new TextEncoder().encode(JSON.stringify(bye) + "\n"));
+    conn.close();
+  })();
+  try {
+    const address = `127.0.0.1:${listener.addr.port}`;
+    const result = await runJoin([address, "--name", "bot"]);
+    assert.equal(result.code, 0);
+    assertOneLine(result.stderr, `chat: ${address} is shutting down`);
+  } finally {
+    await serving;
+    listener.close();
+  }
+});
