@@ -199,14 +199,17 @@ Limits that protect the room:
   --queue-limit BYTES    Output queued for a reader too slow to keep up before
                          dropping it; K and M suffixes allowed (default 1M)
 
-Accounts, history and encryption (not active yet: they come with the next change,
-and until then chat serve refuses them):
+History, kept in memory (lost when the server stops):
+  --history N            Show each joiner the last N messages, and let /history
+                         show up to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}: no history is kept)
+
+Accounts, stored history and encryption (not active yet: they come with the next
+change, and until then chat serve refuses them):
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
   --auth MODE            off: any free name (default); names: registered names
                          need their password; required: registered users only.
                          names and required need --data. See 'chat help user'
-  --history N            Show each joiner the last N messages (default ${DEFAULT_HISTORY}, at most ${MAX_HISTORY})
   --tls-cert FILE        Serve TLS with this certificate (PEM; 'chat cert' makes one)
   --tls-key FILE         The certificate's private key (PEM)
 
@@ -574,7 +577,6 @@ export function notActiveYet(call: Invocation): string | undefined {
     if (s.data !== undefined) given.push("--data (CHAT_DATA)");
     if (s.auth !== "off") given.push("--auth (CHAT_AUTH)");
     if (s.tlsCert !== undefined) given.push("--tls-cert and --tls-key (CHAT_TLS_*)");
-    if (s.history !== DEFAULT_HISTORY) given.push("--history (CHAT_HISTORY)");
   } else if (call.command === "join") {
     if (call.settings.tls) given.push("--tls and --ca (CHAT_CA)");
   } else return undefined;

@@ -159,6 +159,12 @@ export const COMMANDS: Commands = new Commands()
     run: (hub, member, args) => hub.act(member, args),
   })
   .add({
+    name: "history",
+    usage: "[N]",
+    help: "Show the last N messages of the room",
+    run: (hub, member, args) => hub.recall(member, args),
+  })
+  .add({
     name: "help",
     aliases: ["?"],
     help: "Show this help",

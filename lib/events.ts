@@ -121,6 +121,13 @@ export interface PrivateEvent {
   text: string;
 }
 
+/** Earlier messages of a room, oldest first: on joining, or asked for with `/history`. */
+export interface HistoryEvent {
+  type: "history";
+  room: string;
+  messages: MessageEvent[];
+}
+
 /** Someone entered the room; `count` is the number of users after. */
 export interface JoinEvent {
   type: "join";
@@ -200,6 +207,7 @@ export type ChatEvent =
   | WelcomeEvent
   | MessageEvent
   | PrivateEvent
+  | HistoryEvent
   | JoinEvent
   | LeaveEvent
   | RenameEvent

@@ -13,12 +13,13 @@
  */
 
 import { COMMANDS, parseInput } from "./commands.ts";
-import { DEFAULT_CHURN, DEFAULT_FLOOD } from "./defaults.ts";
+import { DEFAULT_CHURN, DEFAULT_FLOOD, DEFAULT_HISTORY, MAX_HISTORY } from "./defaults.ts";
 import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
   type ChatEvent,
   ErrorCode,
+  type MessageEvent,
   PROTOCOL_VERSION,
   type Sink,
   WELCOME_NAMES,
@@ -84,6 +85,8 @@ export interface HubOptions {
   flood?: FloodLimits | null;
   /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
   churn?: ChurnLimits | null;
+  /** Earlier messages shown to each joiner; 0 keeps no history at all. @default 0 */
+  history?: number;
   /** Makes the secret `resume` tokens. @default crypto.randomUUID */
   token?: () => string;
 }
@@ -124,6 +127,7 @@ export class Hub {
   #standing = new WeakMap<Member, Standing>();
   #depth = 0;
   #token: () => string;
+  #history: number;
 
   /** Creates a hub with one empty room, {@link DEFAULT_ROOM}. */
   constructor(options: HubOptions = {}) {
@@ -144,7 +148,9 @@ export class Hub {
         this.#flood.rate * ADDRESS_FLOOD_FACTOR,
       )
       : null;
-    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM));
+    this.#history = Math.min(options.history ?? DEFAULT_HISTORY, MAX_HISTORY);
+    // Rooms keep the longest history /history may ask for, if history is on.
+    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM, this.#history > 0 ? MAX_HISTORY : 0));
   }
 
   /** Number of registered users. */
@@ -239,6 +245,8 @@ export class Hub {
       this.#log(`resume ${member.name} from ${peer}`);
       return member;
     }
+    const earlier = room.recent(this.#history);
+    if (earlier.length > 0) sink.send({ type: "history", room: room.name, messages: earlier });
     const quiet = this.#standing.get(member)?.quiet;
     if (!quiet) {
       room.broadcast(
@@ -339,7 +347,7 @@ export class Hub {
     this.#guard(member, () => {
       const room = this.#roomOf(member);
       const clean = this.#checkText(text);
-      room.broadcast({
+      const message: MessageEvent = {
         type: "message",
         id: this.#nextId++,
         time: this.#now(),
@@ -347,7 +355,9 @@ export class Hub {
         from: member.name,
         text: clean,
         ...(action ? { action: true as const } : {}),
-      });
+      };
+      room.broadcast(message);
+      room.remember(message);
       this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
     });
   }
@@ -413,6 +423,28 @@ export class Hub {
     this.#guard(member, () => {
       const room = this.#roomOf(member);
       member.sink.send({ type: "users", room: room.name, names: room.names() });
+    });
+  }
+
+  /**
+   * Sends the member the last `count` messages of their room (`/history`).
+   *
+   * @throws {ChatError} when history is off, or `count` is not 1 to MAX_HISTORY.
+   */
+  recall(member: Member, count: string): void {
+    this.#guard(member, () => {
+      const room = this.#roomOf(member);
+      if (this.#history <= 0) {
+        throw new ChatError(ErrorCode.BadArguments, "This server keeps no history");
+      }
+      const n = count.trim() === "" ? this.#history : Number(count.trim());
+      if (!/^\d*$/.test(count.trim()) || !Number.isInteger(n) || n < 1 || n > MAX_HISTORY) {
+        throw new ChatError(
+          ErrorCode.BadArguments,
+          `Usage: /history [N], N a whole number from 1 to ${MAX_HISTORY}`,
+        );
+      }
+      member.sink.send({ type: "history", room: room.name, messages: room.recent(n) });
     });
   }
 

@@ -55,6 +55,16 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       lines.push("Type a message and press Enter; /help lists the commands.");
       return lines.join("\r\n");
     }
+    case "history": {
+      // Earlier messages read the same for everyone, the viewer's own included.
+      const lines = event.messages.map((m) => renderPlain(m, "") ?? "");
+      return [
+        `--- ${plural(lines.length, "earlier message")} ---`,
+        ...lines,
+        "--- end of history ---",
+      ]
+        .join("\r\n");
+    }
     case "message":
       if (event.from === viewer && !event.action) return null;
       return event.action

@@ -143,6 +143,19 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         bell: true,
       }];
     }
+    case "history": {
+      const lines = event.messages.flatMap((m) => renderEvent(m, context))
+        .map((line) => ({ ...line, bell: false }));
+      const count = event.messages.length;
+      return [
+        at(now, {
+          text: `--- ${count} earlier message${count === 1 ? "" : "s"} ---`,
+          tone: "info",
+        }),
+        ...lines,
+        at(now, { text: "--- end of history ---", tone: "info" }),
+      ];
+    }
     case "join":
       return [at(
         event.time,

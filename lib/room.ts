@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ChatEvent, Sink } from "./events.ts";
+import type { ChatEvent, MessageEvent, Sink } from "./events.ts";
 import { nameKey } from "./names.ts";
 
 /** A registered user: a name, a sink for their events, and where they came from. */
@@ -53,10 +53,27 @@ export class Room {
   /** The room's name, without the leading `#`. */
   readonly name: string;
   #members = new Set<Member>();
+  // The last messages, oldest first, for history; a ring of #keep entries.
+  #recent: MessageEvent[] = [];
+  #keep: number;
 
-  /** Creates an empty room. */
-  constructor(name: string) {
+  /** Creates an empty room that remembers its last `keep` messages. */
+  constructor(name: string, keep = 0) {
     this.name = name;
+    this.#keep = keep;
+  }
+
+  /** Remembers a message for history (when the room keeps any). */
+  remember(message: MessageEvent): void {
+    if (this.#keep <= 0) return;
+    this.#recent.push(message);
+    // Trimming in batches keeps this O(1) on average.
+    if (this.#recent.length >= 2 * this.#keep) this.#recent = this.#recent.slice(-this.#keep);
+  }
+
+  /** The last `count` messages remembered, oldest first. */
+  recent(count: number): MessageEvent[] {
+    return count <= 0 ? [] : this.#recent.slice(-Math.min(count, this.#keep));
   }
 
   /** How many members the room has. */

@@ -84,6 +84,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       registrationTimeoutMs: settings.registerTimeout * 1000,
       maxLineBytes: settings.maxLine,
       queueLimitBytes: settings.queueLimit,
+      history: settings.history,
     });
   } catch (error) {
     io.err(`chat: cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`);

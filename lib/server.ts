@@ -43,6 +43,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   flood?: FloodLimits | null;
   /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
   churn?: ChurnLimits | null;
+  /** Earlier messages shown to each joiner; 0 keeps no history. @default 0 */
+  history?: number;
   /** Most connections that have not registered yet. @default max(64, maxUsers) */
   maxPending?: number;
 }
@@ -103,6 +105,7 @@ export class ChatServer {
       log: this.#log,
       flood: options.flood,
       churn: options.churn,
+      history: options.history,
     });
     this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
     this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.hub.maxUsers);

@@ -280,8 +280,8 @@ Deno.test("the flags that come with the next change are refused, not silently ig
   assert.equal(stdout, "");
   assert.equal(
     stderr,
-    "chat: --data (CHAT_DATA), --history (CHAT_HISTORY) are not active yet in 'chat serve': " +
-      "they come with the next change ('chat user' and 'chat cert' work already)\n" +
+    "chat: --data (CHAT_DATA) is not active yet in 'chat serve': " +
+      "it comes with the next change ('chat user' and 'chat cert' work already)\n" +
       "Run 'chat serve --help' for usage.\n",
   );
   const join = await chat("join", "--ca", "chat-cert.pem");

@@ -400,3 +400,49 @@ Deno.test("a welcome lists the first 100 names and counts everyone", () => {
   assert.equal(welcome.count, 151);
   assert.equal(hub.userCount, 151);
 });
+
+Deno.test("with history on, a joiner is shown the last N messages, marked as history", () => {
+  const hub = new Hub({ now: () => T0, history: 2 });
+  const alice = new Inbox();
+  const member = hub.register("Alice", alice);
+  for (const text of ["one", "two", "three"]) hub.say(member, text);
+  const bob = new Inbox();
+  hub.register("Bob", bob);
+  const history = bob.of("history");
+  assert.equal(history.length, 1);
+  assert.deepEqual(history[0].messages.map((m) => m.text), ["two", "three"]);
+  assert.deepEqual(bob.events.map((e) => e.type), ["welcome", "history"]);
+  assert.equal(bob.of("message").length, 0, "history is not replayed as new messages");
+});
+
+Deno.test("/history [N] shows more on demand, within limits, and only when history is on", () => {
+  const hub = new Hub({ now: () => T0, history: 1 });
+  const inbox = new Inbox();
+  const member = hub.register("Alice", inbox);
+  for (let i = 1; i <= 5; i++) hub.say(member, `m${i}`);
+  hub.handleLine(member, "/history 3");
+  assert.deepEqual(inbox.of("history").at(-1)?.messages.map((m) => m.text), ["m3", "m4", "m5"]);
+  for (
+    const bad of ["/history 0", "/history -1", "/history 1001", "/history lots", "/history 2.5"]
+  ) {
+    hub.handleLine(member, bad);
+    assert.deepEqual(inbox.last(), {
+      type: "error",
+      code: "bad_arguments",
+      message: "Usage: /history [N], N a whole number from 1 to 1000",
+    }, bad);
+  }
+  const off = new Hub({ now: () => T0 });
+  const other = new Inbox();
+  const ann = off.register("Ann", other);
+  off.say(ann, "hi");
+  const newcomer = new Inbox();
+  off.register("Bo", newcomer);
+  assert.equal(newcomer.of("history").length, 0, "without --history newcomers see nothing earlier");
+  off.handleLine(ann, "/history");
+  assert.deepEqual(other.last(), {
+    type: "error",
+    code: "bad_arguments",
+    message: "This server keeps no history",
+  });
+});

@@ -124,3 +124,18 @@ Deno.test("encodePlain() encodes a line once for everyone it reads the same for"
   const whisper: ChatEvent = { type: "private", id: 2, time: T, from: "Bob", to: "Ann", text: "x" };
   assert.notDeepEqual(encodePlain(whisper, "Bob"), encodePlain(whisper, "Ann"));
 });
+
+Deno.test("renderPlain() frames earlier messages so they are not taken for new ones", () => {
+  const history: ChatEvent = {
+    type: "history",
+    room: "lobby",
+    messages: [
+      { type: "message", id: 1, time: T, room: "lobby", from: "Ann", text: "mine" },
+      { type: "message", id: 2, time: T, room: "lobby", from: "Bob", text: "hi" },
+    ],
+  };
+  assert.equal(
+    renderPlain(history, "Ann"),
+    "--- 2 earlier messages ---\r\n[09:05] Ann: mine\r\n[09:05] Bob: hi\r\n--- end of history ---",
+  );
+});

@@ -303,3 +303,19 @@ Deno.test("a JSON client a busy server reads late is not greeted as a person fir
   assert.ok(client.lines[0].startsWith("{"), `first line: ${client.lines[0]}`);
   await cleanUp(server, client);
 });
+
+Deno.test("with --history, a joiner over TCP gets the earlier messages before anything new", async () => {
+  const server = startServer({ history: 10 });
+  const alice = await JsonClient.join(server, "Alice");
+  await alice.send({ type: "say", text: "before Bob" });
+  await alice.next("message");
+  const bob = await JsonClient.join(server, "Bob");
+  const history = await bob.next("history");
+  assert.deepEqual(history.messages.map((m) => [m.from, m.text]), [["Alice", "before Bob"]]);
+  const nc = await LineClient.connect(server);
+  await nc.write("Carol\n");
+  await nc.waitFor("--- 1 earlier message ---");
+  await nc.waitFor(/^\[\d\d:\d\d\] Alice: before Bob$/);
+  await nc.waitFor("--- end of history ---");
+  await cleanUp(server, alice, bob, nc);
+});
