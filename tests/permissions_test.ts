@@ -13,6 +13,7 @@
  */
 
 import assert from "node:assert/strict";
+import { tmux } from "./_tmux.ts";
 import config from "../deno.json" with { type: "json" };
 import { PERMISSION_SET } from "../tools/build.ts";
 import { within } from "./_helpers.ts";
@@ -106,14 +107,6 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
     }
   }
   if (buffer) yield buffer;
-}
-
-/** Runs tmux on its own server `socket`, so a user's sessions are never touched. */
-async function tmux(socket: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args] }).output();
-  if (!out.success) {
-    throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
 }
 
 /** Every check recorded in the audit files (a missing file records none). */

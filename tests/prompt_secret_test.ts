@@ -8,11 +8,11 @@
  */
 
 import assert from "node:assert/strict";
+import { screenShows, tmux } from "./_tmux.ts";
 import { PromptCancelled, promptSecret, SecretReader } from "../lib/prompt_secret.ts";
 import { Store } from "../lib/store.ts";
 import { verifyPassword } from "../lib/passwords.ts";
 import { chatCommand } from "./_chat_command.ts";
-import { WAIT_MS } from "./_helpers.ts";
 
 /** Stand-in streams: stdin yields `chunks` (a string per read), stderr is recorded. */
 function fakeIO(chunks: (string | Uint8Array)[], terminal = true) {
@@ -114,26 +114,6 @@ Deno.test("SecretReader keeps the start of an endless line and finds the next on
 
 // ---- a real terminal --------------------------------------------------------------
 
-async function tmux(socket: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args] }).output();
-  if (!out.success) {
-    throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** Polls the pane until `pattern` shows, instead of sleeping a fixed time. */
-async function screenShows(socket: string, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + WAIT_MS;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
-    if (pattern.test(screen)) return screen;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`screen never showed ${pattern}:\n${screen}`);
-}
-
 /** The echo and icanon flags `stty -a` printed after EXIT= (`-echo` when off), sorted. */
 function terminalModes(screen: string): string[] {
   return (/EXIT=\d+\n(.*)/.exec(screen)?.[1] ?? "").trim().split(/\s+/).sort();
@@ -175,7 +155,7 @@ Deno.test("chat user add in a terminal hides the password, honours Backspace, an
       await screenShows(socket, /The same again:/);
       await tmux(socket, "send-keys", "-t", "chat", "-l", "open sesame");
       await tmux(socket, "send-keys", "-t", "chat", "Enter");
-      const screen = await screenShows(socket, /EXIT=\d+[\s\S]*icanon/);
+      const screen = (await screenShows(socket, /EXIT=\d+[\s\S]*icanon/)).input;
       assert.match(screen, /^added Ann to /m);
       assert.match(screen, /EXIT=0/);
       assert.doesNotMatch(screen, /sesame/, "the password showed on the screen");
@@ -199,7 +179,7 @@ Deno.test("Ctrl+C at the password prompt changes nothing and leaves the terminal
       await screenShows(socket, /Password for Bob:/);
       await tmux(socket, "send-keys", "-t", "chat", "-l", "half typed");
       await tmux(socket, "send-keys", "-t", "chat", "C-c");
-      const screen = await screenShows(socket, /EXIT=\d+[\s\S]*icanon/);
+      const screen = (await screenShows(socket, /EXIT=\d+[\s\S]*icanon/)).input;
       assert.match(screen, /^chat: cancelled; nothing was changed$/m);
       assert.match(screen, /EXIT=1/);
       assert.deepEqual(terminalModes(screen), ["echo", "icanon"], "echo and line editing are back");

@@ -1,29 +1,9 @@
 import assert from "node:assert/strict";
-import { JsonClient, WAIT_MS } from "./_helpers.ts";
+import { screenShows, tmux } from "./_tmux.ts";
+import { JsonClient } from "./_helpers.ts";
 import type { ChatServer } from "../lib/server.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function tmux(socket: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args] }).output();
-  if (!out.success) {
-    throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** Polls the pane until `pattern` shows, instead of sleeping a fixed time. */
-async function screenShows(socket: string, pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + WAIT_MS;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
-    const match = pattern.exec(screen);
-    if (match) return match;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`screen never showed ${pattern}:\n${screen}`);
-}
 
 Deno.test("the operator announces, lists and kicks from the server's console", async () => {
   const socket = `chat-test-${crypto.randomUUID()}`;
