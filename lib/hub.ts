@@ -458,7 +458,7 @@ export class Hub {
    * front end closes the connection when it has delivered the `bye`.
    */
   quit(member: Member, reason = ""): void {
-    const why = [...cleanMessage(reason)].slice(0, MAX_REASON_LENGTH).join("") || "quit";
+    const why = shortReason(reason) || "quit";
     member.sink.send({ type: "bye", code: "quit", reason: why });
     this.leave(member, why);
   }
@@ -493,7 +493,7 @@ export class Hub {
   kick(name: string, reason = ""): boolean {
     const member = this.#users.get(nameKey(name.trim()));
     if (!member) return false;
-    const why = [...cleanMessage(reason)].slice(0, MAX_REASON_LENGTH).join("");
+    const why = shortReason(reason);
     const said = why ? `Disconnected by the operator: ${why}` : "Disconnected by the operator";
     member.sink.send({ type: "bye", code: "kicked", reason: said });
     this.leave(member, why ? `kicked: ${why}` : "kicked");
@@ -552,4 +552,9 @@ function sameSecret(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
   for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+/** A reason as people see it: cleaned, and cut to MAX_REASON_LENGTH characters (not UTF-16 units). */
+function shortReason(reason: string): string {
+  return [...cleanMessage(reason)].slice(0, MAX_REASON_LENGTH).join("");
 }

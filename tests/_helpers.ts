@@ -233,3 +233,27 @@ export async function within<T>(promise: Promise<T>, message: () => string): Pro
     clearTimeout(timer);
   }
 }
+
+/**
+ * A reader that returns `parts` one per read, then the end. A part bigger than
+ * the reader's buffer comes in pieces, as from a real stream.
+ */
+export function chunkReader(parts: (string | number[] | Uint8Array)[]): ByteReader {
+  const queue = parts.map((p) =>
+    typeof p === "string"
+      ? new TextEncoder().encode(p)
+      : p instanceof Uint8Array
+      ? p
+      : new Uint8Array(p)
+  );
+  return {
+    read(buffer: Uint8Array): Promise<number | null> {
+      const next = queue.shift();
+      if (!next) return Promise.resolve(null);
+      const n = Math.min(next.length, buffer.length);
+      buffer.set(next.subarray(0, n));
+      if (n < next.length) queue.unshift(next.subarray(n));
+      return Promise.resolve(n);
+    },
+  };
+}

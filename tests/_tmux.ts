@@ -16,6 +16,36 @@ export async function tmux(socket: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
+/** Options of a new terminal: its size, folder and extra environment. */
+export interface TerminalOptions {
+  /** Columns. @default 100 */
+  columns?: number;
+  /** Rows. @default 30 */
+  rows?: number;
+  /** Working folder of the command. */
+  cwd?: string;
+  /** Environment variables set for the command. */
+  env?: Record<string, string>;
+}
+
+/** `words` as one shell command line, each word single-quoted. */
+export function shellLine(words: string[]): string {
+  return words.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
+/** Starts tmux session "chat" on `socket`, running the shell command `command` in it. */
+export async function startTerminal(
+  socket: string,
+  command: string,
+  options: TerminalOptions = {},
+): Promise<void> {
+  const args = ["new-session", "-d", "-s", "chat"]
+    .concat(["-x", String(options.columns ?? 100), "-y", String(options.rows ?? 30)])
+    .concat(options.cwd ? ["-c", options.cwd] : [])
+    .concat(Object.entries(options.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]));
+  await tmux(socket, ...args, command);
+}
+
 /**
  * Polls the pane of session "chat" until `pattern` shows; resolves to the
  * match (whose `input` is the whole screen). Fails after WAIT_MS.

@@ -6,18 +6,13 @@
  * @module
  */
 
-import { ChatServer, type ServerOptions } from "../lib/server.ts";
+export { startServer } from "./_helpers.ts";
 import type { ChatEvent } from "../lib/events.ts";
 import { readLines } from "../lib/line_reader.ts";
 import { encodeFrame } from "../lib/protocol.ts";
 
 /** The repository root, where main.ts is. */
 export const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Starts a real server on 127.0.0.1 and a free port. */
-export function startServer(options: ServerOptions = {}): ChatServer {
-  return new ChatServer({ hostname: "127.0.0.1", port: 0, ...options });
-}
 
 /** A port nothing listens on (it was free a moment ago). */
 export function closedPort(): number {

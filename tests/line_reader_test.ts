@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import { type ByteReader, type LineRead, readLines } from "../lib/line_reader.ts";
+import { chunkReader } from "./_helpers.ts";
 
 /** A reader that returns the given chunks one per read, then the end. */
-function chunks(...parts: (string | number[])[]): ByteReader & { largestRead: number } {
-  const queue = parts.map((p) =>
-    typeof p === "string" ? new TextEncoder().encode(p) : new Uint8Array(p)
-  );
-  return {
-    largestRead: 0,
-    read(buffer: Uint8Array): Promise<number | null> {
-      const next = queue.shift();
-      if (!next) return Promise.resolve(null);
-      const n = Math.min(next.length, buffer.length);
-      buffer.set(next.subarray(0, n));
-      if (n < next.length) queue.unshift(next.subarray(n));
-      return Promise.resolve(n);
-    },
-  };
+function chunks(...parts: (string | number[])[]): ByteReader {
+  return chunkReader(parts);
 }
 
 async function collect(reader: ByteReader, max?: number): Promise<LineRead[]> {

@@ -25,6 +25,22 @@ class GatedWriter implements ByteWriter {
   }
 }
 
+/**
+ * A writer that keeps the very views it is given (no copy, unlike GatedWriter);
+ * each write completes when the test calls release().
+ */
+function viewingWriter() {
+  const seen: Uint8Array[] = [];
+  let pending: (() => void) | undefined;
+  const writer: ByteWriter = {
+    write(bytes) {
+      seen.push(bytes);
+      return new Promise((resolve) => pending = () => resolve(bytes.length));
+    },
+  };
+  return { writer, seen, release: () => pending?.() };
+}
+
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 }
@@ -88,14 +104,7 @@ Deno.test("Outbox reports a failed write once and stops", async () => {
 
 Deno.test("Outbox hands adjacent parts to the writer as one view of their buffer", async () => {
   const arena = new ByteArena();
-  const seen: Uint8Array[] = [];
-  let release: (() => void) | undefined;
-  const writer: ByteWriter = {
-    write(bytes) {
-      seen.push(bytes);
-      return new Promise((resolve) => release = () => resolve(bytes.length));
-    },
-  };
+  const { writer, seen, release } = viewingWriter();
   const outbox = new Outbox(writer);
   outbox.push(arena.encode("first\n"));
   const b = arena.encode("b\n");
@@ -103,24 +112,17 @@ Deno.test("Outbox hands adjacent parts to the writer as one view of their buffer
   outbox.push(b);
   outbox.push(c);
   const drained = outbox.drained();
-  release!();
+  release();
   await settle();
   assert.equal(seen[1].buffer, b.buffer, "no copy was made");
   assert.equal(seen[1].byteOffset, b.byteOffset);
   assert.equal(seen[1].byteLength, b.byteLength + c.byteLength);
-  release!();
+  release();
   await drained;
 });
 
 Deno.test("Outbox copies a long queue of scattered parts behind a slow write into its own buffer", async () => {
-  const seen: Uint8Array[] = [];
-  let release: (() => void) | undefined;
-  const writer: ByteWriter = {
-    write(bytes) {
-      seen.push(bytes);
-      return new Promise((resolve) => release = () => resolve(bytes.length));
-    },
-  };
+  const { writer, seen, release } = viewingWriter();
   const outbox = new Outbox(writer);
   outbox.push(bytes("stuck\n"));
   // Each part a view into a big buffer of its own: kept alive while queued.
@@ -132,7 +134,7 @@ Deno.test("Outbox copies a long queue of scattered parts behind a slow write int
   for (const part of shared) outbox.push(part);
   assert.ok(outbox.parts <= 8, `${outbox.parts} parts queued`);
   const drained = outbox.drained();
-  release!();
+  release();
   await settle();
   const written = seen[1];
   assert.equal(
@@ -140,7 +142,7 @@ Deno.test("Outbox copies a long queue of scattered parts behind a slow write int
     shared.map((part) => new TextDecoder().decode(part)).join(""),
     "in order, nothing lost",
   );
-  release!();
+  release();
   await drained;
 });
 

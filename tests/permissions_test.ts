@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { tmux } from "./_tmux.ts";
+import { shellLine, tmux } from "./_tmux.ts";
 import config from "../deno.json" with { type: "json" };
 import { PERMISSION_SET } from "../tools/build.ts";
 import { within } from "./_helpers.ts";
@@ -155,8 +155,7 @@ Deno.test("chat serve, join (in a pipe and in a terminal), user and cert need on
     // A terminal (tmux): the interactive client, typed into like a person would.
     const tty = audit("join-tty");
     const status = `${dir}/join-tty.status`;
-    const command = chatCommand(["join", `127.0.0.1:${port}`, "--name", "Tty"])
-      .map((word) => `'${word}'`).join(" ");
+    const command = shellLine(chatCommand(["join", `127.0.0.1:${port}`, "--name", "Tty"]));
     await tmux(
       socket,
       "new-session",

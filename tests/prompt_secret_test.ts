@@ -8,28 +8,21 @@
  */
 
 import assert from "node:assert/strict";
-import { screenShows, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
 import { PromptCancelled, promptSecret, SecretReader } from "../lib/prompt_secret.ts";
 import { Store } from "../lib/store.ts";
 import { verifyPassword } from "../lib/passwords.ts";
 import { chatCommand } from "./_chat_command.ts";
+import { chunkReader } from "./_helpers.ts";
 
 /** Stand-in streams: stdin yields `chunks` (a string per read), stderr is recorded. */
 function fakeIO(chunks: (string | Uint8Array)[], terminal = true) {
   const modes: boolean[] = [];
   const written: string[] = [];
-  const queue = chunks.map((c) => typeof c === "string" ? new TextEncoder().encode(c) : c);
+  const reader = chunkReader(chunks);
   const io = {
     stdin: {
-      read(buffer: Uint8Array): Promise<number | null> {
-        const next = queue.shift();
-        if (!next) return Promise.resolve(null);
-        // A chunk bigger than the buffer comes in pieces, as from a real stream.
-        const n = Math.min(next.length, buffer.length);
-        buffer.set(next.subarray(0, n));
-        if (n < next.length) queue.unshift(next.subarray(n));
-        return Promise.resolve(n);
-      },
+      read: (buffer: Uint8Array) => reader.read(buffer),
       isTerminal: () => terminal,
       setRaw: (mode: boolean) => void modes.push(mode),
     },
@@ -125,18 +118,10 @@ async function inTerminal(
   body: (socket: string) => Promise<void>,
 ): Promise<void> {
   const socket = `chat-secret-${crypto.randomUUID()}`;
-  const command = chatCommand(args).map((word) => `'${word}'`).join(" ");
-  await tmux(
+  await startTerminal(
     socket,
-    "new-session",
-    "-d",
-    "-s",
-    "chat",
-    "-x",
-    "100",
-    "-y",
-    "30",
-    `${command}; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -E '^-?(echo|icanon)$' | tr '\\n' ' '; sleep 30`,
+    `${shellLine(chatCommand(args))}; echo EXIT=$?; ` +
+      `stty -a | tr ' ' '\\n' | grep -E '^-?(echo|icanon)$' | tr '\\n' ' '; sleep 30`,
   );
   try {
     await body(socket);

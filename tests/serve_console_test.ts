@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { screenShows, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
 import { JsonClient } from "./_helpers.ts";
 import type { ChatServer } from "../lib/server.ts";
 
@@ -8,9 +8,8 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 Deno.test("the operator announces, lists and kicks from the server's console", async () => {
   const socket = `chat-test-${crypto.randomUUID()}`;
   const command = [Deno.execPath(), "run", "--allow-net", "--allow-env", "--allow-sys", MAIN]
-    .concat(["serve", "--host", "127.0.0.1", "--port", "0"])
-    .map((word) => `'${word}'`).join(" ");
-  await tmux(socket, "new-session", "-d", "-s", "chat", "-x", "120", "-y", "30", command);
+    .concat(["serve", "--host", "127.0.0.1", "--port", "0"]);
+  await startTerminal(socket, shellLine(command), { columns: 120 });
   let alice: JsonClient | undefined;
   let bob: JsonClient | undefined;
   try {
