@@ -24,14 +24,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(`chat ${VERSION}`);
     return 0; // ExitCode.Ok, which lives in lib/cli.ts
   }
-  const { ExitCode, HELP, notActiveYet, parseCommandLine, USAGE, UsageError } = await import(
-    "./lib/cli.ts"
-  );
+  const { ExitCode, HELP, parseCommandLine, USAGE, UsageError } = await import("./lib/cli.ts");
   let call;
   try {
     call = parseCommandLine(args, chatVariables());
-    const early = notActiveYet(call);
-    if (early) throw new UsageError(early, call.command);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const help = error.command ? `chat ${error.command} --help` : "chat --help";

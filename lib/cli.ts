@@ -39,7 +39,7 @@ export const ExitCode = {
   Usage: 2,
   /** `join`: the server could not be reached. */
   CannotConnect: 3,
-  /** `join`: the server refused us (name taken or invalid, room full, version). */
+  /** `join`: the server refused us (name taken or invalid, wrong password, room full, version). */
   Refused: 4,
 } as const;
 
@@ -199,12 +199,10 @@ Limits that protect the room:
   --queue-limit BYTES    Output queued for a reader too slow to keep up before
                          dropping it; K and M suffixes allowed (default 1M)
 
-History, kept in memory (lost when the server stops):
+History, accounts and encryption:
   --history N            Show each joiner the last N messages, and let /history
-                         show up to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}: no history is kept)
-
-Accounts, stored history and encryption (not active yet: they come with the next
-change, and until then chat serve refuses them):
+                         show up to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}: joiners see nothing earlier).
+                         Kept in memory, or in --data DIR when given
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
   --auth MODE            off: any free name (default); names: registered names
@@ -217,8 +215,10 @@ Every flag can also be set in the environment: --max-users as CHAT_MAX_USERS,
 --port as CHAT_PORT, --tls-cert as CHAT_TLS_CERT, and so on. A flag beats its
 variable.
 
-Example:
+Examples:
   chat serve --port 7777 --max-users 30 --motd "Welcome to class 3B"
+  chat serve --data ./data --history 50 --auth names \\
+    --tls-cert chat-cert.pem --tls-key chat-key.pem
 `;
 
 /** Help for `chat join`. */
@@ -240,17 +240,18 @@ Options:
                     implies --tls                                  [CHAT_CA]
   -h, --help        Show this help
 
---tls and --ca are not active yet: they come with the next change, as does
-the password prompt: when the server wants a password, it is asked for
-without echo; a bot sets CHAT_PASSWORD instead.
+When the name belongs to an account on the server, its password is asked
+for without echo; a bot sets CHAT_PASSWORD instead.
 
 Examples:
   chat join --name Alice
   chat join 192.168.1.20:7777 --name 小明
+  chat join classroom.lan --ca chat-cert.pem --name Alice
   printf 'hello\\n' | chat join --name bot
 
 Exit codes: 0 left (or the server shut down), 1 connection lost,
-2 usage, 3 cannot connect, 4 refused (name taken or invalid, room full, version).
+2 usage, 3 cannot connect, 4 refused (name taken or invalid, wrong password,
+room full, version).
 `;
 
 /** Help for `chat user`. */
@@ -295,7 +296,7 @@ Options:
   --force           Replace the files if they exist
   -h, --help        Show this help
 
-Then (with the next change):
+Then:
   chat serve --tls-cert chat-cert.pem --tls-key chat-key.pem
   chat join HOST --ca chat-cert.pem     (give each client a copy of chat-cert.pem)
 
@@ -563,28 +564,6 @@ function parseCert(args: string[]): Invocation {
       force: values.force === true,
     },
   };
-}
-
-/**
- * The flags of `call` that parse but do nothing yet, as a message for a
- * person, or undefined when there are none. Stage 2 of issue 6 wires them
- * into the server and the client and removes this check, flag by flag.
- */
-export function notActiveYet(call: Invocation): string | undefined {
-  const given: string[] = [];
-  if (call.command === "serve") {
-    const s = call.settings;
-    if (s.data !== undefined) given.push("--data (CHAT_DATA)");
-    if (s.auth !== "off") given.push("--auth (CHAT_AUTH)");
-    if (s.tlsCert !== undefined) given.push("--tls-cert and --tls-key (CHAT_TLS_*)");
-  } else if (call.command === "join") {
-    if (call.settings.tls) given.push("--tls and --ca (CHAT_CA)");
-  } else return undefined;
-  if (given.length === 0) return undefined;
-  const plural = given.length > 1 || given[0].includes(" and ");
-  return `${given.join(", ")} ${plural ? "are" : "is"} not active yet in ` +
-    `'chat ${call.command}': ${plural ? "they come" : "it comes"} with the next ` +
-    `change ('chat user' and 'chat cert' work already)`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

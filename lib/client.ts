@@ -3,14 +3,21 @@
  * and come back by itself when the connection drops. No terminal here; the
  * front end (`join.ts`) decides how any of it looks.
  *
- * Life of a client: {@link ChatClient.connect} opens TCP (failures are a
+ * Life of a client: {@link ChatClient.connect} opens TCP, or TLS with its
+ * handshake, and waits for the server's first answer (failures are a
  * {@link ConnectError} with a reason a person understands), then
- * {@link ChatClient.register} sends `hello` until the server welcomes a name
- * or refuses for good, and {@link ChatClient.updates} yields what happens
- * next. A connection that ends without `bye` is lost, not closed: the client
- * reconnects with growing, jittered pauses and says hello again under the
- * same name. A keepalive ping notices a connection that died silently (a
- * laptop that slept, a cable pulled).
+ * {@link ChatClient.register} sends `hello` (with a password, for a name that
+ * belongs to an account) until the server welcomes a name or refuses for
+ * good, and {@link ChatClient.updates} yields what happens next. A connection
+ * that ends without `bye` is lost, not closed: the client reconnects with
+ * growing, jittered pauses and says hello again under the same name (and
+ * with the password that worked). A keepalive ping notices a connection that
+ * died silently (a laptop that slept, a cable pulled).
+ *
+ * TLS mistakes are told apart, because each has its own fix: a certificate
+ * that is not trusted (give `--ca`), one for another host name, a TLS client
+ * on a plain server, and a plain client on a TLS server (whose TLS layer
+ * answers our first JSON line with an alert record).
  *
  * @module
  */
@@ -19,6 +26,7 @@ import {
   type ByeEvent,
   type ChatEvent,
   ErrorCode,
+  type ErrorEvent,
   PROTOCOL_VERSION,
   type WelcomeEvent,
 } from "./events.ts";
@@ -53,8 +61,21 @@ export type ClientUpdate =
   | { kind: "retrying"; reason: string; delayMs: number; refused: boolean }
   /** Back in the room after a drop. */
   | { kind: "back"; welcome: WelcomeEvent }
-  /** The end: the server said goodbye (`bye`), or the connection is gone for good. */
-  | { kind: "end"; bye: ByeEvent | null; reason: string };
+  /**
+   * The end: the server said goodbye (`bye`), or the connection is gone for
+   * good. `code` is the server's error code when it refused to let us back
+   * in after a drop (the password changed, say), and `reason` then says why.
+   */
+  | { kind: "end"; bye: ByeEvent | null; reason: string; code?: string };
+
+/** TLS settings of a client. */
+export interface ClientTls {
+  /**
+   * Certificates (PEM) to trust instead of the system's roots, such as the
+   * server's own from `chat cert`.
+   */
+  caCerts?: string[];
+}
 
 /** Timings of a client; defaults suit people on real networks. */
 export interface ClientOptions {
@@ -64,7 +85,9 @@ export interface ClientOptions {
   port: number;
   /** What the client calls itself in `hello`, such as `chat/0.1.0`. */
   client: string;
-  /** Longest wait for TCP to connect, in ms. @default 10000 */
+  /** Connect with TLS, checking the server's certificate; plain TCP when absent. */
+  tls?: ClientTls;
+  /** Longest wait for TCP to connect (and the TLS handshake), in ms. @default 10000 */
   connectTimeoutMs?: number;
   /** Longest wait for the answer to `hello`, in ms. @default 10000 */
   helloTimeoutMs?: number;
@@ -83,25 +106,63 @@ export function formatTarget(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+// How long `connect` waits for the answer to its ping (a TLS server's alert), in ms.
+const FIRST_ANSWER_WAIT_MS = 1_000;
+
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** One TCP connection carrying JSON frames. */
+/** What a plain client is told when the server speaks TLS. */
+export const SERVER_USES_TLS = "the server uses TLS; try --tls";
+
+/** What a TLS client is told when the server does not speak TLS. */
+export const SERVER_NOT_TLS = "the server does not use TLS; try without --tls";
+
+/** What a TLS client is told when the server's certificate chains to nothing it trusts. */
+export const NOT_TRUSTED =
+  "the server's certificate is not trusted; pass --ca FILE with its certificate ('chat cert' makes one)";
+
+// A TLS record starts with its content type (21 alert, 22 handshake) and the
+// major version 3: what a TLS server answers to our first JSON line.
+const TLS_ALERT = 0x15;
+const TLS_HANDSHAKE = 0x16;
+const TLS_MAJOR = 0x03;
+
+/** One connection (TCP or TLS) carrying JSON frames. */
 class Link {
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #lines: AsyncGenerator<LineRead>;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  // An event read ahead (by `peek`), which `next` hands out first.
+  #ahead: Promise<ChatEvent | null> | null = null;
+  // The first two bytes from the server, to recognize a TLS record.
+  #start: number[] = [];
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    this.#lines = readLines(conn, MAX_FRAME_BYTES);
+    const reader = {
+      read: async (buffer: Uint8Array): Promise<number | null> => {
+        const n = await conn.read(buffer);
+        for (let i = 0; n !== null && i < n && this.#start.length < 2; i++) {
+          this.#start.push(buffer[i]);
+        }
+        return n;
+      },
+    };
+    this.#lines = readLines(reader, MAX_FRAME_BYTES);
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether the server's first bytes were a TLS record: it speaks TLS, and we do not. */
+  get sawTls(): boolean {
+    const [type, major] = this.#start;
+    return (type === TLS_ALERT || type === TLS_HANDSHAKE) && major === TLS_MAJOR;
   }
 
   send(frame: ClientFrame): void {
@@ -126,7 +187,31 @@ class Link {
   }
 
   /** The next event, skipping lines that are not JSON objects; null when the link ends. */
-  async next(): Promise<ChatEvent | null> {
+  next(): Promise<ChatEvent | null> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    return ahead ?? this.#read();
+  }
+
+  /**
+   * Waits up to `ms` for the next event without taking it: `next` returns it
+   * after. Null when the link ended, undefined when nothing came in time.
+   */
+  async peek(ms: number): Promise<ChatEvent | null | undefined> {
+    // A read that lost the race stays pending here, so that nothing is lost.
+    this.#ahead ??= this.#read();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) =>
+      timer = setTimeout(() => resolve(undefined), ms)
+    );
+    try {
+      return await Promise.race([this.#ahead, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #read(): Promise<ChatEvent | null> {
     while (!this.#closed) {
       const read = await this.#lines.next();
       if (read.done) break;
@@ -150,6 +235,53 @@ class Link {
   }
 }
 
+// Refusals of `hello` after which the server waits for another try on the same connection.
+const RETRY_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.NameTaken,
+  ErrorCode.NameInvalid,
+  ErrorCode.PasswordRequired,
+  ErrorCode.WrongPassword,
+]);
+
+/**
+ * The refusal that ends reconnecting, as the error to report, or null when
+ * trying again later may work (the name is still held by our old connection).
+ */
+function loginRefusal(
+  code: string,
+  message: string,
+  name: string,
+  gavePassword: boolean,
+): ErrorEvent | null {
+  switch (code) {
+    case ErrorCode.WrongPassword:
+      return {
+        type: "error",
+        code,
+        message: gavePassword
+          ? `${message} (was it changed?); join again with the new one`
+          : message,
+      };
+    case ErrorCode.PasswordRequired:
+      return {
+        type: "error",
+        code,
+        message: gavePassword ? message : `${message}; join again to give the password of ${name}`,
+      };
+    case ErrorCode.Throttled:
+      return { type: "error", code, message };
+  }
+  return null;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
 function parseEvent(line: string): ChatEvent | null {
   // The server may greet a silent peer in plain text; a JSON client ignores that.
   if (!line.trimStart().startsWith("{")) return null;
@@ -168,12 +300,15 @@ function parseEvent(line: string): ChatEvent | null {
 export class ChatClient {
   /** `host:port` of the server, for messages. */
   readonly address: string;
-  #options: Required<ClientOptions>;
+  #options: Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">;
   #link: Link | null = null;
   #name = "";
   // The secret from the last welcome: it takes our name back after a drop,
   // before the server has noticed that the old connection is gone.
   #resume = "";
+  // The password that got us welcomed, and for which name: after a server
+  // restart the resume token means nothing, and the server asks again.
+  #login: { name: string; password: string } | null = null;
   #users: string[] = [];
   #userCount = 0;
   #registered = false;
@@ -222,50 +357,82 @@ export class ChatClient {
   }
 
   /**
-   * Opens the TCP connection.
+   * Opens the connection: TCP, or TLS with its whole handshake, so that a
+   * certificate problem shows here. Over TCP it then waits briefly for the
+   * answer to its first line, which tells a TLS server from a chat server.
    *
-   * @throws {ConnectError} with a reason such as "connection refused".
+   * @throws {ConnectError} with a reason such as "connection refused" or
+   * {@link NOT_TRUSTED}.
    */
   async connect(): Promise<void> {
     this.#link?.close();
     this.#link = null;
-    const { host, port, connectTimeoutMs } = this.#options;
+    const { host, port, connectTimeoutMs, helloTimeoutMs, tls } = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Deno.errors.TimedOut()), connectTimeoutMs);
+    });
+    const attempt: Promise<Deno.Conn> = tls
+      ? Deno.connectTls({ hostname: host, port, ...(tls.caCerts ? { caCerts: tls.caCerts } : {}) })
+      : Deno.connect({ hostname: host, port, transport: "tcp" });
+    let conn: Deno.Conn | null = null;
+    let handshaking = false;
     try {
-      const conn = await Promise.race([
-        attempt,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Deno.errors.TimedOut()), connectTimeoutMs);
-        }),
-      ]);
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // Only a latency nicety.
+      conn = await Promise.race([attempt, timeout]);
+      if (tls) {
+        handshaking = true;
+        const handshake = (conn as Deno.TlsConn).handshake();
+        // Closing the connection after a timeout fails the handshake too: not a crash.
+        handshake.catch(() => {});
+        await Promise.race([handshake, timeout]);
+        handshaking = false;
+      } else {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(true);
+        } catch {
+          // Only a latency nicety.
+        }
       }
-      this.#link = new Link(conn);
-      // The server picks the protocol from the first line: a ping claims JSON
-      // at once, while the person may still be typing a name.
-      this.#link.send({ type: "ping" });
     } catch (error) {
       // A connection that succeeds after we gave up is closed right away.
-      attempt.then((conn) => conn.close(), () => {});
-      throw new ConnectError(this.address, connectReason(error));
+      if (conn) closeQuietly(conn);
+      else attempt.then(closeQuietly, () => {});
+      const reason = error instanceof Deno.errors.TimedOut && handshaking
+        ? "timed out during the TLS handshake; if the server does not use TLS, try without --tls"
+        : tls
+        ? tlsReason(error, host)
+        : connectReason(error);
+      throw new ConnectError(this.address, reason);
     } finally {
       clearTimeout(timer);
     }
+    const link = new Link(conn);
+    this.#link = link;
+    // The server picks the protocol from the first line: a ping claims JSON
+    // at once, while the person may still be typing a name.
+    link.send({ type: "ping" });
+    if (tls) return;
+    // A TLS server answers that line with an alert at once: better said now
+    // than after the person typed a name. A slow or quiet server is no error
+    // here; `register` waits for it as long as it takes.
+    const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
+    if (first === null && link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
+    // The pong was only a sign of life; anything else (a refusal) is for `register`.
+    if (first?.type === "pong") await link.next();
   }
 
   /**
-   * Asks to join as `name`. A refusal with `retry` (name taken or invalid)
-   * leaves the connection open for another try; other refusals close it.
-   * A connection that the server closed meanwhile (a name prompt left for
-   * too long) is reopened once.
+   * Asks to join as `name`, with `password` when given (front ends give it
+   * once the server asked for it; reconnecting gives the one that got us
+   * welcomed, as a restarted server asks again). A refusal with
+   * `retry` (name taken or invalid, password needed or wrong) leaves the
+   * connection open for another try; other refusals (too many failed
+   * logins, a full room) close it. A connection that the server closed
+   * meanwhile (a name prompt left for too long) is reopened once.
    *
    * @throws {ConnectError} when the server cannot be reached or does not answer.
    */
-  async register(name: string): Promise<Registration> {
+  async register(name: string, password?: string): Promise<Registration> {
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw new ConnectError(this.address, "closed");
       if (!this.#link || this.#link.closed) await this.connect();
@@ -277,14 +444,17 @@ export class ChatClient {
         name,
         client: this.#options.client,
         ...resume,
+        ...(password !== undefined ? { password } : {}),
       });
       const answer = await this.#awaitAnswer(link);
       if (answer === "closed") {
+        if (link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
         if (attempt === 0) continue;
         throw new ConnectError(this.address, "the server closed the connection");
       }
       if (answer.ok) {
         this.#onWelcome(answer.welcome);
+        this.#login = password !== undefined ? { name: answer.welcome.name, password } : null;
         this.#startKeepalive();
       } else if (!answer.retry) {
         link.close();
@@ -309,8 +479,13 @@ export class ChatClient {
         }
         if (event.type === "welcome") return { ok: true, welcome: event };
         if (event.type === "error") {
-          if (event.code === ErrorCode.NameTaken || event.code === ErrorCode.NameInvalid) {
+          if (RETRY_CODES.has(event.code)) {
             return { ok: false, code: event.code, message: event.message, retry: true };
+          }
+          // Too many failed logins: the connection stays open, but trying
+          // again now would only be refused again.
+          if (event.code === ErrorCode.Throttled) {
+            return { ok: false, code: event.code, message: event.message, retry: false };
           }
           // Room full and version mismatch are followed by `bye`; a
           // registration timeout too, and then we simply say hello again.
@@ -396,20 +571,25 @@ export class ChatClient {
           return;
         }
         yield { kind: "lost", reason: lost };
-        const welcome = yield* this.#comeBack();
-        if (!welcome) {
+        const back = yield* this.#comeBack();
+        if (back === null) {
           yield { kind: "end", bye: null, reason: lost };
           return;
         }
-        yield { kind: "back", welcome };
+        if (back.type !== "welcome") {
+          yield { kind: "end", bye: null, reason: back.message, code: back.code };
+          return;
+        }
+        yield { kind: "back", welcome: back };
       }
     } finally {
       this.close();
     }
   }
 
-  // Reconnects with jittered exponential backoff until welcomed, or closed.
-  async *#comeBack(): AsyncGenerator<ClientUpdate, WelcomeEvent | null> {
+  // Reconnects with jittered exponential backoff until welcomed, closed
+  // (null), or refused for good (the server's error).
+  async *#comeBack(): AsyncGenerator<ClientUpdate, WelcomeEvent | ErrorEvent | null> {
     let delay = this.#options.retryInitialMs;
     while (!this.#closed && !this.#quitting) {
       // Jitter spreads out a room full of clients after a server restart.
@@ -419,13 +599,21 @@ export class ChatClient {
       let reason: string;
       let refused: boolean;
       try {
-        const answer = await this.register(this.#name);
+        const login = this.#login?.name === this.#name ? this.#login : null;
+        const answer = await this.register(this.#name, login?.password);
         if (answer.ok) return answer.welcome;
-        // Without a resume token that the server knows (it restarted), the old
-        // connection may hold the name until the server notices it is gone.
         if (answer.code === ErrorCode.VersionUnsupported || answer.code === ErrorCode.NameInvalid) {
           return null;
         }
+        // Asking again would not help: the password changed, the name became
+        // an account's, or too many logins failed. Each says so, once.
+        const final = loginRefusal(answer.code, answer.message, this.#name, login !== null);
+        if (final) {
+          this.#link?.close();
+          return final;
+        }
+        // Without a resume token that the server knows (it restarted), the old
+        // connection may hold the name until the server notices it is gone.
         reason = answer.message;
         refused = true;
       } catch (error) {
@@ -510,4 +698,51 @@ export function connectReason(error: unknown): string {
   }
   if (/unreachable/i.test(message)) return "network unreachable";
   return message.replace(/\s*\(os error \d+\)$/, "").toLowerCase() || "unknown error";
+}
+
+/**
+ * A short reason for a failed TLS handshake with `host`, saying what to do:
+ * trust the certificate, use a name it is for, or drop `--tls`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NOT_TRUSTED, tlsReason } from "./client.ts";
+ * assert.equal(tlsReason(new Error("invalid peer certificate: UnknownIssuer"), "chat.lan"), NOT_TRUSTED);
+ * ```
+ */
+export function tlsReason(error: unknown, host: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/UnknownIssuer|unknown ?ca\b/i.test(message)) return NOT_TRUSTED;
+  // rustls: certificate not valid for name "1.2.3.4"; certificate is only
+  // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...
+  if (/not valid for name/i.test(message)) {
+    const names = [...message.matchAll(/(?:DnsName|IpAddress)\("?([^")]*)"?\)/g)].map((m) => m[1]);
+    const valid = names.length > 0 ? ` (it is for ${names.join(", ")})` : "";
+    return `the server's certificate is not for ${host}${valid}; join by a name it is for, ` +
+      "or make a certificate with that name ('chat cert')";
+  }
+  if (/expired/i.test(message)) {
+    return "the server's certificate has expired; make a new one ('chat cert'), or check the clock";
+  }
+  if (/not valid yet/i.test(message)) {
+    return "the server's certificate is not valid yet; check this computer's clock";
+  }
+  if (/invalid peer certificate/i.test(message)) {
+    return `the server's certificate was rejected (${message.replace(/^.*?certificate:\s*/i, "")})`;
+  }
+  if (/unable to add pem|certificate store/i.test(message)) {
+    return "the certificate to trust (--ca) is not a valid PEM certificate";
+  }
+  // A plain server answers the TLS hello with text, which is no TLS record.
+  if (/InvalidContentType|corrupt message|wrong version number/i.test(message)) {
+    return SERVER_NOT_TLS;
+  }
+  if (error instanceof Deno.errors.UnexpectedEof || /end of file|eof/i.test(message)) {
+    return "the server closed the connection during the TLS handshake; " +
+      "if it does not use TLS, try without --tls";
+  }
+  const alert = /received fatal alert: (\w+)/i.exec(message);
+  if (alert) return `the server refused the TLS handshake (${alert[1]})`;
+  return connectReason(error);
 }

@@ -161,7 +161,7 @@ export const COMMANDS: Commands = new Commands()
   .add({
     name: "history",
     usage: "[N]",
-    help: "Show the last N messages of the room",
+    help: "Show the room's last N messages (at most 1000)",
     run: (hub, member, args) => hub.recall(member, args),
   })
   .add({

@@ -60,6 +60,19 @@ export const ErrorCode = {
   Flood: "flood",
   /** Too many connections from one address. */
   TooManyConnections: "too_many_connections",
+  /**
+   * This name belongs to an account (or the server admits account holders
+   * only): send `hello` again with its `password`.
+   */
+  PasswordRequired: "password_required",
+  /** The password was wrong (or, where only accounts get in, the name or the password). */
+  WrongPassword: "wrong_password",
+  /** Too many failed logins lately for this name or address; the message says how long to wait. */
+  Throttled: "throttled",
+  /** The server could not store the message (its disk, say); it was not sent. */
+  NotSaved: "not_saved",
+  /** The action is not allowed here (such as `/nick` when names are accounts). */
+  NotAllowed: "not_allowed",
 } as const;
 
 /** One of the stable error codes. */
@@ -92,6 +105,8 @@ export interface WelcomeEvent {
   server: string;
   /** Secret to send in `hello` after a lost connection, to take the name back. */
   resume: string;
+  /** Present when the user logged in to an account with its password. */
+  account?: true;
 }
 
 /** How many users a welcome says are in the room besides the newcomer. */
@@ -119,6 +134,21 @@ export interface PrivateEvent {
   from: string;
   to: string;
   text: string;
+  /**
+   * On the sender's copy only: the recipient (an account) was not online;
+   * the message is kept and shown to them when they next log in.
+   */
+  offline?: true;
+}
+
+/**
+ * Private messages sent to an account while its owner was away, oldest
+ * first; sent right after `welcome` (and `history`), in pages of at most
+ * 1000, to the owner only.
+ */
+export interface MissedEvent {
+  type: "missed";
+  messages: PrivateEvent[];
 }
 
 /** Earlier messages of a room, oldest first: on joining, or asked for with `/history`. */
@@ -207,6 +237,7 @@ export type ChatEvent =
   | WelcomeEvent
   | MessageEvent
   | PrivateEvent
+  | MissedEvent
   | HistoryEvent
   | JoinEvent
   | LeaveEvent

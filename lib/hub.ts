@@ -9,6 +9,13 @@
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
  *
+ * With a {@link HubStore}, room messages and private messages are stored
+ * before anyone sees them: the sender's own copy (the echo) is the
+ * acknowledgement, so a message a sender has seen is on disk. One the store
+ * refuses is not sent at all (`not_saved`), rather than shown and then lost
+ * at the next restart. The store also holds accounts: names that need a
+ * password, checked by the front end (the hub never hashes).
+ *
  * @module
  */
 
@@ -20,6 +27,7 @@ import {
   type ChatEvent,
   ErrorCode,
   type MessageEvent,
+  type PrivateEvent,
   PROTOCOL_VERSION,
   type Sink,
   WELCOME_NAMES,
@@ -27,6 +35,7 @@ import {
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
+import type { Store, StoredMessage, StoredPrivate } from "./store.ts";
 import { TokenBucket, TokenBuckets } from "./token_bucket.ts";
 
 /** The room everyone enters first. */
@@ -44,6 +53,31 @@ const MAX_REASON_LENGTH = 200;
 
 /** Everyone behind one address together may send this many times one user's flood limits. */
 const ADDRESS_FLOOD_FACTOR = 3;
+
+/**
+ * Who needs a password: nobody (`off`, accounts are ignored), the owners of
+ * names that have an account (`names`), or everyone, so that only account
+ * holders get in (`required`).
+ */
+export type AuthMode = "off" | "names" | "required";
+
+/**
+ * What the hub needs of the store ({@link Store}): a narrow view, so that
+ * tests can pass a fake, and the hub cannot manage accounts.
+ */
+export type HubStore = Pick<
+  Store,
+  | "lastId"
+  | "appendMessage"
+  | "recentMessages"
+  | "appendPrivate"
+  | "undelivered"
+  | "markDelivered"
+  | "getUser"
+>;
+
+/** What `/history` shows when the server shows joiners nothing (`--history 0`) but stores it all. */
+export const DEFAULT_RECALL = 20;
 
 /** Flood control of each user's actions; see {@link HubOptions.flood}. */
 export interface FloodLimits {
@@ -89,6 +123,14 @@ export interface HubOptions {
   history?: number;
   /** Makes the secret `resume` tokens. @default crypto.randomUUID */
   token?: () => string;
+  /**
+   * Persistence: room history and private messages are stored (before they
+   * are sent) and survive restarts; accounts are looked up in it. Without
+   * it, history is kept in memory only, as long as `history` is above 0.
+   */
+  store?: HubStore;
+  /** Which names need a password; anything but "off" needs a `store`. @default "off" */
+  auth?: AuthMode;
 }
 
 /** Where a registration comes from; every field is optional. */
@@ -99,6 +141,8 @@ export interface Origin {
   address?: string;
   /** The `resume` token of an earlier welcome, to take the name back. */
   resume?: string;
+  /** The front end has checked this name's account password: the user is its owner. */
+  account?: boolean;
 }
 
 /** What the hub tracks about a user beyond the room: flood state, quietness. */
@@ -128,9 +172,22 @@ export class Hub {
   #depth = 0;
   #token: () => string;
   #history: number;
+  #store: HubStore | null;
+  #auth: AuthMode;
 
-  /** Creates a hub with one empty room, {@link DEFAULT_ROOM}. */
+  /**
+   * Creates a hub with one empty room, {@link DEFAULT_ROOM}.
+   *
+   * @throws {TypeError} when `auth` is not "off" but there is no `store`.
+   */
   constructor(options: HubOptions = {}) {
+    this.#store = options.store ?? null;
+    this.#auth = options.auth ?? "off";
+    if (this.#auth !== "off" && !this.#store) {
+      throw new TypeError(`Accounts (auth "${this.#auth}") need a store`);
+    }
+    // Ids go on from the store's, so that they never repeat across restarts.
+    this.#nextId = this.#store ? this.#store.lastId + 1 : 1;
     this.#maxUsers = options.maxUsers ?? 100;
     this.#motd = options.motd ? cleanMessage(options.motd) : undefined;
     this.#server = options.server ?? "chat";
@@ -148,9 +205,11 @@ export class Hub {
         this.#flood.rate * ADDRESS_FLOOD_FACTOR,
       )
       : null;
-    this.#history = Math.min(options.history ?? DEFAULT_HISTORY, MAX_HISTORY);
-    // Rooms keep the longest history /history may ask for, if history is on.
-    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM, this.#history > 0 ? MAX_HISTORY : 0));
+    this.#history = Math.max(0, Math.min(options.history ?? DEFAULT_HISTORY, MAX_HISTORY));
+    // Without a store, rooms keep the longest history /history may ask for,
+    // if history is on; with one, history is read from it.
+    const keep = !this.#store && this.#history > 0 ? MAX_HISTORY : 0;
+    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM, keep));
   }
 
   /** Number of registered users. */
@@ -174,17 +233,52 @@ export class Hub {
   }
 
   /**
+   * Whether `name` needs its account password to register: always where
+   * only account holders get in (`auth: "required"`), when the name has an
+   * account with `auth: "names"`, never with `auth: "off"`. When the store
+   * cannot be read, it does (a name is not handed out unchecked).
+   */
+  needsPassword(name: string): boolean {
+    if (this.#auth === "off") return false;
+    if (this.#auth === "required") return true;
+    try {
+      return this.#store?.getUser(name.trim()) !== undefined;
+    } catch (error) {
+      this.#log(`cannot look up the account ${cleanName(name)}: ${reason(error)}`);
+      return true;
+    }
+  }
+
+  /**
+   * Whether a `hello` with this `resume` token would take `name` back. The
+   * token was issued to a connection that got in (with its password, if it
+   * needed one), so the front end need not ask for the password again; the
+   * resumed member keeps the account flag of the one it replaces.
+   */
+  canResume(name: string, token: string | undefined): boolean {
+    if (!token) return false;
+    const checked = checkName(name);
+    if (!checked.ok) return false;
+    const holder = this.#users.get(nameKey(checked.name));
+    return holder !== undefined && sameSecret(token, holder.resume);
+  }
+
+  /**
    * Registers a user under `name` and puts them in the default room: they get
-   * `welcome` (with a `resume` token), everyone else a `join`.
+   * `welcome` (with a `resume` token), everyone else a `join`. A joiner then
+   * gets the room's last messages (`history`, when the hub shows any), and
+   * an account holder the private messages kept while they were away
+   * (`missed`, in pages).
    *
    * `origin.address` identifies where the user connects from (an IP
    * address), for join churn control: joins from an address that keeps
    * joining are not announced. `origin.resume` is the token of an earlier
    * `welcome`: it takes the name back from a connection that was lost but
-   * not yet noticed, silently for the room.
+   * not yet noticed, silently for the room. `origin.account` says the front
+   * end has checked the name's password.
    *
-   * @throws {ChatError} `name_invalid`, `name_taken` or `room_full`; the
-   * connection may try again with another name (except when full).
+   * @throws {ChatError} `name_invalid`, `password_required`, `name_taken` or
+   * `room_full`; the connection may try again (except when full).
    */
   register(name: string, sink: Sink, origin: Origin = {}): Member {
     const peer = origin.peer ?? "local";
@@ -194,8 +288,20 @@ export class Hub {
       this.#log(`refused name from ${peer}: ${checked.reason}`);
       throw new ChatError(ErrorCode.NameInvalid, checked.reason);
     }
-    const holder = this.#users.get(nameKey(checked.name));
-    if (holder && !(origin.resume && sameSecret(origin.resume, holder.resume))) {
+    const found = this.#users.get(nameKey(checked.name));
+    const holder = found && origin.resume && sameSecret(origin.resume, found.resume)
+      ? found
+      : undefined;
+    if (!origin.account && !holder && this.needsPassword(checked.name)) {
+      this.#log(`refused ${checked.name} from ${peer}: no password`);
+      throw new ChatError(
+        ErrorCode.PasswordRequired,
+        this.#auth === "required"
+          ? "This server admits account holders only: give your name and password"
+          : `The name ${checked.name} belongs to an account: give its password`,
+      );
+    }
+    if (found && !holder) {
       this.#log(`refused name ${checked.name} from ${peer}: taken`);
       throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
     }
@@ -203,10 +309,13 @@ export class Hub {
       this.#log(`refused ${checked.name} from ${peer}: room full (${this.#maxUsers})`);
       throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
     }
-    const member = new Member(holder?.name ?? checked.name, sink, {
+    // A resumed connection keeps the account of the one it replaces.
+    const account = holder?.account === true || origin.account === true;
+    const member = new Member(holder?.name ?? this.#accountName(checked.name, account), sink, {
       peer,
       address,
       resume: this.#token(),
+      account,
     });
     const now = this.#now();
     const previous = holder && this.#standing.get(holder);
@@ -240,13 +349,18 @@ export class Hub {
       ...(this.#motd ? { motd: this.#motd } : {}),
       server: this.#server,
       resume: member.resume,
+      ...(member.account ? { account: true as const } : {}),
     });
     if (holder) {
+      // The connection it replaces was shown the history and the kept messages already.
       this.#log(`resume ${member.name} from ${peer}`);
       return member;
     }
-    const earlier = room.recent(this.#history);
-    if (earlier.length > 0) sink.send({ type: "history", room: room.name, messages: earlier });
+    if (this.#history > 0) {
+      const earlier = this.#recentOrNothing(room, this.#history);
+      if (earlier.length > 0) sink.send({ type: "history", room: room.name, messages: earlier });
+    }
+    if (member.account) this.#deliverMissed(member);
     const quiet = this.#standing.get(member)?.quiet;
     if (!quiet) {
       room.broadcast(
@@ -255,11 +369,71 @@ export class Hub {
       );
     }
     this.#log(
-      `join ${member.name} from ${peer} (${usersCount(this.#users.size)})${
-        quiet ? " unannounced: too many joins from " + address : ""
-      }`,
+      `join ${member.name}${member.account ? " (account)" : ""} from ${peer} (${
+        usersCount(this.#users.size)
+      })${quiet ? " unannounced: too many joins from " + address : ""}`,
     );
     return member;
+  }
+
+  /**
+   * The name an account holder is shown by: the account's, as registered
+   * (`bob` logs in as `Bob`), or `name` when that cannot be read.
+   */
+  #accountName(name: string, account: boolean): string {
+    if (!account || !this.#store) return name;
+    try {
+      return this.#store.getUser(name)?.name ?? name;
+    } catch (error) {
+      this.#log(`cannot look up the account ${name}: ${reason(error)}`);
+      return name;
+    }
+  }
+
+  /** Joiner history: a store that cannot be read costs the joiner their history, not their join. */
+  #recentOrNothing(room: Room, count: number): MessageEvent[] {
+    try {
+      return this.#recent(room, count);
+    } catch (error) {
+      this.#log(`cannot read the history of #${room.name}: ${reason(error)}`);
+      return [];
+    }
+  }
+
+  /** The last `count` messages of `room` before the id `before`, from the store or the room. */
+  #recent(room: Room, count: number, before?: number): MessageEvent[] {
+    if (!this.#store) return room.recent(count, before);
+    return this.#store.recentMessages(room.name, count, before).map(toMessageEvent);
+  }
+
+  /**
+   * Sends an account holder the private messages kept for them, oldest
+   * first, in `missed` pages, each marked delivered once sent. A store that
+   * fails stops it (they stay waiting for the next login); the login goes on.
+   */
+  #deliverMissed(member: Member): void {
+    const store = this.#store;
+    if (!store) return;
+    let total = 0;
+    try {
+      for (;;) {
+        const page = store.undelivered(member.name, MISSED_PAGE);
+        if (page.length === 0) break;
+        member.sink.send({ type: "missed", messages: page.map(toPrivateEvent) });
+        total += page.length;
+        // Marked after sending: the sink has them queued, in order, before anything else.
+        const marked = store.markDelivered(member.name, page[page.length - 1].id);
+        // A page that could not be marked would come back forever; a short one was the last.
+        if (marked === 0 || page.length < MISSED_PAGE) break;
+      }
+    } catch (error) {
+      this.#log(`cannot deliver the private messages kept for ${member.name}: ${reason(error)}`);
+    }
+    if (total > 0) {
+      this.#log(
+        `delivered ${total} kept private message${total === 1 ? "" : "s"} to ${member.name}`,
+      );
+    }
   }
 
   /** Takes a join token for `address`; false when it has joined too often lately. */
@@ -356,22 +530,38 @@ export class Hub {
         text: clean,
         ...(action ? { action: true as const } : {}),
       };
+      // Stored first: the sender's echo tells them it is saved.
+      this.#save(`message from ${member.name} in #${room.name}`, (store) =>
+        store.appendMessage({
+          id: message.id,
+          time: message.time,
+          room: message.room,
+          from: message.from,
+          text: message.text,
+          action,
+        }));
       room.broadcast(message);
       room.remember(message);
       this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
     });
   }
 
-  /** Sends a private message; the sender gets the same event as a receipt. */
+  /**
+   * Sends a private message; the sender gets the same event as a receipt.
+   * To an account whose owner is away (where accounts count), it is kept
+   * for their next login, and the sender's receipt says so (`offline`).
+   */
   whisper(member: Member, to: string, text: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      const target = this.#users.get(nameKey(to.trim().replace(/^@/, "")));
+      const wanted = to.trim().replace(/^@/, "");
+      const target = this.#users.get(nameKey(wanted));
       if (!target) {
-        throw new ChatError(ErrorCode.NoSuchUser, `No user named ${cleanMessage(to)} is here`);
+        this.#keepPrivate(member, wanted, text);
+        return;
       }
       const clean = this.#checkText(text);
-      const event: ChatEvent = {
+      const event: PrivateEvent = {
         type: "private",
         id: this.#nextId++,
         time: this.#now(),
@@ -379,6 +569,10 @@ export class Hub {
         to: target.name,
         text: clean,
       };
+      this.#save(
+        `private message from ${member.name}`,
+        (store) => store.appendPrivate({ ...privateRecord(event), delivered: true }),
+      );
       target.sink.send(event);
       if (target !== member) member.sink.send(event);
       // The operator sees that it happened, not what was said.
@@ -386,10 +580,66 @@ export class Hub {
     });
   }
 
-  /** Changes the member's name, if the new one is valid and free. */
+  /**
+   * A private message to `to`, who is not online: kept for them when the
+   * name has an account (and accounts count here), else refused.
+   */
+  #keepPrivate(member: Member, to: string, text: string): void {
+    const missing = () =>
+      new ChatError(ErrorCode.NoSuchUser, `No user named ${cleanMessage(to)} is here`);
+    // Without accounts a registered name cannot log in to read it: nobody is there.
+    if (this.#auth === "off" || !this.#store) throw missing();
+    const store = this.#store;
+    const owner = this.#save(`private message from ${member.name}`, () => store.getUser(to));
+    if (!owner) throw missing();
+    const clean = this.#checkText(text);
+    const event: PrivateEvent = {
+      type: "private",
+      id: this.#nextId++,
+      time: this.#now(),
+      from: member.name,
+      to: owner.name,
+      text: clean,
+    };
+    this.#save(
+      `private message from ${member.name}`,
+      () => store.appendPrivate({ ...privateRecord(event), delivered: false }),
+    );
+    member.sink.send({ ...event, offline: true });
+    this.#log(
+      `private ${member.name} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
+    );
+  }
+
+  /**
+   * Runs a store operation for `what` (words for the log); when it fails,
+   * for whatever reason, the operator is told and the user gets `not_saved`:
+   * nothing was sent.
+   */
+  #save<T>(what: string, write: (store: HubStore) => T): T | undefined {
+    if (!this.#store) return undefined;
+    try {
+      return write(this.#store);
+    } catch (error) {
+      this.#log(`not saved: ${what}: ${reason(error)}`);
+      throw new ChatError(ErrorCode.NotSaved, "Message not sent: the server could not save it");
+    }
+  }
+
+  /**
+   * Changes the member's name, if the new one is valid and free. Where
+   * accounts count, an account holder's name is their account's and stays,
+   * and nobody takes a name that has an account.
+   */
   rename(member: Member, name: string): void {
     this.#guard(member, () => {
       const room = this.#roomOf(member);
+      if (this.#auth === "required" || (this.#auth !== "off" && member.account)) {
+        throw new ChatError(
+          ErrorCode.NotAllowed,
+          "Your name is your account here; it cannot change",
+        );
+      }
       const checked = checkName(name);
       if (!checked.ok) throw new ChatError(ErrorCode.NameInvalid, checked.reason);
       const key = nameKey(checked.name);
@@ -399,6 +649,12 @@ export class Hub {
       }
       if (checked.name === member.name) {
         throw new ChatError(ErrorCode.BadArguments, `You are already called ${member.name}`);
+      }
+      if (this.needsPassword(checked.name)) {
+        throw new ChatError(
+          ErrorCode.NameTaken,
+          `The name ${checked.name} belongs to an account; only its owner can use it`,
+        );
       }
       const old = member.name;
       this.#users.delete(member.key);
@@ -427,25 +683,79 @@ export class Hub {
   }
 
   /**
-   * Sends the member the last `count` messages of their room (`/history`).
+   * Sends the member the last messages of their room (`/history [N]`): N,
+   * or as many as joiners are shown ({@link DEFAULT_RECALL} when that is
+   * none but the server stores history).
    *
-   * @throws {ChatError} when history is off, or `count` is not 1 to MAX_HISTORY.
+   * @throws {ChatError} when the server keeps no history, or `count` is not
+   * a whole number from 1 to MAX_HISTORY.
    */
   recall(member: Member, count: string): void {
     this.#guard(member, () => {
-      const room = this.#roomOf(member);
-      if (this.#history <= 0) {
-        throw new ChatError(ErrorCode.BadArguments, "This server keeps no history");
-      }
-      const n = count.trim() === "" ? this.#history : Number(count.trim());
-      if (!/^\d*$/.test(count.trim()) || !Number.isInteger(n) || n < 1 || n > MAX_HISTORY) {
+      const room = this.#historyRoom(member);
+      const wanted = count.trim();
+      // Digits only, and few: "1e3", "0x10", "2.5", "-1" and a page of nines are all refused.
+      const n = wanted === "" ? undefined : /^\d{1,4}$/.test(wanted) ? Number(wanted) : NaN;
+      if (n !== undefined && !(n >= 1 && n <= MAX_HISTORY)) {
         throw new ChatError(
           ErrorCode.BadArguments,
           `Usage: /history [N], N a whole number from 1 to ${MAX_HISTORY}`,
         );
       }
-      member.sink.send({ type: "history", room: room.name, messages: room.recent(n) });
+      this.#sendHistory(member, room, n);
     });
+  }
+
+  /**
+   * Sends the member `count` messages of their room before the id `before`
+   * (the newest when not given): the JSON `history` frame, for paging back.
+   * `count` defaults as for `/history`. An empty page means there is nothing
+   * earlier.
+   *
+   * @throws {ChatError} `bad_arguments` when the server keeps no history,
+   * `count` is not a whole number from 1 to MAX_HISTORY, or `before` is not
+   * a whole number above 0.
+   */
+  history(member: Member, count?: number, before?: number): void {
+    this.#guard(member, () => {
+      const room = this.#historyRoom(member);
+      // Checked here too, not only by the protocol: any front end may call it.
+      if (count !== undefined && !isWholeIn(count, 1, MAX_HISTORY)) {
+        throw new ChatError(
+          ErrorCode.BadArguments,
+          `History "count" must be a whole number from 1 to ${MAX_HISTORY}`,
+        );
+      }
+      if (before !== undefined && !isWholeIn(before, 1, Number.MAX_SAFE_INTEGER)) {
+        throw new ChatError(
+          ErrorCode.BadArguments,
+          `History "before" must be a message id, a whole number above 0`,
+        );
+      }
+      this.#sendHistory(member, room, count, before);
+    });
+  }
+
+  /** The member's room, when the server keeps its history. */
+  #historyRoom(member: Member): Room {
+    const room = this.#roomOf(member);
+    if (!this.#store && this.#history <= 0) {
+      throw new ChatError(ErrorCode.BadArguments, "This server keeps no history");
+    }
+    return room;
+  }
+
+  /** Sends `count` messages before `before` (default: as many as /history shows). */
+  #sendHistory(member: Member, room: Room, count: number | undefined, before?: number): void {
+    const n = count ?? (this.#history > 0 ? this.#history : DEFAULT_RECALL);
+    let messages: MessageEvent[];
+    try {
+      messages = this.#recent(room, n, before);
+    } catch (error) {
+      this.#log(`cannot read the history of #${room.name}: ${reason(error)}`);
+      throw new ChatError(ErrorCode.NotSaved, "History not shown: the server could not read it");
+    }
+    member.sink.send({ type: "history", room: room.name, messages });
   }
 
   /** Sends the help text to the member. */
@@ -541,6 +851,52 @@ export class Hub {
     }
     return clean;
   }
+}
+
+/** Most private messages in one `missed` event; the store returns no more at once either. */
+const MISSED_PAGE = MAX_HISTORY;
+
+function toMessageEvent(stored: StoredMessage): MessageEvent {
+  return {
+    type: "message",
+    id: stored.id,
+    time: stored.time,
+    room: stored.room,
+    from: stored.from,
+    text: stored.text,
+    ...(stored.action === true ? { action: true as const } : {}),
+  };
+}
+
+function toPrivateEvent(stored: StoredPrivate): PrivateEvent {
+  return {
+    type: "private",
+    id: stored.id,
+    time: stored.time,
+    from: stored.from,
+    to: stored.to,
+    text: stored.text,
+  };
+}
+
+/** The fields of a private message the store keeps, but whether it was delivered. */
+function privateRecord(event: PrivateEvent) {
+  return { id: event.id, time: event.time, from: event.from, to: event.to, text: event.text };
+}
+
+/** Whether `value` is a whole number from `min` to `max` (not NaN, not 2.5, not "3"). */
+function isWholeIn(value: unknown, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+}
+
+/** What went wrong, in words, for the log. */
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A name someone typed, safe and short enough for the log. */
+function cleanName(name: string): string {
+  return [...cleanMessage(name)].slice(0, 40).join("");
 }
 
 function usersCount(count: number): string {

@@ -11,10 +11,21 @@
  * is printed as plain lines without escape codes, and it leaves at the end of
  * input. A refused name is then an error, not a question.
  *
+ * A name that belongs to an account needs its password. In a terminal it is
+ * asked for when the server says so, without echo (nothing typed shows, as
+ * with sudo), again after a wrong one, three times at most; CHAT_PASSWORD,
+ * if set, is tried first. A pipe gives CHAT_PASSWORD, or fails with advice.
+ * The password is never printed, kept in the input history, or sent before
+ * the server asks for it.
+ *
+ * With `--tls` (or `--ca FILE`, a certificate to trust) it connects with TLS.
+ *
  * Exit codes (see ExitCode): 0 when the user left or the server shut down
  * on purpose, 1 when the connection was lost (pipe mode) or the server closed
- * it for another reason, 2 for no name in pipe mode, 3 when the server cannot
- * be reached, 4 when it refuses us (name, full room, protocol version).
+ * it for another reason, or the `--ca` file cannot be read, 2 for no name in
+ * pipe mode, 3 when the server cannot be reached (TLS problems included), 4
+ * when it refuses us (name, password, too many failed logins, full room,
+ * protocol version).
  *
  * @module
  */
@@ -44,6 +55,9 @@ const LEAVE_TIMEOUT_MS = 1_500;
 /** How long after an ESC byte the rest of an escape sequence may come, in ms. */
 const ESCAPE_WAIT_MS = 50;
 
+/** Passwords a person may try before the client gives up (the server counts too). */
+const PASSWORD_TRIES = 3;
+
 /** Joins a chat server from this terminal (or pipe); resolves to the exit code. */
 export async function join(settings: JoinSettings): Promise<number> {
   const interactive = isInteractive();
@@ -54,10 +68,21 @@ export async function join(settings: JoinSettings): Promise<number> {
     );
     return ExitCode.Usage;
   }
+  let caCerts: string[] | undefined;
+  if (settings.ca !== undefined) {
+    const ca = await readCertificate(settings.ca);
+    if (!ca.ok) {
+      writeErr(`chat: cannot read --ca ${settings.ca} (${ca.problem})\n`);
+      return ExitCode.Failure;
+    }
+    caCerts = [ca.pem];
+  }
+  const tls = settings.tls || caCerts !== undefined;
   const client = new ChatClient({
     host: settings.host,
     port: settings.port,
     client: `chat/${VERSION}`,
+    ...(tls ? { tls: caCerts ? { caCerts } : {} } : {}),
   });
   try {
     await client.connect();
@@ -68,37 +93,103 @@ export async function join(settings: JoinSettings): Promise<number> {
   }
   try {
     return interactive
-      ? await new InteractiveJoin(client, settings.name, noColor() ? "mono" : "color").run()
-      : await pipeJoin(client, settings.name!);
+      ? await new InteractiveJoin(client, settings, noColor() ? "mono" : "color").run()
+      : await pipeJoin(client, settings.name!, settings.password);
   } finally {
     client.close();
   }
 }
 
+/** A certificate file's PEM text, or why it cannot be used. */
+type ReadCertificate = { ok: true; pem: string } | { ok: false; problem: string };
+
+/**
+ * Reads the `--ca` file: PEM certificates, each checked to decode, so that a
+ * wrong file (a key, a truncated copy) is named now rather than as a TLS
+ * failure later.
+ */
+export async function readCertificate(path: string): Promise<ReadCertificate> {
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { ok: false, problem: "no such file" };
+    if (error instanceof Deno.errors.IsADirectory) return { ok: false, problem: "a directory" };
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+      return { ok: false, problem: "permission denied" };
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, problem: message.replace(/\s*\(os error \d+\)$/, "").toLowerCase() };
+  }
+  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g)];
+  if (blocks.length === 0) {
+    const problem = /PRIVATE KEY-----/.test(pem)
+      ? "a private key, not a certificate: give the certificate ('chat cert' wrote both)"
+      : "not a PEM certificate";
+    return { ok: false, problem };
+  }
+  for (const [, body] of blocks) {
+    try {
+      // DER starts with a SEQUENCE tag.
+      if (atob(body.replace(/\s+/g, "")).charCodeAt(0) !== 0x30) throw new Error("not DER");
+    } catch {
+      return { ok: false, problem: "a damaged PEM certificate" };
+    }
+  }
+  return { ok: true, pem };
+}
+
 /** A refusal as one line: `cannot join HOST:PORT: the name Bob is taken`. */
 function refusal(address: string, message: string): string {
-  return `chat: cannot join ${address}: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n`;
+  return `chat: cannot join ${address}: ${lowerFirst(message)}\n`;
+}
+
+function lowerFirst(text: string): string {
+  return `${text.charAt(0).toLowerCase()}${text.slice(1)}`;
 }
 
 // The end of the conversation: which exit code, and what to say on stderr.
 function ending(update: ClientUpdate & { kind: "end" }, address: string, leaving: boolean) {
   const bye = update.bye;
+  if (update.code) {
+    // Refused after a drop: the password changed, too many failed logins...
+    return {
+      code: ExitCode.Refused,
+      message: `chat: ${address} refused to let you back in: ${lowerFirst(update.reason)}\n`,
+    };
+  }
   if (bye?.code === "quit" || bye?.code === "shutdown" || (!bye && leaving)) {
     return { code: ExitCode.Ok, message: "" };
   }
   if (bye) {
     // Kicked, flooding, replaced...: the server's reason, as one line.
-    const reason = `${bye.reason.charAt(0).toLowerCase()}${bye.reason.slice(1)}`;
-    return { code: ExitCode.Failure, message: `chat: ${reason} (${address})\n` };
+    return { code: ExitCode.Failure, message: `chat: ${lowerFirst(bye.reason)} (${address})\n` };
   }
   return { code: ExitCode.Failure, message: `chat: lost the connection to ${address}\n` };
 }
 
-/** Pipe mode: stdin lines out, plain lines in; leaves at the end of input. */
-async function pipeJoin(client: ChatClient, name: string): Promise<number> {
+/**
+ * Pipe mode: stdin lines out, plain lines in; leaves at the end of input.
+ * `password` (CHAT_PASSWORD) is given once, if the server asks for one.
+ */
+async function pipeJoin(
+  client: ChatClient,
+  name: string,
+  password: string | undefined,
+): Promise<number> {
   let answer;
   try {
     answer = await client.register(name);
+    if (!answer.ok && answer.code === ErrorCode.PasswordRequired) {
+      if (password === undefined) {
+        // "The name Bob belongs to an account: give its password": say how a script gives it.
+        const why = answer.message.replace(/:[^:]*$/, "");
+        const whose = why.includes(name) ? "its password" : `the password of ${name}`;
+        writeErr(refusal(client.address, `${why}; set CHAT_PASSWORD to ${whose}`));
+        return ExitCode.Refused;
+      }
+      answer = await client.register(name, password);
+    }
   } catch (error) {
     if (!(error instanceof ConnectError)) throw error;
     writeErr(`chat: cannot join ${client.address} (${error.reason})\n`);
@@ -157,13 +248,18 @@ function printPlain(event: ChatEvent, me: string): void {
 class InteractiveJoin {
   #client: ChatClient;
   #name: string | undefined;
+  // CHAT_PASSWORD: tried once, before asking.
+  #password: string | undefined;
   #term = new Terminal();
   #screen: Screen;
   #chat: LineEditor;
   #nameEditor = new LineEditor();
   #editor: LineEditor;
   #decoder = new KeyDecoder();
-  #nameAnswer: ((name: string | null) => void) | null = null;
+  // The answer to the prompt on the input line (a name, a password), while one is asked.
+  #answer: ((text: string | null) => void) | null = null;
+  // The input is a password: drawn as nothing at all.
+  #secret = false;
   #leaving = false;
   #leaveTimer: ReturnType<typeof setTimeout> | undefined;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -173,14 +269,19 @@ class InteractiveJoin {
   #joined = false;
   #typedAhead: string[] = [];
 
-  constructor(client: ChatClient, name: string | undefined, mode: RenderMode) {
+  constructor(client: ChatClient, settings: JoinSettings, mode: RenderMode) {
     this.#client = client;
-    this.#name = name;
+    this.#name = settings.name;
+    this.#password = settings.password;
     this.#screen = new Screen(this.#term.size().columns, mode);
-    this.#chat = new LineEditor((text, cursor) =>
+    this.#chat = this.#chatEditor();
+    this.#editor = this.#chat;
+  }
+
+  #chatEditor(): LineEditor {
+    return new LineEditor((text, cursor) =>
       completeWord(text, cursor, this.#client.users.filter((n) => n !== this.#client.name))
     );
-    this.#editor = this.#chat;
   }
 
   async run(): Promise<number> {
@@ -201,9 +302,14 @@ class InteractiveJoin {
     }
   }
 
-  // Asks for a name until the server takes one; null when registered, else the exit code.
+  /**
+   * Asks for a name until the server takes one, and for the password of a
+   * name that belongs to an account; null when registered, else the exit code.
+   */
   async #register(): Promise<number | null> {
     let name = this.#name;
+    let password: string | undefined;
+    let wrong = 0;
     if (name === undefined) {
       this.#print([statusLine(`Connected to ${this.#client.address}`, Date.now())]);
     }
@@ -213,9 +319,10 @@ class InteractiveJoin {
         if (typed === null) return ExitCode.Ok;
         name = typed;
       }
+      this.#screen.setPrompt(promptLine(name, true));
       let answer;
       try {
-        answer = await this.#client.register(name);
+        answer = await this.#client.register(name, password);
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         if (this.#leaving) return ExitCode.Ok;
@@ -238,7 +345,26 @@ class InteractiveJoin {
         this.#farewell = `chat: ${this.#client.address} is shutting down\n`;
         return ExitCode.Ok;
       }
+      const code = answer.code;
+      if (code === ErrorCode.PasswordRequired || code === ErrorCode.WrongPassword) {
+        if (code === ErrorCode.WrongPassword && ++wrong >= PASSWORD_TRIES) {
+          this.#farewell = refusal(this.#client.address, answer.message);
+          return ExitCode.Refused;
+        }
+        const tone = code === ErrorCode.WrongPassword ? "error" : "status";
+        this.#print([statusLine(answer.message, Date.now(), tone)]);
+        if (this.#password !== undefined) {
+          password = this.#password;
+          this.#password = undefined;
+          continue;
+        }
+        const typed = await this.#askPassword(name);
+        if (typed === null) return ExitCode.Ok;
+        password = typed;
+        continue;
+      }
       if (!answer.retry) {
+        // Too many failed logins, a full room...: the server's words.
         this.#farewell = refusal(this.#client.address, answer.message);
         return ExitCode.Refused;
       }
@@ -246,14 +372,35 @@ class InteractiveJoin {
         statusLine(`${answer.message}. Please choose another name.`, Date.now(), "error"),
       ]);
       name = undefined;
+      password = undefined;
+      wrong = 0;
     }
   }
 
   #askName(): Promise<string | null> {
-    this.#editor = this.#nameEditor;
-    this.#screen.setPrompt({ spans: [{ text: "Your name: ", tone: "prompt" }] });
+    return this.#ask(this.#nameEditor, "Your name: ", false);
+  }
+
+  /**
+   * Asks for the password of `name`, showing nothing of what is typed. Lines
+   * typed ahead are dropped, not sent once joined: they may be this very
+   * password, typed before the prompt showed. So is the chat editor, whose
+   * history they went into.
+   */
+  #askPassword(name: string): Promise<string | null> {
+    this.#typedAhead = [];
+    this.#chat = this.#chatEditor();
+    // A fresh editor each time: no history to recall a password from.
+    return this.#ask(new LineEditor(), `Password for ${name}: `, true);
+  }
+
+  /** Shows `prompt` on the input line and edits the answer with `editor`. */
+  #ask(editor: LineEditor, prompt: string, secret: boolean): Promise<string | null> {
+    this.#editor = editor;
+    this.#secret = secret;
+    this.#screen.setPrompt({ spans: [{ text: prompt, tone: "prompt" }] });
     this.#write(this.#screen.drawInput(this.#input()));
-    return new Promise((resolve) => this.#nameAnswer = resolve);
+    return new Promise((resolve) => this.#answer = resolve);
   }
 
   // Follows the room until the end; resolves to the exit code.
@@ -336,23 +483,27 @@ class InteractiveJoin {
         this.#write(this.#screen.clear(this.#input()));
         break;
       case "quit":
-        if (this.#nameAnswer) this.#answerName(null);
+        if (this.#answer) this.#answerPrompt(null);
         else this.#leave();
         break;
       case "submit":
-        if (this.#nameAnswer) this.#answerName(action.text.trim());
-        else this.#send(action.text);
+        if (!this.#answer) this.#send(action.text);
+        else if (!this.#secret) this.#answerPrompt(action.text.trim());
+        // An empty password is no attempt: the prompt stays.
+        else if (action.text !== "") this.#answerPrompt(action.text);
         break;
     }
   }
 
-  #answerName(name: string | null): void {
-    const answer = this.#nameAnswer!;
-    this.#nameAnswer = null;
+  #answerPrompt(text: string | null): void {
+    const answer = this.#answer!;
+    this.#answer = null;
+    this.#secret = false;
     this.#write(this.#screen.close());
     this.#editor = this.#chat;
-    this.#screen.setPrompt(promptLine(name ?? "", true));
-    answer(name);
+    // Never the answer itself, which may be a password: #register sets the prompt.
+    this.#screen.setPrompt({ spans: [] });
+    answer(text);
   }
 
   #send(text: string): void {
@@ -381,8 +532,8 @@ class InteractiveJoin {
   }
 
   #leave(): void {
-    if (this.#nameAnswer) {
-      this.#answerName(null);
+    if (this.#answer) {
+      this.#answerPrompt(null);
       return;
     }
     if (this.#leaving) {
@@ -400,6 +551,7 @@ class InteractiveJoin {
   }
 
   #input(): InputState {
+    if (this.#secret) return { text: "", cursor: 0 };
     return { text: this.#editor.text, cursor: this.#editor.cursor };
   }
 

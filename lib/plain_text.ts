@@ -51,6 +51,7 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
         ? "You are the first one here."
         : `Here with you: ${shown.join(", ")}${more > 0 ? ` and ${plural(more, "other")}` : ""}.`;
       const lines = [`Welcome, ${event.name}! You are in #${event.room}. ${company}`];
+      if (event.account) lines.push(`You are logged in to your account, ${event.name}.`);
       if (event.motd) lines.push(`Message of the day: ${event.motd}`);
       lines.push("Type a message and press Enter; /help lists the commands.");
       return lines.join("\r\n");
@@ -65,12 +66,27 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       ]
         .join("\r\n");
     }
+    case "missed": {
+      // Kept while the viewer was away: framed, like history, so they are not taken for new ones.
+      const lines = event.messages.map((m) => renderPlain(m, viewer) ?? "");
+      return [
+        `--- ${plural(lines.length, "private message")} while you were away ---`,
+        ...lines,
+        "--- end of private messages ---",
+      ]
+        .join("\r\n");
+    }
     case "message":
       if (event.from === viewer && !event.action) return null;
       return event.action
         ? `[${clock(event.time)}] * ${event.from} ${event.text}`
         : `[${clock(event.time)}] ${event.from}: ${event.text}`;
     case "private":
+      if (event.offline) {
+        return `[${
+          clock(event.time)
+        }] (to ${event.to}, who is away: kept until they log in) ${event.text}`;
+      }
       return event.from === viewer && event.to !== viewer
         ? `[${clock(event.time)}] (private to ${event.to}) ${event.text}`
         : `[${clock(event.time)}] (private) ${event.from}: ${event.text}`;
@@ -110,8 +126,9 @@ const plainCache = new WeakMap<ChatEvent, Uint8Array | null>();
  * same bytes go to every plain-text member, as the JSON encoding does.
  */
 export function encodePlain(event: ChatEvent, viewer: string): Uint8Array | null {
-  // Only these two read differently for their sender; render them each time.
-  const personal = event.type === "private" || (event.type === "message" && event.from === viewer);
+  // These read differently for their sender (or go to one viewer only); render them each time.
+  const personal = event.type === "private" || event.type === "missed" ||
+    (event.type === "message" && event.from === viewer);
   if (!personal) {
     const cached = plainCache.get(event);
     if (cached !== undefined) return cached;

@@ -14,7 +14,14 @@ import { type ChatEvent, ErrorCode } from "./events.ts";
 
 /** Everything a client may send, after the line has been checked. */
 export type ClientFrame =
-  | { type: "hello"; version: number; name: string; client?: string; resume?: string }
+  | {
+    type: "hello";
+    version: number;
+    name: string;
+    client?: string;
+    resume?: string;
+    password?: string;
+  }
   | { type: "say"; text: string }
   | { type: "me"; text: string }
   | { type: "msg"; to: string; text: string }
@@ -23,12 +30,13 @@ export type ClientFrame =
   | { type: "help" }
   | { type: "quit"; reason?: string }
   | { type: "input"; text: string }
+  | { type: "history"; count?: number; before?: number }
   | { type: "ping"; token?: string }
   | { type: "pong"; token?: string };
 
 // For each frame type, its required and optional string fields.
 const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string[] }> = {
-  hello: { required: ["name"], optional: ["client", "resume"] },
+  hello: { required: ["name"], optional: ["client", "resume", "password"] },
   say: { required: ["text"], optional: [] },
   me: { required: ["text"], optional: [] },
   msg: { required: ["to", "text"], optional: [] },
@@ -37,6 +45,7 @@ const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string
   help: { required: [], optional: [] },
   quit: { required: [], optional: ["reason"] },
   input: { required: ["text"], optional: [] },
+  history: { required: [], optional: [] },
   ping: { required: [], optional: ["token"] },
   pong: { required: [], optional: ["token"] },
 };
@@ -86,6 +95,17 @@ export function decodeClientFrame(line: string): ClientFrame {
   }
   if (type === "hello" && typeof frame.version !== "number") {
     throw new ChatError(ErrorCode.BadFrame, 'Frame "hello" needs a number "version"');
+  }
+  if (type === "history") {
+    // Counts and ids are whole numbers; the hub checks their range.
+    for (const field of ["count", "before"]) {
+      if (field in frame && !Number.isSafeInteger(frame[field])) {
+        throw new ChatError(
+          ErrorCode.BadFrame,
+          `Field "${field}" of "history" must be a whole number`,
+        );
+      }
+    }
   }
   return frame as ClientFrame;
 }

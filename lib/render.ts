@@ -8,7 +8,8 @@
  * Every line starts with the time; each name has a stable colour; your own
  * messages show your name in bold; private messages, joins and leaves, server
  * notices and errors each have their own look; your name in someone else's
- * message is highlighted and asks for the bell. Long lines wrap at word
+ * message is highlighted and asks for the bell. Private messages kept for
+ * you while you were away show their date too, since they may be old. Long lines wrap at word
  * boundaries under the text, past the time column. Text from the server is
  * stripped of escape sequences once more here, whatever the server did.
  *
@@ -94,12 +95,13 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
       const others = event.users.filter((n) => n !== event.name);
       // A welcome lists the first names of a big room only; say how many more.
       const more = othersCount(event) - others.length;
+      // Logged in to an account: say so, since the password is what got you in.
       const lines = [
         at(
           now,
-          { text: "Welcome, ", tone: "info" },
+          { text: event.account ? "Logged in as " : "Welcome, ", tone: "info" },
           nameSpan(event.name, event.name),
-          { text: `! You are in #${clean(event.room)}`, tone: "info" },
+          { text: `${event.account ? "." : "!"} You are in #${clean(event.room)}`, tone: "info" },
           ...(others.length === 0
             ? [{ text: ", the first one here.", tone: "info" } as Span]
             : [{ text: " with ", tone: "info" } as Span, ...nameList(others, me), {
@@ -130,8 +132,10 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
     case "private": {
       const text = clean(event.text);
       if (event.from === me && event.to !== me) {
+        // Kept by the server for an account holder who is not online.
+        const away = event.offline ? ", away: kept until they log in" : "";
         return [at(event.time, { text: "(private to ", tone: "private" }, nameSpan(event.to, me), {
-          text: `) ${text}`,
+          text: `${away}) ${text}`,
           tone: "private",
         })];
       }
@@ -142,6 +146,25 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         }),
         bell: true,
       }];
+    }
+    case "missed": {
+      const count = event.messages.length;
+      // Possibly days old: each shows its date as well as its time.
+      const lines = event.messages.map((m): Line => {
+        const [time, ...rest] = renderEvent(m, context)[0].spans;
+        return { spans: [{ ...time, text: `${day(m.time)} ${time.text}` }, ...rest] };
+      });
+      return [
+        {
+          ...at(now, {
+            text: `--- ${count} private message${count === 1 ? "" : "s"} while you were away ---`,
+            tone: "private",
+          }),
+          bell: count > 0,
+        },
+        ...lines,
+        at(now, { text: "--- end of missed messages ---", tone: "info" }),
+      ];
     }
     case "history": {
       const lines = event.messages.flatMap((m) => renderEvent(m, context))
@@ -234,6 +257,14 @@ export function clock(time: number): string {
   const date = new Date(time);
   return `${String(date.getHours()).padStart(2, "0")}:${
     String(date.getMinutes()).padStart(2, "0")
+  }`;
+}
+
+/** Formats a time's local date as `YYYY-MM-DD`. */
+export function day(time: number): string {
+  const date = new Date(time);
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
+    String(date.getDate()).padStart(2, "0")
   }`;
 }
 

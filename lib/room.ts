@@ -10,7 +10,10 @@
 import type { ChatEvent, MessageEvent, Sink } from "./events.ts";
 import { nameKey } from "./names.ts";
 
-/** A registered user: a name, a sink for their events, and where they came from. */
+/**
+ * A registered user: a name, a sink for their events, where they came from,
+ * and whether they proved the name is theirs (an account).
+ */
 export class Member {
   /** Display name, as the user chose it (NFC). */
   name: string;
@@ -26,12 +29,18 @@ export class Member {
   room: Room | null = null;
   /** Secret that lets the user take this name back after a lost connection. */
   readonly resume: string;
+  /**
+   * Logged in to the account of this name with its password (or resumed a
+   * connection that had): the name is theirs, and private messages sent
+   * while they were away are kept for them.
+   */
+  readonly account: boolean;
 
   /** Creates a member; the hub registers it. */
   constructor(
     name: string,
     sink: Sink,
-    origin: { peer: string; address: string; resume: string },
+    origin: { peer: string; address: string; resume: string; account?: boolean },
   ) {
     this.name = name;
     this.key = nameKey(name);
@@ -39,6 +48,7 @@ export class Member {
     this.peer = origin.peer;
     this.address = origin.address;
     this.resume = origin.resume;
+    this.account = origin.account ?? false;
   }
 
   /** Changes the name (the hub checks that the new one is free). */
@@ -71,9 +81,20 @@ export class Room {
     if (this.#recent.length >= 2 * this.#keep) this.#recent = this.#recent.slice(-this.#keep);
   }
 
-  /** The last `count` messages remembered, oldest first. */
-  recent(count: number): MessageEvent[] {
-    return count <= 0 ? [] : this.#recent.slice(-Math.min(count, this.#keep));
+  /**
+   * The last `count` messages remembered, oldest first; with `before`, the
+   * last `count` of those with a smaller id (the page before it).
+   */
+  recent(count: number, before?: number): MessageEvent[] {
+    if (count <= 0 || this.#keep <= 0) return [];
+    // The ring may hold up to twice #keep; only the last #keep count as remembered.
+    let kept = this.#recent.slice(-this.#keep);
+    if (before !== undefined) {
+      // Ids grow with each message, so the page ends where they reach `before`.
+      const end = kept.findIndex((message) => message.id >= before);
+      if (end >= 0) kept = kept.slice(0, end);
+    }
+    return kept.slice(-Math.min(count, kept.length));
   }
 
   /** How many members the room has. */

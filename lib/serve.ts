@@ -15,6 +15,7 @@ import { readLines } from "./line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./server.ts";
 import { describeError } from "./session.ts";
+import type { Store } from "./store.ts";
 import { VERSION } from "./version.ts";
 
 /** Where `chat serve` writes; tests and other front ends can pass their own. */
@@ -63,6 +64,21 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   };
   const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const name of names) Deno.addSignalListener(name, onSignal);
+  const removeSignals = () => {
+    for (const name of names) Deno.removeSignalListener(name, onSignal);
+  };
+  // Everything that can be wrong with the files is said before listening,
+  // so a mistake is one clear line at start, never a failure later.
+  const tls = readTls(settings, io);
+  if (tls === null) {
+    removeSignals();
+    return ExitCode.Failure;
+  }
+  const store = await openStore(settings, io);
+  if (store === null) {
+    removeSignals();
+    return ExitCode.Failure;
+  }
   let server: ChatServer;
   try {
     server = new ChatServer({
@@ -85,15 +101,32 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       maxLineBytes: settings.maxLine,
       queueLimitBytes: settings.queueLimit,
       history: settings.history,
+      store,
+      auth: settings.auth,
+      tls,
     });
   } catch (error) {
-    io.err(`chat: cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`);
-    for (const name of names) Deno.removeSignalListener(name, onSignal);
+    io.err(`chat: ${listenFailure(error, settings)}`);
+    store?.close();
+    removeSignals();
     return ExitCode.Failure;
   }
   const { hostname, port } = server.addr;
-  log(`chat ${VERSION} listening on ${hostname}:${port} (at most ${settings.maxUsers} users)`);
-  for (const line of joinHints(hostname, port)) io.out(line);
+  log(
+    `chat ${VERSION} listening on ${hostname}:${port}${tls ? " with TLS" : ""} ` +
+      `(at most ${settings.maxUsers} users)`,
+  );
+  if (store) {
+    log(`data in ${store.path}; accounts: ${settings.auth}`);
+    for (const warning of store.warnings) log(`warning: ${warning}`);
+  }
+  if (settings.auth !== "off" && !tls) {
+    log(
+      `warning: --auth ${settings.auth} without TLS: passwords cross the network as plain ` +
+        "text; 'chat cert' makes a certificate for --tls-cert and --tls-key",
+    );
+  }
+  for (const line of joinHints(hostname, port, tls !== undefined)) io.out(line);
   if (io.console) {
     io.out(
       "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
@@ -103,26 +136,35 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
 
   await stopped.promise;
   await server.shutdown();
-  for (const name of names) Deno.removeSignalListener(name, onSignal);
+  store?.close();
+  removeSignals();
   log("stopped");
   // The caller exits the process next, which would lose what is still queued.
   await io.flush?.(FINAL_FLUSH_MS);
   return ExitCode.Ok;
 }
 
-/** Lines telling the operator what others should type to join. */
-export function joinHints(hostname: string, port: number): string[] {
+/**
+ * Lines telling the operator what others should type to join. With TLS,
+ * clients need the certificate (`--ca`), and nc cannot join.
+ */
+export function joinHints(hostname: string, port: number, tls = false): string[] {
   const suffix = port === DEFAULT_PORT ? "" : `:${port}`;
+  const ca = tls ? " --ca chat-cert.pem" : "";
+  const nc = (host: string) => tls ? "" : `   (or: nc ${host} ${port})`;
+  const lines: string[] = [];
   if (hostname !== "0.0.0.0" && hostname !== "::") {
     // chat join reads HOST:PORT, so an IPv6 host needs its brackets.
     const host = hostname.includes(":") && suffix ? `[${hostname}]` : hostname;
-    return [`Join with: chat join ${host}${suffix}   (or: nc ${hostname} ${port})`];
+    lines.push(`Join with: chat join ${host}${suffix}${ca}${nc(hostname)}`);
+  } else {
+    lines.push("Others can join with:");
+    for (const address of lanAddresses()) {
+      lines.push(`  chat join ${address}${suffix}${ca}${nc(address)}`);
+    }
+    lines.push(`  chat join localhost${suffix}${ca}   (from this machine)`);
   }
-  const lines = ["Others can join with:"];
-  for (const address of lanAddresses()) {
-    lines.push(`  chat join ${address}${suffix}   (or: nc ${address} ${port})`);
-  }
-  lines.push(`  chat join localhost${suffix}   (from this machine)`);
+  if (tls) lines.push("  (give each client a copy of the certificate given to --tls-cert)");
   return lines;
 }
 
@@ -173,9 +215,80 @@ async function operatorConsole(server: ChatServer, io: ServeIO): Promise<void> {
   }
 }
 
+/**
+ * The certificate and key for TLS, read; undefined without TLS, null (after
+ * saying why) when a file cannot be read.
+ */
+function readTls(
+  settings: ServeSettings,
+  io: ServeIO,
+): { cert: string; key: string } | undefined | null {
+  if (settings.tlsCert === undefined || settings.tlsKey === undefined) return undefined;
+  const read = (flag: string, path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (error) {
+      io.err(`chat: cannot read ${flag} ${path} (${fileReason(error)})`);
+      return null;
+    }
+  };
+  const cert = read("--tls-cert", settings.tlsCert);
+  if (cert === null) return null;
+  const key = read("--tls-key", settings.tlsKey);
+  if (key === null) return null;
+  return { cert, key };
+}
+
+/** The store of `--data`, open; undefined without it, null (after saying why) when it cannot be used. */
+async function openStore(settings: ServeSettings, io: ServeIO): Promise<Store | undefined | null> {
+  if (settings.data === undefined) return undefined;
+  // Loaded only when asked for: node:sqlite is not needed by an open room.
+  const { Store, StoreError } = await import("./store.ts");
+  try {
+    return Store.open(settings.data, { exclusive: true });
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    io.err(`chat: ${error.message}`);
+    return null;
+  }
+}
+
+/** Why the server could not start listening, for a person. */
+function listenFailure(error: unknown, settings: ServeSettings): string {
+  const message = describeError(error);
+  // Deno reports TLS configuration mistakes from listenTls.
+  if (/no certificates found/i.test(message)) {
+    return `--tls-cert ${settings.tlsCert} holds no PEM certificate ('chat cert' makes one)`;
+  }
+  if (/no keys found/i.test(message)) {
+    return `--tls-key ${settings.tlsKey} holds no PEM private key`;
+  }
+  if (/keymismatch|keys may not be consistent/i.test(message)) {
+    return `--tls-key ${settings.tlsKey} is not the private key of --tls-cert ${settings.tlsCert}`;
+  }
+  if (settings.tlsCert !== undefined && !isListenError(error)) {
+    return `cannot serve TLS with ${settings.tlsCert} and ${settings.tlsKey} (${message})`;
+  }
+  return `cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`;
+}
+
+function isListenError(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.AddrNotAvailable;
+}
+
 function listenReason(error: unknown): string {
   if (error instanceof Deno.errors.AddrInUse) return "address already in use";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
+  return describeError(error);
+}
+
+/** Why a file could not be read, as a person would say it. */
+function fileReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (error instanceof TypeError || error instanceof Deno.errors.InvalidData) return "not text";
   return describeError(error);
 }

@@ -1,14 +1,18 @@
 /**
- * The TCP front end of the chat core: accept connections, give each a
- * {@link Session}, and shut everything down cleanly on request.
+ * The TCP front end of the chat core: accept connections (plain TCP, or TLS
+ * with a certificate), give each a {@link Session}, and shut everything down
+ * cleanly on request.
  *
  * This is only the bridge between sockets and the {@link Hub}; all chat rules
- * live in the hub.
+ * live in the hub, and password checks in the {@link Gatekeeper}.
  *
  * @module
  */
 
-import { type ChurnLimits, type FloodLimits, Hub } from "./hub.ts";
+import { Gatekeeper, type GatekeeperOptions } from "./accounts.ts";
+import { type AuthMode, type ChurnLimits, type FloodLimits, Hub } from "./hub.ts";
+import type { ThrottleLimits } from "./passwords.ts";
+import type { Store } from "./store.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
   DEFAULT_MAX_USERS,
@@ -47,6 +51,19 @@ export interface ServerOptions extends Partial<SessionLimits> {
   history?: number;
   /** Most connections that have not registered yet. @default max(64, maxUsers) */
   maxPending?: number;
+  /** Persistence: room history, private messages and accounts survive restarts. */
+  store?: Store;
+  /** Who needs a password; "names" and "required" need a store. @default "off" */
+  auth?: AuthMode;
+  /** Serve TLS with this certificate and private key (PEM text). */
+  tls?: { cert: string; key: string };
+  /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
+  throttle?: ThrottleLimits;
+  /** Password checks at once, the queue beyond, and what tests replace. */
+  logins?: Pick<
+    GatekeeperOptions,
+    "maxConcurrent" | "maxQueued" | "verify" | "rehashParams" | "now"
+  >;
 }
 
 /** Unregistered connections allowed at least, whatever --max-users is. */
@@ -59,7 +76,9 @@ const ACCEPT_RETRY_MS = 100;
 export class ChatServer {
   /** The chat core this server is a front end for. */
   readonly hub: Hub;
-  #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  /** Checks account passwords; null when no name needs one. */
+  readonly gatekeeper: Gatekeeper | null;
+  #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
   #sessions = new Set<Session>();
   /** Each session's run, until it ends: shutdown waits for them. */
   #tasks = new Map<Session, Promise<void>>();
@@ -88,15 +107,30 @@ export class ChatServer {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #maxPending: number;
   #shedding = false;
+  #tls: boolean;
 
   /**
    * Listens and starts accepting connections.
    *
    * @throws {Deno.errors.AddrInUse} and other listen errors, for the caller
-   * to report.
+   * to report; with `tls`, Deno's errors about the certificate and key.
+   * @throws {TypeError} for an `auth` mode other than "off" without a store.
    */
   constructor(options: ServerOptions = {}) {
     this.#log = options.log ?? (() => {});
+    const auth = options.auth ?? "off";
+    if (auth !== "off" && !options.store) {
+      throw new TypeError(`Accounts (auth ${auth}) need a store`);
+    }
+    this.gatekeeper = auth !== "off" && options.store
+      ? new Gatekeeper({
+        ...options.logins,
+        store: options.store,
+        mode: auth,
+        log: this.#log,
+        throttle: options.throttle,
+      })
+      : null;
     this.hub = new Hub({
       maxUsers: options.maxUsers ?? DEFAULT_MAX_USERS,
       motd: options.motd,
@@ -106,6 +140,8 @@ export class ChatServer {
       flood: options.flood,
       churn: options.churn,
       history: options.history,
+      store: options.store,
+      auth,
     });
     this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
     this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.hub.maxUsers);
@@ -117,11 +153,15 @@ export class ChatServer {
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
-    this.#listener = Deno.listen({
+    const address = {
       hostname: options.hostname ?? DEFAULT_SERVE_HOST,
       port: options.port ?? DEFAULT_PORT,
-      transport: "tcp",
-    });
+      transport: "tcp" as const,
+    };
+    this.#tls = options.tls !== undefined;
+    this.#listener = options.tls
+      ? Deno.listenTls({ ...address, cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen(address);
     this.#acceptLoop = this.#accept();
     const ping = this.#limits.pingIntervalMs;
     if (ping > 0) {
@@ -165,12 +205,25 @@ export class ChatServer {
     }
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
+    // A rehash still running would write to a store the caller is about to close.
+    await this.gatekeeper?.settled();
   }
 
   async #accept(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      if (this.#tls && this.#pending() >= this.#maxPending) {
+        // Closing a TLS connection before its handshake does not free its
+        // socket (see Session), so past the cap a TLS server stops accepting
+        // instead: newcomers wait in the system's backlog.
+        if (!this.#shedding) {
+          this.#log(`pausing accepts: ${this.#pending()} connections have not registered yet`);
+        }
+        this.#shedding = true;
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
+      }
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -189,10 +242,15 @@ export class ChatServer {
     }
   }
 
-  #serve(conn: Deno.TcpConn): void {
+  /** Connections that have not registered yet. */
+  #pending(): number {
+    return this.#sessions.size - this.hub.userCount;
+  }
+
+  #serve(conn: Deno.Conn): void {
     // Connections that have not registered yet cost memory and a descriptor
     // each and are cheap to open: past the cap, new ones are closed at once.
-    const pending = this.#sessions.size - this.hub.userCount;
+    const pending = this.#pending();
     if (pending >= this.#maxPending) {
       if (!this.#shedding) this.#log(`shedding connections: ${pending} have not registered yet`);
       this.#shedding = true;
@@ -201,13 +259,24 @@ export class ChatServer {
     }
     if (this.#shedding) this.#log("accepting connections again");
     this.#shedding = false;
-    try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
-    } catch {
-      // The peer may already be gone; the session will notice.
+    // A TlsConn has neither (the socket under it keeps Deno's defaults).
+    if ("setNoDelay" in conn) {
+      try {
+        const tcp = conn as Deno.TcpConn;
+        tcp.setNoDelay(true);
+        tcp.setKeepAlive(true);
+      } catch {
+        // The peer may already be gone; the session will notice.
+      }
     }
-    const session = new Session(conn, this.hub, this.#limits, this.#log, this.#owner);
+    const session = new Session(
+      conn,
+      this.hub,
+      this.#limits,
+      this.#log,
+      this.#owner,
+      this.gatekeeper,
+    );
     const address = session.address;
     const count = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, count);

@@ -5,14 +5,21 @@
  * A peer whose first byte opens a JSON object speaks the JSON protocol; anyone
  * else (`nc`, `telnet`) gets a plain-text session. A text peer sees a prompt
  * shortly after connecting; a JSON client sends `hello` at once and never
- * waits for it.
+ * waits for it. A peer whose first byte opens a TLS handshake, on a server
+ * without TLS, is told so in one plain line and closed.
+ *
+ * A name that belongs to an account (or any name, where the server admits
+ * account holders only) needs its password: in `hello`, or at a `Password: `
+ * prompt after the name for a plain-text peer. The {@link Gatekeeper} checks
+ * it, asynchronously; the session registers the name once it has said yes.
  *
  * @module
  */
 
+import type { Gatekeeper } from "./accounts.ts";
 import { ChatError } from "./errors.ts";
 import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub, Origin } from "./hub.ts";
 import { type LineRead, LineSplitter } from "./line_reader.ts";
 import { Outbox, type OutboxFailure, TURN_FLUSHER } from "./outbox.ts";
 import { encodePlain, NAME_PROMPT } from "./plain_text.ts";
@@ -44,6 +51,24 @@ type Mode = "unknown" | "json" | "text";
 
 const encoder = new TextEncoder();
 const OPEN_BRACE = 0x7b;
+/** A TLS record starts with its content type, 22 for a handshake, then the version's major 3. */
+const TLS_HANDSHAKE = 0x16;
+const TLS_MAJOR = 0x03;
+const CARRIAGE_RETURN = 0x0d;
+const NEWLINE = 0x0a;
+
+/** What a TLS client on a plain server is told before it is closed; its TLS layer reports an error. */
+export const NOT_TLS_MESSAGE = "This chat server does not use TLS; connect without --tls";
+
+/** The prompt for an account's password, after the name, in a plain-text session. */
+export const PASSWORD_PROMPT = "Password: ";
+
+/**
+ * Lines a plain-text peer may type while its password is checked; they are
+ * handled when the answer comes (a script piping name, password and
+ * messages into nc loses none), and any beyond are dropped.
+ */
+const MAX_TYPED_AHEAD = 16;
 
 /** Refused attempts (names, bad frames) a peer may make before registering. */
 const MAX_ATTEMPTS = 10;
@@ -119,16 +144,41 @@ export class Session implements Sink {
   #pinged = false;
   #attempts = 0;
   #telnet: TelnetFilter | null = null;
+  #gatekeeper: Gatekeeper | null;
+  /** The connection is TLS: its handshake comes before anything else. */
+  #tls: boolean;
+  /** Bytes can be sent: always on plain TCP, after the handshake with TLS. */
+  #ready: boolean;
+  /** The registration time ran out during the TLS handshake. */
+  #handshakeExpired = false;
+  #firstRead = true;
+  /** A plain-text peer ended a line with CR LF, as telnet does and nc does not. */
+  #crlf = false;
+  /** The account name a plain-text peer is giving the password of, at the prompt. */
+  #passwordFor: string | null = null;
+  /** A password check is running for this peer. */
+  #checking = false;
+  /** Lines a plain-text peer typed during the check, handled after it. */
+  #typedAhead: string[] = [];
 
-  /** Wraps an accepted connection; call {@link run} to serve it. */
+  /**
+   * Wraps an accepted connection; call {@link run} to serve it. A TLS
+   * connection (`Deno.TlsConn`) is told apart by its `handshake` method.
+   * Without a `gatekeeper` no password is ever checked: names that need one
+   * are refused by the hub.
+   */
   constructor(
     conn: Deno.Conn,
     hub: Hub,
     limits: SessionLimits,
     log: (line: string) => void,
     owner: SessionOwner | null = null,
+    gatekeeper: Gatekeeper | null = null,
   ) {
     this.#conn = conn;
+    this.#gatekeeper = gatekeeper;
+    this.#tls = "handshake" in conn;
+    this.#ready = !this.#tls;
     this.#owner = owner;
     this.#hub = hub;
     this.#limits = limits;
@@ -152,8 +202,8 @@ export class Session implements Sink {
    */
   async run(): Promise<void> {
     this.#log(`connect ${this.peer}`);
-    this.#armPrompt();
     // Static callbacks with the session as argument: no closure per connection.
+    // The registration time limit covers a TLS handshake that never finishes.
     this.#registrationTimer = setTimeout(
       Session.#onRegistrationTimer,
       this.#limits.registrationTimeoutMs,
@@ -161,6 +211,8 @@ export class Session implements Sink {
     );
     this.#reading = true;
     try {
+      if (this.#tls && !(await this.#handshake())) return;
+      if (!this.#closing) this.#armPrompt();
       // One read loop, not an async iterator over a reader: each layer of
       // async iteration kept a few more promises and frames alive per idle
       // connection.
@@ -199,6 +251,23 @@ export class Session implements Sink {
     }
   }
 
+  /** Completes a TLS handshake; false (after logging why) when it failed. */
+  async #handshake(): Promise<boolean> {
+    try {
+      await (this.#conn as Deno.TlsConn).handshake();
+    } catch (error) {
+      // Closed by a shutdown: nothing to report.
+      if (!this.#closed) {
+        this.#log(`drop ${this.peer}: TLS handshake failed (${describeError(error)})`);
+      }
+      return false;
+    }
+    this.#ready = true;
+    // Too late: say so in the protocol now spoken, and close.
+    if (this.#handshakeExpired) this.#registrationExpired();
+    return !this.#closed;
+  }
+
   #onRead(read: LineRead): void {
     // What a closing peer still sends is read and ignored: see #close.
     if (this.#closing) return;
@@ -219,6 +288,11 @@ export class Session implements Sink {
   /** Queues an event for this peer in its protocol; a `bye` closes the session after it. */
   send(event: ChatEvent): void {
     if (this.#closed) return;
+    if (!this.#ready) {
+      // Mid-handshake nothing can be sent; a goodbye just closes.
+      if (event.type === "bye") this.#close();
+      return;
+    }
     if (this.#mode === "text") {
       const bytes = encodePlain(event, this.#member?.name ?? "");
       if (bytes !== null) this.#outbox.push(bytes);
@@ -306,7 +380,8 @@ export class Session implements Sink {
     this.#stopped();
     if (linger && this.#reading) {
       try {
-        this.#conn.closeWrite();
+        // A TLS connection sends its close_notify here; a failure is a peer already gone.
+        this.#conn.closeWrite().catch(() => {});
         this.#lingerTimer = setTimeout(Session.#onLingerTimer, this.#limits.drainTimeoutMs, this);
         return;
       } catch {
@@ -361,13 +436,33 @@ export class Session implements Sink {
     if (this.#closing) return n;
     this.#lastHeard = Date.now();
     this.#pinged = false;
+    if (this.#firstRead) {
+      this.#firstRead = false;
+      if (!this.#tls && this.#mode === "unknown" && isTlsHello(buffer, n)) {
+        this.#notTls();
+        return 0;
+      }
+    }
     if (this.#mode === "unknown" && buffer[0] === OPEN_BRACE) this.#mode = "json";
     if (this.#mode === "json") return n;
     // Only a peer that may be a person gets a telnet filter.
     const telnet = (this.#telnet ??= new TelnetFilter()).filter(buffer.subarray(0, n));
     if (telnet.reply) this.#outbox.push(telnet.reply);
     if (telnet.stop) this.#interrupted();
+    if (!this.#member && !this.#crlf) this.#crlf = hasCrlf(buffer, telnet.length);
     return telnet.length;
+  }
+
+  /**
+   * A TLS client on this plain server: its TLS layer cannot show a line of
+   * text, but it fails at once on one (instead of waiting for a handshake
+   * that never comes), and someone reading the bytes sees why.
+   */
+  #notTls(): void {
+    this.#log(`refuse ${this.peer}: it speaks TLS, and this server does not use TLS`);
+    this.#mode = "text";
+    this.#write(`${NOT_TLS_MESSAGE}\r\n`);
+    void this.end();
   }
 
   /** Ctrl+C in telnet: the person wants out. */
@@ -376,8 +471,12 @@ export class Session implements Sink {
     else this.send({ type: "bye", code: "quit", reason: "quit" });
   }
 
-  /** Shows the name prompt again to a plain-text peer still choosing a name. */
+  /**
+   * Shows the name prompt again to a plain-text peer still choosing a name
+   * (one at the password prompt starts again from the name).
+   */
   #promptAgain(): void {
+    if (this.#passwordFor !== null) this.#endPasswordPrompt();
     if (this.#mode === "text" && !this.#member && !this.#closing) this.#write(NAME_PROMPT);
   }
 
@@ -448,6 +547,19 @@ export class Session implements Sink {
 
   #registrationExpired(): void {
     if (this.#member || this.#closing) return;
+    if (!this.#ready) {
+      // Deno cannot close a TLS connection during its handshake: closing it
+      // hands the socket to a task that waits for the handshake to end, with
+      // no time limit. So the session keeps it, and the server counts it
+      // (connections per address, unregistered ones), until the peer sends
+      // something or goes away; a shutdown closes it regardless.
+      this.#handshakeExpired = true;
+      this.#log(
+        `stalled ${this.peer}: no TLS handshake after ${this.#limits.registrationTimeoutMs} ms; ` +
+          "kept until the peer sends or closes",
+      );
+      return;
+    }
     this.#log(`drop ${this.peer}: no name after ${this.#limits.registrationTimeoutMs} ms`);
     this.#refuse(ErrorCode.Timeout, "No name was given in time");
     this.send({ type: "bye", code: "timeout", reason: "registration timed out" });
@@ -473,10 +585,16 @@ export class Session implements Sink {
   }
 
   #onLine(line: string): void {
+    if (this.#checking && this.#mode === "text" && !this.#member) {
+      if (this.#typedAhead.length < MAX_TYPED_AHEAD) this.#typedAhead.push(line);
+      return;
+    }
     if (this.#mode === "unknown") {
       this.#mode = line.startsWith("{") ? "json" : "text";
       if (this.#mode === "text") this.#prompted = true;
-    } else if (this.#mode === "text" && !this.#member && line.startsWith("{")) {
+    } else if (
+      this.#mode === "text" && !this.#member && this.#passwordFor === null && line.startsWith("{")
+    ) {
       // A JSON client that was slower than the prompt: finish the prompt's
       // line, then speak JSON.
       this.#write("\r\n");
@@ -488,24 +606,117 @@ export class Session implements Sink {
     else this.#registerText(line);
   }
 
-  #registerText(name: string): void {
-    if (!name.trim()) {
+  #registerText(line: string): void {
+    if (this.#passwordFor !== null) {
+      this.#passwordEntered(this.#passwordFor, line);
+      return;
+    }
+    const name = line.trim();
+    if (!name) {
       this.#write(NAME_PROMPT);
       return;
     }
+    if (this.#gatekeeper && this.#hub.needsPassword(name)) {
+      this.#passwordFor = name;
+      this.#askPassword();
+      return;
+    }
+    this.#enter(name, this.#origin());
+  }
+
+  /**
+   * Prompts a plain-text peer for the password. A telnet client is asked to
+   * stop echoing (the server offers to echo, and then does not); nc always
+   * shows what is typed. A peer counts as telnet once it has sent a telnet
+   * command, or ended its lines with CR LF as telnet does.
+   */
+  #askPassword(): void {
+    if (this.#telnet && (this.#telnet.seen || this.#crlf)) {
+      this.#outbox.push(this.#telnet.willEcho());
+    }
+    this.#write(PASSWORD_PROMPT);
+  }
+
+  /** The line after the password prompt: check it. An empty one goes back to the name. */
+  #passwordEntered(name: string, password: string): void {
+    this.#endPasswordPrompt();
+    if (password === "") {
+      this.#write(NAME_PROMPT);
+      return;
+    }
+    this.#login(name, password, this.#origin());
+  }
+
+  /** Leaves the password prompt; a telnet client echoes again. */
+  #endPasswordPrompt(): void {
+    this.#passwordFor = null;
+    // Unless the client refused the offer, the Enter was not echoed either:
+    // end the prompt's line for them.
+    if (this.#telnet?.echoing) {
+      this.#outbox.push(this.#telnet.wontEcho());
+      this.#write("\r\n");
+    }
+  }
+
+  #origin(resume?: string): Origin {
+    return {
+      peer: this.peer,
+      address: this.address,
+      ...(resume !== undefined ? { resume } : {}),
+    };
+  }
+
+  /**
+   * Registers `name`; a refusal goes to the peer, who may try again (a
+   * plain-text peer is prompted for a name again), except when the server
+   * is full.
+   */
+  #enter(name: string, origin: Origin): void {
     try {
-      this.#becomeMember(
-        this.#hub.register(name, this, { peer: this.peer, address: this.address }),
-      );
+      this.#becomeMember(this.#hub.register(name, this, origin));
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
-      if (error.code === ErrorCode.RoomFull) {
-        this.send({ type: "bye", code: "room_full", reason: error.message });
+      const full = error.code === ErrorCode.RoomFull;
+      // A plain-text peer reads the goodbye alone; a program gets the error code too.
+      if (!full || this.#mode !== "text") this.#refuse(error.code, error.message);
+      if (full) this.send({ type: "bye", code: "room_full", reason: error.message });
+      else this.#promptAgain();
+    }
+  }
+
+  /**
+   * Has the gatekeeper check `password` for `name`, then registers the name
+   * as an account holder's, or tells the peer why not (a failed attempt).
+   * A peer gone meanwhile gets nothing.
+   */
+  #login(name: string, password: string, origin: Origin): void {
+    const gatekeeper = this.#gatekeeper;
+    if (!gatekeeper) return;
+    this.#checking = true;
+    gatekeeper.login(name, password, this.address).then((verdict) => {
+      this.#checking = false;
+      if (this.#closing || this.#member) return;
+      if (verdict.ok) {
+        this.#enter(name, { ...origin, account: true });
       } else {
-        this.#refuse(error.code, error.message);
+        this.#refuse(verdict.code, verdict.message);
         this.#promptAgain();
       }
+      this.#replayTypedAhead();
+    }).catch((error) => {
+      // A bug, not a wrong password: the peer is not left waiting forever.
+      this.#checking = false;
+      this.#log(`error ${this.peer}: ${describeError(error)}`);
+      this.#close();
+    });
+  }
+
+  /** Handles the lines a plain-text peer typed during a password check, until another starts. */
+  #replayTypedAhead(): void {
+    while (this.#typedAhead.length > 0 && !this.#checking && !this.#closing) {
+      this.#onLine(this.#typedAhead.shift()!);
     }
+    if (this.#closing) this.#typedAhead = [];
   }
 
   #onFrame(line: string): void {
@@ -540,6 +751,13 @@ export class Session implements Sink {
       );
       return;
     }
+    if (this.#checking) {
+      this.#refuse(
+        ErrorCode.Throttled,
+        "Your password is still being checked; wait for the answer",
+      );
+      return;
+    }
     if (frame.version !== PROTOCOL_VERSION) {
       const message =
         `Protocol version ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`;
@@ -547,19 +765,24 @@ export class Session implements Sink {
       this.send({ type: "bye", code: "version", reason: message });
       return;
     }
-    try {
-      this.#becomeMember(this.#hub.register(frame.name, this, {
-        peer: this.peer,
-        address: this.address,
-        ...(frame.resume !== undefined ? { resume: frame.resume } : {}),
-      }));
-    } catch (error) {
-      if (!(error instanceof ChatError)) throw error;
-      this.#refuse(error.code, error.message);
-      if (error.code === ErrorCode.RoomFull) {
-        this.send({ type: "bye", code: "room_full", reason: error.message });
+    const origin = this.#origin(frame.resume);
+    const gatekeeper = this.#gatekeeper;
+    const name = frame.name.trim();
+    // A valid resume token was issued to a connection that had logged in: no password again.
+    if (gatekeeper && !this.#hub.canResume(name, frame.resume) && this.#hub.needsPassword(name)) {
+      if (frame.password === undefined) {
+        // Not a failed attempt: clients ask for the password only when told it is needed.
+        this.send({
+          type: "error",
+          code: ErrorCode.PasswordRequired,
+          message: gatekeeper.passwordRequired(name),
+        });
+      } else {
+        this.#login(name, frame.password, origin);
       }
+      return;
     }
+    this.#enter(frame.name, origin);
   }
 
   #dispatch(member: Member, frame: ClientFrame): void {
@@ -581,8 +804,25 @@ export class Session implements Sink {
         return hub.quit(member, frame.reason);
       case "input":
         return hub.handleLine(member, frame.text);
+      case "history":
+        return hub.history(member, frame.count, frame.before);
     }
   }
+}
+
+/** Whether the first bytes read look like a TLS ClientHello: a handshake record of TLS 1.x. */
+function isTlsHello(buffer: Uint8Array, n: number): boolean {
+  return n > 0 && buffer[0] === TLS_HANDSHAKE && (n < 2 || buffer[1] === TLS_MAJOR);
+}
+
+/** Whether the first `n` bytes of `buffer` hold a CR LF line ending. */
+function hasCrlf(buffer: Uint8Array, n: number): boolean {
+  let at = buffer.indexOf(NEWLINE);
+  while (at !== -1 && at < n) {
+    if (at > 0 && buffer[at - 1] === CARRIAGE_RETURN) return true;
+    at = buffer.indexOf(NEWLINE, at + 1);
+  }
+  return false;
 }
 
 /** Formats an address as `host:port`, with brackets around IPv6 hosts. */

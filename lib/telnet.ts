@@ -1,7 +1,9 @@
 /**
  * Just enough of the telnet protocol (RFC 854) for a person on `telnet` to
  * chat: negotiation bytes are removed from what they type, option requests
- * are politely refused, and Ctrl+C (sent as "interrupt process") leaves.
+ * are politely refused, Ctrl+C (sent as "interrupt process") leaves, and the
+ * server can offer to echo (RFC 857), which is how a telnet server stops the
+ * client from showing a password as it is typed.
  *
  * Without this, telnet's control bytes (0xFF and after) would make the line
  * invalid UTF-8, and telnet would wait forever for the answer to the
@@ -17,6 +19,7 @@ const WONT = 252;
 const WILL = 251;
 const SB = 250;
 const SE = 240;
+const ECHO = 1;
 const TIMING_MARK = 6;
 // Commands that mean "stop": interrupt process, break, abort, suspend, end of file.
 const STOP = new Set([244, 243, 238, 237, 236]);
@@ -37,6 +40,34 @@ export interface TelnetResult {
 export class TelnetFilter {
   #state: State = "data";
   #verb = 0;
+  #seen = false;
+  #echoing = false;
+
+  /** Whether the peer has sent a telnet command: it is a telnet client. */
+  get seen(): boolean {
+    return this.#seen;
+  }
+
+  /** Whether we offer to echo, and the client has not refused: it is not showing what is typed. */
+  get echoing(): boolean {
+    return this.#echoing;
+  }
+
+  /**
+   * The bytes that offer to echo (IAC WILL ECHO): a telnet client then stops
+   * showing what is typed, since the server says it will (and, for a
+   * password, does not).
+   */
+  willEcho(): Uint8Array {
+    this.#echoing = true;
+    return new Uint8Array([IAC, WILL, ECHO]);
+  }
+
+  /** The bytes that withdraw {@link willEcho} (IAC WONT ECHO): the client echoes again. */
+  wontEcho(): Uint8Array {
+    this.#echoing = false;
+    return new Uint8Array([IAC, WONT, ECHO]);
+  }
 
   /**
    * Removes telnet commands from `bytes` in place.
@@ -58,8 +89,12 @@ export class TelnetFilter {
     for (const byte of bytes) {
       switch (this.#state) {
         case "data":
-          if (byte === IAC) this.#state = "command";
-          else bytes[out++] = byte;
+          if (byte === IAC) {
+            this.#state = "command";
+            this.#seen = true;
+          } else {
+            bytes[out++] = byte;
+          }
           break;
         case "command":
           this.#state = "data";
@@ -90,8 +125,18 @@ export class TelnetFilter {
     return { length: out, reply: reply && new Uint8Array(reply), stop };
   }
 
-  /** We offer nothing and accept nothing, except to confirm a timing mark. */
+  /**
+   * We offer nothing and accept nothing, except to confirm a timing mark. A
+   * DO ECHO while we offer to echo agrees with us: answering it again would
+   * loop (RFC 854's rule: do not acknowledge a mode already in force).
+   */
   #answer(verb: number, option: number): number | null {
+    if (verb === DO && option === ECHO && this.#echoing) return null;
+    if (verb === DONT && option === ECHO && this.#echoing) {
+      // Refused: the client keeps echoing, and we confirm that we will not.
+      this.#echoing = false;
+      return WONT;
+    }
     if (verb === DO) return option === TIMING_MARK ? WILL : WONT;
     if (verb === WILL) return DONT;
     return null;

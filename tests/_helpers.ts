@@ -9,18 +9,63 @@ import { ChatServer, type ServerOptions } from "../lib/server.ts";
 import { type ByteReader, readLines } from "../lib/line_reader.ts";
 import type { ChatEvent } from "../lib/events.ts";
 import { ChatError } from "../lib/errors.ts";
+import { hashPassword } from "../lib/passwords.ts";
+import { Store } from "../lib/store.ts";
 
 /** How long a test waits for an expected line before failing. */
 export const WAIT_MS = 5_000;
 
-/** Starts a server on a free loopback port. */
+/**
+ * Starts a server on a free loopback port. Every option passes through
+ * (`store`, `auth`, `tls`, `throttle` and `logins` included).
+ */
 export function startServer(options: ServerOptions = {}): ChatServer {
   return new ChatServer({ hostname: "127.0.0.1", port: 0, ...options });
 }
 
+/** Cheap scrypt parameters for test accounts (their hashes count as outdated: see needsRehash). */
+export const TEST_SCRYPT = { ln: 10, r: 8, p: 1 };
+
+/** A store in a fresh temporary directory; dispose() closes it and removes the directory. */
+export interface TempStore {
+  store: Store;
+  dir: string;
+  dispose(): Promise<void>;
+}
+
+/** Opens a store in a temporary directory with these accounts (name to password). */
+export async function tempStore(users: Record<string, string> = {}): Promise<TempStore> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-test-" });
+  const store = Store.open(dir);
+  for (const [name, password] of Object.entries(users)) {
+    store.addUser(name, await hashPassword(password, TEST_SCRYPT), Date.now());
+  }
+  return {
+    store,
+    dir,
+    async dispose() {
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** How a test client reaches the server: TLS trusting these certificates, or plain TCP. */
+export interface ConnectOptions {
+  tls?: { caCerts: string[] };
+}
+
+/** Connects to `server` on the loopback address, with TLS when asked. */
+export function connectTo(server: ChatServer, options: ConnectOptions = {}): Promise<Deno.Conn> {
+  const port = server.addr.port;
+  return options.tls
+    ? Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: options.tls.caCerts })
+    : Deno.connect({ hostname: "127.0.0.1", port });
+}
+
 /** A raw TCP peer that reads lines and lets a test wait for one that matches. */
 export class LineClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   /** Every line received so far, in order. */
   readonly lines: string[] = [];
   #waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
@@ -30,15 +75,14 @@ export class LineClient {
   /** Resolves when the server closes the connection. */
   readonly ended: Promise<void> = this.#ended.promise;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
     this.#pump();
   }
 
-  /** Connects to `server`. */
-  static async connect(server: ChatServer): Promise<LineClient> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-    return new LineClient(conn);
+  /** Connects to `server` (with TLS when `options.tls` is given). */
+  static async connect(server: ChatServer, options: ConnectOptions = {}): Promise<LineClient> {
+    return new LineClient(await connectTo(server, options));
   }
 
   async #pump(): Promise<void> {
@@ -126,14 +170,19 @@ export class JsonClient {
   }
 
   /** Connects without registering. */
-  static async connect(server: ChatServer): Promise<JsonClient> {
-    return new JsonClient(await LineClient.connect(server));
+  static async connect(server: ChatServer, options: ConnectOptions = {}): Promise<JsonClient> {
+    return new JsonClient(await LineClient.connect(server, options));
   }
 
-  /** Connects and registers as `name`, waiting for `welcome`. */
-  static async join(server: ChatServer, name: string): Promise<JsonClient> {
-    const client = await JsonClient.connect(server);
-    await client.send({ type: "hello", version: 1, name });
+  /** Connects and registers as `name` (with `options.password`, if given), waiting for `welcome`. */
+  static async join(
+    server: ChatServer,
+    name: string,
+    options: ConnectOptions & { password?: string } = {},
+  ): Promise<JsonClient> {
+    const client = await JsonClient.connect(server, options);
+    const password = options.password !== undefined ? { password: options.password } : {};
+    await client.send({ type: "hello", version: 1, name, ...password });
     await client.next("welcome");
     client.name = name;
     return client;

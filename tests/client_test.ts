@@ -8,6 +8,10 @@
 import assert from "node:assert/strict";
 import { ChatClient, type ClientUpdate, connectReason } from "../lib/client.ts";
 import { RawUser, startServer } from "./chat_helpers.ts";
+import { FakeServer, type Hello, welcome } from "./_fake_server.ts";
+import { tempStore, TEST_SCRYPT } from "./_helpers.ts";
+import { hashPassword } from "../lib/passwords.ts";
+import type { Store } from "../lib/store.ts";
 
 function clientFor(port: number): ChatClient {
   return new ChatClient({ host: "127.0.0.1", port, client: "chat/test" });
@@ -185,4 +189,191 @@ Deno.test("after a silent drop the client takes its name back at once with its r
     await link.close();
     await server.shutdown();
   }
+});
+
+/** What a server with the account Bob (password "s3cret pass") answers. */
+function bobsAccount(hello: Hello) {
+  if (hello.name !== "Bob") return [welcome(hello.name)];
+  if (hello.password === undefined) {
+    return [{
+      type: "error" as const,
+      code: "password_required" as const,
+      message: "The name Bob belongs to an account: give its password",
+    }];
+  }
+  if (hello.password !== "s3cret pass") {
+    return [{
+      type: "error" as const,
+      code: "wrong_password" as const,
+      message: "Wrong password for Bob",
+    }];
+  }
+  return [welcome("Bob", true)];
+}
+
+Deno.test("a password goes in hello only when given, and password refusals leave the connection open", async () => {
+  const server = new FakeServer(bobsAccount);
+  const client = clientFor(server.port);
+  try {
+    await client.connect();
+    assert.deepEqual(await client.register("Bob"), {
+      ok: false,
+      code: "password_required",
+      message: "The name Bob belongs to an account: give its password",
+      retry: true,
+    });
+    const wrong = await client.register("Bob", "guess");
+    assert.ok(!wrong.ok && wrong.code === "wrong_password" && wrong.retry);
+    const right = await client.register("Bob", "s3cret pass");
+    assert.ok(right.ok && right.welcome.account);
+    assert.deepEqual(server.hellos.map((h) => h.password), [undefined, "guess", "s3cret pass"]);
+    assert.ok(!("password" in server.hellos[0]), "no password field at all when none was given");
+    assert.equal(server.connections, 1, "all on one connection");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("too many failed logins are final: the client closes the connection", async () => {
+  const server = new FakeServer(() => [{
+    type: "error",
+    code: "throttled",
+    message: "Too many failed logins; try again in 30 seconds",
+  }]);
+  const client = clientFor(server.port);
+  try {
+    await client.connect();
+    const answer = await client.register("Bob", "guess");
+    assert.deepEqual(answer, {
+      ok: false,
+      code: "throttled",
+      message: "Too many failed logins; try again in 30 seconds",
+      retry: false,
+    });
+    await server.until(() => server.connections === 0);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("after a drop the client logs in again with the password that worked", async () => {
+  // Like a restarted server: the resume token means nothing, the password is asked again.
+  const server = new FakeServer(bobsAccount);
+  const client = new ChatClient({
+    host: "127.0.0.1",
+    port: server.port,
+    client: "chat/test",
+    retryInitialMs: 10,
+  });
+  try {
+    await client.connect();
+    assert.ok((await client.register("Bob", "s3cret pass")).ok);
+    const updates = client.updates(true);
+    server.dropAll();
+    const seen: string[] = [];
+    for await (const update of updates) {
+      seen.push(update.kind);
+      if (update.kind === "back" || update.kind === "end") break;
+    }
+    assert.deepEqual(seen, ["lost", "back"]);
+    assert.deepEqual(server.hellos.map((h) => h.password), ["s3cret pass", "s3cret pass"]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("when the password no longer works after a drop, the client ends with the reason", async () => {
+  const server = new FakeServer((_hello, index) =>
+    index === 0
+      ? [welcome("Bob", true)]
+      : [{ type: "error", code: "wrong_password", message: "Wrong password for Bob" }]
+  );
+  const client = new ChatClient({
+    host: "127.0.0.1",
+    port: server.port,
+    client: "chat/test",
+    retryInitialMs: 10,
+  });
+  try {
+    await client.connect();
+    assert.ok((await client.register("Bob", "old password")).ok);
+    const updates = client.updates(true);
+    server.dropAll();
+    const seen: ClientUpdate[] = [];
+    for await (const update of updates) seen.push(update);
+    assert.deepEqual(seen.map((u) => u.kind), ["lost", "end"]);
+    assert.deepEqual(seen[1], {
+      kind: "end",
+      bye: null,
+      reason: "Wrong password for Bob (was it changed?); join again with the new one",
+      code: "wrong_password",
+    });
+    assert.equal(server.hellos.length, 2, "asked once, not forever");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+/**
+ * Logs Bob in to his account through a cuttable link, cuts it, and has the
+ * server forget the old connection (as a restart would, so the resume token
+ * is no good); `meanwhile` runs in between. Resolves to the updates seen
+ * until the client is back or gives up.
+ */
+async function dropAndReturn(
+  meanwhile: (store: Store) => Promise<void>,
+): Promise<ClientUpdate[]> {
+  const data = await tempStore({ Bob: "correct horse" });
+  const server = startServer({ store: data.store, auth: "names" });
+  const link = new CuttableLink(server.addr.port);
+  const client = new ChatClient({
+    host: "127.0.0.1",
+    port: link.listener.addr.port,
+    client: "chat/test",
+    retryInitialMs: 10,
+  });
+  try {
+    await client.connect();
+    const answer = await client.register("Bob", "correct horse");
+    assert.ok(answer.ok && answer.welcome.account);
+    const updates = client.updates(true);
+    await meanwhile(data.store);
+    link.cut();
+    assert.ok(server.hub.kick("Bob", "gone"));
+    const seen: ClientUpdate[] = [];
+    for await (const update of updates) {
+      seen.push(update);
+      if (update.kind === "back" || update.kind === "end") break;
+    }
+    return seen;
+  } finally {
+    client.close();
+    await link.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+}
+
+Deno.test("with a real server, the client logs back in to its account after a drop", async () => {
+  const seen = await dropAndReturn(async () => {});
+  assert.deepEqual(seen.map((u) => u.kind), ["lost", "back"]);
+  const back = seen[1];
+  assert.ok(back.kind === "back" && back.welcome.account);
+});
+
+Deno.test("with a real server, a password changed during a drop ends the client with the reason", async () => {
+  const seen = await dropAndReturn(async (store) => {
+    assert.ok(store.setPassword("Bob", await hashPassword("new horse", TEST_SCRYPT)));
+  });
+  assert.deepEqual(seen.map((u) => u.kind), ["lost", "end"]);
+  assert.deepEqual(seen[1], {
+    kind: "end",
+    bye: null,
+    reason: "Wrong password for Bob (was it changed?); join again with the new one",
+    code: "wrong_password",
+  });
 });

@@ -7,7 +7,17 @@
 
 import assert from "node:assert/strict";
 import { readLines } from "../lib/line_reader.ts";
-import { closedPort, RawUser, runJoin, spawnJoin, startServer } from "./chat_helpers.ts";
+import { makeCertificate } from "../lib/certs.ts";
+import {
+  closedPort,
+  type JoinResult,
+  RawUser,
+  ROOT,
+  runJoin,
+  spawnJoin,
+  startServer,
+} from "./chat_helpers.ts";
+import { tempStore } from "./_helpers.ts";
 
 const ESC = "\x1b";
 
@@ -150,14 +160,23 @@ Deno.test("an unknown host is one clear line with exit code 3", async () => {
   assertOneLine(result.stderr, "chat: cannot connect to no-such-host.invalid:7777 (unknown host)");
 });
 
+/** Reads what a client sends until its hello, answering pings as a server does. */
+async function untilHello(conn: Deno.Conn): Promise<void> {
+  for await (const read of readLines(conn)) {
+    if (read.kind !== "line") continue;
+    if (read.text.includes('"hello"')) break;
+    if (read.text.includes('"ping"')) {
+      await conn.write(new TextEncoder().encode('{"type":"pong"}\n'));
+    }
+  }
+}
+
 Deno.test("a protocol version mismatch is one clear line with exit code 4", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     const conn = await listener.accept();
     const message = "Protocol version 1 is not supported; this server speaks 2";
-    for await (const read of readLines(conn)) {
-      if (read.kind === "line" && read.text.includes('"hello"')) break;
-    }
+    await untilHello(conn);
     await conn.write(new TextEncoder().encode(
       JSON.stringify({ type: "error", code: "version_unsupported", message }) + "\n" +
         JSON.stringify({ type: "bye", code: "version", reason: message }) + "\n",
@@ -182,9 +201,7 @@ Deno.test("a piped client whose connection drops says so and exits 1", async () 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     const conn = await listener.accept();
-    for await (const read of readLines(conn)) {
-      if (read.kind === "line" && read.text.includes('"hello"')) break;
-    }
+    await untilHello(conn);
     const welcome = {
       type: "welcome",
       version: 1,
@@ -288,9 +305,7 @@ Deno.test("a server that shuts down before welcoming the client is a clean exit 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     const conn = await listener.accept();
-    for await (const read of readLines(conn)) {
-      if (read.kind === "line" && read.text.includes('"hello"')) break;
-    }
+    await untilHello(conn);
     const bye = { type: "bye", code: "shutdown", reason: "The server is shutting down" };
     await conn.write(new TextEncoder().encode(JSON.stringify(bye) + "\n"));
     conn.close();
@@ -304,4 +319,169 @@ Deno.test("a server that shuts down before welcoming the client is a clean exit 
     await serving;
     listener.close();
   }
+});
+
+/** A server with the account Bob ("correct horse"); stop() shuts it and its store down. */
+async function accountServer() {
+  const data = await tempStore({ Bob: "correct horse" });
+  const server = startServer({ store: data.store, auth: "names" });
+  return {
+    address: `127.0.0.1:${server.addr.port}`,
+    async stop() {
+      await server.shutdown();
+      await data.dispose();
+    },
+  };
+}
+
+Deno.test("a piped client gives CHAT_PASSWORD when the server asks for it, and never shows it", async () => {
+  const { address, stop } = await accountServer();
+  try {
+    const result = await runJoin([address, "--name", "Bob"], "hi\n", {
+      CHAT_PASSWORD: "correct horse",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^\d\d:\d\d Logged in as Bob\. You are in #lobby/m);
+    assert.match(result.stdout, /^\d\d:\d\d Bob: hi$/m);
+    assert.ok(!(result.stdout + result.stderr).includes("correct horse"));
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("a piped client without CHAT_PASSWORD for an account's name exits 4, saying how to give it", async () => {
+  const { address, stop } = await accountServer();
+  try {
+    const result = await runJoin([address, "--name", "Bob"], "hi\n", { CHAT_PASSWORD: "" });
+    assert.equal(result.code, 4);
+    assertOneLine(
+      result.stderr,
+      `chat: cannot join ${address}: the name Bob belongs to an account; ` +
+        "set CHAT_PASSWORD to its password",
+    );
+    assert.equal(result.stdout, "");
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("a wrong CHAT_PASSWORD is one clear line with exit code 4", async () => {
+  const { address, stop } = await accountServer();
+  try {
+    const result = await runJoin([address, "--name", "Bob"], "hi\n", {
+      CHAT_PASSWORD: "wrong horse",
+    });
+    assert.equal(result.code, 4);
+    assertOneLine(result.stderr, `chat: cannot join ${address}: wrong password for Bob`);
+    assert.ok(!result.stdout.includes("wrong horse"));
+  } finally {
+    await stop();
+  }
+});
+
+const CERT = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
+
+/** Runs `chat join ARGS` allowed to read files (for --ca), with `input` on stdin. */
+async function runJoinReading(args: string[], input = ""): Promise<JoinResult> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts", "join", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "", CHAT_HOST: "", CHAT_PORT: "", CHAT_NAME: "", CHAT_CA: "" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = process.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input)).catch(() => {});
+  await writer.close().catch(() => {});
+  const output = await process.output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Runs `body` with a temporary folder holding chat-cert.pem (CERT) and chat-key.pem. */
+async function withCertFiles(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-join-test-" });
+  try {
+    await Deno.writeTextFile(`${dir}/chat-cert.pem`, CERT.cert);
+    await Deno.writeTextFile(`${dir}/chat-key.pem`, CERT.key);
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--ca FILE joins a TLS server whose certificate it holds", async () => {
+  const server = startServer({ tls: { cert: CERT.cert, key: CERT.key } });
+  try {
+    await withCertFiles(async (dir) => {
+      const address = `127.0.0.1:${server.addr.port}`;
+      const result = await runJoinReading(
+        [address, "--name", "bot", "--ca", `${dir}/chat-cert.pem`],
+        "over TLS\n",
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^\d\d:\d\d bot: over TLS$/m);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("TLS mistakes are one clear line each, with exit code 3", async () => {
+  const tlsServer = startServer({ tls: { cert: CERT.cert, key: CERT.key } });
+  const plainServer = startServer();
+  try {
+    const tls = `127.0.0.1:${tlsServer.addr.port}`;
+    const plain = `127.0.0.1:${plainServer.addr.port}`;
+    const cases: [string[], string][] = [
+      [[tls], `chat: cannot connect to ${tls} (the server uses TLS; try --tls)`],
+      [
+        [tls, "--tls"],
+        `chat: cannot connect to ${tls} (the server's certificate is not trusted; ` +
+        "pass --ca FILE with its certificate ('chat cert' makes one))",
+      ],
+      [
+        [plain, "--tls"],
+        `chat: cannot connect to ${plain} (the server does not use TLS; try without --tls)`,
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await runJoin([...args, "--name", "bot"], "", { CHAT_CA: "" });
+      assert.equal(result.code, 3, args.join(" "));
+      assertOneLine(result.stderr, expected);
+    }
+  } finally {
+    await tlsServer.shutdown();
+    await plainServer.shutdown();
+  }
+});
+
+Deno.test("a --ca file that cannot be used is one clear line with exit code 1", async () => {
+  await withCertFiles(async (dir) => {
+    const port = closedPort();
+    const cases: [string, string][] = [
+      [`${dir}/missing.pem`, "no such file"],
+      [dir, "a directory"],
+      [
+        `${dir}/chat-key.pem`,
+        "a private key, not a certificate: give the certificate ('chat cert' wrote both)",
+      ],
+    ];
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a certificate\n");
+    cases.push([`${dir}/notes.txt`, "not a PEM certificate"]);
+    await Deno.writeTextFile(
+      `${dir}/damaged.pem`,
+      CERT.cert.replace(/\n[A-Za-z0-9+/]{8}/, "\n%%%%%%%%"),
+    );
+    cases.push([`${dir}/damaged.pem`, "a damaged PEM certificate"]);
+    for (const [path, problem] of cases) {
+      const result = await runJoinReading([`127.0.0.1:${port}`, "--name", "bot", "--ca", path]);
+      assert.equal(result.code, 1, path);
+      assertOneLine(result.stderr, `chat: cannot read --ca ${path} (${problem})`);
+    }
+  });
 });

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import type { ChatServer } from "../lib/server.ts";
 import { RawUser, ROOT, startServer } from "./chat_helpers.ts";
+import { tempStore } from "./_helpers.ts";
 
 let sessions = 0;
 
@@ -282,6 +283,73 @@ Deno.test("after the window is resized the input line is redrawn to fit, without
       lastRow(s).length < 40 && lastRow(s).startsWith("Alice> <")
     );
     assert.equal(screen.filter((row) => row.includes("xxxxx")).length, 1, screen.join("\n"));
+  });
+});
+
+/** Runs `body` with a server where Bob is an account ("correct horse"), and a tmux window. */
+async function withAccount(body: (tmux: Tmux, address: string) => Promise<void>): Promise<void> {
+  const data = await tempStore({ Bob: "correct horse" });
+  const server = startServer({ store: data.store, auth: "names" });
+  const tmux = new Tmux();
+  try {
+    await body(tmux, `127.0.0.1:${server.addr.port}`);
+  } finally {
+    await tmux.kill();
+    await server.shutdown();
+    await data.dispose();
+  }
+}
+
+Deno.test("an account's password is asked for without showing a single typed character", async () => {
+  await withAccount(async (tmux, address) => {
+    await tmux.start([address, "--name", "Bob"]);
+    await tmux.waitForText("The name Bob belongs to an account: give its password");
+    await tmux.waitFor((s) => lastRow(s) === "Password for Bob:");
+    await tmux.type("wrong horse");
+    // Nothing typed shows, and the cursor stays put after the prompt.
+    await tmux.waitFor((s) => lastRow(s) === "Password for Bob:");
+    assert.equal((await tmux.status()).x, "Password for Bob: ".length);
+    await tmux.keys("Enter");
+    await tmux.waitForText("Wrong password for Bob");
+    await tmux.waitFor((s) => lastRow(s) === "Password for Bob:");
+    // Up recalls nothing: the password is in no history.
+    await tmux.keys("Up");
+    await tmux.type("correct horse");
+    await tmux.keys("Enter");
+    const screen = await tmux.waitForText("Logged in as Bob. You are in #lobby");
+    assert.equal(lastRow(screen), "Bob>");
+    await tmux.keys("Up");
+    await tmux.waitFor((s) => lastRow(s) === "Bob>");
+    const all = (await tmux.run("capture-pane", "-p", "-S", "-")).toLowerCase();
+    assert.ok(!all.includes("horse"), all);
+  });
+});
+
+Deno.test("Ctrl+C at the password prompt gives up cleanly, with exit code 0", async () => {
+  await withAccount(async (tmux, address) => {
+    await tmux.start([address, "--name", "Bob"]);
+    await tmux.waitFor((s) => lastRow(s) === "Password for Bob:");
+    await tmux.type("half");
+    await tmux.keys("C-c");
+    const screen = await tmux.waitForText("[exit 0]");
+    assert.ok(screen.some((row) => row.includes("[exit 0] [icanon]")), screen.join("\n"));
+    assert.ok(!screen.join("\n").includes("half"));
+  });
+});
+
+Deno.test("three wrong passwords end with exit code 4", async () => {
+  await withAccount(async (tmux, address) => {
+    await tmux.start([address, "--name", "Bob"]);
+    for (let i = 0; i < 3; i++) {
+      await tmux.waitFor((s) => lastRow(s) === "Password for Bob:");
+      await tmux.type(`guess ${i}`);
+      await tmux.keys("Enter");
+    }
+    const screen = await tmux.waitForText("[exit 4]");
+    assert.ok(
+      screen.some((row) => row.includes("chat: cannot join") && row.includes("wrong password")),
+    );
+    assert.ok(!screen.join("\n").includes("guess"));
   });
 });
 

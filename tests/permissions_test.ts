@@ -126,7 +126,7 @@ async function readAudits(paths: string[]): Promise<Access[]> {
 
 const DENIED = /NotCapable|PermissionDenied|Requires \w+ access/;
 
-Deno.test("chat serve, join (in a pipe and in a terminal), user and cert need only the chat permission set", async () => {
+Deno.test("chat serve (open, and with data, accounts and TLS), join (pipe, terminal, TLS), user and cert need only the chat permission set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-permissions-" });
   const socket = `chat-permissions-${crypto.randomUUID()}`;
   const audits: string[] = [];
@@ -194,7 +194,7 @@ Deno.test("chat serve, join (in a pipe and in a terminal), user and cert need on
     const steps: [string[], string, Record<string, string>, string][] = [
       [["user", "add", "Bob", "--data", `${dir}/data`], "user-add", {}, "bob's secret\n".repeat(2)],
       [["user", "list"], "user-list", { CHAT_DATA: `${dir}/data` }, ""],
-      [["cert", "chat.lan", "10.0.0.5", "--out", `${dir}/tls`], "cert", {}, ""],
+      [["cert", "chat.lan", "127.0.0.1", "--out", `${dir}/tls`], "cert", {}, ""],
     ];
     for (const [args, name, env, input] of steps) {
       const command = new Chat(args, audit(name), env, input);
@@ -203,6 +203,34 @@ Deno.test("chat serve, join (in a pipe and in a terminal), user and cert need on
       assert.doesNotMatch(done.stderr, DENIED);
       if (name === "user-list") assert.deepEqual(command.out, ["Bob"]);
     }
+
+    // The data directory and the certificate in use: a server with stored
+    // history, accounts and TLS, and a bot that logs in to it over TLS.
+    const secure = new Chat([
+      ...["serve", "--host", "127.0.0.1", "--port", "0", "--data", `${dir}/data`],
+      ...["--auth", "names", "--history", "5"],
+      ...["--tls-cert", `${dir}/tls/chat-cert.pem`, "--tls-key", `${dir}/tls/chat-key.pem`],
+    ], audit("serve-secure"));
+    try {
+      const securePort = Number(
+        (await secure.waitFor(/listening on 127\.0\.0\.1:(\d+) with TLS/))[1],
+      );
+      const bot = new Chat(
+        ["join", `127.0.0.1:${securePort}`, "--ca", `${dir}/tls/chat-cert.pem`],
+        audit("join-secure"),
+        { CHAT_NAME: "Bob", CHAT_PASSWORD: "bob's secret", NO_COLOR: "1" },
+        "hello over TLS\n",
+      );
+      const botDone = await bot.finish();
+      assert.equal(botDone.code, 0, botDone.stderr);
+      assert.doesNotMatch(botDone.stderr, DENIED);
+      await secure.waitFor(/<Bob> hello over TLS/);
+    } finally {
+      secure.child.kill("SIGTERM");
+    }
+    const secureDone = await secure.finish();
+    assert.equal(secureDone.code, 0, secureDone.stderr);
+    assert.doesNotMatch(secureDone.stderr, DENIED);
 
     server.child.kill("SIGTERM");
     const served = await server.finish();

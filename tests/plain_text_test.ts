@@ -139,3 +139,56 @@ Deno.test("renderPlain() frames earlier messages so they are not taken for new o
     "--- 2 earlier messages ---\r\n[09:05] Ann: mine\r\n[09:05] Bob: hi\r\n--- end of history ---",
   );
 });
+
+Deno.test("renderPlain() frames private messages kept while the viewer was away", () => {
+  const missed: ChatEvent = {
+    type: "missed",
+    messages: [
+      { type: "private", id: 7, time: T, from: "Bob", to: "Ann", text: "call me" },
+      { type: "private", id: 9, time: T, from: "Cy", to: "Ann", text: "lunch?" },
+    ],
+  };
+  assert.equal(
+    renderPlain(missed, "Ann"),
+    "--- 2 private messages while you were away ---\r\n" +
+      "[09:05] (private) Bob: call me\r\n[09:05] (private) Cy: lunch?\r\n" +
+      "--- end of private messages ---",
+  );
+  const one: ChatEvent = { type: "missed", messages: [missed.messages[0]] };
+  assert.match(renderPlain(one, "Ann")!, /^--- 1 private message while you were away ---\r\n/);
+});
+
+Deno.test("renderPlain() tells the sender a private message was kept for someone away", () => {
+  const receipt: ChatEvent = {
+    type: "private",
+    id: 3,
+    time: T,
+    from: "Ann",
+    to: "Bob",
+    text: "call me",
+    offline: true,
+  };
+  assert.equal(
+    renderPlain(receipt, "Ann"),
+    "[09:05] (to Bob, who is away: kept until they log in) call me",
+  );
+});
+
+Deno.test("renderPlain() tells an account holder they are logged in", () => {
+  const welcome: ChatEvent = {
+    type: "welcome",
+    version: 1,
+    name: "Bob",
+    room: "lobby",
+    users: ["Bob"],
+    server: "chat",
+    resume: "secret",
+    account: true,
+  };
+  assert.equal(
+    renderPlain(welcome, "Bob"),
+    "Welcome, Bob! You are in #lobby. You are the first one here.\r\n" +
+      "You are logged in to your account, Bob.\r\n" +
+      "Type a message and press Enter; /help lists the commands.",
+  );
+});

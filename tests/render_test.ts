@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { textWidth } from "../lib/display_width.ts";
-import type { ChatEvent } from "../lib/events.ts";
+import type { ChatEvent, MissedEvent } from "../lib/events.ts";
 import {
   type Line,
   nameColor,
@@ -177,4 +177,52 @@ Deno.test("wide characters wrap without being cut in half", () => {
 
 Deno.test("the terminal title names you, the server and how many are here", () => {
   assert.equal(terminalTitle("Alice", "host:7777", 3), "chat — Alice @ host:7777 (3 users)");
+});
+
+Deno.test("a welcome to an account says you are logged in", () => {
+  const welcome: ChatEvent = {
+    type: "welcome",
+    version: 1,
+    name: "Alice",
+    room: "lobby",
+    users: ["Alice"],
+    server: "chat",
+    resume: "secret",
+    account: true,
+  };
+  assert.equal(see(welcome)[0], "12:03 Logged in as Alice. You are in #lobby, the first one here.");
+});
+
+Deno.test("a private message kept for someone away says so on the sender's side", () => {
+  const kept: ChatEvent = {
+    type: "private",
+    id: 4,
+    time: NOON,
+    from: "Alice",
+    to: "Bob",
+    text: "see you",
+    offline: true,
+  };
+  assert.deepEqual(see(kept), ["12:03 (private to Bob, away: kept until they log in) see you"]);
+});
+
+Deno.test("private messages missed while away show their date, between a header and an end line", () => {
+  const yesterday = new Date(2023, 11, 31, 9, 5).getTime();
+  const missed: MissedEvent = {
+    type: "missed",
+    messages: [
+      { type: "private", id: 7, time: yesterday, from: "Bob", to: "Alice", text: "are you there?" },
+      { type: "private", id: 9, time: NOON, from: "Cid", to: "Alice", text: "call me" },
+    ],
+  };
+  assert.deepEqual(see(missed), [
+    "12:03 --- 2 private messages while you were away ---",
+    "2023-12-31 09:05 (private) Bob: are you there?",
+    "2024-01-01 12:03 (private) Cid: call me",
+    "12:03 --- end of missed messages ---",
+  ]);
+  const lines = renderEvent(missed, context);
+  assert.deepEqual(lines.map((line) => line.bell ?? false), [true, false, false, false]);
+  const one: ChatEvent = { type: "missed", messages: [missed.messages[1]] };
+  assert.equal(see(one)[0], "12:03 --- 1 private message while you were away ---");
 });

@@ -1,0 +1,259 @@
+/**
+ * `chat serve --data`, `--auth` and `--tls-*` run as a user runs them (real
+ * processes, the executables' permission set): what survives a `kill -9`,
+ * and each mistake with the files as one line and exit code 1.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { makeCertificate } from "../lib/certs.ts";
+import { hashPassword } from "../lib/passwords.ts";
+import { Store } from "../lib/store.ts";
+import { connect, type Frame, ServeProcess } from "./_serve_process.ts";
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-serve-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The next frame of `type`, skipping others. */
+async function nextOf(client: { next: () => Promise<Frame> }, type: string): Promise<Frame> {
+  while (true) {
+    const frame = await client.next();
+    if (frame.type === type) return frame;
+  }
+}
+
+type Message = { id: number; text: string };
+
+/** Every message of the lobby, read page by page with `history` frames. */
+async function allHistory(client: Awaited<ReturnType<typeof connect>>): Promise<Message[]> {
+  const pages: Message[][] = [];
+  let before: number | undefined;
+  while (true) {
+    await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
+    const page = (await nextOf(client, "history")).messages as Message[];
+    if (page.length === 0) return pages.reverse().flat();
+    pages.push(page);
+    before = page[0].id;
+  }
+}
+
+const CHEAP = { ln: 10, r: 8, p: 1 };
+
+Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids never go back", async () => {
+  await withDir(async (dir) => {
+    const args = ["--host", "127.0.0.1", "--port", "0", "--data", dir, "--flood-rate", "0"];
+    const first = new ServeProcess(args);
+    const writer = await connect(await first.port());
+    await writer.send({ type: "hello", version: 1, name: "writer" });
+    assert.equal((await writer.next()).type, "welcome");
+
+    // Messages go out as fast as the socket takes them; the server's echo of
+    // each is its acknowledgement. The server is killed while they still flow.
+    const total = 5_000;
+    const sending = (async () => {
+      for (let i = 0; i < total; i++) await writer.send({ type: "say", text: `message ${i}` });
+    })().catch(() => {/* the server died */});
+    const acknowledged: Message[] = [];
+    while (acknowledged.length < 500) {
+      const frame = await nextOf(writer, "message");
+      acknowledged.push({ id: frame.id as number, text: frame.text as string });
+    }
+    first.child.kill("SIGKILL");
+    // Echoes already on their way count as acknowledged too.
+    try {
+      while (true) {
+        const frame = await writer.next();
+        if (frame.type === "message") {
+          acknowledged.push({ id: frame.id as number, text: frame.text as string });
+        }
+      }
+    } catch {
+      // The connection ended with the server.
+    }
+    await sending;
+    writer.conn.close();
+    assert.equal((await first.finish()).signal, "SIGKILL");
+    assert.ok(acknowledged.length < total, "the server died before all messages were sent");
+
+    const second = new ServeProcess(args);
+    const reader = await connect(await second.port());
+    await reader.send({ type: "hello", version: 1, name: "reader" });
+    assert.equal((await reader.next()).type, "welcome");
+    const stored = await allHistory(reader);
+    const byId = new Map(stored.map((m) => [m.id, m.text]));
+    const lost = acknowledged.filter((m) => byId.get(m.id) !== m.text);
+    assert.deepEqual(
+      lost,
+      [],
+      `${lost.length} of ${acknowledged.length} acknowledged messages lost`,
+    );
+    // Stored in order, with no id twice.
+    const ids = stored.map((m) => m.id);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.equal(new Set(ids).size, ids.length);
+
+    await reader.send({ type: "say", text: "after the crash" });
+    const after = await nextOf(reader, "message");
+    assert.ok((after.id as number) > Math.max(...ids), "a new message gets a new id");
+
+    second.child.kill("SIGTERM");
+    reader.conn.close();
+    assert.equal((await second.finish()).code, 0);
+  });
+});
+
+Deno.test("a private message to an account that is away survives a kill -9 and is shown at login", async () => {
+  await withDir(async (dir) => {
+    const store = Store.open(dir);
+    store.addUser("Bob", await hashPassword("bob's password", CHEAP), Date.now());
+    store.close();
+    const args = ["--host", "127.0.0.1", "--port", "0", "--data", dir, "--auth", "names"];
+    const first = new ServeProcess(args);
+    const alice = await connect(await first.port());
+    await alice.send({ type: "hello", version: 1, name: "Alice" });
+    assert.equal((await alice.next()).type, "welcome");
+    await alice.send({ type: "msg", to: "bob", text: "see you at 5" });
+    const receipt = await nextOf(alice, "private");
+    assert.equal(receipt.to, "Bob");
+    assert.equal(receipt.offline, true);
+    first.child.kill("SIGKILL");
+    await first.finish();
+    alice.conn.close();
+
+    const second = new ServeProcess(args);
+    const port = await second.port();
+    const bob = await connect(port);
+    await bob.send({ type: "hello", version: 1, name: "bob", password: "bob's password" });
+    const welcome = await nextOf(bob, "welcome");
+    assert.equal(welcome.account, true);
+    const missed = await nextOf(bob, "missed");
+    const messages = missed.messages as Frame[];
+    assert.deepEqual(messages.map((m) => [m.from, m.to, m.text]), [[
+      "Alice",
+      "Bob",
+      "see you at 5",
+    ]]);
+    bob.conn.close();
+
+    // Shown once: the next login has nothing waiting.
+    const again = await connect(port);
+    await again.send({ type: "hello", version: 1, name: "Bob", password: "bob's password" });
+    await nextOf(again, "welcome");
+    await again.send({ type: "who" });
+    assert.equal((await again.next()).type, "users", "no missed messages the second time");
+    again.conn.close();
+    second.child.kill("SIGTERM");
+    assert.equal((await second.finish()).code, 0);
+  });
+});
+
+Deno.test("chat serve --data refuses a file that is not a database, and a directory in use, in one line", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/notes`);
+    await Deno.writeTextFile(`${dir}/notes/chat.db`, "my shopping list\n".repeat(100));
+    const bad = new ServeProcess(["--port", "0", "--data", `${dir}/notes`]);
+    const refused = await bad.finish();
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      `chat: ${dir}/notes/chat.db is not a chat database (file is not a database); ` +
+        "move it away or use another --data\n",
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/notes/chat.db`), "my shopping list\n".repeat(100));
+
+    const holder = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", `${dir}/d`]);
+    await holder.port();
+    const second = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", `${dir}/d`]);
+    const busy = await second.finish();
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /^chat: [^\n]*another chat server[^\n]*\n$/);
+    holder.child.kill("SIGINT");
+    assert.equal((await holder.finish()).code, 0);
+  });
+});
+
+Deno.test("chat serve --tls-* says what is wrong with the files in one line", async () => {
+  await withDir(async (dir) => {
+    const one = await makeCertificate({ names: ["localhost"] });
+    const two = await makeCertificate({ names: ["localhost"] });
+    await Deno.writeTextFile(`${dir}/cert.pem`, one.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, one.key);
+    await Deno.writeTextFile(`${dir}/other-key.pem`, two.key);
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a certificate\n");
+    const cases: [string, string, string][] = [
+      [
+        `${dir}/missing.pem`,
+        `${dir}/key.pem`,
+        `cannot read --tls-cert ${dir}/missing.pem (no such file)`,
+      ],
+      [
+        `${dir}/cert.pem`,
+        `${dir}/missing.pem`,
+        `cannot read --tls-key ${dir}/missing.pem (no such file)`,
+      ],
+      [
+        `${dir}/notes.txt`,
+        `${dir}/key.pem`,
+        `--tls-cert ${dir}/notes.txt holds no PEM certificate ('chat cert' makes one)`,
+      ],
+      [
+        `${dir}/cert.pem`,
+        `${dir}/notes.txt`,
+        `--tls-key ${dir}/notes.txt holds no PEM private key`,
+      ],
+      [
+        `${dir}/cert.pem`,
+        `${dir}/other-key.pem`,
+        `--tls-key ${dir}/other-key.pem is not the private key of --tls-cert ${dir}/cert.pem`,
+      ],
+    ];
+    for (const [cert, key, message] of cases) {
+      const server = new ServeProcess(["--port", "0", "--tls-cert", cert, "--tls-key", key]);
+      const { code, stderr } = await server.finish();
+      assert.deepEqual({ code, stderr }, { code: 1, stderr: `chat: ${message}\n` });
+    }
+  });
+});
+
+Deno.test("chat serve warns when accounts are on without TLS, and tells TLS clients to bring the certificate", async () => {
+  await withDir(async (dir) => {
+    const plain = new ServeProcess([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--data",
+      dir,
+      "--auth",
+      "names",
+    ]);
+    await plain.waitFor(/listening on 127\.0\.0\.1:\d+ \(at most 100 users\)$/);
+    await plain.waitFor(
+      /warning: --auth names without TLS: passwords cross the network as plain text/,
+    );
+    plain.child.kill("SIGINT");
+    assert.equal((await plain.finish()).code, 0);
+
+    const made = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
+    await Deno.writeTextFile(`${dir}/cert.pem`, made.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, made.key);
+    const tls = new ServeProcess([
+      ...["--host", "127.0.0.1", "--port", "0", "--data", dir, "--auth", "required"],
+      ...["--tls-cert", `${dir}/cert.pem`, "--tls-key", `${dir}/key.pem`],
+    ]);
+    await tls.waitFor(/listening on 127\.0\.0\.1:\d+ with TLS \(at most 100 users\)$/);
+    await tls.waitFor(/^Join with: chat join 127\.0\.0\.1:\d+ --ca chat-cert\.pem$/);
+    tls.child.kill("SIGINT");
+    const { code } = await tls.finish();
+    assert.equal(code, 0);
+    assert.ok(!tls.log.some((line) => line.includes("warning")), tls.log.join("\n"));
+  });
+});
