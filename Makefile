@@ -100,6 +100,10 @@ bench: deno
 	@$(BENCH) --label idle-5000 --workload idle --connections 5000 --duration 10
 	@$(BENCH) --label idle-10000 --workload idle --connections 10000 --duration 10 --setup-timeout 300
 	@$(BENCH) --label storm-1000 --workload storm --connections 1000 --duration 10
+	@rm -rf .bench-data
+	@$(BENCH) --label fanout-100-data --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --server-arg=--data --server-arg=.bench-data/fanout
+	@$(BENCH) --label saturation-100-data --workload saturation --members 100 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation
+	@rm -rf .bench-data
 
 # A seconds-long run of each kind of workload, so that the generator keeps working;
 # fails when a run delivers nothing, loses messages or cannot register its users.

@@ -81,6 +81,9 @@ export class ServerProcess {
       // Loopback only: the benchmark never opens anything to the network.
       "--allow-net=127.0.0.1",
       "--allow-env",
+      // Files only for --data and --tls-* given in extraArgs.
+      "--allow-read",
+      "--allow-write",
       ...(options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : []),
       options.main,
       "serve",

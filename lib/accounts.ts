@@ -50,6 +50,22 @@ export const MAX_CONCURRENT_LOGINS = 4;
  */
 export const MAX_QUEUED_LOGINS = 64;
 
+/**
+ * Logins from one address running or waiting at once, at most: a class
+ * behind one NAT logging in together waits its turn (clients retry when
+ * told the server is busy), and one client cannot take every place.
+ */
+export const MAX_LOGINS_PER_ADDRESS = 4;
+
+/** Longest name a login is checked for; no account has a longer one. */
+const MAX_LOGIN_NAME = 64;
+
+const BUSY: LoginVerdict = {
+  ok: false,
+  code: ErrorCode.Busy,
+  message: "The server is busy checking passwords; try again in a moment",
+};
+
 /** How the server admits account holders; see the hub's AuthMode. */
 export type LoginMode = "names" | "required";
 
@@ -95,6 +111,8 @@ export class Gatekeeper {
   #rehashParams: ScryptParams;
   #active = 0;
   #queue: (() => void)[] = [];
+  /** Logins running or waiting, per address. */
+  #perAddress = new Map<string, number>();
   #work = new Set<Promise<unknown>>();
 
   /** A gatekeeper for `options.store`'s accounts. */
@@ -141,8 +159,17 @@ export class Gatekeeper {
    * address key, see addressKey). Never throws: every refusal is a verdict
    * whose message can be shown as it is.
    */
-  login(name: string, password: string, address: string): Promise<LoginVerdict> {
-    return this.#track(this.#login(name, password, address));
+  async login(name: string, password: string, address: string): Promise<LoginVerdict> {
+    const mine = this.#perAddress.get(address) ?? 0;
+    if (mine >= MAX_LOGINS_PER_ADDRESS) return BUSY;
+    this.#perAddress.set(address, mine + 1);
+    try {
+      return await this.#track(this.#login(name, password, address));
+    } finally {
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    }
   }
 
   /** Resolves when no check or rehash is running or waiting (for shutdown and tests). */
@@ -151,17 +178,18 @@ export class Gatekeeper {
   }
 
   async #login(name: string, password: string, address: string): Promise<LoginVerdict> {
+    if (name.length > MAX_LOGIN_NAME) {
+      // No such account, and no such key worth remembering: counted for the address only.
+      this.#throttle.failed(address, "", this.#now());
+      return this.#refusal();
+    }
     const key = nameKey(name);
     // Asked before queueing too, so a throttled guess costs nothing at all.
     const early = this.#throttled(address, key);
     if (early) return early;
     if (this.#active >= this.#maxConcurrent && this.#queue.length >= this.#maxQueued) {
       this.#log(`login refused from ${address}: ${this.#active} checks running and the queue full`);
-      return {
-        ok: false,
-        code: ErrorCode.Throttled,
-        message: "The server is busy; try again in a moment",
-      };
+      return BUSY;
     }
     await this.#acquire();
     let rehashing = false;
@@ -178,11 +206,7 @@ export class Gatekeeper {
         user = this.#store.getUser(name);
       } catch (error) {
         this.#log(`login of ${quoted(name)} could not read the account: ${describe(error)}`);
-        return {
-          ok: false,
-          code: ErrorCode.Throttled,
-          message: "The server cannot check passwords right now; try again later",
-        };
+        return BUSY;
       }
       let good: boolean;
       try {
@@ -221,7 +245,12 @@ export class Gatekeeper {
   #failed(name: string, key: string, address: string, why: string): LoginVerdict {
     this.#throttle.failed(address, key, this.#now());
     this.#log(`login refused for ${quoted(name)} from ${address}: ${why}`);
-    const message = this.#mode === "required"
+    return this.#refusal(name);
+  }
+
+  /** A wrong password, said so that "required" mode never tells whether the name exists. */
+  #refusal(name?: string): LoginVerdict {
+    const message = this.#mode === "required" || name === undefined
       ? "Wrong name or password"
       : `Wrong password for ${this.#accountName(name)}`;
     return { ok: false, code: ErrorCode.WrongPassword, message };

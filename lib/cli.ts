@@ -11,6 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { closest } from "./did_you_mean.ts";
+import type { AuthMode } from "./hub.ts";
 import { checkName } from "./names.ts";
 import {
   DEFAULT_CERT_DAYS,
@@ -56,12 +57,8 @@ export class UsageError extends Error {
   }
 }
 
-/**
- * Who may use which name: `off`, anyone and any free name; `names`,
- * registered names need their password and others are free; `required`,
- * only registered users get in.
- */
-export type AuthMode = "off" | "names" | "required";
+/** Who may use which name; see the hub's AuthMode. */
+export type { AuthMode };
 
 /** The values of `--auth`, in the order the help lists them. */
 export const AUTH_MODES: readonly AuthMode[] = ["off", "names", "required"];
@@ -202,7 +199,8 @@ Limits that protect the room:
 History, accounts and encryption:
   --history N            Show each joiner the last N messages, and let /history
                          show up to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}: joiners see nothing earlier).
-                         Kept in memory, or in --data DIR when given
+                         Kept in memory, or in --data DIR when given (then
+                         /history works even with --history 0)
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
   --auth MODE            off: any free name (default); names: registered names
@@ -249,7 +247,7 @@ Examples:
   chat join classroom.lan --ca chat-cert.pem --name Alice
   printf 'hello\\n' | chat join --name bot
 
-Exit codes: 0 left (or the server shut down), 1 connection lost,
+Exit codes: 0 left (or the server shut down), 1 connection lost or --ca unreadable,
 2 usage, 3 cannot connect, 4 refused (name taken or invalid, wrong password,
 room full, version).
 `;

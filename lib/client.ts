@@ -16,8 +16,9 @@
  *
  * TLS mistakes are told apart, because each has its own fix: a certificate
  * that is not trusted (give `--ca`), one for another host name, a TLS client
- * on a plain server, and a plain client on a TLS server (whose TLS layer
- * answers our first JSON line with an alert record).
+ * on a plain server, and a plain client on a TLS server (this project's
+ * server answers our first JSON line with a line of text that says so,
+ * another TLS server with an alert record).
  *
  * @module
  */
@@ -32,6 +33,7 @@ import {
 } from "./events.ts";
 import { type LineRead, readLines } from "./line_reader.ts";
 import { type ClientFrame, encodeFrame } from "./protocol.ts";
+import { TLS_ONLY_MESSAGE } from "./tls_front.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {
@@ -106,8 +108,12 @@ export function formatTarget(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-// How long `connect` waits for the answer to its ping (a TLS server's alert), in ms.
+// How long `connect` waits for the answer to its ping (or a TLS server's line or alert), in ms.
 const FIRST_ANSWER_WAIT_MS = 1_000;
+
+/** How often, and after what first pause, a login the server is too busy to check is retried. */
+const BUSY_TRIES = 5;
+const BUSY_PAUSE_MS = 500;
 
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
@@ -138,6 +144,10 @@ class Link {
   #ahead: Promise<ChatEvent | null> | null = null;
   // The first two bytes from the server, to recognize a TLS record.
   #start: number[] = [];
+  // A JSON event has arrived: lines of text after it are not the server's first word.
+  #spoke = false;
+  // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE).
+  #tlsOnly = false;
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
@@ -159,8 +169,12 @@ class Link {
     return this.#closed;
   }
 
-  /** Whether the server's first bytes were a TLS record: it speaks TLS, and we do not. */
+  /**
+   * Whether the server said it speaks TLS, and we do not: in a line of text
+   * before any event (this project's server), or with a TLS record.
+   */
   get sawTls(): boolean {
+    if (this.#tlsOnly) return true;
     const [type, major] = this.#start;
     return (type === TLS_ALERT || type === TLS_HANDSHAKE) && major === TLS_MAJOR;
   }
@@ -218,7 +232,11 @@ class Link {
       this.lastHeard = Date.now();
       if (read.value.kind !== "line") continue;
       const event = parseEvent(read.value.text);
-      if (event) return event;
+      if (event) {
+        this.#spoke = true;
+        return event;
+      }
+      if (!this.#spoke && read.value.text.trimEnd() === TLS_ONLY_MESSAGE) this.#tlsOnly = true;
     }
     this.close();
     return null;
@@ -412,8 +430,9 @@ export class ChatClient {
     // at once, while the person may still be typing a name.
     link.send({ type: "ping" });
     if (tls) return;
-    // A TLS server answers that line with an alert at once: better said now
-    // than after the person typed a name. A slow or quiet server is no error
+    // A TLS server answers that line at once, with a line of text saying so
+    // (this project's) or an alert: better said now than after the person
+    // typed a name. A slow or quiet server is no error
     // here; `register` waits for it as long as it takes.
     const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
     if (first === null && link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
@@ -433,6 +452,7 @@ export class ChatClient {
    * @throws {ConnectError} when the server cannot be reached or does not answer.
    */
   async register(name: string, password?: string): Promise<Registration> {
+    let busy = 0;
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw new ConnectError(this.address, "closed");
       if (!this.#link || this.#link.closed) await this.connect();
@@ -447,6 +467,14 @@ export class ChatClient {
         ...(password !== undefined ? { password } : {}),
       });
       const answer = await this.#awaitAnswer(link);
+      if (
+        answer !== "closed" && !answer.ok && answer.code === ErrorCode.Busy && busy < BUSY_TRIES
+      ) {
+        // Many logins at once (a class, a restart): wait our turn and ask again.
+        await this.#sleep(Math.round(BUSY_PAUSE_MS * 2 ** busy++ * (0.5 + Math.random())));
+        attempt--;
+        continue;
+      }
       if (answer === "closed") {
         if (link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
         if (attempt === 0) continue;
@@ -483,8 +511,8 @@ export class ChatClient {
             return { ok: false, code: event.code, message: event.message, retry: true };
           }
           // Too many failed logins: the connection stays open, but trying
-          // again now would only be refused again.
-          if (event.code === ErrorCode.Throttled) {
+          // again now would only be refused again. Busy: register() retries.
+          if (event.code === ErrorCode.Throttled || event.code === ErrorCode.Busy) {
             return { ok: false, code: event.code, message: event.message, retry: false };
           }
           // Room full and version mismatch are followed by `bye`; a

@@ -53,6 +53,22 @@ export const DEFAULT_HISTORY = 0;
  */
 export const MAX_HISTORY = 1000;
 
+/**
+ * Most bytes of messages (as JSON) in one `history` or `missed` frame. A
+ * thousand long messages would be megabytes: more than a connection may
+ * queue (`--queue-limit`, 1 MiB) and than a client reads as one line. A
+ * longer history is cut from its oldest end; bots page back with `before`.
+ */
+export const MAX_FRAME_MESSAGE_BYTES = 192 * 1024;
+
+/**
+ * Most private messages kept for one account while its owner is away, in
+ * all and from any one sender, and most bytes of their text: past them, more
+ * are refused, so that nobody can fill a mailbox (or the disk), or crowd out
+ * the other senders, and what waits fits in a login's queue.
+ */
+export const MAILBOX_LIMITS = { messages: 1000, fromOneSender: 100, bytes: 128 * 1024 } as const;
+
 /** Days a certificate from `chat cert` is valid by default: a school year. */
 export const DEFAULT_CERT_DAYS = 365;
 

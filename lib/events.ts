@@ -69,7 +69,12 @@ export const ErrorCode = {
   WrongPassword: "wrong_password",
   /** Too many failed logins lately for this name or address; the message says how long to wait. */
   Throttled: "throttled",
-  /** The server could not store the message (its disk, say); it was not sent. */
+  /** The server is busy checking other passwords; send `hello` again in a moment. */
+  Busy: "busy",
+  /**
+   * The server could not store the message (its disk, say), so it was not
+   * sent; or could not read the stored history asked for.
+   */
   NotSaved: "not_saved",
   /** The action is not allowed here (such as `/nick` when names are accounts). */
   NotAllowed: "not_allowed",

@@ -20,7 +20,14 @@
  */
 
 import { COMMANDS, parseInput } from "./commands.ts";
-import { DEFAULT_CHURN, DEFAULT_FLOOD, DEFAULT_HISTORY, MAX_HISTORY } from "./defaults.ts";
+import {
+  DEFAULT_CHURN,
+  DEFAULT_FLOOD,
+  DEFAULT_HISTORY,
+  MAILBOX_LIMITS,
+  MAX_FRAME_MESSAGE_BYTES,
+  MAX_HISTORY,
+} from "./defaults.ts";
 import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
@@ -72,6 +79,7 @@ export type HubStore = Pick<
   | "recentMessages"
   | "appendPrivate"
   | "undelivered"
+  | "waiting"
   | "markDelivered"
   | "getUser"
 >;
@@ -357,7 +365,7 @@ export class Hub {
       return member;
     }
     if (this.#history > 0) {
-      const earlier = this.#recentOrNothing(room, this.#history);
+      const earlier = newestThatFit(this.#recentOrNothing(room, this.#history));
       if (earlier.length > 0) sink.send({ type: "history", room: room.name, messages: earlier });
     }
     if (member.account) this.#deliverMissed(member);
@@ -417,14 +425,15 @@ export class Hub {
     let total = 0;
     try {
       for (;;) {
-        const page = store.undelivered(member.name, MISSED_PAGE);
-        if (page.length === 0) break;
-        member.sink.send({ type: "missed", messages: page.map(toPrivateEvent) });
+        const found = store.undelivered(member.name, MISSED_PAGE);
+        if (found.length === 0) break;
+        const page = oldestThatFit(found.map(toPrivateEvent));
+        member.sink.send({ type: "missed", messages: page });
         total += page.length;
         // Marked after sending: the sink has them queued, in order, before anything else.
         const marked = store.markDelivered(member.name, page[page.length - 1].id);
         // A page that could not be marked would come back forever; a short one was the last.
-        if (marked === 0 || page.length < MISSED_PAGE) break;
+        if (marked === 0 || (page.length === found.length && found.length < MISSED_PAGE)) break;
       }
     } catch (error) {
       this.#log(`cannot deliver the private messages kept for ${member.name}: ${reason(error)}`);
@@ -593,6 +602,18 @@ export class Hub {
     const owner = this.#save(`private message from ${member.name}`, () => store.getUser(to));
     if (!owner) throw missing();
     const clean = this.#checkText(text);
+    // Nobody may fill an account's mailbox (and the disk) while its owner is away.
+    const waiting = this.#save(
+      `private message from ${member.name}`,
+      () => store.waiting(to, member.name),
+    );
+    const full = waiting && mailboxFull(waiting, utf8Length(clean));
+    if (full) {
+      throw new ChatError(
+        ErrorCode.NotAllowed,
+        `${owner.name} is away and ${full}; this one was not kept`,
+      );
+    }
     const event: PrivateEvent = {
       type: "private",
       id: this.#nextId++,
@@ -755,7 +776,7 @@ export class Hub {
       this.#log(`cannot read the history of #${room.name}: ${reason(error)}`);
       throw new ChatError(ErrorCode.NotSaved, "History not shown: the server could not read it");
     }
-    member.sink.send({ type: "history", room: room.name, messages });
+    member.sink.send({ type: "history", room: room.name, messages: newestThatFit(messages) });
   }
 
   /** Sends the help text to the member. */
@@ -855,6 +876,50 @@ export class Hub {
 
 /** Most private messages in one `missed` event; the store returns no more at once either. */
 const MISSED_PAGE = MAX_HISTORY;
+
+const encoder = new TextEncoder();
+
+function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}
+
+/** The newest of `messages` (oldest first) whose JSON fits in MAX_FRAME_MESSAGE_BYTES. */
+function newestThatFit<T>(messages: T[]): T[] {
+  let bytes = 0;
+  let first = messages.length;
+  while (first > 0) {
+    bytes += utf8Length(JSON.stringify(messages[first - 1])) + 1;
+    if (bytes > MAX_FRAME_MESSAGE_BYTES) break;
+    first--;
+  }
+  return messages.slice(first);
+}
+
+/** The oldest of `messages` whose JSON fits in MAX_FRAME_MESSAGE_BYTES; at least one. */
+function oldestThatFit<T>(messages: T[]): T[] {
+  let bytes = 0;
+  let end = 0;
+  while (end < messages.length) {
+    bytes += utf8Length(JSON.stringify(messages[end])) + 1;
+    if (bytes > MAX_FRAME_MESSAGE_BYTES && end > 0) break;
+    end++;
+  }
+  return messages.slice(0, end);
+}
+
+/** Why a mailbox cannot take a message of `bytes` more, or "" when it can. */
+function mailboxFull(
+  waiting: { messages: number; fromSender: number; bytes: number },
+  bytes: number,
+): string {
+  if (waiting.fromSender >= MAILBOX_LIMITS.fromOneSender) {
+    return `has ${waiting.fromSender} private messages from you waiting already`;
+  }
+  if (waiting.messages >= MAILBOX_LIMITS.messages || waiting.bytes + bytes > MAILBOX_LIMITS.bytes) {
+    return "their mailbox is full";
+  }
+  return "";
+}
 
 function toMessageEvent(stored: StoredMessage): MessageEvent {
   return {

@@ -224,6 +224,9 @@ interface Failures {
  *
  * Ask {@link check} before checking a password (a refused try costs no
  * hashing), then report the outcome with {@link failed} or {@link succeeded}.
+ * An address that logged in to a name lately is not held back by that
+ * name's failures (only by its own), so guessing at someone's name from
+ * elsewhere does not lock its owner out.
  * A success forgets the name's failures but not the address's, so an attacker
  * who owns one account cannot wipe their record by logging into it.
  *
@@ -250,6 +253,8 @@ export class LoginThrottle {
   #limits: ThrottleLimits;
   #addresses = new Map<string, Failures>();
   #names = new Map<string, Failures>();
+  /** `address name` pairs that logged in lately, with when. */
+  #trusted = new Map<string, number>();
   #memory: number;
 
   /** A throttle with `limits`, remembering about `memory` keys of each kind before pruning. */
@@ -260,9 +265,11 @@ export class LoginThrottle {
 
   /** Whether a login for `name` from `address` may be tried at `now`, or how long to wait. */
   check(address: string, name: string, now: number): ThrottleVerdict {
+    const since = this.#trusted.get(`${address} ${name}`);
+    const trusted = since !== undefined && now - since < this.#limits.forgetMs;
     const wait = Math.max(
       this.#wait(this.#addresses, address, this.#limits.address, now),
-      this.#wait(this.#names, name, this.#limits.name, now),
+      trusted ? 0 : this.#wait(this.#names, name, this.#limits.name, now),
     );
     return wait > 0 ? { ok: false, retryAfterMs: wait } : { ok: true };
   }
@@ -274,8 +281,19 @@ export class LoginThrottle {
   }
 
   /** Records a good login: the name's failures are forgotten, the address's are not. */
-  succeeded(_address: string, name: string, _now: number): void {
+  succeeded(address: string, name: string, now: number): void {
     this.#names.delete(name);
+    if (this.#trusted.size >= this.#memory) {
+      for (const [pair, since] of this.#trusted) {
+        if (now - since >= this.#limits.forgetMs) this.#trusted.delete(pair);
+      }
+      // All recent: the oldest goes (a Map keeps insertion order).
+      if (this.#trusted.size >= this.#memory) {
+        this.#trusted.delete(this.#trusted.keys().next().value!);
+      }
+    }
+    this.#trusted.delete(`${address} ${name}`);
+    this.#trusted.set(`${address} ${name}`, now);
   }
 
   /** How many addresses and names are remembered (for tests of the memory bound). */

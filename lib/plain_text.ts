@@ -23,6 +23,14 @@ export function clock(time: number): string {
   }`;
 }
 
+/** The local date of `time`, as 2026-11-25. */
+export function day(time: number): string {
+  const date = new Date(time);
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
+    String(date.getDate()).padStart(2, "0")
+  }`;
+}
+
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
@@ -68,7 +76,10 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
     }
     case "missed": {
       // Kept while the viewer was away: framed, like history, so they are not taken for new ones.
-      const lines = event.messages.map((m) => renderPlain(m, viewer) ?? "");
+      // They may be days old: each has its date.
+      const lines = event.messages.map((m) =>
+        (renderPlain(m, viewer) ?? "").replace(/^\[/, `[${day(m.time)} `)
+      );
       return [
         `--- ${plural(lines.length, "private message")} while you were away ---`,
         ...lines,

@@ -18,6 +18,7 @@
 
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
 import { type ChatEvent, othersCount } from "./events.ts";
+import { day } from "./plain_text.ts";
 import { stripUnsafe } from "./sanitize.ts";
 
 /** How much styling the output may carry. */
@@ -163,7 +164,7 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
           bell: count > 0,
         },
         ...lines,
-        at(now, { text: "--- end of missed messages ---", tone: "info" }),
+        at(now, { text: "--- end of private messages ---", tone: "info" }),
       ];
     }
     case "history": {
@@ -257,14 +258,6 @@ export function clock(time: number): string {
   const date = new Date(time);
   return `${String(date.getHours()).padStart(2, "0")}:${
     String(date.getMinutes()).padStart(2, "0")
-  }`;
-}
-
-/** Formats a time's local date as `YYYY-MM-DD`. */
-export function day(time: number): string {
-  const date = new Date(time);
-  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
-    String(date.getDate()).padStart(2, "0")
   }`;
 }
 

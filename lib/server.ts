@@ -3,6 +3,12 @@
  * with a certificate), give each a {@link Session}, and shut everything down
  * cleanly on request.
  *
+ * A TLS server listens with plain TCP too, and hands each connection to a
+ * {@link TlsFront}, which relays TLS peers to an internal TLS listener and
+ * turns the others away: Deno cannot drop a TLS connection whose handshake
+ * never ends, but it can drop the relay in front of it (see tls_front.ts).
+ * Limits count the public connection and its peer's address from accept on.
+ *
  * This is only the bridge between sockets and the {@link Hub}; all chat rules
  * live in the hub, and password checks in the {@link Gatekeeper}.
  *
@@ -23,7 +29,15 @@ import {
   DEFAULT_SERVE_HOST,
   MAX_LINE_BYTES,
 } from "./defaults.ts";
-import { describeError, Session, type SessionLimits, type SessionOwner } from "./session.ts";
+import {
+  describeError,
+  formatAddress,
+  Session,
+  type SessionLimits,
+  type SessionOwner,
+} from "./session.ts";
+import { addressKey } from "./address.ts";
+import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
 
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<SessionLimits> {
@@ -55,7 +69,10 @@ export interface ServerOptions extends Partial<SessionLimits> {
   store?: Store;
   /** Who needs a password; "names" and "required" need a store. @default "off" */
   auth?: AuthMode;
-  /** Serve TLS with this certificate and private key (PEM text). */
+  /**
+   * Serve TLS with this certificate and private key (PEM text); peers that
+   * do not speak TLS are told to use it, in a line of plain text.
+   */
   tls?: { cert: string; key: string };
   /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
   throttle?: ThrottleLimits;
@@ -72,14 +89,32 @@ const MIN_PENDING = 64;
 /** Pause after a failed accept (out of file descriptors, say) before retrying. */
 const ACCEPT_RETRY_MS = 100;
 
+/**
+ * Registration time of a connection that is over its address's limit and
+ * only waits to be told so. A TLS peer must finish its handshake to hear it;
+ * with the whole registration time, one address could hold every pending
+ * place with handshakes that never end.
+ */
+const REFUSAL_TIMEOUT_MS = 1_000;
+
 /** A running chat server. */
 export class ChatServer {
   /** The chat core this server is a front end for. */
   readonly hub: Hub;
   /** Checks account passwords; null when no name needs one. */
   readonly gatekeeper: Gatekeeper | null;
-  #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
+  #listener: Deno.TcpListener;
+  /** With TLS: the relays to the internal TLS listener. */
+  #front: TlsFront | null = null;
   #sessions = new Set<Session>();
+  /**
+   * TLS connections not handed to a session yet (being told apart, or in
+   * the relay's connect), each with whether it is over its address's limit.
+   * They count as unregistered connections.
+   */
+  #unserved = new Map<Relay, boolean>();
+  /** The relay under each TLS session: finished when the session ends. */
+  #relayOf = new Map<Session, Relay>();
   /** Each session's run, until it ends: shutdown waits for them. */
   #tasks = new Map<Session, Promise<void>>();
   /**
@@ -91,14 +126,37 @@ export class ChatServer {
   #owner: SessionOwner = {
     stopped: (session) => {
       this.#sessions.delete(session);
-      const address = session.address;
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
+      this.#uncount(session.address);
     },
-    ended: (session) => this.#tasks.delete(session),
+    ended: (session) => {
+      this.#tasks.delete(session);
+      const relay = this.#relayOf.get(session);
+      if (relay) {
+        this.#relayOf.delete(session);
+        relay.finish();
+      }
+    },
+  };
+  /** Takes the TLS connections that the front relays; its counts pass to their sessions. */
+  #relayOwner: RelayOwner = {
+    relayed: (conn, relay) => {
+      const over = this.#unserved.get(relay);
+      if (over === undefined || this.#stopping) {
+        conn.close();
+        relay.close();
+        return;
+      }
+      this.#unserved.delete(relay);
+      this.#start(conn, relay.remoteAddr, over, relay);
+    },
+    ended: (relay) => {
+      // A relay that never got a session still holds its counts.
+      if (this.#unserved.delete(relay)) this.#uncount(addressKey(relay.remoteAddr.hostname));
+    },
   };
   #limits: SessionLimits;
+  /** The limits of a connection that is only waiting to be refused. */
+  #refusalLimits: SessionLimits;
   #log: (line: string) => void;
   #stopping = false;
   #acceptLoop: Promise<void>;
@@ -107,7 +165,6 @@ export class ChatServer {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #maxPending: number;
   #shedding = false;
-  #tls: boolean;
 
   /**
    * Listens and starts accepting connections.
@@ -153,15 +210,31 @@ export class ChatServer {
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
+    this.#refusalLimits = {
+      ...this.#limits,
+      registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
+    };
     const address = {
       hostname: options.hostname ?? DEFAULT_SERVE_HOST,
       port: options.port ?? DEFAULT_PORT,
       transport: "tcp" as const,
     };
-    this.#tls = options.tls !== undefined;
-    this.#listener = options.tls
-      ? Deno.listenTls({ ...address, cert: options.tls.cert, key: options.tls.key })
-      : Deno.listen(address);
+    this.#listener = Deno.listen(address);
+    if (options.tls) {
+      try {
+        this.#front = new TlsFront({
+          ...options.tls,
+          deadlineMs: this.#limits.registrationTimeoutMs,
+          lingerMs: this.#limits.drainTimeoutMs,
+          log: this.#log,
+          owner: this.#relayOwner,
+        });
+      } catch (error) {
+        this.#listener.close();
+        throw error;
+      }
+      this.#front.start();
+    }
     this.#acceptLoop = this.#accept();
     const ping = this.#limits.pingIntervalMs;
     if (ping > 0) {
@@ -178,9 +251,12 @@ export class ChatServer {
     return this.#listener.addr;
   }
 
-  /** Connections currently open, registered or not. */
+  /**
+   * Connections currently open, registered or not: with TLS, those still
+   * being told apart count too.
+   */
   get connections(): number {
-    return this.#sessions.size;
+    return this.#sessions.size + this.#unserved.size;
   }
 
   /** Sends an announcement from the operator to every user. */
@@ -197,6 +273,8 @@ export class ChatServer {
       this.#stopping = true;
       this.#log("shutting down");
       this.#listener.close();
+      // Connections that have no session yet are closed; the others say goodbye first.
+      this.#front?.stop();
       clearInterval(this.#keepalive);
       this.hub.closeAll("shutdown", reason);
       for (const session of this.#sessions) {
@@ -205,6 +283,8 @@ export class ChatServer {
     }
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
+    // Every session has ended: what the relays still hold goes now.
+    await this.#front?.close();
     // A rehash still running would write to a store the caller is about to close.
     await this.gatekeeper?.settled();
   }
@@ -212,18 +292,7 @@ export class ChatServer {
   async #accept(): Promise<void> {
     let failures = 0;
     while (!this.#stopping) {
-      if (this.#tls && this.#pending() >= this.#maxPending) {
-        // Closing a TLS connection before its handshake does not free its
-        // socket (see Session), so past the cap a TLS server stops accepting
-        // instead: newcomers wait in the system's backlog.
-        if (!this.#shedding) {
-          this.#log(`pausing accepts: ${this.#pending()} connections have not registered yet`);
-        }
-        this.#shedding = true;
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-        continue;
-      }
-      let conn: Deno.Conn;
+      let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -244,10 +313,10 @@ export class ChatServer {
 
   /** Connections that have not registered yet. */
   #pending(): number {
-    return this.#sessions.size - this.hub.userCount;
+    return this.#sessions.size - this.hub.userCount + this.#unserved.size;
   }
 
-  #serve(conn: Deno.Conn): void {
+  #serve(conn: Deno.TcpConn): void {
     // Connections that have not registered yet cost memory and a descriptor
     // each and are cheap to open: past the cap, new ones are closed at once.
     const pending = this.#pending();
@@ -259,38 +328,62 @@ export class ChatServer {
     }
     if (this.#shedding) this.#log("accepting connections again");
     this.#shedding = false;
-    // A TlsConn has neither (the socket under it keeps Deno's defaults).
-    if ("setNoDelay" in conn) {
-      try {
-        const tcp = conn as Deno.TcpConn;
-        tcp.setNoDelay(true);
-        tcp.setKeepAlive(true);
-      } catch {
-        // The peer may already be gone; the session will notice.
-      }
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch {
+      // The peer may already be gone; the session (or relay) will notice.
     }
+    const over = this.#count(addressKey(conn.remoteAddr.hostname));
+    if (this.#front) {
+      this.#unserved.set(this.#front.admit(conn, formatAddress(conn.remoteAddr)), over);
+    } else {
+      this.#start(conn, conn.remoteAddr, over, null);
+    }
+  }
+
+  /**
+   * Serves `conn` (plain TCP, or TLS relayed from `relay`) from the peer at
+   * `remoteAddr`, already counted; `over` its address's limit, it is turned
+   * away once its protocol is known.
+   */
+  #start(conn: Deno.Conn, remoteAddr: Deno.NetAddr, over: boolean, relay: Relay | null): void {
     const session = new Session(
       conn,
       this.hub,
-      this.#limits,
+      over ? this.#refusalLimits : this.#limits,
       this.#log,
       this.#owner,
       this.gatekeeper,
+      remoteAddr,
     );
-    const address = session.address;
-    const count = (this.#perAddress.get(address) ?? 0) + 1;
-    this.#perAddress.set(address, count);
-    if (this.#maxPerAddress > 0 && count > this.#maxPerAddress) {
-      this.#log(`refuse ${session.peer}: over ${this.#maxPerAddress} connections from ${address}`);
+    if (over) {
+      this.#log(
+        `refuse ${session.peer}: over ${this.#maxPerAddress} connections from ${session.address}`,
+      );
       session.refuse(
         `Too many connections from your address (at most ${this.#maxPerAddress}); close some first`,
       );
     }
     this.#sessions.add(session);
+    if (relay) this.#relayOf.set(session, relay);
     // run() catches what goes wrong while serving; this is for a bug in its cleanup.
     this.#tasks.set(
       session,
       session.run().catch((error) => this.#log(`error ${session.peer}: ${describeError(error)}`)),
     );
+  }
+
+  /** Counts a connection from `address`; true when that is more than it may have. */
+  #count(address: string): boolean {
+    const count = (this.#perAddress.get(address) ?? 0) + 1;
+    this.#perAddress.set(address, count);
+    return this.#maxPerAddress > 0 && count > this.#maxPerAddress;
+  }
+
+  #uncount(address: string): void {
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(address, left);
+    else this.#perAddress.delete(address);
   }
 }

@@ -149,8 +149,6 @@ export class Session implements Sink {
   #tls: boolean;
   /** Bytes can be sent: always on plain TCP, after the handshake with TLS. */
   #ready: boolean;
-  /** The registration time ran out during the TLS handshake. */
-  #handshakeExpired = false;
   #firstRead = true;
   /** A plain-text peer ended a line with CR LF, as telnet does and nc does not. */
   #crlf = false;
@@ -165,7 +163,9 @@ export class Session implements Sink {
    * Wraps an accepted connection; call {@link run} to serve it. A TLS
    * connection (`Deno.TlsConn`) is told apart by its `handshake` method.
    * Without a `gatekeeper` no password is ever checked: names that need one
-   * are refused by the hub.
+   * are refused by the hub. `remoteAddr` is the peer's address when it is
+   * not the connection's own: a TLS connection relayed over loopback comes
+   * from the server itself (see tls_front.ts).
    */
   constructor(
     conn: Deno.Conn,
@@ -174,6 +174,7 @@ export class Session implements Sink {
     log: (line: string) => void,
     owner: SessionOwner | null = null,
     gatekeeper: Gatekeeper | null = null,
+    remoteAddr: Deno.Addr = conn.remoteAddr,
   ) {
     this.#conn = conn;
     this.#gatekeeper = gatekeeper;
@@ -183,10 +184,8 @@ export class Session implements Sink {
     this.#hub = hub;
     this.#limits = limits;
     this.#log = log;
-    this.peer = formatAddress(conn.remoteAddr);
-    this.address = conn.remoteAddr.transport === "tcp"
-      ? addressKey(conn.remoteAddr.hostname)
-      : this.peer;
+    this.peer = formatAddress(remoteAddr);
+    this.address = remoteAddr.transport === "tcp" ? addressKey(remoteAddr.hostname) : this.peer;
     this.#outbox = new Outbox(conn, {
       limit: limits.queueLimitBytes,
       // A turn's worth of events for this peer in one write: see TurnFlusher.
@@ -256,15 +255,13 @@ export class Session implements Sink {
     try {
       await (this.#conn as Deno.TlsConn).handshake();
     } catch (error) {
-      // Closed by a shutdown: nothing to report.
+      // Closed here (a shutdown, the registration timeout): said already, or nothing to say.
       if (!this.#closed) {
         this.#log(`drop ${this.peer}: TLS handshake failed (${describeError(error)})`);
       }
       return false;
     }
     this.#ready = true;
-    // Too late: say so in the protocol now spoken, and close.
-    if (this.#handshakeExpired) this.#registrationExpired();
     return !this.#closed;
   }
 
@@ -548,16 +545,13 @@ export class Session implements Sink {
   #registrationExpired(): void {
     if (this.#member || this.#closing) return;
     if (!this.#ready) {
-      // Deno cannot close a TLS connection during its handshake: closing it
-      // hands the socket to a task that waits for the handshake to end, with
-      // no time limit. So the session keeps it, and the server counts it
-      // (connections per address, unregistered ones), until the peer sends
-      // something or goes away; a shutdown closes it regardless.
-      this.#handshakeExpired = true;
+      // Nothing can be said mid-handshake. Closing the connection frees it
+      // only once the handshake ends: the server then closes the relay in
+      // front of it (see tls_front.ts), which ends the handshake.
       this.#log(
-        `stalled ${this.peer}: no TLS handshake after ${this.#limits.registrationTimeoutMs} ms; ` +
-          "kept until the peer sends or closes",
+        `drop ${this.peer}: no TLS handshake after ${this.#limits.registrationTimeoutMs} ms`,
       );
+      this.#close();
       return;
     }
     this.#log(`drop ${this.peer}: no name after ${this.#limits.registrationTimeoutMs} ms`);
@@ -699,6 +693,9 @@ export class Session implements Sink {
       if (verdict.ok) {
         this.#enter(name, { ...origin, account: true });
       } else {
+        // What was typed meanwhile may be the password again, typed ahead:
+        // read as a name, it would be shown to the room.
+        this.#typedAhead = [];
         this.#refuse(verdict.code, verdict.message);
         this.#promptAgain();
       }
@@ -753,7 +750,7 @@ export class Session implements Sink {
     }
     if (this.#checking) {
       this.#refuse(
-        ErrorCode.Throttled,
+        ErrorCode.Busy,
         "Your password is still being checked; wait for the answer",
       );
       return;

@@ -456,6 +456,25 @@ export class Store {
     }));
   }
 
+  /**
+   * The private messages waiting for `name` (by `nameKey`): how many, how
+   * many of them from `sender`, and the UTF-8 bytes of their text.
+   */
+  waiting(name: string, sender = ""): { messages: number; fromSender: number; bytes: number } {
+    const row = this.#read(() =>
+      this.#statement(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(sender = ?), 0) AS mine,
+                COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) AS bytes
+         FROM privates WHERE recipient_key = ? AND delivered = 0`,
+      ).get(sender, nameKey(name))
+    );
+    return {
+      messages: Number(row?.n ?? 0),
+      fromSender: Number(row?.mine ?? 0),
+      bytes: Number(row?.bytes ?? 0),
+    };
+  }
+
   /** Marks `name`'s private messages up to id `upTo` as delivered; returns how many. */
   markDelivered(name: string, upTo: number): number {
     return this.#write(() =>

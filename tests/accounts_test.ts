@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Gatekeeper, type GatekeeperOptions } from "../lib/accounts.ts";
+import { Gatekeeper, type GatekeeperOptions, MAX_LOGINS_PER_ADDRESS } from "../lib/accounts.ts";
 import { nameKey } from "../lib/names.ts";
 import {
   hashPassword,
@@ -171,8 +171,8 @@ Deno.test("Gatekeeper runs at most maxConcurrent checks, queues a few and turns 
   const busy = await gatekeeper.login("Bob", "guess", "10.0.0.4");
   assert.deepEqual(busy, {
     ok: false,
-    code: "throttled",
-    message: "The server is busy; try again in a moment",
+    code: "busy",
+    message: "The server is busy checking passwords; try again in a moment",
   });
   assert.deepEqual([pending.length, gatekeeper.active, gatekeeper.queued], [2, 2, 1]);
   pending[0].resolve(false);
@@ -183,6 +183,54 @@ Deno.test("Gatekeeper runs at most maxConcurrent checks, queues a few and turns 
   pending[2].resolve(false);
   await Promise.all(logins);
   assert.deepEqual([gatekeeper.active, gatekeeper.queued], [0, 0]);
+});
+
+Deno.test("Gatekeeper lets one address run or queue a few logins at once, and no more", async () => {
+  const pending: PromiseWithResolvers<boolean>[] = [];
+  const { gatekeeper } = await setUp({
+    throttle: { ...LIMITS, address: { free: 100, baseMs: 1000, maxMs: 60_000 } },
+    verify: () => {
+      const check = Promise.withResolvers<boolean>();
+      pending.push(check);
+      return check.promise;
+    },
+  });
+  const mine = Array.from(
+    { length: MAX_LOGINS_PER_ADDRESS },
+    () => gatekeeper.login("Bob", "guess", "10.0.0.1"),
+  );
+  assert.deepEqual(
+    await gatekeeper.login("Bob", "guess", "10.0.0.1"),
+    {
+      ok: false,
+      code: "busy",
+      message: "The server is busy checking passwords; try again in a moment",
+    },
+  );
+  // Another address still gets a place.
+  const other = gatekeeper.login("Bob", "correct horse", "10.0.0.2");
+  while (pending.length < MAX_LOGINS_PER_ADDRESS) await new Promise((r) => setTimeout(r, 0));
+  for (const check of pending) check.resolve(false);
+  await Promise.all(mine);
+  while (pending.length < MAX_LOGINS_PER_ADDRESS + 1) await new Promise((r) => setTimeout(r, 0));
+  pending.at(-1)!.resolve(true);
+  assert.deepEqual(await other, { ok: true });
+  // Places are given back.
+  const again = gatekeeper.login("Bob", "guess", "10.0.0.1");
+  while (pending.length < MAX_LOGINS_PER_ADDRESS + 2) await new Promise((r) => setTimeout(r, 0));
+  pending.at(-1)!.resolve(false);
+  assert.equal((await again).ok, false);
+});
+
+Deno.test("Gatekeeper refuses an absurdly long name without hashing or remembering it", async () => {
+  const { gatekeeper, hashed } = await setUp({ mode: "required" });
+  const verdict = await gatekeeper.login("x".repeat(30_000), "some password", "10.0.0.1");
+  assert.deepEqual(verdict, {
+    ok: false,
+    code: "wrong_password",
+    message: "Wrong name or password",
+  });
+  assert.equal(hashed(), 0);
 });
 
 Deno.test("Gatekeeper replaces an outdated hash after a good login", async () => {
@@ -217,14 +265,14 @@ Deno.test("Gatekeeper keeps a password changed while it rehashed, and survives a
   assert.equal(gatekeeper.active, 0);
 });
 
-Deno.test("Gatekeeper asks to try later when the accounts cannot be read", async () => {
+Deno.test("Gatekeeper says it is busy, without counting a failure, when the accounts cannot be read", async () => {
   const { gatekeeper, store, log } = await setUp();
   store.failReads = true;
   const verdict = await gatekeeper.login("Bob", "correct horse", "10.0.0.1");
   assert.deepEqual(verdict, {
     ok: false,
-    code: "throttled",
-    message: "The server cannot check passwords right now; try again later",
+    code: "busy",
+    message: "The server is busy checking passwords; try again in a moment",
   });
   assert.ok(log.some((line) => line.includes("could not read the account: disk I/O error")));
   store.failReads = false;

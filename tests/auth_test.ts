@@ -173,15 +173,15 @@ Deno.test("password checks at once are capped, and a hello during a check is ref
   const again = await bob.next("error");
   assert.deepEqual(
     [again.code, again.message],
-    ["throttled", "Your password is still being checked; wait for the answer"],
+    ["busy", "Your password is still being checked; wait for the answer"],
   );
 
   const dave = await JsonClient.connect(server);
   await dave.send({ type: "hello", version: 1, name: "Dave", password: "battery staple" });
   assert.deepEqual(await dave.next("error"), {
     type: "error",
-    code: "throttled",
-    message: "The server is busy; try again in a moment",
+    code: "busy",
+    message: "The server is busy checking passwords; try again in a moment",
   });
 
   checks[0].resolve(true);

@@ -121,7 +121,11 @@ export function spawnJoin(args: string[], env: Record<string, string> = {}): Den
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "main.ts", "join", ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "", CHAT_HOST: "", CHAT_PORT: "", CHAT_NAME: "", ...env },
+    env: {
+      ...{ NO_COLOR: "", CHAT_HOST: "", CHAT_PORT: "", CHAT_NAME: "" },
+      ...{ CHAT_PASSWORD: "", CHAT_CA: "" },
+      ...env,
+    },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

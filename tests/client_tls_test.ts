@@ -17,6 +17,7 @@ import {
   SERVER_USES_TLS,
 } from "../lib/client.ts";
 import { makeCertificate } from "../lib/certs.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/tls_front.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
 import { startServer } from "./_helpers.ts";
 
@@ -139,7 +140,7 @@ Deno.test("a damaged certificate to trust is a ConnectError, not a crash", async
   }
 });
 
-Deno.test("a plain client on a TLS server is told to use --tls", async () => {
+Deno.test("a plain client on another TLS server (it answers with an alert) is told to use --tls", async () => {
   const server = welcoming(LOCAL);
   try {
     assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS);
@@ -170,6 +171,29 @@ function plainServer(reply: string | null): { port: number; close: () => Promise
     },
   };
 }
+
+Deno.test("a plain client is told to use --tls by the line of text this project's TLS port sends", async () => {
+  const server = plainServer(`${TLS_ONLY_MESSAGE}\r\n`);
+  try {
+    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("the same line after the server's first event is no TLS hint", async () => {
+  // A chat server that greets with an event, then sends that line and hangs up.
+  const server = plainServer(`{"type":"pong"}\n${TLS_ONLY_MESSAGE}\r\n`);
+  try {
+    const client = clientFor(server.port);
+    await client.connect();
+    const reason = await client.register("Alice").then(() => "registered", (error) => error.reason);
+    client.close();
+    assert.notEqual(reason, SERVER_USES_TLS);
+  } finally {
+    await server.close();
+  }
+});
 
 Deno.test("a TLS client on a plain server is told to try without --tls", async () => {
   // What this project's server answers to a TLS hello on a plain port.

@@ -12,7 +12,13 @@
  */
 
 import assert from "node:assert/strict";
-import { type AuthMode, DEFAULT_RECALL, Hub, type HubStore } from "../lib/hub.ts";
+import {
+  type AuthMode,
+  DEFAULT_RECALL,
+  Hub,
+  type HubStore,
+  MAX_MESSAGE_LENGTH,
+} from "../lib/hub.ts";
 import type { ChatEvent, Sink } from "../lib/events.ts";
 import type { Member } from "../lib/room.ts";
 import {
@@ -26,6 +32,7 @@ import {
   StoreError,
 } from "../lib/store.ts";
 import { nameKey } from "../lib/names.ts";
+import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/defaults.ts";
 import { refusal } from "./_helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 3);
@@ -130,6 +137,16 @@ class FakeStore implements HubStore {
     this.#check("undelivered");
     return this.privates.filter((p) => !p.delivered && nameKey(p.to) === nameKey(name))
       .slice(0, limit);
+  }
+
+  waiting(name: string, sender = ""): { messages: number; fromSender: number; bytes: number } {
+    this.#check("waiting");
+    const mine = this.privates.filter((p) => !p.delivered && nameKey(p.to) === nameKey(name));
+    return {
+      messages: mine.length,
+      fromSender: mine.filter((p) => p.from === sender).length,
+      bytes: mine.reduce((sum, p) => sum + new TextEncoder().encode(p.text).length, 0),
+    };
   }
 
   markDelivered(name: string, upTo: number): number {
@@ -620,6 +637,87 @@ Deno.test("a store failure while delivering kept messages is logged; the login g
   stuck.markDelivered = () => 0;
   const other = hubOver(stuck, { auth: "names" });
   assert.equal(join(other, "Cy", { account: true }).inbox.of("missed").length, 1);
+});
+
+Deno.test("an away account's mailbox has limits: per sender, in all, and in bytes", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    const ann = join(hub, "Ann");
+    for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) hub.whisper(ann.member, "bob", `a${i}`);
+    assert.equal(ann.inbox.of("private").length, MAILBOX_LIMITS.fromOneSender);
+    hub.whisper(ann.member, "bob", "one too many");
+    const refusals = () => ann.inbox.of("error").map((e) => [e.code, e.message]);
+    assert.deepEqual(refusals(), [[
+      "not_allowed",
+      `Bob is away and has ${MAILBOX_LIMITS.fromOneSender} private messages from you waiting ` +
+      "already; this one was not kept",
+    ]]);
+    // Others still get through, until the text waiting would pass the byte limit.
+    const cy = join(hub, "Cy");
+    const long = "x".repeat(MAX_MESSAGE_LENGTH);
+    let kept = 0;
+    while (cy.inbox.of("error").length === 0) {
+      hub.whisper(cy.member, "bob", long);
+      kept = cy.inbox.of("private").length;
+    }
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [
+      "Bob is away and their mailbox is full; this one was not kept",
+    ]);
+    assert.ok(store.waiting("Bob").bytes <= MAILBOX_LIMITS.bytes);
+    assert.ok(store.waiting("Bob").bytes + MAX_MESSAGE_LENGTH > MAILBOX_LIMITS.bytes);
+    assert.ok(kept > 0);
+    // Once read, the mailbox takes messages again.
+    const bob = join(hub, "Bob", { account: true });
+    const missed = bob.inbox.of("missed").flatMap((m) => m.messages);
+    assert.equal(missed.length, MAILBOX_LIMITS.fromOneSender + kept);
+    hub.leave(bob.member, "quit");
+    hub.whisper(ann.member, "bob", "after reading");
+    assert.equal(ann.inbox.of("private").at(-1)?.text, "after reading");
+  });
+});
+
+Deno.test("history and missed frames of long messages stay within MAX_FRAME_MESSAGE_BYTES", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    const long = (i: number) =>
+      `${i} ${'"quoted" 日本語 '.repeat(150)}`.slice(0, MAX_MESSAGE_LENGTH);
+    for (let i = 0; i < 600; i++) {
+      store.appendMessage({ time: T0, room: "lobby", from: "Ann", text: long(i) });
+      store.appendPrivate({ time: T0, from: "Ann", to: "Bob", text: long(i), delivered: false });
+    }
+    const hub = hubOver(store, { auth: "names", history: 600 });
+    const bob = join(hub, "Bob", { account: true });
+    const bytes = (messages: unknown[]) =>
+      messages.reduce(
+        (sum: number, m) => sum + new TextEncoder().encode(JSON.stringify(m)).length + 1,
+        0,
+      );
+    const [history] = bob.inbox.of("history");
+    assert.ok(bytes(history.messages) <= MAX_FRAME_MESSAGE_BYTES);
+    assert.ok(history.messages.length > 10 && history.messages.length < 600);
+    // The newest are shown; paging back with `before` reaches the first.
+    assert.equal(history.messages.at(-1)?.text, long(599));
+    const pages = bob.inbox.of("missed");
+    assert.ok(pages.length > 1);
+    for (const page of pages) assert.ok(bytes(page.messages) <= MAX_FRAME_MESSAGE_BYTES);
+    assert.deepEqual(
+      pages.flatMap((p) => p.messages).map((m) => m.text),
+      Array.from({ length: 600 }, (_, i) => long(i)),
+    );
+    assert.equal(store.waiting("Bob").messages, 0);
+    let before = history.messages[0].id;
+    let seen = history.messages.length;
+    while (true) {
+      hub.history(bob.member, 1000, before);
+      const page = bob.inbox.of("history").at(-1)!.messages;
+      if (page.length === 0) break;
+      assert.ok(bytes(page) <= MAX_FRAME_MESSAGE_BYTES);
+      seen += page.length;
+      before = page[0].id;
+    }
+    assert.equal(seen, 600);
+  });
 });
 
 Deno.test("an online recipient gets a private message at once, stored as delivered", () => {

@@ -138,6 +138,19 @@ Deno.test("LoginThrottle forgets a name's failures on success, an address's only
   assert.equal(throttle.size.addresses, 0);
 });
 
+Deno.test("LoginThrottle does not lock a name's owner out where they logged in before", () => {
+  const throttle = new LoginThrottle(LIMITS);
+  throttle.succeeded("10.0.0.5", "teacher", 0);
+  // Someone elsewhere guesses at the name until it is held back...
+  for (let i = 0; i < 20; i++) throttle.failed("10.9.9.9", "teacher", 1);
+  assert.ok(!throttle.check("10.0.0.7", "teacher", 1).ok, "for everyone else");
+  // ...but not for the address its owner logged in from.
+  assert.ok(throttle.check("10.0.0.5", "teacher", 1).ok);
+  throttle.failed("10.9.9.9", "teacher", LIMITS.forgetMs);
+  for (let i = 0; i < 20; i++) throttle.failed("10.9.9.9", "teacher", LIMITS.forgetMs);
+  assert.ok(!throttle.check("10.0.0.5", "teacher", LIMITS.forgetMs).ok, "trust is forgotten");
+});
+
 Deno.test("LoginThrottle's memory stays bounded under a stream of new names", () => {
   const throttle = new LoginThrottle(LIMITS, 100);
   for (let i = 0; i < 1000; i++) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clock, encodePlain, renderPlain } from "../lib/plain_text.ts";
+import { clock, day, encodePlain, renderPlain } from "../lib/plain_text.ts";
 import type { ChatEvent } from "../lib/events.ts";
 
 const T = new Date(2026, 10, 25, 9, 5).getTime();
@@ -151,7 +151,7 @@ Deno.test("renderPlain() frames private messages kept while the viewer was away"
   assert.equal(
     renderPlain(missed, "Ann"),
     "--- 2 private messages while you were away ---\r\n" +
-      "[09:05] (private) Bob: call me\r\n[09:05] (private) Cy: lunch?\r\n" +
+      `[${day(T)} 09:05] (private) Bob: call me\r\n[${day(T)} 09:05] (private) Cy: lunch?\r\n` +
       "--- end of private messages ---",
   );
   const one: ChatEvent = { type: "missed", messages: [missed.messages[0]] };

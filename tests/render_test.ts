@@ -219,7 +219,7 @@ Deno.test("private messages missed while away show their date, between a header 
     "12:03 --- 2 private messages while you were away ---",
     "2023-12-31 09:05 (private) Bob: are you there?",
     "2024-01-01 12:03 (private) Cid: call me",
-    "12:03 --- end of missed messages ---",
+    "12:03 --- end of private messages ---",
   ]);
   const lines = renderEvent(missed, context);
   assert.deepEqual(lines.map((line) => line.bell ?? false), [true, false, false, false]);

@@ -1,7 +1,18 @@
+/**
+ * The server over TLS: chat as usual under the peers' own addresses, peers
+ * that do not speak TLS told so in a line, and every way a connection can
+ * stall or break in front of the TLS listener (see lib/tls_front.ts) dropped
+ * with everything released: counts, relays and file descriptors.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, WAIT_MS, within } from "./_helpers.ts";
 import { makeCertificate } from "../lib/certs.ts";
 import { NOT_TLS_MESSAGE } from "../lib/session.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/tls_front.ts";
+import type { ChatServer } from "../lib/server.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
@@ -32,7 +43,54 @@ async function readToEnd(conn: Deno.Conn): Promise<{ bytes: number[]; error?: un
   }
 }
 
-Deno.test("over TLS, a JSON client and a plain-text one chat as usual", async () => {
+/** What the TLS port answers anyone who does not speak TLS. */
+const TLS_ONLY_LINE = TLS_ONLY_MESSAGE + "\r\n";
+
+/** The start of a ClientHello (handshake record, TLS 1.0 framing, a length), and no more. */
+const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4]);
+
+/**
+ * Open file descriptors of this process (which runs the server too), or null
+ * where /proc/self/fd is missing: a socket that Deno keeps after it was
+ * closed (a TLS handshake that never ends) shows here, and nowhere else.
+ */
+function openFds(): number | null {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].length;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until the process has `baseline` descriptors open again (when it can count them). */
+async function fdsBackTo(baseline: number | null): Promise<void> {
+  if (baseline === null) return;
+  await until(() => openFds() === baseline, () => `${openFds()} descriptors open, not ${baseline}`);
+}
+
+/** A TCP connection to `server` that sends `bytes` (if any) and then nothing. */
+async function stalledPeer(
+  server: ChatServer,
+  bytes: Uint8Array | null,
+  hostname = "127.0.0.1",
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname, port: server.addr.port });
+  // A peer shed at once may be gone before the write.
+  if (bytes) await conn.write(bytes).catch(() => 0);
+  return conn;
+}
+
+function closeAll(conns: Deno.Conn[]): void {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+Deno.test("over TLS, a JSON client and a plain-text one chat as usual, under their own addresses", async () => {
   const log: string[] = [];
   const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
   const alice = await JsonClient.join(server, "Alice", trusted);
@@ -45,101 +103,206 @@ Deno.test("over TLS, a JSON client and a plain-text one chat as usual", async ()
   assert.equal((await alice.next("message")).text, "hello over TLS");
   await alice.send({ type: "say", text: "hi Bob" });
   await bob.waitFor(/Alice: hi Bob$/);
+  // The log names each peer by its own address, not the relay's loopback one.
+  const alicePort = (alice.raw.conn.localAddr as Deno.NetAddr).port;
+  const bobPort = (bob.conn.localAddr as Deno.NetAddr).port;
+  assert.ok(log.includes(`connect 127.0.0.1:${alicePort}`), log.join("\n"));
+  assert.ok(log.includes(`join Alice from 127.0.0.1:${alicePort} (1 user)`), log.join("\n"));
+  assert.ok(log.includes(`join Bob from 127.0.0.1:${bobPort} (2 users)`), log.join("\n"));
   await alice.type("/quit");
   await alice.raw.ended;
   await cleanUp(server, alice, bob);
   assert.ok(!log.some((line) => line.includes("TLS handshake failed")), log.join("\n"));
 });
 
-Deno.test("a plain client on the TLS port gets a TLS alert and the end at once", async () => {
+Deno.test("a plain JSON client on the TLS port gets one line saying to use TLS, and the end", async () => {
   const log: string[] = [];
   const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
   await conn.write(new TextEncoder().encode('{"type":"hello","version":1,"name":"Plain"}\n'));
   const { bytes, error } = await readToEnd(conn);
   conn.close();
-  // A fatal alert record (21), TLS 1.2 framing, 2 bytes: level 2 (fatal), decode_error (50).
-  assert.deepEqual(bytes, [21, 3, 3, 0, 2, 2, 50]);
+  assert.equal(new TextDecoder().decode(new Uint8Array(bytes)), TLS_ONLY_LINE);
   assert.equal(error, undefined, "then a clean end of stream");
-  await server.shutdown();
-  assert.ok(
-    log.some((line) =>
-      /drop 127\.0\.0\.1:\d+: TLS handshake failed \(received corrupt message of type InvalidContentType\)/
-        .test(line)
-    ),
-    log.join("\n"),
+  assert.equal(
+    TLS_ONLY_MESSAGE,
+    "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)",
   );
+  assert.ok(log.includes(`refuse 127.0.0.1:${conn.localAddr.port}: not TLS`), log.join("\n"));
+  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await server.shutdown();
 });
 
-Deno.test("a stalled TLS handshake blocks nobody, is logged at the timeout and ends with its peer", async () => {
+Deno.test("nc on the TLS port: a name gets the line at once, silence at the registration timeout", async () => {
   const log: string[] = [];
   const server = startServer({
     tls: { cert, key },
     registrationTimeoutMs: 200,
     log: (line) => log.push(line),
   });
-  // Connects and says nothing, as nc on a TLS port does.
-  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const named = await stalledPeer(server, new TextEncoder().encode("Bob\n"));
+  assert.equal(
+    new TextDecoder().decode(new Uint8Array((await readToEnd(named)).bytes)),
+    TLS_ONLY_LINE,
+  );
+  named.close();
+  const silent = await stalledPeer(server, null);
+  assert.equal(
+    new TextDecoder().decode(new Uint8Array((await readToEnd(silent)).bytes)),
+    TLS_ONLY_LINE,
+  );
+  silent.close();
+  assert.ok(
+    log.includes(`refuse 127.0.0.1:${silent.localAddr.port}: not TLS (nothing received in 200 ms)`),
+    log.join("\n"),
+  );
+  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await server.shutdown();
+});
+
+Deno.test("a handshake that stalls blocks nobody, is dropped at the registration timeout, and frees its sockets", async () => {
+  const log: string[] = [];
+  const server = startServer({
+    tls: { cert, key },
+    registrationTimeoutMs: 300,
+    log: (line) => log.push(line),
+  });
+  const baseline = openFds();
+  const stalled = await stalledPeer(server, PARTIAL_HELLO);
   const alice = await JsonClient.join(server, "Alice", trusted);
   const bob = await JsonClient.join(server, "Bob", trusted);
   await alice.send({ type: "say", text: "not blocked" });
   assert.equal((await bob.next("message")).text, "not blocked");
-  await until(
-    () => log.some((line) => line.includes("no TLS handshake after 200 ms")),
-    () => log.join("\n"),
+  // The server closes it: the end of its stream comes once the TLS side let go.
+  assert.deepEqual((await readToEnd(stalled)).bytes, []);
+  stalled.close();
+  assert.ok(
+    log.includes(`drop 127.0.0.1:${stalled.localAddr.port}: no TLS handshake after 300 ms`),
+    log.join("\n"),
   );
-  // Deno cannot free the socket before the handshake ends, so it still counts.
-  assert.equal(server.connections, 3);
-  stalled.close();
-  await until(() => server.connections <= 2, () => `${server.connections} connections`);
-  assert.ok(log.some((line) => line.includes("TLS handshake failed")), log.join("\n"));
-  await cleanUp(server, alice, bob);
+  assert.equal(server.connections, 2);
+  await alice.close();
+  await bob.close();
+  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await fdsBackTo(baseline);
+  await server.shutdown();
 });
 
-Deno.test("a TLS server past its cap of unregistered connections waits instead of closing", async () => {
+Deno.test("100 stalled peers from one address do not stop a TLS client from another joining", async () => {
   const log: string[] = [];
-  const server = startServer({ tls: { cert, key }, maxPending: 1, log: (line) => log.push(line) });
-  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  await until(() => server.connections > 0, () => `${server.connections} connections`);
-  // Accepted by the system, not yet by the server: its hello waits (a TLS
-  // client's write waits for the handshake).
-  const waiting = await JsonClient.connect(server, trusted);
-  const hello = waiting.send({ type: "hello", version: 1, name: "Ann" });
-  await until(() => log.some((line) => line.startsWith("pausing accepts")), () => log.join("\n"));
-  assert.equal(server.connections, 1);
-  stalled.close();
-  await hello;
-  assert.equal((await waiting.next("welcome")).name, "Ann", "served once a place was free");
-  assert.ok(log.includes("accepting connections again"));
-  await cleanUp(server, waiting);
+  // Both IPv4 and IPv6 (dual stack): ::1 and 127.0.0.1 are two addresses.
+  const server = startServer({
+    hostname: "::",
+    tls: { cert, key },
+    maxPerAddress: 4,
+    maxPending: 8,
+    log: (line) => log.push(line),
+  });
+  const stalled: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 100; i++) stalled.push(await stalledPeer(server, PARTIAL_HELLO, "::1"));
+    // Past 8 pending, newcomers are closed at once; of those 8, the 4 over the
+    // address's limit have a second to finish their handshake and be refused.
+    await until(() => server.connections === 4, () => `${server.connections} connections`);
+    assert.ok(log.some((line) => line.startsWith("shedding connections")), log.join("\n"));
+    assert.equal(
+      log.filter((line) => /^refuse \[::1\]:\d+: over 4 connections from /.test(line)).length,
+      4,
+      log.join("\n"),
+    );
+    assert.equal(log.filter((line) => /no TLS handshake after 1000 ms$/.test(line)).length, 4);
+    // The 4 within the limit still stall (the registration timeout is a minute).
+    const alice = await JsonClient.join(server, "Alice", trusted);
+    assert.equal(server.connections, 5);
+    await cleanUp(server, alice);
+  } finally {
+    closeAll(stalled);
+    await server.shutdown();
+  }
 });
 
-Deno.test("a TLS handshake that comes after the timeout gets the timeout's goodbye", async () => {
+Deno.test("a peer that half-closes or resets, before or after its handshake, releases everything", async () => {
+  const log: string[] = [];
+  const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
+  const baseline = openFds();
+  const alice = await JsonClient.join(server, "Alice", trusted);
+  // Half-close after joining: the rest of what the server says still arrives.
+  const bob = await JsonClient.join(server, "Bob", trusted);
+  await (bob.raw.conn as Deno.TlsConn).closeWrite();
+  await bob.raw.ended;
+  assert.equal((await alice.next("leave")).name, "Bob");
+  await bob.close();
+  // A reset: closed with the welcome unread.
+  const carol = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+    ...trusted.tls,
+  });
+  await carol.write(new TextEncoder().encode('{"type":"hello","version":1,"name":"Carol"}\n'));
+  assert.equal((await alice.next("join")).name, "Carol");
+  carol.close();
+  assert.equal((await alice.next("leave")).name, "Carol");
+  // Before the handshake: half of a hello, then a half-close, or a close.
+  const halfHello = await stalledPeer(server, PARTIAL_HELLO);
+  await halfHello.closeWrite();
+  await readToEnd(halfHello);
+  halfHello.close();
+  const gone = await stalledPeer(server, PARTIAL_HELLO);
+  gone.close();
+  await alice.close();
+  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await fdsBackTo(baseline);
+  await server.shutdown();
+  assert.ok(log.some((line) => line.includes("TLS handshake failed")), log.join("\n"));
+});
+
+Deno.test("the server closing a TLS session reaches its peer through the relay", async () => {
   const log: string[] = [];
   const server = startServer({
     tls: { cert, key },
-    registrationTimeoutMs: 100,
+    registrationTimeoutMs: 300,
     log: (line) => log.push(line),
   });
-  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  await until(() => log.some((line) => line.includes("no TLS handshake")), () => log.join("\n"));
-  const late = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [cert] });
-  const { bytes } = await readToEnd(late);
-  late.close();
-  const lines = new TextDecoder().decode(new Uint8Array(bytes)).split("\n").filter(Boolean);
-  assert.deepEqual(lines.map((line) => JSON.parse(line).type), ["error", "bye"]);
-  assert.equal(JSON.parse(lines[1]).code, "timeout");
+  const baseline = openFds();
+  // Handshake done, no name: the timeout's goodbye, then the end.
+  const silent = await JsonClient.connect(server, trusted);
+  await silent.raw.ended;
+  assert.deepEqual(silent.raw.lines.slice(-1), ["Goodbye (registration timed out)"]);
+  // A kick, in the protocol the peer speaks, then the end.
+  const bob = await JsonClient.join(server, "Bob", trusted);
+  server.hub.closeAll("shutdown", "maintenance");
+  assert.equal((await bob.next("bye")).reason, "maintenance");
+  await bob.raw.ended;
+  await silent.close();
+  await bob.close();
+  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await fdsBackTo(baseline);
   await server.shutdown();
 });
 
-Deno.test("shutdown does not wait on a connection still in its TLS handshake", async () => {
+Deno.test("shutdown with relays in every state is prompt and releases everything", async () => {
   const server = startServer({ tls: { cert, key } });
-  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  await until(() => server.connections > 0, () => `${server.connections} connections`);
+  const baseline = openFds();
+  const silent = await stalledPeer(server, null);
+  const refused = await stalledPeer(server, new TextEncoder().encode("Bob\n"));
+  const handshaking = await stalledPeer(server, PARTIAL_HELLO);
+  const unnamed = await JsonClient.connect(server, trusted);
+  await unnamed.send({ type: "ping" });
+  await unnamed.next("pong");
+  const alice = await JsonClient.join(server, "Alice", trusted);
+  // Clients close when the server has said goodbye; the others stay open.
+  alice.raw.ended.then(() => alice.close());
+  unnamed.raw.ended.then(() => unnamed.close());
+  await until(() => server.connections === 5, () => `${server.connections} connections`);
   const started = performance.now();
   await server.shutdown();
   assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
-  stalled.close();
+  assert.equal((await alice.next("bye")).code, "shutdown");
+  for (const conn of [silent, refused, handshaking]) await readToEnd(conn);
+  closeAll([silent, refused, handshaking]);
+  await unnamed.close();
+  await alice.close();
+  await fdsBackTo(baseline === null ? null : baseline - 2);
 });
 
 Deno.test("a TLS client on a plain port fails at once, and the server says why", async () => {
