@@ -570,23 +570,37 @@ export class Hub {
         return;
       }
       const clean = this.#checkText(text);
-      const event: PrivateEvent = {
-        type: "private",
-        id: this.#nextId++,
-        time: this.#now(),
-        from: member.name,
-        to: target.name,
-        text: clean,
-      };
-      this.#save(
-        `private message from ${member.name}`,
-        (store) => store.appendPrivate({ ...privateRecord(event), delivered: true }),
-      );
+      const event = this.#privateMessage(member, target.name, clean, true);
       target.sink.send(event);
       if (target !== member) member.sink.send(event);
       // The operator sees that it happened, not what was said.
       this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
     });
+  }
+
+  /** A private message from `member` to `to`, stored (as `delivered` or waiting) before it is sent. */
+  #privateMessage(member: Member, to: string, text: string, delivered: boolean): PrivateEvent {
+    const event: PrivateEvent = {
+      type: "private",
+      id: this.#nextId++,
+      time: this.#now(),
+      from: member.name,
+      to,
+      text,
+    };
+    this.#save(
+      `private message from ${member.name}`,
+      (store) =>
+        store.appendPrivate({
+          id: event.id,
+          time: event.time,
+          from: member.name,
+          to,
+          text,
+          delivered,
+        }),
+    );
+    return event;
   }
 
   /**
@@ -614,18 +628,7 @@ export class Hub {
         `${owner.name} is away and ${full}; this one was not kept`,
       );
     }
-    const event: PrivateEvent = {
-      type: "private",
-      id: this.#nextId++,
-      time: this.#now(),
-      from: member.name,
-      to: owner.name,
-      text: clean,
-    };
-    this.#save(
-      `private message from ${member.name}`,
-      () => store.appendPrivate({ ...privateRecord(event), delivered: false }),
-    );
+    const event = this.#privateMessage(member, owner.name, clean, false);
     member.sink.send({ ...event, offline: true });
     this.#log(
       `private ${member.name} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
@@ -942,11 +945,6 @@ function toPrivateEvent(stored: StoredPrivate): PrivateEvent {
     to: stored.to,
     text: stored.text,
   };
-}
-
-/** The fields of a private message the store keeps, but whether it was delivered. */
-function privateRecord(event: PrivateEvent) {
-  return { id: event.id, time: event.time, from: event.from, to: event.to, text: event.text };
 }
 
 /** Whether `value` is a whole number from `min` to `max` (not NaN, not 2.5, not "3"). */

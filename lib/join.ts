@@ -33,6 +33,7 @@
 import { ExitCode, type JoinSettings } from "./cli.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
 import { type ChatEvent, ErrorCode } from "./events.ts";
+import { fileReason } from "./files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "./defaults.ts";
@@ -113,13 +114,7 @@ export async function readCertificate(path: string): Promise<ReadCertificate> {
   try {
     pem = await Deno.readTextFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { ok: false, problem: "no such file" };
-    if (error instanceof Deno.errors.IsADirectory) return { ok: false, problem: "a directory" };
-    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-      return { ok: false, problem: "permission denied" };
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, problem: message.replace(/\s*\(os error \d+\)$/, "").toLowerCase() };
+    return { ok: false, problem: fileReason(error) };
   }
   const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/g)];
   if (blocks.length === 0) {

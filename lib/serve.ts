@@ -11,6 +11,7 @@
 import type { ServeSettings } from "./cli.ts";
 import { ExitCode } from "./cli.ts";
 import { DEFAULT_FLOOD, DEFAULT_PORT } from "./defaults.ts";
+import { fileReason } from "./files.ts";
 import { readLines } from "./line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./server.ts";
@@ -281,14 +282,5 @@ function listenReason(error: unknown): string {
   if (error instanceof Deno.errors.AddrInUse) return "address already in use";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
-  return describeError(error);
-}
-
-/** Why a file could not be read, as a person would say it. */
-function fileReason(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (error instanceof TypeError || error instanceof Deno.errors.InvalidData) return "not text";
   return describeError(error);
 }

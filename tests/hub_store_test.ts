@@ -19,7 +19,6 @@ import {
   type HubStore,
   MAX_MESSAGE_LENGTH,
 } from "../lib/hub.ts";
-import type { ChatEvent, Sink } from "../lib/events.ts";
 import type { Member } from "../lib/room.ts";
 import {
   MAX_PAGE,
@@ -34,26 +33,10 @@ import {
 import { nameKey } from "../lib/names.ts";
 import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/defaults.ts";
 import { refusal } from "./_helpers.ts";
+import { Inbox } from "./_inbox.ts";
+import type { Sink } from "../lib/events.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 3);
-
-/** A user's screen for the core alone: the events delivered to them. */
-class Inbox implements Sink {
-  events: ChatEvent[] = [];
-  send(event: ChatEvent): void {
-    this.events.push(event);
-  }
-  /** Events of one type, oldest first. */
-  of<T extends ChatEvent["type"]>(type: T): Extract<ChatEvent, { type: T }>[] {
-    return this.events.filter((e): e is Extract<ChatEvent, { type: T }> => e.type === type);
-  }
-  last(): ChatEvent | undefined {
-    return this.events.at(-1);
-  }
-  clear(): void {
-    this.events = [];
-  }
-}
 
 /** Runs `body` with a store in a fresh temporary directory, closed and removed afterwards. */
 async function withStore(body: (store: Store, dir: string) => void): Promise<void> {

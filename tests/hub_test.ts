@@ -1,26 +1,9 @@
 import assert from "node:assert/strict";
 import { Hub } from "../lib/hub.ts";
 import { refusal } from "./_helpers.ts";
-import { type ChatEvent, type Sink, WELCOME_NAMES } from "../lib/events.ts";
+import { Inbox } from "./_inbox.ts";
+import { WELCOME_NAMES } from "../lib/events.ts";
 import type { Member } from "../lib/room.ts";
-
-/** A user's screen for the core alone: the events delivered to them. */
-class Inbox implements Sink {
-  events: ChatEvent[] = [];
-  send(event: ChatEvent): void {
-    this.events.push(event);
-  }
-  /** Events of one type, oldest first. */
-  of<T extends ChatEvent["type"]>(type: T): Extract<ChatEvent, { type: T }>[] {
-    return this.events.filter((e): e is Extract<ChatEvent, { type: T }> => e.type === type);
-  }
-  last(): ChatEvent | undefined {
-    return this.events.at(-1);
-  }
-  clear(): void {
-    this.events = [];
-  }
-}
 
 const T0 = Date.UTC(2026, 10, 25, 12, 3);
 
