@@ -10,7 +10,7 @@
  * @module
  */
 
-import { VERSION } from "./lib/version.ts";
+import { VERSION } from "./lib/cli/version.ts";
 
 /** First arguments that ask for the version, as `parseCommandLine` reads them. */
 const VERSION_ARGS = ["--version", "-V", "version"];
@@ -24,7 +24,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`chat ${VERSION}`);
     return 0; // ExitCode.Ok, which lives in lib/cli.ts
   }
-  const { ExitCode, HELP, parseCommandLine, USAGE, UsageError } = await import("./lib/cli.ts");
+  const { ExitCode, HELP, parseCommandLine, USAGE, UsageError } = await import("./lib/cli/cli.ts");
   let call;
   try {
     call = parseCommandLine(args, chatVariables());
@@ -42,19 +42,19 @@ export async function main(args: string[]): Promise<number> {
       console.log(`chat ${VERSION}`);
       return ExitCode.Ok;
     case "serve": {
-      const { serve } = await import("./lib/serve.ts");
+      const { serve } = await import("./lib/serve/serve.ts");
       return await serve(call.settings);
     }
     case "join": {
-      const { join } = await import("./lib/join.ts");
+      const { join } = await import("./lib/client/join.ts");
       return await join(call.settings);
     }
     case "user": {
-      const { userCommand } = await import("./lib/user_command.ts");
+      const { userCommand } = await import("./lib/cli/user_command.ts");
       return await userCommand(call.settings);
     }
     case "cert": {
-      const { certCommand } = await import("./lib/cert_command.ts");
+      const { certCommand } = await import("./lib/cli/cert_command.ts");
       return await certCommand(call.settings);
     }
   }

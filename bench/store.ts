@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Store } from "../lib/store.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
 
 const count = Number(Deno.args[0] ?? 2000);
 const parent = Deno.args[1];

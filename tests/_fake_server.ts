@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { ChatEvent, WelcomeEvent } from "../lib/events.ts";
-import { readLines } from "../lib/line_reader.ts";
-import { encodeEvent } from "../lib/protocol.ts";
+import type { ChatEvent, WelcomeEvent } from "../lib/core/events.ts";
+import { readLines } from "../lib/io/line_reader.ts";
+import { encodeEvent } from "../lib/protocol/json.ts";
 
 /** A `hello` as the fake server received it. */
 export interface Hello {

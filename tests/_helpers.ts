@@ -5,12 +5,12 @@
  * @module
  */
 
-import { ChatServer, type ServerOptions } from "../lib/server.ts";
-import { type ByteReader, readLines } from "../lib/line_reader.ts";
-import type { ChatEvent } from "../lib/events.ts";
-import { ChatError } from "../lib/errors.ts";
-import { hashPassword } from "../lib/passwords.ts";
-import { Store } from "../lib/store.ts";
+import { ChatServer, type ServerOptions } from "../lib/server/server.ts";
+import { type ByteReader, readLines } from "../lib/io/line_reader.ts";
+import type { ChatEvent } from "../lib/core/events.ts";
+import { ChatError } from "../lib/core/errors.ts";
+import { hashPassword } from "../lib/auth/passwords.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
 
 /** How long a test waits for an expected line before failing. */
 export const WAIT_MS = 5_000;

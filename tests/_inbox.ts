@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ChatEvent, Sink } from "../lib/events.ts";
+import type { ChatEvent, Sink } from "../lib/core/events.ts";
 
 /** The events delivered to one user, in order. */
 export class Inbox implements Sink {

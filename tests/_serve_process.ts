@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type LineRead, readLines } from "../lib/line_reader.ts";
+import { type LineRead, readLines } from "../lib/io/line_reader.ts";
 import { chatCommand } from "./_chat_command.ts";
 import { streamReader, WAIT_MS, within } from "./_helpers.ts";
 

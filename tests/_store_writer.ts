@@ -14,7 +14,7 @@
  * @module
  */
 
-import { Store } from "../lib/store.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
 
 const [dir, mode] = Deno.args;
 const store = Store.open(dir, { exclusive: true });

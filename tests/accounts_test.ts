@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { Gatekeeper, type GatekeeperOptions, MAX_LOGINS_PER_ADDRESS } from "../lib/accounts.ts";
-import { nameKey } from "../lib/names.ts";
+import {
+  Gatekeeper,
+  type GatekeeperOptions,
+  MAX_LOGINS_PER_ADDRESS,
+} from "../lib/auth/gatekeeper.ts";
+import { nameKey } from "../lib/core/names.ts";
 import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
@@ -8,8 +12,8 @@ import {
   parseHash,
   type ThrottleLimits,
   verifyPassword,
-} from "../lib/passwords.ts";
-import type { StoredUser } from "../lib/store.ts";
+} from "../lib/auth/passwords.ts";
+import type { StoredUser } from "../lib/store/sqlite_store.ts";
 
 /** Cheap scrypt parameters: fast tests (and hashes that need a rehash). */
 const CHEAP = { ln: 10, r: 8, p: 1 };

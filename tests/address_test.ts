@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { addressKey } from "../lib/address.ts";
+import { addressKey } from "../lib/server/address.ts";
 
 Deno.test("addressKey() counts IPv4 as itself and IPv6 by its /64", () => {
   const cases: [string, string][] = [

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, tempStore, within } from "./_helpers.ts";
-import type { ServerOptions } from "../lib/server.ts";
-import { verifyPassword } from "../lib/passwords.ts";
+import type { ServerOptions } from "../lib/server/server.ts";
+import { verifyPassword } from "../lib/auth/passwords.ts";
 
 const IAC = 255;
 const WILL = 251;

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CertNameError, makeCertificate, sortNames } from "../lib/certs.ts";
+import { CertNameError, makeCertificate, sortNames } from "../lib/auth/certs.ts";
 import { chatCommand, ROOT } from "./_chat_command.ts";
 import { within } from "./_helpers.ts";
 

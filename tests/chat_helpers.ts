@@ -7,9 +7,9 @@
  */
 
 export { startServer } from "./_helpers.ts";
-import type { ChatEvent } from "../lib/events.ts";
-import { readLines } from "../lib/line_reader.ts";
-import { encodeFrame } from "../lib/protocol.ts";
+import type { ChatEvent } from "../lib/core/events.ts";
+import { readLines } from "../lib/io/line_reader.ts";
+import { encodeFrame } from "../lib/protocol/json.ts";
 
 /** The repository root, where main.ts is. */
 export const ROOT = new URL("..", import.meta.url).pathname;

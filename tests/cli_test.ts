@@ -5,7 +5,7 @@ import {
   parseCommandLine,
   type ServeSettings,
   UsageError,
-} from "../lib/cli.ts";
+} from "../lib/cli/cli.ts";
 
 /** What `chat serve` runs with when nothing is said. */
 const SERVE_DEFAULTS: ServeSettings = {

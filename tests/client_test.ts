@@ -6,12 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { ChatClient, type ClientUpdate, connectReason } from "../lib/client.ts";
+import { ChatClient, type ClientUpdate, connectReason } from "../lib/client/client.ts";
 import { RawUser, startServer } from "./chat_helpers.ts";
 import { FakeServer, type Hello, welcome } from "./_fake_server.ts";
 import { tempStore, TEST_SCRYPT } from "./_helpers.ts";
-import { hashPassword } from "../lib/passwords.ts";
-import type { Store } from "../lib/store.ts";
+import { hashPassword } from "../lib/auth/passwords.ts";
+import type { Store } from "../lib/store/sqlite_store.ts";
 
 function clientFor(port: number): ChatClient {
   return new ChatClient({ host: "127.0.0.1", port, client: "chat/test" });

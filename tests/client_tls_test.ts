@@ -15,9 +15,9 @@ import {
   NOT_TRUSTED,
   SERVER_NOT_TLS,
   SERVER_USES_TLS,
-} from "../lib/client.ts";
-import { makeCertificate } from "../lib/certs.ts";
-import { TLS_ONLY_MESSAGE } from "../lib/tls_front.ts";
+} from "../lib/client/client.ts";
+import { makeCertificate } from "../lib/auth/certs.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/server/tls_front.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
 import { startServer } from "./_helpers.ts";
 

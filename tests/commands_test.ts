@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Input, parseInput } from "../lib/commands.ts";
+import { type Input, parseInput } from "../lib/core/commands.ts";
 
 Deno.test("parseInput() tells messages from commands", () => {
   const cases: [string, Input][] = [

@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { codePointWidth, graphemes, graphemeWidth, textWidth } from "../lib/display_width.ts";
+import {
+  codePointWidth,
+  graphemes,
+  graphemeWidth,
+  textWidth,
+} from "../lib/client/display_width.ts";
 
 Deno.test("ASCII letters, digits and punctuation take one column each", () => {
   assert.equal(textWidth("Hello, world! 123"), 17);

@@ -18,8 +18,8 @@ import {
   Hub,
   type HubStore,
   MAX_MESSAGE_LENGTH,
-} from "../lib/hub.ts";
-import type { Member } from "../lib/room.ts";
+} from "../lib/core/hub.ts";
+import type { Member } from "../lib/core/room.ts";
 import {
   MAX_PAGE,
   type NewMessage,
@@ -29,12 +29,12 @@ import {
   type StoredPrivate,
   type StoredUser,
   StoreError,
-} from "../lib/store.ts";
-import { nameKey } from "../lib/names.ts";
-import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/defaults.ts";
+} from "../lib/store/sqlite_store.ts";
+import { nameKey } from "../lib/core/names.ts";
+import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/cli/defaults.ts";
 import { refusal } from "./_helpers.ts";
 import { Inbox } from "./_inbox.ts";
-import type { Sink } from "../lib/events.ts";
+import type { Sink } from "../lib/core/events.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 3);
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { Hub } from "../lib/hub.ts";
+import { Hub } from "../lib/core/hub.ts";
 import { refusal } from "./_helpers.ts";
 import { Inbox } from "./_inbox.ts";
-import { WELCOME_NAMES } from "../lib/events.ts";
-import type { Member } from "../lib/room.ts";
+import { WELCOME_NAMES } from "../lib/core/events.ts";
+import type { Member } from "../lib/core/room.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 3);
 

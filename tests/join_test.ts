@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { readLines } from "../lib/line_reader.ts";
-import { makeCertificate } from "../lib/certs.ts";
+import { readLines } from "../lib/io/line_reader.ts";
+import { makeCertificate } from "../lib/auth/certs.ts";
 import {
   closedPort,
   type JoinResult,

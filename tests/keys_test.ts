@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Key, KeyDecoder } from "../lib/keys.ts";
+import { type Key, KeyDecoder } from "../lib/client/keys.ts";
 
 const encoder = new TextEncoder();
 const decode = (...chunks: string[]): Key[] => {

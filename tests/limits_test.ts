@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, streamReader, within } from "./_helpers.ts";
-import { readLines } from "../lib/line_reader.ts";
+import { readLines } from "../lib/io/line_reader.ts";
 
 Deno.test("connections past the limit per address are turned away with a reason", async () => {
   const server = startServer({ maxPerAddress: 2 });

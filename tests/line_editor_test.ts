@@ -6,16 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { textWidth } from "../lib/display_width.ts";
-import { KeyDecoder } from "../lib/keys.ts";
+import { textWidth } from "../lib/client/display_width.ts";
+import { KeyDecoder } from "../lib/client/keys.ts";
 import {
   COMMAND_NAMES,
   completeWord,
   type EditorAction,
   layoutInput,
   LineEditor,
-} from "../lib/line_editor.ts";
-import { COMMANDS } from "../lib/commands.ts";
+} from "../lib/client/line_editor.ts";
+import { COMMANDS } from "../lib/core/commands.ts";
 
 const LEFT = "\x1b[D";
 const RIGHT = "\x1b[C";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteReader, type LineRead, readLines } from "../lib/line_reader.ts";
+import { type ByteReader, type LineRead, readLines } from "../lib/io/line_reader.ts";
 import { chunkReader } from "./_helpers.ts";
 
 /** A reader that returns the given chunks one per read, then the end. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { LogWriter, timeOfDay } from "../lib/log_writer.ts";
-import type { ByteWriter } from "../lib/outbox.ts";
+import { LogWriter, timeOfDay } from "../lib/serve/log_writer.ts";
+import type { ByteWriter } from "../lib/io/outbox.ts";
 
 /** An output whose writes complete only when the test releases them. */
 class GatedOutput implements ByteWriter {

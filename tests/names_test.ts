@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkName, MAX_NAME_LENGTH, nameKey } from "../lib/names.ts";
+import { checkName, MAX_NAME_LENGTH, nameKey } from "../lib/core/names.ts";
 
 const ACUTE = "\u0301";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ByteArena } from "../lib/bytes.ts";
+import { ByteArena } from "../lib/io/bytes.ts";
 import { setImmediate } from "node:timers";
-import { type ByteWriter, Outbox, type OutboxFailure, TurnFlusher } from "../lib/outbox.ts";
+import { type ByteWriter, Outbox, type OutboxFailure, TurnFlusher } from "../lib/io/outbox.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (parts: Uint8Array[]) => parts.map((p) => new TextDecoder().decode(p)).join("");

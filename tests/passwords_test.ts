@@ -15,7 +15,7 @@ import {
   SCRYPT_PARAMS,
   type ThrottleLimits,
   verifyPassword,
-} from "../lib/passwords.ts";
+} from "../lib/auth/passwords.ts";
 
 /** Cheap parameters, so that the tests that are not about cost run fast. */
 const CHEAP = { ln: 10, r: 8, p: 1 };

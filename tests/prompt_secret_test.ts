@@ -9,9 +9,9 @@
 
 import assert from "node:assert/strict";
 import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
-import { PromptCancelled, promptSecret, SecretReader } from "../lib/prompt_secret.ts";
-import { Store } from "../lib/store.ts";
-import { verifyPassword } from "../lib/passwords.ts";
+import { PromptCancelled, promptSecret, SecretReader } from "../lib/io/prompt_secret.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
+import { verifyPassword } from "../lib/auth/passwords.ts";
 import { chatCommand } from "./_chat_command.ts";
 import { chunkReader } from "./_helpers.ts";
 

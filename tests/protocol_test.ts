@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decodeClientFrame, encodeEvent } from "../lib/protocol.ts";
+import { decodeClientFrame, encodeEvent } from "../lib/protocol/json.ts";
 import { refusal } from "./_helpers.ts";
-import type { ChatEvent } from "../lib/events.ts";
+import type { ChatEvent } from "../lib/core/events.ts";
 
 Deno.test("decodeClientFrame() accepts every documented frame", () => {
   const frames = [

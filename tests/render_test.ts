@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { textWidth } from "../lib/display_width.ts";
-import type { ChatEvent, MissedEvent } from "../lib/events.ts";
+import { textWidth } from "../lib/client/display_width.ts";
+import type { ChatEvent, MissedEvent } from "../lib/core/events.ts";
 import {
   type Line,
   nameColor,
@@ -16,7 +16,7 @@ import {
   type RenderMode,
   terminalTitle,
   wrapLine,
-} from "../lib/render.ts";
+} from "../lib/client/render.ts";
 
 // A foreground colour among the SGR parameters (30-37 or 90-97).
 // deno-lint-ignore no-control-regex -- finding escape sequences is the point

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cleanMessage, codePointLength, stripUnsafe } from "../lib/sanitize.ts";
+import { cleanMessage, codePointLength, stripUnsafe } from "../lib/core/sanitize.ts";
 
 /** Spells `text` in Unicode tag characters (U+E0020–U+E007E), invisible in a terminal. */
 function tags(text: string): string {

@@ -6,10 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { KeyDecoder } from "../lib/keys.ts";
-import { LineEditor } from "../lib/line_editor.ts";
-import { promptLine, statusLine } from "../lib/render.ts";
-import { clipLine, Screen } from "../lib/screen.ts";
+import { KeyDecoder } from "../lib/client/keys.ts";
+import { LineEditor } from "../lib/client/line_editor.ts";
+import { promptLine, statusLine } from "../lib/client/render.ts";
+import { clipLine, Screen } from "../lib/client/screen.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const NOON = new Date(2024, 0, 1, 12, 3).getTime();

@@ -7,9 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { makeCertificate } from "../lib/certs.ts";
-import { hashPassword } from "../lib/passwords.ts";
-import { Store } from "../lib/store.ts";
+import { makeCertificate } from "../lib/auth/certs.ts";
+import { hashPassword } from "../lib/auth/passwords.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
 import { connect, type Frame, ServeProcess } from "./_serve_process.ts";
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */

@@ -16,8 +16,8 @@ import {
   SCHEMA_VERSION,
   Store,
   StoreError,
-} from "../lib/store.ts";
-import { VERSION } from "../lib/version.ts";
+} from "../lib/store/sqlite_store.ts";
+import { VERSION } from "../lib/cli/version.ts";
 import { within } from "./_helpers.ts";
 
 const WRITER = new URL("./_store_writer.ts", import.meta.url).pathname;

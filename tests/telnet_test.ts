@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TelnetFilter } from "../lib/telnet.ts";
+import { TelnetFilter } from "../lib/protocol/telnet.ts";
 import { cleanUp, JsonClient, startServer, within } from "./_helpers.ts";
 
 const IAC = 255;

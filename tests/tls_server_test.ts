@@ -9,10 +9,10 @@
 
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, WAIT_MS, within } from "./_helpers.ts";
-import { makeCertificate } from "../lib/certs.ts";
-import { NOT_TLS_MESSAGE } from "../lib/session.ts";
-import { TLS_ONLY_MESSAGE } from "../lib/tls_front.ts";
-import type { ChatServer } from "../lib/server.ts";
+import { makeCertificate } from "../lib/auth/certs.ts";
+import { NOT_TLS_MESSAGE } from "../lib/server/session.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/server/tls_front.ts";
+import type { ChatServer } from "../lib/server/server.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });

@@ -9,8 +9,8 @@
  */
 
 import assert from "node:assert/strict";
-import { verifyPassword } from "../lib/passwords.ts";
-import { Store } from "../lib/store.ts";
+import { verifyPassword } from "../lib/auth/passwords.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
 import { CHAT_EXE, chatCommand, ROOT } from "./_chat_command.ts";
 import { within } from "./_helpers.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { graphemes, graphemeWidth } from "../lib/display_width.ts";
+import { graphemes, graphemeWidth } from "../lib/client/display_width.ts";
 
 /** A screen of `columns` x `rows` cells. */
 export class VirtualTerminal {

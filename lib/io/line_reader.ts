@@ -16,7 +16,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import { MAX_LINE_BYTES } from "./defaults.ts";
+import { MAX_LINE_BYTES } from "../cli/defaults.ts";
 
 /** Something with Deno's `read` contract (a `Deno.Conn`, for one). */
 export interface ByteReader {

@@ -17,9 +17,9 @@
  */
 
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
-import { type ChatEvent, othersCount } from "./events.ts";
-import { day } from "./plain_text.ts";
-import { stripUnsafe } from "./sanitize.ts";
+import { type ChatEvent, othersCount } from "../core/events.ts";
+import { day } from "../protocol/plain_text.ts";
+import { stripUnsafe } from "../core/sanitize.ts";
 
 /** How much styling the output may carry. */
 export type RenderMode = "color" | "mono" | "plain";
@@ -79,7 +79,7 @@ export const TIME_WIDTH = 6;
  * ```ts
  * import assert from "node:assert/strict";
  * import { paint, renderEvent } from "./render.ts";
- * import type { ChatEvent } from "./events.ts";
+ * import type { ChatEvent } from "../core/events.ts";
  * const event: ChatEvent = { type: "users", room: "lobby", names: ["Ann", "Bo"] };
  * const [line] = renderEvent(event, { me: "Ann", now: 0 });
  * assert.ok(paint(line, "plain").endsWith("Users in #lobby (2): Ann, Bo"));

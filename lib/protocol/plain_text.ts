@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ChatEvent, othersCount } from "./events.ts";
+import { type ChatEvent, othersCount } from "../core/events.ts";
 
 /** Names listed in a plain-text welcome; /who shows them all. */
 const MAX_NAMES_SHOWN = 20;

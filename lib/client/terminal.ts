@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readLines } from "./line_reader.ts";
+import { readLines } from "../io/line_reader.ts";
 
 /** A terminal's size in character cells. */
 export interface TerminalSize {

@@ -27,7 +27,7 @@ import {
   MAILBOX_LIMITS,
   MAX_FRAME_MESSAGE_BYTES,
   MAX_HISTORY,
-} from "./defaults.ts";
+} from "../cli/defaults.ts";
 import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
@@ -42,7 +42,7 @@ import {
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import type { Store, StoredMessage, StoredPrivate } from "./store.ts";
+import type { Store, StoredMessage, StoredPrivate } from "../store/sqlite_store.ts";
 import { TokenBucket, TokenBuckets } from "./token_bucket.ts";
 
 /** The room everyone enters first. */

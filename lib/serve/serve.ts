@@ -8,16 +8,16 @@
  * @module
  */
 
-import type { ServeSettings } from "./cli.ts";
-import { ExitCode } from "./cli.ts";
-import { DEFAULT_FLOOD, DEFAULT_PORT } from "./defaults.ts";
-import { fileReason } from "./files.ts";
-import { readLines } from "./line_reader.ts";
+import type { ServeSettings } from "../cli/cli.ts";
+import { ExitCode } from "../cli/cli.ts";
+import { DEFAULT_FLOOD, DEFAULT_PORT } from "../cli/defaults.ts";
+import { fileReason } from "../cli/files.ts";
+import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
-import { ChatServer } from "./server.ts";
-import { describeError } from "./session.ts";
-import type { Store } from "./store.ts";
-import { VERSION } from "./version.ts";
+import { ChatServer } from "../server/server.ts";
+import { describeError } from "../server/session.ts";
+import type { Store } from "../store/sqlite_store.ts";
+import { VERSION } from "../cli/version.ts";
 
 /** Where `chat serve` writes; tests and other front ends can pass their own. */
 export interface ServeIO {
@@ -244,7 +244,7 @@ function readTls(
 async function openStore(settings: ServeSettings, io: ServeIO): Promise<Store | undefined | null> {
   if (settings.data === undefined) return undefined;
   // Loaded only when asked for: node:sqlite is not needed by an open room.
-  const { Store, StoreError } = await import("./store.ts");
+  const { Store, StoreError } = await import("../store/sqlite_store.ts");
   try {
     return Store.open(settings.data, { exclusive: true });
   } catch (error) {

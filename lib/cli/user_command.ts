@@ -15,9 +15,9 @@
  */
 
 import { ExitCode, type UserSettings } from "./cli.ts";
-import { hashPassword, passwordProblem } from "./passwords.ts";
-import { PromptCancelled, SecretReader } from "./prompt_secret.ts";
-import { Store, StoreError } from "./store.ts";
+import { hashPassword, passwordProblem } from "../auth/passwords.ts";
+import { PromptCancelled, SecretReader } from "../io/prompt_secret.ts";
+import { Store, StoreError } from "../store/sqlite_store.ts";
 
 /** What `chat user` talks to; the process's streams by default, stand-ins in tests. */
 export interface UserIO {

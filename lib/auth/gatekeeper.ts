@@ -20,8 +20,8 @@
  * @module
  */
 
-import { ErrorCode } from "./events.ts";
-import { nameKey } from "./names.ts";
+import { ErrorCode } from "../core/events.ts";
+import { nameKey } from "../core/names.ts";
 import {
   DEFAULT_THROTTLE,
   hashPassword,
@@ -33,7 +33,7 @@ import {
   type ThrottleLimits,
   verifyPassword,
 } from "./passwords.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "../store/sqlite_store.ts";
 
 /** The part of the store a gatekeeper uses. */
 export type AccountStore = Pick<Store, "getUser" | "setPassword">;

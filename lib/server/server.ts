@@ -15,10 +15,10 @@
  * @module
  */
 
-import { Gatekeeper, type GatekeeperOptions } from "./accounts.ts";
-import { type AuthMode, type ChurnLimits, type FloodLimits, Hub } from "./hub.ts";
-import type { ThrottleLimits } from "./passwords.ts";
-import type { Store } from "./store.ts";
+import { Gatekeeper, type GatekeeperOptions } from "../auth/gatekeeper.ts";
+import { type AuthMode, type ChurnLimits, type FloodLimits, Hub } from "../core/hub.ts";
+import type { ThrottleLimits } from "../auth/passwords.ts";
+import type { Store } from "../store/sqlite_store.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
   DEFAULT_MAX_USERS,
@@ -28,7 +28,7 @@ import {
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
   MAX_LINE_BYTES,
-} from "./defaults.ts";
+} from "../cli/defaults.ts";
 import {
   describeError,
   formatAddress,

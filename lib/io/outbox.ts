@@ -24,7 +24,7 @@
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import { concatBytes } from "./bytes.ts";
-import { DEFAULT_QUEUE_LIMIT } from "./defaults.ts";
+import { DEFAULT_QUEUE_LIMIT } from "../cli/defaults.ts";
 
 /** Something with Deno's `write` contract (a `Deno.Conn`, for one). */
 export interface ByteWriter {

@@ -45,9 +45,9 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { MAX_HISTORY } from "./defaults.ts";
-import { nameKey } from "./names.ts";
-import { VERSION } from "./version.ts";
+import { MAX_HISTORY } from "../cli/defaults.ts";
+import { nameKey } from "../core/names.ts";
+import { VERSION } from "../cli/version.ts";
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -249,7 +249,7 @@ export class Store {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Store } from "./store.ts";
+   * import { Store } from "./sqlite_store.ts";
    * const dir = await Deno.makeTempDir();
    * const store = Store.open(dir);
    * const id = store.appendMessage({ time: 1, room: "lobby", from: "Ann", text: "hi" });

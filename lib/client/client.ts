@@ -30,10 +30,10 @@ import {
   type ErrorEvent,
   PROTOCOL_VERSION,
   type WelcomeEvent,
-} from "./events.ts";
-import { type LineRead, readLines } from "./line_reader.ts";
-import { type ClientFrame, encodeFrame } from "./protocol.ts";
-import { TLS_ONLY_MESSAGE } from "./tls_front.ts";
+} from "../core/events.ts";
+import { type LineRead, readLines } from "../io/line_reader.ts";
+import { type ClientFrame, encodeFrame } from "../protocol/json.ts";
+import { TLS_ONLY_MESSAGE } from "../server/tls_front.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChurnLimits, FloodLimits } from "./hub.ts";
+import type { ChurnLimits, FloodLimits } from "../core/hub.ts";
 
 /** Port `chat serve` listens on and `chat join` connects to: unprivileged and easy to type. */
 export const DEFAULT_PORT = 7777;

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { ByteArena } from "./bytes.ts";
-import { ChatError } from "./errors.ts";
-import { type ChatEvent, ErrorCode } from "./events.ts";
+import { ByteArena } from "../io/bytes.ts";
+import { ChatError } from "../core/errors.ts";
+import { type ChatEvent, ErrorCode } from "../core/events.ts";
 
 /** Everything a client may send, after the line has been checked. */
 export type ClientFrame =
@@ -59,7 +59,7 @@ const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeClientFrame } from "./protocol.ts";
+ * import { decodeClientFrame } from "./json.ts";
  * const frame = decodeClientFrame('{"type":"say","text":"hi"}');
  * assert.ok(frame.type === "say" && frame.text === "hi");
  * ```

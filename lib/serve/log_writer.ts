@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ByteWriter } from "./outbox.ts";
+import type { ByteWriter } from "../io/outbox.ts";
 
 /** Settings of a {@link LogWriter}. */
 export interface LogWriterOptions {

@@ -12,7 +12,7 @@
 
 import { join } from "node:path";
 import { type CertSettings, ExitCode } from "./cli.ts";
-import { CertNameError, makeCertificate, sortNames } from "./certs.ts";
+import { CertNameError, makeCertificate, sortNames } from "../auth/certs.ts";
 
 /** The certificate's file name. */
 export const CERT_FILE = "chat-cert.pem";

@@ -10,9 +10,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { closest } from "./did_you_mean.ts";
-import type { AuthMode } from "./hub.ts";
-import { checkName } from "./names.ts";
+import { closest } from "../core/did_you_mean.ts";
+import type { AuthMode } from "../core/hub.ts";
+import { checkName } from "../core/names.ts";
 import {
   DEFAULT_CERT_DAYS,
   DEFAULT_FLOOD,

@@ -21,7 +21,7 @@
 
 import { generateKeyPair, randomBytes } from "node:crypto";
 import forgeModule from "node-forge";
-import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "./defaults.ts";
+import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../cli/defaults.ts";
 
 /** node-forge, typed by the declarations at the end of this file. */
 const forge = forgeModule as unknown as Forge;

@@ -30,13 +30,13 @@
  * @module
  */
 
-import { ExitCode, type JoinSettings } from "./cli.ts";
+import { ExitCode, type JoinSettings } from "../cli/cli.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
-import { type ChatEvent, ErrorCode } from "./events.ts";
-import { fileReason } from "./files.ts";
+import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import { fileReason } from "../cli/files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
-import { MAX_LINE_BYTES } from "./defaults.ts";
+import { MAX_LINE_BYTES } from "../cli/defaults.ts";
 import {
   type Line,
   paint,
@@ -48,7 +48,7 @@ import {
 } from "./render.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
 import { isInteractive, noColor, stdinLines, Terminal, writeErr, writeOut } from "./terminal.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../cli/version.ts";
 
 /** How long to wait for the server's goodbye after asking to leave, in ms. */
 const LEAVE_TIMEOUT_MS = 1_500;

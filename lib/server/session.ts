@@ -16,17 +16,17 @@
  * @module
  */
 
-import type { Gatekeeper } from "./accounts.ts";
-import { ChatError } from "./errors.ts";
-import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "./events.ts";
-import type { Hub, Origin } from "./hub.ts";
-import { type LineRead, LineSplitter } from "./line_reader.ts";
-import { Outbox, type OutboxFailure, TURN_FLUSHER } from "./outbox.ts";
-import { encodePlain, NAME_PROMPT } from "./plain_text.ts";
+import type { Gatekeeper } from "../auth/gatekeeper.ts";
+import { ChatError } from "../core/errors.ts";
+import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "../core/events.ts";
+import type { Hub, Origin } from "../core/hub.ts";
+import { type LineRead, LineSplitter } from "../io/line_reader.ts";
+import { Outbox, type OutboxFailure, TURN_FLUSHER } from "../io/outbox.ts";
+import { encodePlain, NAME_PROMPT } from "../protocol/plain_text.ts";
 import { addressKey } from "./address.ts";
-import { TelnetFilter } from "./telnet.ts";
-import { type ClientFrame, decodeClientFrame, encodeEvent } from "./protocol.ts";
-import type { Member } from "./room.ts";
+import { TelnetFilter } from "../protocol/telnet.ts";
+import { type ClientFrame, decodeClientFrame, encodeEvent } from "../protocol/json.ts";
+import type { Member } from "../core/room.ts";
 
 /** Limits and timings of a session. */
 export interface SessionLimits {
