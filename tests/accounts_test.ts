@@ -13,7 +13,7 @@ import {
   type ThrottleLimits,
   verifyPassword,
 } from "../lib/auth/passwords.ts";
-import type { StoredUser } from "../lib/store/sqlite_store.ts";
+import type { StoredUser } from "../lib/core/store.ts";
 
 /** Cheap scrypt parameters: fast tests (and hashes that need a rehash). */
 const CHEAP = { ln: 10, r: 8, p: 1 };

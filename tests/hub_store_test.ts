@@ -12,26 +12,19 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type AuthMode,
-  DEFAULT_RECALL,
-  Hub,
-  type HubStore,
-  MAX_MESSAGE_LENGTH,
-} from "../lib/core/hub.ts";
+import { type AuthMode, DEFAULT_RECALL, Hub, type HubStore } from "../lib/core/hub.ts";
+import { MAX_MESSAGE_LENGTH } from "../lib/core/limits.ts";
 import type { Member } from "../lib/core/room.ts";
 import {
-  MAX_PAGE,
   type NewMessage,
   type NewPrivate,
-  Store,
   type StoredMessage,
   type StoredPrivate,
   type StoredUser,
-  StoreError,
-} from "../lib/store/sqlite_store.ts";
+} from "../lib/core/store.ts";
+import { MAX_PAGE, Store, StoreError } from "../lib/store/sqlite_store.ts";
 import { nameKey } from "../lib/core/names.ts";
-import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/cli/defaults.ts";
+import { MAILBOX_LIMITS, MAX_FRAME_MESSAGE_BYTES } from "../lib/core/limits.ts";
 import { refusal } from "./_helpers.ts";
 import { Inbox } from "./_inbox.ts";
 import type { Sink } from "../lib/core/events.ts";

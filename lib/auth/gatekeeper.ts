@@ -15,7 +15,7 @@
  * checks.
  *
  * Like the hub, this module has no sockets; it reads and writes accounts
- * through a small slice of the {@link Store}.
+ * through the core's account port ({@link AccountBook}).
  *
  * @module
  */
@@ -33,10 +33,10 @@ import {
   type ThrottleLimits,
   verifyPassword,
 } from "./passwords.ts";
-import type { Store } from "../store/sqlite_store.ts";
+import type { AccountBook } from "../core/store.ts";
 
-/** The part of the store a gatekeeper uses. */
-export type AccountStore = Pick<Store, "getUser" | "setPassword">;
+/** The part of the store a gatekeeper uses: the accounts. */
+export type AccountStore = AccountBook;
 
 /**
  * Password checks running at once, at most: scrypt runs on the runtime's

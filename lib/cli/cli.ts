@@ -13,22 +13,16 @@ import { parseArgs } from "node:util";
 import { closest } from "../core/did_you_mean.ts";
 import type { AuthMode } from "../core/hub.ts";
 import { checkName } from "../core/names.ts";
+import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/certs.ts";
+import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
+import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
-  DEFAULT_CERT_DAYS,
-  DEFAULT_FLOOD,
-  DEFAULT_HISTORY,
-  DEFAULT_JOIN_HOST,
   DEFAULT_MAX_PER_ADDRESS,
-  DEFAULT_MAX_USERS,
   DEFAULT_PING_INTERVAL_MS,
-  DEFAULT_PORT,
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
-  MAX_CERT_DAYS,
-  MAX_HISTORY,
-  MAX_LINE_BYTES,
-} from "./defaults.ts";
+} from "../server/limits.ts";
 
 /** Exit codes, documented in the README. */
 export const ExitCode = {

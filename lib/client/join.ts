@@ -36,7 +36,7 @@ import { type ChatEvent, ErrorCode } from "../core/events.ts";
 import { fileReason } from "../cli/files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
-import { MAX_LINE_BYTES } from "../cli/defaults.ts";
+import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   type Line,
   paint,

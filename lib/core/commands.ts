@@ -11,7 +11,6 @@ import { closest } from "./did_you_mean.ts";
 import { ChatError } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
 import { stripUnsafe } from "./sanitize.ts";
-import type { Hub } from "./hub.ts";
 import type { Member } from "./room.ts";
 
 /** A line, split into what it asks for. */
@@ -44,6 +43,27 @@ export function parseInput(line: string): Input {
   return { kind: "say", text: line };
 }
 
+/**
+ * What commands act on: the hub's actions for one member. Declared here, so
+ * that the table of commands does not depend on the hub that runs it.
+ */
+export interface CommandActions {
+  /** `/msg NAME TEXT`. */
+  whisper(member: Member, to: string, text: string): void;
+  /** `/who`. */
+  who(member: Member): void;
+  /** `/nick NAME`. */
+  rename(member: Member, name: string): void;
+  /** `/me ACTION`. */
+  act(member: Member, text: string): void;
+  /** `/history [N]`. */
+  recall(member: Member, count: string): void;
+  /** `/help`. */
+  help(member: Member): void;
+  /** `/quit [REASON]`. */
+  quit(member: Member, reason?: string): void;
+}
+
 /** One command: how to call it, what it does, and its handler. */
 export interface Command {
   /** Name without the slash. */
@@ -57,7 +77,7 @@ export interface Command {
   /** How many space-separated words the arguments need. */
   minArgs?: number;
   /** Runs the command; `args` is the text after the command name. */
-  run(hub: Hub, member: Member, args: string): void;
+  run(hub: CommandActions, member: Member, args: string): void;
 }
 
 /** A table of commands with lookup, argument checks and help. */
@@ -88,7 +108,7 @@ export class Commands {
    * @throws {ChatError} `unknown_command` (with a suggestion when one is
    * close) or `bad_arguments` with the usage.
    */
-  run(hub: Hub, member: Member, name: string, args: string): void {
+  run(hub: CommandActions, member: Member, name: string, args: string): void {
     const command = this.#byName.get(name);
     if (!command) {
       if (!name) {

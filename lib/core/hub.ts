@@ -21,13 +21,16 @@
 
 import { COMMANDS, parseInput } from "./commands.ts";
 import {
+  type ChurnLimits,
   DEFAULT_CHURN,
   DEFAULT_FLOOD,
   DEFAULT_HISTORY,
+  type FloodLimits,
   MAILBOX_LIMITS,
   MAX_FRAME_MESSAGE_BYTES,
   MAX_HISTORY,
-} from "../cli/defaults.ts";
+  MAX_MESSAGE_LENGTH,
+} from "./limits.ts";
 import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
@@ -42,18 +45,11 @@ import {
 import { checkName, nameKey } from "./names.ts";
 import { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import type { Store, StoredMessage, StoredPrivate } from "../store/sqlite_store.ts";
+import type { AccountBook, Mailbox, MessageLog, StoredMessage, StoredPrivate } from "./store.ts";
 import { TokenBucket, TokenBuckets } from "./token_bucket.ts";
 
 /** The room everyone enters first. */
 export const DEFAULT_ROOM = "lobby";
-
-/**
- * Longest message, in code points; longer ones are refused, not cut. Long
- * enough for a paragraph or a snippet, short enough that a burst of them
- * fanned out to a room cannot swamp its readers.
- */
-export const MAX_MESSAGE_LENGTH = 2000;
 
 /** Longest `/quit` reason, in code points. */
 const MAX_REASON_LENGTH = 200;
@@ -69,41 +65,13 @@ const ADDRESS_FLOOD_FACTOR = 3;
 export type AuthMode = "off" | "names" | "required";
 
 /**
- * What the hub needs of the store ({@link Store}): a narrow view, so that
- * tests can pass a fake, and the hub cannot manage accounts.
+ * What the hub needs of the store: the history, the mailbox, and account
+ * look-ups (not account changes), so that tests can pass a fake.
  */
-export type HubStore = Pick<
-  Store,
-  | "lastId"
-  | "appendMessage"
-  | "recentMessages"
-  | "appendPrivate"
-  | "undelivered"
-  | "waiting"
-  | "markDelivered"
-  | "getUser"
->;
+export type HubStore = MessageLog & Mailbox & Pick<AccountBook, "getUser">;
 
 /** What `/history` shows when the server shows joiners nothing (`--history 0`) but stores it all. */
 export const DEFAULT_RECALL = 20;
-
-/** Flood control of each user's actions; see {@link HubOptions.flood}. */
-export interface FloodLimits {
-  /** Actions allowed in a burst. @default 20 */
-  burst: number;
-  /** Actions per second allowed after the burst; 0 turns flood control off. @default 5 */
-  rate: number;
-  /** Refused actions within 10 s after which the user is disconnected. @default 50 */
-  kickAfter: number;
-}
-
-/** Join churn control per address; see {@link HubOptions.churn}. */
-export interface ChurnLimits {
-  /** Joins from one address announced in a burst. @default 20 */
-  burst: number;
-  /** Joins per second announced after the burst; 0 turns churn control off. @default 0.2 */
-  rate: number;
-}
 
 const NO_FLOOD_LIMIT: FloodLimits = { burst: 0, rate: 0, kickAfter: 0 };
 const NO_CHURN_LIMIT: ChurnLimits = { burst: 0, rate: 0 };
@@ -166,6 +134,7 @@ interface Standing {
 export class Hub {
   #users = new Map<string, Member>();
   #rooms = new Map<string, Room>();
+  /** The next message id, when there is no store to hand them out. */
   #nextId = 1;
   #maxUsers: number;
   #motd: string | undefined;
@@ -194,8 +163,6 @@ export class Hub {
     if (this.#auth !== "off" && !this.#store) {
       throw new TypeError(`Accounts (auth "${this.#auth}") need a store`);
     }
-    // Ids go on from the store's, so that they never repeat across restarts.
-    this.#nextId = this.#store ? this.#store.lastId + 1 : 1;
     this.#maxUsers = options.maxUsers ?? 100;
     this.#motd = options.motd ? cleanMessage(options.motd) : undefined;
     this.#server = options.server ?? "chat";
@@ -530,25 +497,22 @@ export class Hub {
     this.#guard(member, () => {
       const room = this.#roomOf(member);
       const clean = this.#checkText(text);
+      const time = this.#now();
+      // Stored first: the sender's echo tells them it is saved. The store hands out the id.
+      const id = this.#save(
+        `message from ${member.name} in #${room.name}`,
+        (store) =>
+          store.appendMessage({ time, room: room.name, from: member.name, text: clean, action }),
+      ) ?? this.#nextId++;
       const message: MessageEvent = {
         type: "message",
-        id: this.#nextId++,
-        time: this.#now(),
+        id,
+        time,
         room: room.name,
         from: member.name,
         text: clean,
         ...(action ? { action: true as const } : {}),
       };
-      // Stored first: the sender's echo tells them it is saved.
-      this.#save(`message from ${member.name} in #${room.name}`, (store) =>
-        store.appendMessage({
-          id: message.id,
-          time: message.time,
-          room: message.room,
-          from: message.from,
-          text: message.text,
-          action,
-        }));
       room.broadcast(message);
       room.remember(message);
       this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
@@ -580,27 +544,12 @@ export class Hub {
 
   /** A private message from `member` to `to`, stored (as `delivered` or waiting) before it is sent. */
   #privateMessage(member: Member, to: string, text: string, delivered: boolean): PrivateEvent {
-    const event: PrivateEvent = {
-      type: "private",
-      id: this.#nextId++,
-      time: this.#now(),
-      from: member.name,
-      to,
-      text,
-    };
-    this.#save(
+    const time = this.#now();
+    const id = this.#save(
       `private message from ${member.name}`,
-      (store) =>
-        store.appendPrivate({
-          id: event.id,
-          time: event.time,
-          from: member.name,
-          to,
-          text,
-          delivered,
-        }),
-    );
-    return event;
+      (store) => store.appendPrivate({ time, from: member.name, to, text, delivered }),
+    ) ?? this.#nextId++;
+    return { type: "private", id, time, from: member.name, to, text };
   }
 
   /**

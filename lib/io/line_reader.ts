@@ -16,7 +16,12 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-import { MAX_LINE_BYTES } from "../cli/defaults.ts";
+
+/**
+ * Longest line accepted, in bytes: a message of the longest length (2000
+ * characters) fits in any script, even with every character escaped in JSON.
+ */
+export const MAX_LINE_BYTES = 32 * 1024;
 
 /** Something with Deno's `read` contract (a `Deno.Conn`, for one). */
 export interface ByteReader {

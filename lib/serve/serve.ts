@@ -10,7 +10,8 @@
 
 import type { ServeSettings } from "../cli/cli.ts";
 import { ExitCode } from "../cli/cli.ts";
-import { DEFAULT_FLOOD, DEFAULT_PORT } from "../cli/defaults.ts";
+import { DEFAULT_FLOOD } from "../core/limits.ts";
+import { DEFAULT_PORT } from "../protocol/limits.ts";
 import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";

@@ -16,19 +16,19 @@
  */
 
 import { Gatekeeper, type GatekeeperOptions } from "../auth/gatekeeper.ts";
-import { type AuthMode, type ChurnLimits, type FloodLimits, Hub } from "../core/hub.ts";
+import { type AuthMode, Hub } from "../core/hub.ts";
+import { type ChurnLimits, type FloodLimits } from "../core/limits.ts";
 import type { ThrottleLimits } from "../auth/passwords.ts";
 import type { Store } from "../store/sqlite_store.ts";
+import { DEFAULT_MAX_USERS } from "../core/limits.ts";
+import { DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
-  DEFAULT_MAX_USERS,
   DEFAULT_PING_INTERVAL_MS,
-  DEFAULT_PORT,
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
-  MAX_LINE_BYTES,
-} from "../cli/defaults.ts";
+} from "./limits.ts";
 import {
   describeError,
   formatAddress,

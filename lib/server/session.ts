@@ -19,7 +19,7 @@
 import type { Gatekeeper } from "../auth/gatekeeper.ts";
 import { ChatError } from "../core/errors.ts";
 import { type ChatEvent, ErrorCode, PROTOCOL_VERSION, type Sink } from "../core/events.ts";
-import type { Hub, Origin } from "../core/hub.ts";
+import { type Hub, type Origin } from "../core/hub.ts";
 import { type LineRead, LineSplitter } from "../io/line_reader.ts";
 import { Outbox, type OutboxFailure, TURN_FLUSHER } from "../io/outbox.ts";
 import { encodePlain, NAME_PROMPT } from "../protocol/plain_text.ts";

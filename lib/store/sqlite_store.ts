@@ -45,8 +45,17 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { MAX_HISTORY } from "../cli/defaults.ts";
+import { MAX_HISTORY } from "../core/limits.ts";
 import { nameKey } from "../core/names.ts";
+import type {
+  ChatStore,
+  NewMessage,
+  NewPrivate,
+  StoredMessage,
+  StoredPrivate,
+  StoredUser,
+  Waiting,
+} from "../core/store.ts";
 import { VERSION } from "../cli/version.ts";
 
 /** The database file inside the data directory. */
@@ -71,82 +80,6 @@ export class StoreError extends Error {
     super(message, options);
     this.name = "StoreError";
   }
-}
-
-/** An account. */
-export interface StoredUser {
-  /** The name as registered (NFC), shown to others. */
-  name: string;
-  /** The name's `nameKey`, under which it is unique. */
-  key: string;
-  /** The password hash (see lib/passwords.ts). */
-  hash: string;
-  /** When the account was made, in milliseconds since the epoch. */
-  created: number;
-}
-
-/** A room message, as stored. */
-export interface StoredMessage {
-  /** Its event id. */
-  id: number;
-  /** When it was said, in milliseconds since the epoch. */
-  time: number;
-  /** The room it was said in. */
-  room: string;
-  /** The sender's name at the time. */
-  from: string;
-  /** The text, already cleaned. */
-  text: string;
-  /** Whether it was a `/me` action. */
-  action: boolean;
-}
-
-/** A room message to store; `id` is assigned when omitted. */
-export interface NewMessage {
-  /** The event id, when the caller assigned it (it must be above every id so far). */
-  id?: number;
-  /** When it was said, in milliseconds since the epoch. */
-  time: number;
-  /** The room it was said in. */
-  room: string;
-  /** The sender's name. */
-  from: string;
-  /** The text, already cleaned. */
-  text: string;
-  /** Whether it is a `/me` action. */
-  action?: boolean;
-}
-
-/** A private message, as stored. */
-export interface StoredPrivate {
-  /** Its event id. */
-  id: number;
-  /** When it was sent, in milliseconds since the epoch. */
-  time: number;
-  /** The sender's name at the time. */
-  from: string;
-  /** The recipient's name as the sender reached them. */
-  to: string;
-  /** The text, already cleaned. */
-  text: string;
-  /** Whether the recipient has been shown it. */
-  delivered: boolean;
-}
-
-/** A private message to store; `id` is assigned when omitted. */
-export interface NewPrivate {
-  /** The event id, when the caller assigned it (it must be above every id so far). */
-  id?: number;
-  /** When it was sent, in milliseconds since the epoch. */
-  time: number;
-  /** The sender's name. */
-  from: string;
-  /** The recipient's name. */
-  to: string;
-  /** The text, already cleaned. */
-  text: string;
-  /** Whether the recipient saw it at once (online); false keeps it for their return. */
-  delivered: boolean;
 }
 
 /** How to open a store. */
@@ -219,7 +152,7 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /** A chat data directory, open. Close it with {@link Store.close}. */
-export class Store {
+export class Store implements ChatStore {
   /** The data directory. */
   readonly dir: string;
   /** The database file. */
@@ -460,7 +393,7 @@ export class Store {
    * The private messages waiting for `name` (by `nameKey`): how many, how
    * many of them from `sender`, and the UTF-8 bytes of their text.
    */
-  waiting(name: string, sender = ""): { messages: number; fromSender: number; bytes: number } {
+  waiting(name: string, sender = ""): Waiting {
     const row = this.#read(() =>
       this.#statement(
         `SELECT COUNT(*) AS n, COALESCE(SUM(sender = ?), 0) AS mine,

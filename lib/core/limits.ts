@@ -1,0 +1,65 @@
+/**
+ * The chat rules' limits and their defaults, each with the reason for its
+ * value. Front ends and the command line read them from here.
+ *
+ * @module
+ */
+
+/** Flood control of each user's actions; see {@link HubOptions.flood}. */
+export interface FloodLimits {
+  /** Actions allowed in a burst. @default 20 */
+  burst: number;
+  /** Actions per second allowed after the burst; 0 turns flood control off. @default 5 */
+  rate: number;
+  /** Refused actions within 10 s after which the user is disconnected. @default 50 */
+  kickAfter: number;
+}
+
+/** Join churn control per address; see {@link HubOptions.churn}. */
+export interface ChurnLimits {
+  /** Joins from one address announced in a burst. @default 20 */
+  burst: number;
+  /** Joins per second announced after the burst; 0 turns churn control off. @default 0.2 */
+  rate: number;
+}
+
+/**
+ * Longest message, in code points; longer ones are refused, not cut. Long
+ * enough for a paragraph or a snippet, short enough that a burst of them
+ * fanned out to a room cannot swamp its readers.
+ */
+export const MAX_MESSAGE_LENGTH = 2000;
+
+/** Users admitted at once: a big class, a small community. */
+export const DEFAULT_MAX_USERS = 100;
+
+/** Flood limits: well above any typist, low enough to stop a script. */
+export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
+
+/** Join churn limits: a classroom behind one address can all join at once. */
+export const DEFAULT_CHURN: ChurnLimits = { burst: 20, rate: 0.2 };
+
+/** Room messages a joiner is shown by default: none, so a newcomer sees only what follows. */
+export const DEFAULT_HISTORY = 0;
+
+/**
+ * Most room messages `--history` may show a joiner, and most one `/history`
+ * request returns: a long scroll-back, small enough to send at once.
+ */
+export const MAX_HISTORY = 1000;
+
+/**
+ * Most bytes of messages (as JSON) in one `history` or `missed` frame. A
+ * thousand long messages would be megabytes: more than a connection may
+ * queue (`--queue-limit`, 1 MiB) and than a client reads as one line. A
+ * longer history is cut from its oldest end; bots page back with `before`.
+ */
+export const MAX_FRAME_MESSAGE_BYTES = 192 * 1024;
+
+/**
+ * Most private messages kept for one account while its owner is away, in
+ * all and from any one sender, and most bytes of their text: past them, more
+ * are refused, so that nobody can fill a mailbox (or the disk), or crowd out
+ * the other senders, and what waits fits in a login's queue.
+ */
+export const MAILBOX_LIMITS = { messages: 1000, fromOneSender: 100, bytes: 128 * 1024 } as const;

@@ -1,0 +1,133 @@
+/**
+ * What the chat core needs kept: room messages (history), private messages
+ * waiting for an account's owner (the mailbox), and accounts. The core
+ * declares these ports; a store implements them (`lib/store/sqlite_store.ts`
+ * today, one shared by several server nodes later).
+ *
+ * The calls are synchronous, and a write returns once the record is durable:
+ * the hub sends a message only after its store has kept it, so the sender's
+ * echo means it is saved. A failing call throws; the hub turns that into a
+ * `not_saved` refusal for the one user concerned.
+ *
+ * The store hands out message ids: each append returns the next one of one
+ * sequence for room and private messages alike, above every id it holds.
+ *
+ * @module
+ */
+
+/** An account. */
+export interface StoredUser {
+  /** The name as registered (NFC), shown to others. */
+  name: string;
+  /** The name's `nameKey`, under which it is unique. */
+  key: string;
+  /** The password hash (see lib/auth/passwords.ts). */
+  hash: string;
+  /** When the account was made, in milliseconds since the epoch. */
+  created: number;
+}
+
+/** A room message, as stored. */
+export interface StoredMessage {
+  /** Its event id. */
+  id: number;
+  /** When it was said, in milliseconds since the epoch. */
+  time: number;
+  /** The room it was said in. */
+  room: string;
+  /** The sender's name at the time. */
+  from: string;
+  /** The text, already cleaned. */
+  text: string;
+  /** Whether it was a `/me` action. */
+  action: boolean;
+}
+
+/** A room message to store; `id` is assigned when omitted. */
+export interface NewMessage {
+  /** The event id, when the caller assigned it (it must be above every id so far). */
+  id?: number;
+  /** When it was said, in milliseconds since the epoch. */
+  time: number;
+  /** The room it was said in. */
+  room: string;
+  /** The sender's name. */
+  from: string;
+  /** The text, already cleaned. */
+  text: string;
+  /** Whether it is a `/me` action. */
+  action?: boolean;
+}
+
+/** A private message, as stored. */
+export interface StoredPrivate {
+  /** Its event id. */
+  id: number;
+  /** When it was sent, in milliseconds since the epoch. */
+  time: number;
+  /** The sender's name at the time. */
+  from: string;
+  /** The recipient's name as the sender reached them. */
+  to: string;
+  /** The text, already cleaned. */
+  text: string;
+  /** Whether the recipient has been shown it. */
+  delivered: boolean;
+}
+
+/** A private message to store; `id` is assigned when omitted. */
+export interface NewPrivate {
+  /** The event id, when the caller assigned it (it must be above every id so far). */
+  id?: number;
+  /** When it was sent, in milliseconds since the epoch. */
+  time: number;
+  /** The sender's name. */
+  from: string;
+  /** The recipient's name. */
+  to: string;
+  /** The text, already cleaned. */
+  text: string;
+  /** Whether the recipient saw it at once (online); false keeps it for their return. */
+  delivered: boolean;
+}
+
+/** What waits in an account's mailbox: messages, those from one sender, and their text's UTF-8 bytes. */
+export interface Waiting {
+  /** Messages waiting. */
+  messages: number;
+  /** Of them, from the sender asked about. */
+  fromSender: number;
+  /** UTF-8 bytes of their text. */
+  bytes: number;
+}
+
+/** Room messages, in the order of their ids: the history. */
+export interface MessageLog {
+  /** Keeps a room message; returns its id (the one given, or the next of the sequence). */
+  appendMessage(message: NewMessage): number;
+  /** The last `limit` messages of `room`, oldest first; with `before`, those with a smaller id. */
+  recentMessages(room: string, limit: number, before?: number): StoredMessage[];
+}
+
+/** Private messages, and the mailbox of those an account's owner has not been shown yet. */
+export interface Mailbox {
+  /** Keeps a private message; returns its id (the one given, or the next of the sequence). */
+  appendPrivate(message: NewPrivate): number;
+  /** Private messages to `name` not yet delivered, oldest first, at most `limit`. */
+  undelivered(name: string, limit: number): StoredPrivate[];
+  /** What waits for `name`, and how much of it is from `sender`. */
+  waiting(name: string, sender: string): Waiting;
+  /** Marks `name`'s waiting messages up to the id `upTo` delivered; returns how many. */
+  markDelivered(name: string, upTo: number): number;
+}
+
+/** Accounts: names that need a password. */
+export interface AccountBook {
+  /** The account of `name` (compared by its key), if there is one. */
+  getUser(name: string): StoredUser | undefined;
+  /** Replaces the password hash of `name`'s account; false when there is none. */
+  setPassword(name: string, hash: string): boolean;
+}
+
+/** Everything a chat server keeps. */
+export interface ChatStore extends MessageLog, Mailbox, AccountBook {}
