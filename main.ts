@@ -10,7 +10,7 @@
  * @module
  */
 
-import { VERSION } from "./lib/cli/version.ts";
+import { VERSION } from "./lib/version.ts";
 
 /** First arguments that ask for the version, as `parseCommandLine` reads them. */
 const VERSION_ARGS = ["--version", "-V", "version"];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ChatServer, type ServerOptions } from "../lib/server/server.ts";
+import { ChatServer, type ServerOptions } from "../lib/serve/chat_server.ts";
 import { type ByteReader, readLines } from "../lib/io/line_reader.ts";
 import type { ChatEvent } from "../lib/core/events.ts";
 import { ChatError } from "../lib/core/errors.ts";

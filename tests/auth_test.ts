@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, tempStore, within } from "./_helpers.ts";
-import type { ServerOptions } from "../lib/server/server.ts";
+import type { ServerOptions } from "../lib/serve/chat_server.ts";
 import { verifyPassword } from "../lib/auth/passwords.ts";
 
 const IAC = 255;

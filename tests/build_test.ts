@@ -302,17 +302,28 @@ Deno.test("readEmbedded() refuses data that deno compile did not write", () => {
 
 // ---- real compiles ------------------------------------------------------------
 
-/** Local files of main.ts's module graph, relative to the repository, as deno info sees them. */
+/**
+ * Local files of main.ts's module graph, relative to the repository, as deno
+ * info sees them: those reached by code, as a module imported only for its
+ * types (`import type`) is not part of the program and is not embedded.
+ */
 async function moduleGraph(): Promise<{ files: string[]; npmPackages: unknown }> {
   const { code, stdout, stderr } = await deno(["info", "--json", "main.ts"]);
   assert.equal(code, 0, stderr);
   const info = JSON.parse(stdout) as {
-    modules: { specifier: string }[];
+    roots: string[];
+    modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
     npmPackages: Record<string, unknown>;
   };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const reached = new Set<string>(info.roots);
+  for (const specifier of reached) {
+    for (const dependency of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dependency.code) reached.add(dependency.code.specifier);
+    }
+  }
   const root = ROOT.href;
-  const files = info.modules
-    .map((m) => m.specifier)
+  const files = [...reached]
     .filter((s) => s.startsWith(root))
     .map((s) => decodeURIComponent(s.slice(root.length)))
     .sort();
@@ -339,7 +350,7 @@ Deno.test("make compile's build embeds exactly our module graph and the chat per
     const graph = await moduleGraph();
     const ours = embedded.files.filter((f) => !f.startsWith(`${NPM_EMBED_DIR}/`));
     assert.deepEqual(ours, graph.files, "embedded files differ from the module graph");
-    assert.ok(ours.includes("lib/serve.ts") && ours.includes("lib/join.ts"));
+    assert.ok(ours.includes("lib/serve/serve.ts") && ours.includes("lib/client/join.ts"));
     assert.ok(!ours.some((f) => /node_modules|^\.tools\/|^tests\//.test(f)));
     // npm: exactly the packages deno.json declares, at their versions, and nothing they'd pull in.
     const declared = [...NPM_PACKAGES].map(([name, version]) => `${name}@${version}`);

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ChatServer } from "../lib/server/server.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
 import { RawUser, ROOT, startServer } from "./chat_helpers.ts";
 import { tempStore } from "./_helpers.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
 import { JsonClient } from "./_helpers.ts";
-import type { ChatServer } from "../lib/server/server.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

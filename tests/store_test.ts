@@ -17,7 +17,7 @@ import {
   Store,
   StoreError,
 } from "../lib/store/sqlite_store.ts";
-import { VERSION } from "../lib/cli/version.ts";
+import { VERSION } from "../lib/version.ts";
 import { within } from "./_helpers.ts";
 
 const WRITER = new URL("./_store_writer.ts", import.meta.url).pathname;

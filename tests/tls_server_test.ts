@@ -12,7 +12,7 @@ import { cleanUp, JsonClient, LineClient, startServer, WAIT_MS, within } from ".
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { NOT_TLS_MESSAGE } from "../lib/server/session.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/server/tls_front.ts";
-import type { ChatServer } from "../lib/server/server.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
-import { VERSION } from "../lib/cli/version.ts";
+import { VERSION } from "../lib/version.ts";
 import { chatCommand, ROOT } from "./_chat_command.ts";
 
 async function chat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -28,7 +28,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import config from "../deno.json" with { type: "json" };
-import { VERSION } from "../lib/cli/version.ts";
+import { VERSION } from "../lib/version.ts";
 
 /** Every target `deno compile --target` supports, in release order. */
 export const TARGETS = [

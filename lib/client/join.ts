@@ -48,7 +48,7 @@ import {
 } from "./render.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
 import { isInteractive, noColor, stdinLines, Terminal, writeErr, writeOut } from "./terminal.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../version.ts";
 
 /** How long to wait for the server's goodbye after asking to leave, in ms. */
 const LEAVE_TIMEOUT_MS = 1_500;

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { type Bus, LocalBus } from "./bus.ts";
 import { COMMANDS, parseInput } from "./commands.ts";
 import {
   type ChurnLimits,
@@ -107,6 +108,8 @@ export interface HubOptions {
   store?: HubStore;
   /** Which names need a password; anything but "off" needs a `store`. @default "off" */
   auth?: AuthMode;
+  /** Carries each room's events to its members. @default a new LocalBus */
+  bus?: Bus;
 }
 
 /** Where a registration comes from; every field is optional. */
@@ -151,6 +154,7 @@ export class Hub {
   #history: number;
   #store: HubStore | null;
   #auth: AuthMode;
+  #bus: Bus;
 
   /**
    * Creates a hub with one empty room, {@link DEFAULT_ROOM}.
@@ -184,7 +188,14 @@ export class Hub {
     // Without a store, rooms keep the longest history /history may ask for,
     // if history is on; with one, history is read from it.
     const keep = !this.#store && this.#history > 0 ? MAX_HISTORY : 0;
-    this.#rooms.set(DEFAULT_ROOM, new Room(DEFAULT_ROOM, keep));
+    this.#bus = options.bus ?? new LocalBus();
+    this.#addRoom(new Room(DEFAULT_ROOM, keep));
+  }
+
+  /** Adds `room`, which receives what the bus carries for it. */
+  #addRoom(room: Room): void {
+    this.#rooms.set(room.name, room);
+    this.#bus.subscribe(room.name, (event, skip) => room.broadcast(event, skip));
   }
 
   /** Number of registered users. */
@@ -338,7 +349,8 @@ export class Hub {
     if (member.account) this.#deliverMissed(member);
     const quiet = this.#standing.get(member)?.quiet;
     if (!quiet) {
-      room.broadcast(
+      this.#bus.publish(
+        room.name,
         { type: "join", time: now, room: room.name, name: member.name, count: room.size },
         member,
       );
@@ -513,7 +525,7 @@ export class Hub {
         text: clean,
         ...(action ? { action: true as const } : {}),
       };
-      room.broadcast(message);
+      this.#bus.publish(room.name, message);
       room.remember(message);
       this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
     });
@@ -642,7 +654,7 @@ export class Hub {
       };
       // A user whose join was not announced is not revealed by a rename.
       if (this.#standing.get(member)?.quiet) member.sink.send(event);
-      else room.broadcast(event);
+      else this.#bus.publish(room.name, event);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }
@@ -757,7 +769,7 @@ export class Hub {
     if (!room) return;
     room.remove(member);
     if (!this.#standing.get(member)?.quiet) {
-      room.broadcast({
+      this.#bus.publish(room.name, {
         type: "leave",
         time: this.#now(),
         room: room.name,

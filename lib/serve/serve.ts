@@ -15,10 +15,10 @@ import { DEFAULT_PORT } from "../protocol/limits.ts";
 import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
-import { ChatServer } from "../server/server.ts";
+import { ChatServer } from "./chat_server.ts";
 import { describeError } from "../server/session.ts";
 import type { Store } from "../store/sqlite_store.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../version.ts";
 
 /** Where `chat serve` writes; tests and other front ends can pass their own. */
 export interface ServeIO {

@@ -98,6 +98,8 @@ type Timer = ReturnType<typeof setTimeout>;
  * sessions, where a callback or promise chain per connection cost memory.
  */
 export interface SessionOwner {
+  /** The session's peer registered a name: it counts as a user, no longer as pending. */
+  registered(session: Session): void;
   /**
    * The session stopped serving its peer: it sends and handles nothing more.
    * It may still be closing the connection for a moment (see `run`).
@@ -525,6 +527,7 @@ export class Session implements Sink {
   #becomeMember(member: Member): void {
     this.#member = member;
     this.#clearTimers();
+    this.#owner?.registered(this);
   }
 
   #greetText(): void {

@@ -56,7 +56,7 @@ import type {
   StoredUser,
   Waiting,
 } from "../core/store.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../version.ts";
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = "chat.db";

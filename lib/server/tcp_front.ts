@@ -1,26 +1,24 @@
 /**
  * The TCP front end of the chat core: accept connections (plain TCP, or TLS
- * with a certificate), give each a {@link Session}, and shut everything down
- * cleanly on request.
+ * with a certificate), give each a {@link Session}, and close them cleanly on
+ * request.
  *
- * A TLS server listens with plain TCP too, and hands each connection to a
+ * A TLS front listens with plain TCP too, and hands each connection to a
  * {@link TlsFront}, which relays TLS peers to an internal TLS listener and
  * turns the others away: Deno cannot drop a TLS connection whose handshake
  * never ends, but it can drop the relay in front of it (see tls_front.ts).
  * Limits count the public connection and its peer's address from accept on.
  *
- * This is only the bridge between sockets and the {@link Hub}; all chat rules
- * live in the hub, and password checks in the {@link Gatekeeper}.
+ * This is only the bridge between sockets and the {@link Hub} it is given;
+ * all chat rules live in the hub, and password checks in the
+ * {@link Gatekeeper}. The composition root (lib/serve/chat_server.ts) builds
+ * them and this front, and wires them together.
  *
  * @module
  */
 
-import { Gatekeeper, type GatekeeperOptions } from "../auth/gatekeeper.ts";
-import { type AuthMode, Hub } from "../core/hub.ts";
-import { type ChurnLimits, type FloodLimits } from "../core/limits.ts";
-import type { ThrottleLimits } from "../auth/passwords.ts";
-import type { Store } from "../store/sqlite_store.ts";
-import { DEFAULT_MAX_USERS } from "../core/limits.ts";
+import type { Gatekeeper } from "../auth/gatekeeper.ts";
+import type { Hub } from "../core/hub.ts";
 import { DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
@@ -39,48 +37,27 @@ import {
 import { addressKey } from "./address.ts";
 import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
 
-/** Settings of a chat server; every field has a default. */
-export interface ServerOptions extends Partial<SessionLimits> {
+/** Settings of a TCP front end; every field but the core's parts has a default. */
+export interface TcpFrontOptions extends Partial<SessionLimits> {
+  /** The chat core the connections talk to. */
+  hub: Hub;
+  /** Checks account passwords; null (or left out) when no name needs one. */
+  gatekeeper?: Gatekeeper | null;
   /** Interface to listen on. @default "0.0.0.0" (all) */
   hostname?: string;
   /** TCP port; 0 picks a free one. @default DEFAULT_PORT */
   port?: number;
-  /** Most registered users. @default DEFAULT_MAX_USERS */
-  maxUsers?: number;
-  /** Message of the day. */
-  motd?: string;
-  /** Name and version reported to clients. */
-  version?: string;
   /** Receives the operator's log, one line per event. */
   log?: (line: string) => void;
-  /** Clock for the hub, in epoch milliseconds. @default Date.now */
-  now?: () => number;
   /** Most connections from one IP address; 0 for no limit. @default DEFAULT_MAX_PER_ADDRESS */
   maxPerAddress?: number;
-  /** Flood control per user; null turns it off. @default DEFAULT_FLOOD */
-  flood?: FloodLimits | null;
-  /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
-  churn?: ChurnLimits | null;
-  /** Earlier messages shown to each joiner; 0 keeps no history. @default 0 */
-  history?: number;
-  /** Most connections that have not registered yet. @default max(64, maxUsers) */
+  /** Most connections that have not registered yet. @default max(64, the hub's maxUsers) */
   maxPending?: number;
-  /** Persistence: room history, private messages and accounts survive restarts. */
-  store?: Store;
-  /** Who needs a password; "names" and "required" need a store. @default "off" */
-  auth?: AuthMode;
   /**
    * Serve TLS with this certificate and private key (PEM text); peers that
    * do not speak TLS are told to use it, in a line of plain text.
    */
   tls?: { cert: string; key: string };
-  /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
-  throttle?: ThrottleLimits;
-  /** Password checks at once, the queue beyond, and what tests replace. */
-  logins?: Pick<
-    GatekeeperOptions,
-    "maxConcurrent" | "maxQueued" | "verify" | "rehashParams" | "now"
-  >;
 }
 
 /** Unregistered connections allowed at least, whatever --max-users is. */
@@ -97,16 +74,16 @@ const ACCEPT_RETRY_MS = 100;
  */
 const REFUSAL_TIMEOUT_MS = 1_000;
 
-/** A running chat server. */
-export class ChatServer {
-  /** The chat core this server is a front end for. */
-  readonly hub: Hub;
-  /** Checks account passwords; null when no name needs one. */
-  readonly gatekeeper: Gatekeeper | null;
+/** A listening TCP front end and its connections. */
+export class TcpFront {
+  #hub: Hub;
+  #gatekeeper: Gatekeeper | null;
   #listener: Deno.TcpListener;
   /** With TLS: the relays to the internal TLS listener. */
   #front: TlsFront | null = null;
   #sessions = new Set<Session>();
+  /** Sessions that have registered a name and not stopped yet. */
+  #registered = 0;
   /**
    * TLS connections not handed to a session yet (being told apart, or in
    * the relay's connect), each with whether it is over its address's limit.
@@ -124,8 +101,12 @@ export class ChatServer {
    * to close cleanly (see Session).
    */
   #owner: SessionOwner = {
+    registered: () => {
+      this.#registered++;
+    },
     stopped: (session) => {
       this.#sessions.delete(session);
+      if (session.registered) this.#registered--;
       this.#uncount(session.address);
     },
     ended: (session) => {
@@ -171,37 +152,13 @@ export class ChatServer {
    *
    * @throws {Deno.errors.AddrInUse} and other listen errors, for the caller
    * to report; with `tls`, Deno's errors about the certificate and key.
-   * @throws {TypeError} for an `auth` mode other than "off" without a store.
    */
-  constructor(options: ServerOptions = {}) {
+  constructor(options: TcpFrontOptions) {
     this.#log = options.log ?? (() => {});
-    const auth = options.auth ?? "off";
-    if (auth !== "off" && !options.store) {
-      throw new TypeError(`Accounts (auth ${auth}) need a store`);
-    }
-    this.gatekeeper = auth !== "off" && options.store
-      ? new Gatekeeper({
-        ...options.logins,
-        store: options.store,
-        mode: auth,
-        log: this.#log,
-        throttle: options.throttle,
-      })
-      : null;
-    this.hub = new Hub({
-      maxUsers: options.maxUsers ?? DEFAULT_MAX_USERS,
-      motd: options.motd,
-      server: options.version ? `chat ${options.version}` : "chat",
-      now: options.now,
-      log: this.#log,
-      flood: options.flood,
-      churn: options.churn,
-      history: options.history,
-      store: options.store,
-      auth,
-    });
+    this.#hub = options.hub;
+    this.#gatekeeper = options.gatekeeper ?? null;
     this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
-    this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.hub.maxUsers);
+    this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.#hub.maxUsers);
     this.#limits = {
       maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
       queueLimitBytes: options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT,
@@ -259,34 +216,29 @@ export class ChatServer {
     return this.#sessions.size + this.#unserved.size;
   }
 
-  /** Sends an announcement from the operator to every user. */
-  announce(text: string): void {
-    this.hub.announce(text);
+  /**
+   * Stops accepting, and closes the connections that have not registered
+   * (with a goodbye, once their protocol is known). The hub says goodbye to
+   * its members, whose sessions then close; {@link closed} waits for all.
+   */
+  stop(reason: string): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#listener.close();
+    // Connections that have no session yet are closed; the others say goodbye first.
+    this.#front?.stop();
+    clearInterval(this.#keepalive);
+    for (const session of this.#sessions) {
+      if (!session.registered) session.send({ type: "bye", code: "shutdown", reason });
+    }
   }
 
-  /**
-   * Stops accepting, tells every user the server is shutting down, gives their
-   * queues a moment to drain, and closes every connection.
-   */
-  async shutdown(reason = "The server is shutting down"): Promise<void> {
-    if (!this.#stopping) {
-      this.#stopping = true;
-      this.#log("shutting down");
-      this.#listener.close();
-      // Connections that have no session yet are closed; the others say goodbye first.
-      this.#front?.stop();
-      clearInterval(this.#keepalive);
-      this.hub.closeAll("shutdown", reason);
-      for (const session of this.#sessions) {
-        if (!session.registered) session.send({ type: "bye", code: "shutdown", reason });
-      }
-    }
+  /** Resolves when, after {@link stop}, every connection has closed. */
+  async closed(): Promise<void> {
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
     // Every session has ended: what the relays still hold goes now.
     await this.#front?.close();
-    // A rehash still running would write to a store the caller is about to close.
-    await this.gatekeeper?.settled();
   }
 
   async #accept(): Promise<void> {
@@ -313,7 +265,7 @@ export class ChatServer {
 
   /** Connections that have not registered yet. */
   #pending(): number {
-    return this.#sessions.size - this.hub.userCount + this.#unserved.size;
+    return this.#sessions.size - this.#registered + this.#unserved.size;
   }
 
   #serve(conn: Deno.TcpConn): void {
@@ -350,11 +302,11 @@ export class ChatServer {
   #start(conn: Deno.Conn, remoteAddr: Deno.NetAddr, over: boolean, relay: Relay | null): void {
     const session = new Session(
       conn,
-      this.hub,
+      this.#hub,
       over ? this.#refusalLimits : this.#limits,
       this.#log,
       this.#owner,
-      this.gatekeeper,
+      this.#gatekeeper,
       remoteAddr,
     );
     if (over) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import config from "../../deno.json" with { type: "json" };
+import config from "../deno.json" with { type: "json" };
 
 /** The version of this build of chat, as in deno.json. */
 export const VERSION: string = config.version;

@@ -1,0 +1,151 @@
+/**
+ * The composition root: the one place that builds a chat server's parts
+ * (the hub, the gatekeeper, the front ends) and wires them together. Front
+ * ends are given the core; none of them builds it.
+ *
+ * `chat serve` runs one (lib/serve/serve.ts), and so do the tests: what they
+ * start is what an operator starts.
+ *
+ * @module
+ */
+
+import { Gatekeeper, type GatekeeperOptions } from "../auth/gatekeeper.ts";
+import type { ThrottleLimits } from "../auth/passwords.ts";
+import { LocalBus } from "../core/bus.ts";
+import { type AuthMode, Hub } from "../core/hub.ts";
+import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "../core/limits.ts";
+import type { ChatStore } from "../core/store.ts";
+import type { SessionLimits } from "../server/session.ts";
+import { TcpFront } from "../server/tcp_front.ts";
+
+/** Settings of a chat server; every field has a default. */
+export interface ServerOptions extends Partial<SessionLimits> {
+  /** Interface to listen on. @default "0.0.0.0" (all) */
+  hostname?: string;
+  /** TCP port; 0 picks a free one. @default DEFAULT_PORT */
+  port?: number;
+  /** Most registered users. @default DEFAULT_MAX_USERS */
+  maxUsers?: number;
+  /** Message of the day. */
+  motd?: string;
+  /** Name and version reported to clients. */
+  version?: string;
+  /** Receives the operator's log, one line per event. */
+  log?: (line: string) => void;
+  /** Clock for the hub, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+  /** Most connections from one IP address; 0 for no limit. @default DEFAULT_MAX_PER_ADDRESS */
+  maxPerAddress?: number;
+  /** Flood control per user; null turns it off. @default DEFAULT_FLOOD */
+  flood?: FloodLimits | null;
+  /** Join churn control per address; null turns it off. @default DEFAULT_CHURN */
+  churn?: ChurnLimits | null;
+  /** Earlier messages shown to each joiner; 0 keeps no history. @default 0 */
+  history?: number;
+  /** Most connections that have not registered yet. @default max(64, maxUsers) */
+  maxPending?: number;
+  /** Persistence: room history, private messages and accounts survive restarts. */
+  store?: ChatStore;
+  /** Who needs a password; "names" and "required" need a store. @default "off" */
+  auth?: AuthMode;
+  /**
+   * Serve TLS with this certificate and private key (PEM text); peers that
+   * do not speak TLS are told to use it, in a line of plain text.
+   */
+  tls?: { cert: string; key: string };
+  /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
+  throttle?: ThrottleLimits;
+  /** Password checks at once, the queue beyond, and what tests replace. */
+  logins?: Pick<
+    GatekeeperOptions,
+    "maxConcurrent" | "maxQueued" | "verify" | "rehashParams" | "now"
+  >;
+}
+
+/** A running chat server: the core and its front ends. */
+export class ChatServer {
+  /** The chat core. */
+  readonly hub: Hub;
+  /** Checks account passwords; null when no name needs one. */
+  readonly gatekeeper: Gatekeeper | null;
+  #tcp: TcpFront;
+  #log: (line: string) => void;
+  #stopping = false;
+
+  /**
+   * Builds the core and listens.
+   *
+   * @throws {Deno.errors.AddrInUse} and other listen errors, for the caller
+   * to report; with `tls`, Deno's errors about the certificate and key.
+   * @throws {TypeError} for an `auth` mode other than "off" without a store.
+   */
+  constructor(options: ServerOptions = {}) {
+    this.#log = options.log ?? (() => {});
+    const auth = options.auth ?? "off";
+    if (auth !== "off" && !options.store) {
+      throw new TypeError(`Accounts (auth ${auth}) need a store`);
+    }
+    this.gatekeeper = auth !== "off" && options.store
+      ? new Gatekeeper({
+        ...options.logins,
+        store: options.store,
+        mode: auth,
+        log: this.#log,
+        throttle: options.throttle,
+      })
+      : null;
+    this.hub = new Hub({
+      maxUsers: options.maxUsers ?? DEFAULT_MAX_USERS,
+      motd: options.motd,
+      server: options.version ? `chat ${options.version}` : "chat",
+      now: options.now,
+      log: this.#log,
+      flood: options.flood,
+      churn: options.churn,
+      history: options.history,
+      store: options.store,
+      auth,
+      bus: new LocalBus(),
+    });
+    this.#tcp = new TcpFront({
+      ...options,
+      hub: this.hub,
+      gatekeeper: this.gatekeeper,
+      log: this.#log,
+    });
+  }
+
+  /** The address the TCP front listens on (useful with port 0). */
+  get addr(): Deno.NetAddr {
+    return this.#tcp.addr;
+  }
+
+  /**
+   * Connections currently open, registered or not: with TLS, those still
+   * being told apart count too.
+   */
+  get connections(): number {
+    return this.#tcp.connections;
+  }
+
+  /** Sends an announcement from the operator to every user. */
+  announce(text: string): void {
+    this.hub.announce(text);
+  }
+
+  /**
+   * Stops accepting, tells every user the server is shutting down, gives their
+   * queues a moment to drain, and closes every connection.
+   */
+  async shutdown(reason = "The server is shutting down"): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#log("shutting down");
+      this.#tcp.stop(reason);
+      this.hub.closeAll("shutdown", reason);
+    }
+    await this.#tcp.closed();
+    // A rehash still running would write to a store the caller is about to close.
+    await this.gatekeeper?.settled();
+  }
+}
