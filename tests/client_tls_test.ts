@@ -17,7 +17,7 @@ import {
   SERVER_USES_TLS,
 } from "../lib/client/client.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
-import { TLS_ONLY_MESSAGE } from "../lib/server/tls_front.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
 import { startServer } from "./_helpers.ts";
 

@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, WAIT_MS, within } from "./_helpers.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
-import { NOT_TLS_MESSAGE } from "../lib/server/session.ts";
-import { TLS_ONLY_MESSAGE } from "../lib/server/tls_front.ts";
+import { NOT_TLS_MESSAGE } from "../lib/protocol/tls_notices.ts";
+import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.

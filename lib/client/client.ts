@@ -33,7 +33,7 @@ import {
 } from "../core/events.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, encodeFrame } from "../protocol/json.ts";
-import { TLS_ONLY_MESSAGE } from "../server/tls_front.ts";
+import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {

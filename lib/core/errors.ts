@@ -19,3 +19,21 @@ export class ChatError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A short, human description of any error, without a stack trace: its
+ * message (or its name, when the message is empty).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorMessage } from "./errors.ts";
+ * assert.equal(errorMessage(new Error("disk full")), "disk full");
+ * assert.equal(errorMessage(new RangeError()), "RangeError");
+ * assert.equal(errorMessage("a string"), "a string");
+ * ```
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

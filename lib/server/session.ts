@@ -25,6 +25,7 @@ import { Outbox, type OutboxFailure, TURN_FLUSHER } from "../io/outbox.ts";
 import { encodePlain, NAME_PROMPT } from "../protocol/plain_text.ts";
 import { addressKey } from "./address.ts";
 import { TelnetFilter } from "../protocol/telnet.ts";
+import { NOT_TLS_MESSAGE } from "../protocol/tls_notices.ts";
 import { type ClientFrame, decodeClientFrame, encodeEvent } from "../protocol/json.ts";
 import type { Member } from "../core/room.ts";
 
@@ -56,9 +57,6 @@ const TLS_HANDSHAKE = 0x16;
 const TLS_MAJOR = 0x03;
 const CARRIAGE_RETURN = 0x0d;
 const NEWLINE = 0x0a;
-
-/** What a TLS client on a plain server is told before it is closed; its TLS layer reports an error. */
-export const NOT_TLS_MESSAGE = "This chat server does not use TLS; connect without --tls";
 
 /** The prompt for an account's password, after the name, in a plain-text session. */
 export const PASSWORD_PROMPT = "Password: ";

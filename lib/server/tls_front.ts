@@ -25,12 +25,7 @@
  * @module
  */
 
-/**
- * What a peer that does not speak TLS is told, in one line, on a TLS server's
- * port before it is closed. The chat client recognizes it (SERVER_USES_TLS).
- */
-export const TLS_ONLY_MESSAGE =
-  "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)";
+import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
 
 /** A TLS record starts with its content type: 22 for a handshake (a ClientHello). */
 const TLS_HANDSHAKE = 0x16;

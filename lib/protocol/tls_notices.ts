@@ -1,0 +1,16 @@
+/**
+ * The plain lines a server sends to a peer that picked the wrong side of TLS,
+ * before closing: the chat client recognizes them and says what to do.
+ *
+ * @module
+ */
+
+/**
+ * What a peer that does not speak TLS is told, in one line, on a TLS server's
+ * port before it is closed. The chat client recognizes it (SERVER_USES_TLS).
+ */
+export const TLS_ONLY_MESSAGE =
+  "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)";
+
+/** What a TLS client on a plain server is told before it is closed; its TLS layer reports an error. */
+export const NOT_TLS_MESSAGE = "This chat server does not use TLS; connect without --tls";
