@@ -22,9 +22,12 @@ export async function main(args: string[]): Promise<number> {
   // defaults from) cost 12 of the 33 ms `chat --version` took (bench/startup.sh).
   if (VERSION_ARGS.includes(args[0])) {
     console.log(`chat ${VERSION}`);
-    return 0; // ExitCode.Ok, which lives in lib/cli.ts
+    return 0; // ExitCode.Ok, which lives in lib/cli/exit_codes.ts
   }
-  const { ExitCode, HELP, parseCommandLine, USAGE, UsageError } = await import("./lib/cli/cli.ts");
+  const [{ ExitCode }, { parseCommandLine, UsageError }] = await Promise.all([
+    import("./lib/cli/exit_codes.ts"),
+    import("./lib/cli/command_line.ts"),
+  ]);
   let call;
   try {
     call = parseCommandLine(args, chatVariables());
@@ -35,9 +38,11 @@ export async function main(args: string[]): Promise<number> {
     return ExitCode.Usage;
   }
   switch (call.command) {
-    case "help":
+    case "help": {
+      const { HELP, USAGE } = await import("./lib/cli/usage.ts");
       console.log((call.topic ? HELP[call.topic] : USAGE).trimEnd());
       return ExitCode.Ok;
+    }
     case "version":
       console.log(`chat ${VERSION}`);
       return ExitCode.Ok;

@@ -11,6 +11,7 @@ import type { ChatEvent } from "../lib/core/events.ts";
 import { ChatError } from "../lib/core/errors.ts";
 import { hashPassword } from "../lib/auth/passwords.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
+import { ChatClient, type ClientOptions } from "../lib/client/client.ts";
 
 /** How long a test waits for an expected line before failing. */
 export const WAIT_MS = 5_000;
@@ -55,12 +56,28 @@ export interface ConnectOptions {
   tls?: { caCerts: string[] };
 }
 
+/** The server to reach: one a test started, or the port of one on the loopback address. */
+export type ServerAddress = ChatServer | number;
+
+/** A protocol client (lib/client) of the server at `port` on the loopback address. */
+export function clientFor(port: number, options: Partial<ClientOptions> = {}): ChatClient {
+  return new ChatClient({ host: "127.0.0.1", port, client: "chat/test", ...options });
+}
+
 /** Connects to `server` on the loopback address, with TLS when asked. */
-export function connectTo(server: ChatServer, options: ConnectOptions = {}): Promise<Deno.Conn> {
-  const port = server.addr.port;
+export function connectTo(server: ServerAddress, options: ConnectOptions = {}): Promise<Deno.Conn> {
+  const port = typeof server === "number" ? server : server.addr.port;
   return options.tls
     ? Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: options.tls.caCerts })
     : Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** Someone waiting for a line; `anywhere` looks at every line, not only those after the last. */
+interface LineWaiter {
+  match: (line: string) => boolean;
+  anywhere: boolean;
+  resolve: (line: string) => void;
+  reject: (error: Error) => void;
 }
 
 /** A raw TCP peer that reads lines and lets a test wait for one that matches. */
@@ -68,9 +85,10 @@ export class LineClient {
   readonly conn: Deno.Conn;
   /** Every line received so far, in order. */
   readonly lines: string[] = [];
-  #waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  #waiters: LineWaiter[] = [];
   #seen = 0;
   #ended = Promise.withResolvers<void>();
+  #over = false;
   #closed = false;
   /** Resolves when the server closes the connection. */
   readonly ended: Promise<void> = this.#ended.promise;
@@ -81,8 +99,13 @@ export class LineClient {
   }
 
   /** Connects to `server` (with TLS when `options.tls` is given). */
-  static async connect(server: ChatServer, options: ConnectOptions = {}): Promise<LineClient> {
+  static async connect(server: ServerAddress, options: ConnectOptions = {}): Promise<LineClient> {
     return new LineClient(await connectTo(server, options));
+  }
+
+  /** Whether the connection has ended: no line will come any more. */
+  get over(): boolean {
+    return this.#over;
   }
 
   async #pump(): Promise<void> {
@@ -91,46 +114,59 @@ export class LineClient {
       this.lines.push(read.text);
       this.#check();
     }
+    this.#over = true;
     this.#ended.resolve();
+    this.#check();
   }
 
   #check(): void {
     for (const waiter of [...this.#waiters]) {
-      for (let i = this.#seen; i < this.lines.length; i++) {
-        if (waiter.match(this.lines[i])) {
-          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-          this.#seen = i + 1;
-          waiter.resolve(this.lines[i]);
-          break;
-        }
+      const from = waiter.anywhere ? 0 : this.#seen;
+      const index = this.lines.findIndex((line, i) => i >= from && waiter.match(line));
+      if (index >= 0) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        if (!waiter.anywhere) this.#seen = index + 1;
+        waiter.resolve(this.lines[index]);
+      } else if (this.#over) {
+        // Nothing more will come: failing now beats failing at the deadline.
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.reject(new Error(`the connection ended; got:\n${this.lines.join("\n")}`));
       }
     }
   }
 
   /**
-   * Waits for the next line (after the last one waited for) that matches;
-   * rejects after {@link WAIT_MS} with the lines seen, for the failure report.
+   * Waits for the next line (after the last one waited for) that matches, or
+   * with `anywhere` for any line received so far or later; rejects when the
+   * connection ends without one, or after `ms` (WAIT_MS), with the lines seen.
    */
-  waitFor(match: string | RegExp | ((line: string) => boolean)): Promise<string> {
+  waitFor(
+    match: string | RegExp | ((line: string) => boolean),
+    options: { anywhere?: boolean; ms?: number } = {},
+  ): Promise<string> {
     const test = typeof match === "string"
       ? (line: string) => line.includes(match)
       : match instanceof RegExp
       ? (line: string) => match.test(line)
       : match;
+    const ms = options.ms ?? WAIT_MS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
         reject(
-          new Error(
-            `no line matching ${match} within ${WAIT_MS} ms; got:\n${this.lines.join("\n")}`,
-          ),
+          new Error(`no line matching ${match} within ${ms} ms; got:\n${this.lines.join("\n")}`),
         );
-      }, WAIT_MS);
-      const waiter = {
+      }, ms);
+      const waiter: LineWaiter = {
         match: test,
-        resolve: (line: string) => {
+        anywhere: options.anywhere ?? false,
+        resolve: (line) => {
           clearTimeout(timer);
           resolve(line);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
         },
       };
       this.#waiters.push(waiter);
@@ -159,7 +195,16 @@ export class LineClient {
   }
 }
 
-/** A JSON-protocol peer: sends frames, waits for events. */
+/** A frame from the server, loosely typed for assertions. */
+export type Frame = { type: string; [field: string]: unknown };
+
+/** How long a bystander waits for an event: a chat process may have to start first. */
+const BYSTANDER_WAIT_MS = 10_000;
+
+/**
+ * A JSON-protocol peer: sends frames, and waits for events in order
+ * ({@link JsonClient.next}) or in any order ({@link JsonClient.waitFor}).
+ */
 export class JsonClient {
   readonly raw: LineClient;
   /** The name this client registered with. */
@@ -170,13 +215,13 @@ export class JsonClient {
   }
 
   /** Connects without registering. */
-  static async connect(server: ChatServer, options: ConnectOptions = {}): Promise<JsonClient> {
+  static async connect(server: ServerAddress, options: ConnectOptions = {}): Promise<JsonClient> {
     return new JsonClient(await LineClient.connect(server, options));
   }
 
   /** Connects and registers as `name` (with `options.password`, if given), waiting for `welcome`. */
   static async join(
-    server: ChatServer,
+    server: ServerAddress,
     name: string,
     options: ConnectOptions & { password?: string } = {},
   ): Promise<JsonClient> {
@@ -198,19 +243,37 @@ export class JsonClient {
     return this.send({ type: "input", text });
   }
 
+  /** Waits for the next frame, whatever its type. */
+  next(): Promise<Frame>;
   /** Waits for the next event of `type` that satisfies `where`. */
-  async next<T extends ChatEvent["type"]>(
+  next<T extends ChatEvent["type"]>(
     type: T,
-    where: (event: Extract<ChatEvent, { type: T }>) => boolean = () => true,
-  ): Promise<Extract<ChatEvent, { type: T }>> {
+    where?: (event: Extract<ChatEvent, { type: T }>) => boolean,
+  ): Promise<Extract<ChatEvent, { type: T }>>;
+  async next(type?: string, where: (event: never) => boolean = () => true): Promise<unknown> {
     const line = await this.raw.waitFor((text) => {
       try {
         const event = JSON.parse(text);
-        return event.type === type && where(event);
+        return (type === undefined || event.type === type) && where(event as never);
       } catch {
         return false;
       }
     });
+    return JSON.parse(line);
+  }
+
+  /**
+   * Waits for an event, received already or to come, that matches: for a
+   * bystander, whose events the test looks for in any order.
+   */
+  async waitFor(match: (event: ChatEvent) => boolean, ms = BYSTANDER_WAIT_MS): Promise<ChatEvent> {
+    const line = await this.raw.waitFor((text) => {
+      try {
+        return match(JSON.parse(text));
+      } catch {
+        return false;
+      }
+    }, { anywhere: true, ms });
     return JSON.parse(line);
   }
 
@@ -223,6 +286,20 @@ export class JsonClient {
         return [];
       }
     });
+  }
+
+  /**
+   * Whether the server closes the connection without sending another frame;
+   * fails after WAIT_MS if it does neither.
+   */
+  async closed(): Promise<boolean> {
+    try {
+      await this.raw.waitFor(() => true);
+      return false;
+    } catch (error) {
+      if (this.raw.over) return true;
+      throw error;
+    }
   }
 
   /** Closes the connection. */
@@ -240,6 +317,16 @@ export async function cleanUp(
   await server.shutdown();
 }
 
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+export async function withDir(body: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-test-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs `fn`, which must throw a ChatError, and returns the error. */
 export function refusal(fn: () => unknown): ChatError {
   try {
@@ -251,11 +338,17 @@ export function refusal(fn: () => unknown): ChatError {
   throw new Error("expected a ChatError, but nothing was thrown");
 }
 
-/** Adapts a byte stream (a child's stdout) to the `read(buffer)` contract of readLines(). */
-export function streamReader(stream: ReadableStream<Uint8Array>): ByteReader {
+/**
+ * Adapts a byte stream (a child's stdout) to the `read(buffer)` contract of
+ * readLines(); `cancel` lets go of the stream before its end.
+ */
+export function streamReader(
+  stream: ReadableStream<Uint8Array>,
+): ByteReader & { cancel(): Promise<void> } {
   const reader = stream.getReader();
   let rest: Uint8Array | null = null;
   return {
+    cancel: () => reader.cancel(),
     async read(buffer: Uint8Array): Promise<number | null> {
       if (!rest) {
         const { value, done } = await reader.read();

@@ -1,12 +1,12 @@
 /**
  * `chat serve` as a separate process, as a user or a service manager runs
- * it, and a bare JSON client for it.
+ * it (its clients are _helpers.ts's JsonClient, given the port).
  *
  * @module
  */
 
 import { type LineRead, readLines } from "../lib/io/line_reader.ts";
-import { chatCommand } from "./_chat_command.ts";
+import { spawnChat } from "./_chat_command.ts";
 import { streamReader, WAIT_MS, within } from "./_helpers.ts";
 
 /** `chat serve` as a user starts it, with its console log readable line by line. */
@@ -17,14 +17,7 @@ export class ServeProcess {
 
   /** Starts `chat serve ARGS` (with the permissions the executables get). */
   constructor(args: string[]) {
-    const [program, ...rest] = chatCommand(["serve", ...args]);
-    this.child = new Deno.Command(program, {
-      args: rest,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    this.child = spawnChat(["serve", ...args]);
     // As under a service manager: no console, and end of input must not stop the server.
     this.child.stdin.close();
     this.#lines = readLines(streamReader(this.child.stdout));
@@ -63,30 +56,4 @@ export class ServeProcess {
     };
     return await within(rest(), () => `the server did not exit:\n${this.log.join("\n")}`);
   }
-}
-
-/** A frame from the server, loosely typed for assertions. */
-export type Frame = { type: string; [field: string]: unknown };
-
-/** A bare JSON-lines client of a server on this machine. */
-export async function connect(port: number): Promise<{
-  conn: Deno.TcpConn;
-  send: (frame: object) => Promise<number>;
-  next: () => Promise<Frame>;
-  /** Resolves when the server has closed the connection, sending nothing more. */
-  closed: () => Promise<boolean>;
-}> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const lines = readLines(conn, 1 << 24);
-  const send = (frame: object) =>
-    conn.write(new TextEncoder().encode(JSON.stringify(frame) + "\n"));
-  const next = async (): Promise<Frame> => {
-    const read = await within(lines.next(), () => "no frame from the server");
-    if (read.done) throw new Error("the server closed the connection");
-    if (read.value.kind !== "line") throw new Error(`unreadable line: ${read.value.kind}`);
-    return JSON.parse(read.value.text);
-  };
-  const closed = async () =>
-    (await within(lines.next(), () => "the server did not close")).done === true;
-  return { conn, send, next, closed };
 }

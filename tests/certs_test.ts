@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { CertNameError, makeCertificate, sortNames } from "../lib/auth/certs.ts";
-import { chatCommand, ROOT } from "./_chat_command.ts";
+import { type ChatRun, runChat } from "./_chat_command.ts";
 import { within } from "./_helpers.ts";
 
 Deno.test("sortNames() sorts host names and addresses, in the forms a certificate needs", () => {
@@ -187,16 +187,8 @@ Deno.test("a certificate is not trusted for a server that has another key", asyn
 
 // ---- chat cert, as a user runs it ------------------------------------------------
 
-async function chat(args: string[], cwd = ROOT.pathname) {
-  const [program, ...rest] = chatCommand(args);
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args: rest,
-    cwd,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+function chat(args: string[], cwd?: string): Promise<ChatRun> {
+  return runChat(args, { cwd });
 }
 
 Deno.test("chat cert writes a certificate and a private key a TLS server can use at once", async () => {

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  type Invocation,
-  type JoinSettings,
-  parseCommandLine,
-  type ServeSettings,
-  UsageError,
-} from "../lib/cli/cli.ts";
+import { parseCommandLine, UsageError } from "../lib/cli/command_line.ts";
+import type { Invocation, JoinSettings, ServeSettings } from "../lib/cli/settings.ts";
+import { type ChatRun, runChat } from "./_chat_command.ts";
 
 /** What `chat serve` runs with when nothing is said. */
 const SERVE_DEFAULTS: ServeSettings = {
@@ -36,8 +32,6 @@ const JOIN_DEFAULTS: JoinSettings = {
   ca: undefined,
   password: undefined,
 };
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* variables", () => {
   const cases: [string[], Record<string, string>, Invocation][] = [
@@ -222,13 +216,8 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
   }
 });
 
-async function chat(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", MAIN, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function chat(...args: string[]): Promise<ChatRun> {
+  return runChat(args);
 }
 
 Deno.test("a usage error is one line plus a pointer to help, with exit code 2", async () => {

@@ -7,15 +7,10 @@
 
 import assert from "node:assert/strict";
 import { ChatClient, type ClientUpdate, connectReason } from "../lib/client/client.ts";
-import { RawUser, startServer } from "./chat_helpers.ts";
 import { FakeServer, type Hello, welcome } from "./_fake_server.ts";
-import { tempStore, TEST_SCRYPT } from "./_helpers.ts";
+import { clientFor, JsonClient, startServer, tempStore, TEST_SCRYPT } from "./_helpers.ts";
 import { hashPassword } from "../lib/auth/passwords.ts";
 import type { Store } from "../lib/store/sqlite_store.ts";
-
-function clientFor(port: number): ChatClient {
-  return new ChatClient({ host: "127.0.0.1", port, client: "chat/test" });
-}
 
 /** Polls `test` every few milliseconds until it holds (at most 5 s). */
 async function until(test: () => boolean): Promise<void> {
@@ -28,7 +23,7 @@ async function until(test: () => boolean): Promise<void> {
 
 Deno.test("a taken name can be retried on the same connection", async () => {
   const server = startServer();
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   const client = clientFor(server.addr.port);
   try {
     await client.connect();
@@ -75,7 +70,7 @@ Deno.test("the client follows who is in the room and its own renames", async () 
     assert.ok((await client.register("Alice")).ok);
     const updates = client.updates(false);
     const next = async (): Promise<ClientUpdate> => (await updates.next()).value as ClientUpdate;
-    const bob = await RawUser.join(server.addr.port, "Bob");
+    const bob = await JsonClient.join(server.addr.port, "Bob");
     assert.equal((await next()).kind, "event");
     assert.deepEqual(client.users, ["Alice", "Bob"]);
     client.input("/nick Alicia");
@@ -164,7 +159,7 @@ class CuttableLink {
 Deno.test("after a silent drop the client takes its name back at once with its resume token", async () => {
   const server = startServer();
   const link = new CuttableLink(server.addr.port);
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   const client = clientFor(link.listener.addr.port);
   try {
     await client.connect();
@@ -179,7 +174,7 @@ Deno.test("after a silent drop the client takes its name back at once with its r
     assert.deepEqual(seen.map((u) => u.kind), ["lost", "back"], "no retry for a taken name");
     assert.equal(client.name, "Alice");
     assert.deepEqual(
-      bob.events.filter((e) => e.type === "join" || e.type === "leave").map((e) => e.type),
+      bob.events().filter((e) => e.type === "join" || e.type === "leave").map((e) => e.type),
       ["join"],
       "the room saw Alice join once and never leave",
     );

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import {
   ChatClient,
-  type ClientOptions,
   type ClientUpdate,
   ConnectError,
   NOT_TRUSTED,
@@ -19,7 +18,7 @@ import {
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
-import { startServer } from "./_helpers.ts";
+import { clientFor, startServer } from "./_helpers.ts";
 
 const LOCAL = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
 const ELSEWHERE = await makeCertificate({ names: ["chat.example", "10.9.8.7"] });
@@ -27,10 +26,6 @@ const ELSEWHERE = await makeCertificate({ names: ["chat.example", "10.9.8.7"] })
 /** A server that welcomes any name. */
 function welcoming(tls?: { cert: string; key: string }): FakeServer {
   return new FakeServer((hello) => [welcome(hello.name)], tls);
-}
-
-function clientFor(port: number, options: Partial<ClientOptions> = {}): ChatClient {
-  return new ChatClient({ host: "127.0.0.1", port, client: "chat/test", ...options });
 }
 
 /** The reason `connect` fails with; fails the test if it succeeds or takes a second or more. */

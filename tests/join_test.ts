@@ -8,16 +8,8 @@
 import assert from "node:assert/strict";
 import { readLines } from "../lib/io/line_reader.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
-import {
-  closedPort,
-  type JoinResult,
-  RawUser,
-  ROOT,
-  runJoin,
-  spawnJoin,
-  startServer,
-} from "./chat_helpers.ts";
-import { tempStore } from "./_helpers.ts";
+import { closedPort, runJoin, spawnJoin, startServer } from "./chat_helpers.ts";
+import { JsonClient, streamReader, tempStore, withDir } from "./_helpers.ts";
 
 const ESC = "\x1b";
 
@@ -28,7 +20,7 @@ function assertOneLine(stderr: string, expected: string): void {
 
 Deno.test("a piped client sends each line, prints plain lines, and leaves at the end of input", async () => {
   const server = startServer();
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   try {
     const result = await runJoin(
       [`127.0.0.1:${server.addr.port}`, "--name", "bot"],
@@ -54,13 +46,13 @@ Deno.test("a piped client sends each line, prints plain lines, and leaves at the
 
 Deno.test("a piped client prints what others say while its input is still open", async () => {
   const server = startServer();
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
   const writer = process.stdin.getWriter();
   try {
     await bob.waitFor((e) => e.type === "join" && e.name === "bot");
-    bob.say("hi bot, \x1b[31mred\x1b[0m?");
-    const stdout = toReader(process.stdout);
+    await bob.type("hi bot, \x1b[31mred\x1b[0m?");
+    const stdout = streamReader(process.stdout);
     const lines = readLines(stdout);
     let seen = "";
     for await (const read of lines) {
@@ -84,29 +76,9 @@ Deno.test("a piped client prints what others say while its input is still open",
   }
 });
 
-/** A reader over a process's stdout, for readLines. */
-function toReader(stream: ReadableStream<Uint8Array>) {
-  const reader = stream.getReader();
-  let rest: Uint8Array | null = null;
-  return {
-    cancel: () => reader.cancel(),
-    async read(buffer: Uint8Array): Promise<number | null> {
-      if (!rest) {
-        const { value, done } = await reader.read();
-        if (done) return null;
-        rest = value;
-      }
-      const n = Math.min(buffer.length, rest.length);
-      buffer.set(rest.subarray(0, n));
-      rest = n < rest.length ? rest.subarray(n) : null;
-      return n;
-    },
-  };
-}
-
 Deno.test("a taken name is an error on stderr with exit code 4, not a prompt", async () => {
   const server = startServer();
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   try {
     const address = `127.0.0.1:${server.addr.port}`;
     const result = await runJoin([address, "--name", "bob"], "hello\n");
@@ -121,7 +93,7 @@ Deno.test("a taken name is an error on stderr with exit code 4, not a prompt", a
 
 Deno.test("a full server is an error with exit code 4", async () => {
   const server = startServer({ maxUsers: 1 });
-  const bob = await RawUser.join(server.addr.port, "Bob");
+  const bob = await JsonClient.join(server.addr.port, "Bob");
   try {
     const address = `127.0.0.1:${server.addr.port}`;
     const result = await runJoin([address, "--name", "bot"]);
@@ -381,37 +353,13 @@ Deno.test("a wrong CHAT_PASSWORD is one clear line with exit code 4", async () =
 
 const CERT = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
 
-/** Runs `chat join ARGS` allowed to read files (for --ca), with `input` on stdin. */
-async function runJoinReading(args: string[], input = ""): Promise<JoinResult> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "main.ts", "join", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "", CHAT_HOST: "", CHAT_PORT: "", CHAT_NAME: "", CHAT_CA: "" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = process.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input)).catch(() => {});
-  await writer.close().catch(() => {});
-  const output = await process.output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
 /** Runs `body` with a temporary folder holding chat-cert.pem (CERT) and chat-key.pem. */
-async function withCertFiles(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-join-test-" });
-  try {
+function withCertFiles(body: (dir: string) => Promise<void>): Promise<void> {
+  return withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/chat-cert.pem`, CERT.cert);
     await Deno.writeTextFile(`${dir}/chat-key.pem`, CERT.key);
     await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 Deno.test("--ca FILE joins a TLS server whose certificate it holds", async () => {
@@ -419,7 +367,7 @@ Deno.test("--ca FILE joins a TLS server whose certificate it holds", async () =>
   try {
     await withCertFiles(async (dir) => {
       const address = `127.0.0.1:${server.addr.port}`;
-      const result = await runJoinReading(
+      const result = await runJoin(
         [address, "--name", "bot", "--ca", `${dir}/chat-cert.pem`],
         "over TLS\n",
       );
@@ -479,7 +427,7 @@ Deno.test("a --ca file that cannot be used is one clear line with exit code 1", 
     );
     cases.push([`${dir}/damaged.pem`, "a damaged PEM certificate"]);
     for (const [path, problem] of cases) {
-      const result = await runJoinReading([`127.0.0.1:${port}`, "--name", "bot", "--ca", path]);
+      const result = await runJoin([`127.0.0.1:${port}`, "--name", "bot", "--ca", path]);
       assert.equal(result.code, 1, path);
       assertOneLine(result.stderr, `chat: cannot read --ca ${path} (${problem})`);
     }

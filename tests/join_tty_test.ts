@@ -8,8 +8,9 @@
 
 import assert from "node:assert/strict";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
-import { RawUser, ROOT, startServer } from "./chat_helpers.ts";
-import { tempStore } from "./_helpers.ts";
+import { chatCommand, ROOT } from "./_chat_command.ts";
+import { shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { JsonClient, startServer, tempStore } from "./_helpers.ts";
 
 let sessions = 0;
 
@@ -17,36 +18,20 @@ let sessions = 0;
 class Tmux {
   readonly socket = `chat-test-${Deno.pid}-${++sessions}`;
 
-  async run(...args: string[]): Promise<string> {
-    const output = await new Deno.Command("tmux", { args: ["-L", this.socket, ...args] }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    if (!output.success) {
-      throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
-    }
-    return text;
+  run(...args: string[]): Promise<string> {
+    return tmux(this.socket, ...args);
   }
 
   /** Starts `chat join ARGS` in an 80x24 window; the shell reports the exit code and terminal mode after. */
   async start(args: string[], columns = 80, rows = 24): Promise<void> {
-    const join = ["run", "--allow-net", "--allow-env", "main.ts", "join", ...args]
-      .map((arg) => `'${arg}'`).join(" ");
-    const script = `cd '${ROOT}' && '${Deno.execPath()}' ${join}; ` +
+    const script = `${shellLine(chatCommand(["join", ...args]))}; ` +
       `echo "[exit $?] [$(stty -a | grep -o -- '-*icanon' | head -1)]"; sleep 60`;
-    await this.run(
-      "new-session",
-      "-d",
-      "-x",
-      String(columns),
-      "-y",
-      String(rows),
-      "-e",
-      "NO_COLOR=",
-      "-e",
-      "CHAT_NAME=",
-      "sh",
-      "-c",
-      script,
-    );
+    await startTerminal(this.socket, script, {
+      columns,
+      rows,
+      cwd: ROOT.pathname,
+      env: { NO_COLOR: "", CHAT_NAME: "" },
+    });
   }
 
   /** Presses keys, by tmux name (Enter, Left, C-c...). */
@@ -118,7 +103,7 @@ async function withChat(
 
 Deno.test("without --name the client asks for one, and asks again when it is taken", async () => {
   await withChat(async (server, tmux, address) => {
-    const bob = await RawUser.join(server.addr.port, "Bob");
+    const bob = await JsonClient.join(server.addr.port, "Bob");
     try {
       await tmux.start([address]);
       await tmux.waitFor((s) => lastRow(s) === "Your name:");
@@ -145,9 +130,9 @@ Deno.test("a message arriving while you type prints above your half-typed line, 
     await tmux.type("你好世界 hello");
     await tmux.keys("Left", "Left");
     await tmux.waitFor((s) => lastRow(s) === "Alice> 你好世界 hello");
-    const bob = await RawUser.join(server.addr.port, "Bob");
+    const bob = await JsonClient.join(server.addr.port, "Bob");
     try {
-      bob.say("hi Alice, how are you?");
+      await bob.type("hi Alice, how are you?");
       const screen = await tmux.waitForText("Bob: hi Alice, how are you?");
       const rows = screen.filter((row) => row !== "");
       assert.match(rows.at(-3)!, /^\d\d:\d\d --> Bob joined \(2 users\)$/);
@@ -161,7 +146,7 @@ Deno.test("a message arriving while you type prints above your half-typed line, 
       await tmux.keys("Enter");
       await bob.waitFor((e) => e.type === "message" && e.from === "Alice");
       assert.deepEqual(
-        bob.events.filter((e) => e.type === "message" && e.from === "Alice").map((e) =>
+        bob.events().filter((e) => e.type === "message" && e.from === "Alice").map((e) =>
           e.type === "message" && e.text
         ),
         ["你好世界 helllo"],
@@ -197,7 +182,7 @@ Deno.test("a line longer than the terminal scrolls sideways on the bottom row", 
 
 Deno.test("Tab completes user names and commands", async () => {
   await withChat(async (server, tmux, address) => {
-    const bob = await RawUser.join(server.addr.port, "Bob");
+    const bob = await JsonClient.join(server.addr.port, "Bob");
     try {
       await tmux.start([address, "--name", "Alice"]);
       await tmux.waitForText("Welcome, Alice!");
@@ -220,7 +205,7 @@ Deno.test("Tab completes user names and commands", async () => {
 
 Deno.test("Ctrl+C leaves cleanly: the room is told, the exit code is 0, the terminal is restored", async () => {
   await withChat(async (server, tmux, address) => {
-    const bob = await RawUser.join(server.addr.port, "Bob");
+    const bob = await JsonClient.join(server.addr.port, "Bob");
     try {
       await tmux.start([address, "--name", "Alice"]);
       await tmux.waitForText("Welcome, Alice!");
@@ -257,7 +242,7 @@ Deno.test("after a dropped connection the client says so and comes back with the
       await tmux.waitForText("Lost the connection");
       const screen = await tmux.waitForText(`Reconnected to 127.0.0.1:${proxy.port} as Alice`);
       assert.equal(lastRow(screen), "Alice> unsent draft");
-      const bob = await RawUser.join(server.addr.port, "Bob");
+      const bob = await JsonClient.join(server.addr.port, "Bob");
       try {
         await tmux.keys("Enter");
         await bob.waitFor((e) =>

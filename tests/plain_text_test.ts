@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { clock, day, encodePlain, renderPlain } from "../lib/protocol/plain_text.ts";
+import { encodePlain, renderPlain } from "../lib/protocol/plain_text.ts";
+import { clock, day } from "../lib/protocol/time_text.ts";
 import type { ChatEvent } from "../lib/core/events.ts";
 
 const T = new Date(2026, 10, 25, 9, 5).getTime();

@@ -10,35 +10,18 @@ import assert from "node:assert/strict";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { hashPassword } from "../lib/auth/passwords.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
-import { connect, type Frame, ServeProcess } from "./_serve_process.ts";
-
-/** Runs `body` with a fresh temporary directory, removed afterwards. */
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-serve-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** The next frame of `type`, skipping others. */
-async function nextOf(client: { next: () => Promise<Frame> }, type: string): Promise<Frame> {
-  while (true) {
-    const frame = await client.next();
-    if (frame.type === type) return frame;
-  }
-}
+import { JsonClient, withDir } from "./_helpers.ts";
+import { ServeProcess } from "./_serve_process.ts";
 
 type Message = { id: number; text: string };
 
 /** Every message of the lobby, read page by page with `history` frames. */
-async function allHistory(client: Awaited<ReturnType<typeof connect>>): Promise<Message[]> {
+async function allHistory(client: JsonClient): Promise<Message[]> {
   const pages: Message[][] = [];
   let before: number | undefined;
   while (true) {
     await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
-    const page = (await nextOf(client, "history")).messages as Message[];
+    const page = (await client.next("history")).messages as Message[];
     if (page.length === 0) return pages.reverse().flat();
     pages.push(page);
     before = page[0].id;
@@ -51,7 +34,7 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
   await withDir(async (dir) => {
     const args = ["--host", "127.0.0.1", "--port", "0", "--data", dir, "--flood-rate", "0"];
     const first = new ServeProcess(args);
-    const writer = await connect(await first.port());
+    const writer = await JsonClient.connect(await first.port());
     await writer.send({ type: "hello", version: 1, name: "writer" });
     assert.equal((await writer.next()).type, "welcome");
 
@@ -63,7 +46,7 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
     })().catch(() => {/* the server died */});
     const acknowledged: Message[] = [];
     while (acknowledged.length < 500) {
-      const frame = await nextOf(writer, "message");
+      const frame = await writer.next("message");
       acknowledged.push({ id: frame.id as number, text: frame.text as string });
     }
     first.child.kill("SIGKILL");
@@ -79,12 +62,12 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
       // The connection ended with the server.
     }
     await sending;
-    writer.conn.close();
+    await writer.close();
     assert.equal((await first.finish()).signal, "SIGKILL");
     assert.ok(acknowledged.length < total, "the server died before all messages were sent");
 
     const second = new ServeProcess(args);
-    const reader = await connect(await second.port());
+    const reader = await JsonClient.connect(await second.port());
     await reader.send({ type: "hello", version: 1, name: "reader" });
     assert.equal((await reader.next()).type, "welcome");
     const stored = await allHistory(reader);
@@ -101,11 +84,11 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
     assert.equal(new Set(ids).size, ids.length);
 
     await reader.send({ type: "say", text: "after the crash" });
-    const after = await nextOf(reader, "message");
+    const after = await reader.next("message");
     assert.ok((after.id as number) > Math.max(...ids), "a new message gets a new id");
 
     second.child.kill("SIGTERM");
-    reader.conn.close();
+    await reader.close();
     assert.equal((await second.finish()).code, 0);
   });
 });
@@ -117,39 +100,39 @@ Deno.test("a private message to an account that is away survives a kill -9 and i
     store.close();
     const args = ["--host", "127.0.0.1", "--port", "0", "--data", dir, "--auth", "names"];
     const first = new ServeProcess(args);
-    const alice = await connect(await first.port());
+    const alice = await JsonClient.connect(await first.port());
     await alice.send({ type: "hello", version: 1, name: "Alice" });
     assert.equal((await alice.next()).type, "welcome");
     await alice.send({ type: "msg", to: "bob", text: "see you at 5" });
-    const receipt = await nextOf(alice, "private");
+    const receipt = await alice.next("private");
     assert.equal(receipt.to, "Bob");
     assert.equal(receipt.offline, true);
     first.child.kill("SIGKILL");
     await first.finish();
-    alice.conn.close();
+    await alice.close();
 
     const second = new ServeProcess(args);
     const port = await second.port();
-    const bob = await connect(port);
+    const bob = await JsonClient.connect(port);
     await bob.send({ type: "hello", version: 1, name: "bob", password: "bob's password" });
-    const welcome = await nextOf(bob, "welcome");
+    const welcome = await bob.next("welcome");
     assert.equal(welcome.account, true);
-    const missed = await nextOf(bob, "missed");
-    const messages = missed.messages as Frame[];
+    const missed = await bob.next("missed");
+    const messages = missed.messages;
     assert.deepEqual(messages.map((m) => [m.from, m.to, m.text]), [[
       "Alice",
       "Bob",
       "see you at 5",
     ]]);
-    bob.conn.close();
+    await bob.close();
 
     // Shown once: the next login has nothing waiting.
-    const again = await connect(port);
+    const again = await JsonClient.connect(port);
     await again.send({ type: "hello", version: 1, name: "Bob", password: "bob's password" });
-    await nextOf(again, "welcome");
+    await again.next("welcome");
     await again.send({ type: "who" });
     assert.equal((await again.next()).type, "users", "no missed messages the second time");
-    again.conn.close();
+    await again.close();
     second.child.kill("SIGTERM");
     assert.equal((await second.finish()).code, 0);
   });

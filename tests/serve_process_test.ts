@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connect, ServeProcess } from "./_serve_process.ts";
+import { JsonClient } from "./_helpers.ts";
+import { ServeProcess } from "./_serve_process.ts";
 
 Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async () => {
   const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--motd", "Hello class"]);
@@ -8,7 +9,7 @@ Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async 
   );
   await server.waitFor(/^Join with: chat join 127\.0\.0\.1:\d+ {3}\(or: nc 127\.0\.0\.1 \d+\)$/);
 
-  const alice = await connect(port);
+  const alice = await JsonClient.connect(port);
   await alice.send({ type: "hello", version: 1, name: "Alice" });
   const welcome = await alice.next();
   assert.equal(welcome.type, "welcome");
@@ -25,7 +26,7 @@ Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async 
     reason: "The server is shutting down",
   });
   assert.equal(await alice.closed(), true, "the server closed the connection");
-  alice.conn.close();
+  await alice.close();
   const { code, stderr } = await server.finish();
   assert.equal(code, 0, stderr);
   assert.match(server.log.join("\n"), /\] stopped$/);

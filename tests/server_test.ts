@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer } from "./_helpers.ts";
-import { clock } from "../lib/protocol/plain_text.ts";
+import { clock } from "../lib/protocol/time_text.ts";
 import { readLines } from "../lib/io/line_reader.ts";
 
 Deno.test("three users hold a conversation over TCP", async () => {

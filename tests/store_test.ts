@@ -18,19 +18,9 @@ import {
   StoreError,
 } from "../lib/store/sqlite_store.ts";
 import { VERSION } from "../lib/version.ts";
-import { within } from "./_helpers.ts";
+import { withDir, within } from "./_helpers.ts";
 
 const WRITER = new URL("./_store_writer.ts", import.meta.url).pathname;
-
-/** Runs `body` with a fresh temporary directory, removed afterwards. */
-async function withDir(body: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-store-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Opens a store, runs `body`, closes it. */
 async function withStore(

@@ -11,45 +11,12 @@
 import assert from "node:assert/strict";
 import { verifyPassword } from "../lib/auth/passwords.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
-import { CHAT_EXE, chatCommand, ROOT } from "./_chat_command.ts";
-import { within } from "./_helpers.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { CHAT_EXE, chatCommand, type ChatRun, ROOT, runChat } from "./_chat_command.ts";
+import { withDir, within } from "./_helpers.ts";
 
 /** Runs `chat <args>` with `input` piped in and `env` added; waits for it to exit. */
-async function chat(args: string[], input = "", env: Record<string, string> = {}): Promise<Run> {
-  const [program, ...rest] = chatCommand(args);
-  const child = new Deno.Command(program, {
-    args: rest,
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input)).catch(() => {});
-  await writer.close().catch(() => {});
-  const { code, stdout, stderr } = await within(
-    child.output(),
-    () => `chat ${args.join(" ")} hung`,
-  );
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
-
-/** Runs `body` with a fresh temporary directory, removed afterwards. */
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "chat-user-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function chat(args: string[], input = "", env: Record<string, string> = {}): Promise<ChatRun> {
+  return runChat(args, { input, env });
 }
 
 /** The stored hash of `name` in `data`. */

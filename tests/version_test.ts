@@ -9,25 +9,31 @@
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { VERSION } from "../lib/version.ts";
-import { chatCommand, ROOT } from "./_chat_command.ts";
+import { type ChatRun, ROOT, runChat } from "./_chat_command.ts";
 
-async function chat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [program, ...rest] = chatCommand(args);
-  const { code, stdout, stderr } = await new Deno.Command(program, {
-    args: rest,
-    cwd: ROOT,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+function chat(...args: string[]): Promise<ChatRun> {
+  return runChat(args);
+}
+
+/** `roots` and every folder below them, relative to the repository. */
+async function folders(roots: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const root of roots) {
+    found.push(root);
+    for await (const entry of Deno.readDir(new URL(`${root}/`, ROOT))) {
+      if (entry.isDirectory) found.push(...await folders([`${root}/${entry.name}`]));
+    }
+  }
+  return found;
 }
 
 Deno.test("the version comes from deno.json and nowhere else", async () => {
   assert.match(config.version, /^\d+\.\d+\.\d+(-[\w.]+)?$/);
   assert.equal(VERSION, config.version);
   // No source file spells the version out: bumping deno.json is the whole release edit.
-  for (const dir of ["lib", "tools"]) {
+  for (const dir of await folders(["lib", "tools"])) {
     for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+      if (!entry.isFile) continue;
       const text = await Deno.readTextFile(new URL(`${dir}/${entry.name}`, ROOT));
       assert.ok(!text.includes(`"${config.version}"`), `${dir}/${entry.name} spells the version`);
     }

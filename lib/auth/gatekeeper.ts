@@ -20,6 +20,7 @@
  * @module
  */
 
+import { errorMessage } from "../core/errors.ts";
 import { ErrorCode } from "../core/events.ts";
 import { nameKey } from "../core/names.ts";
 import {
@@ -205,14 +206,14 @@ export class Gatekeeper {
       try {
         user = this.#store.getUser(name);
       } catch (error) {
-        this.#log(`login of ${quoted(name)} could not read the account: ${describe(error)}`);
+        this.#log(`login of ${quoted(name)} could not read the account: ${errorMessage(error)}`);
         return BUSY;
       }
       let good: boolean;
       try {
         good = await this.#verify(password, user?.hash);
       } catch (error) {
-        this.#log(`login of ${quoted(name)} could not check the password: ${describe(error)}`);
+        this.#log(`login of ${quoted(name)} could not check the password: ${errorMessage(error)}`);
         good = false;
       }
       if (!good || !user) return this.#failed(name, key, address, "wrong password");
@@ -236,7 +237,7 @@ export class Gatekeeper {
       if (this.#store.getUser(name)?.hash !== old) return;
       if (this.#store.setPassword(name, hash)) this.#log(`rehashed the password of ${name}`);
     } catch (error) {
-      this.#log(`could not rehash the password of ${name}: ${describe(error)}`);
+      this.#log(`could not rehash the password of ${name}: ${errorMessage(error)}`);
     } finally {
       this.#release();
     }
@@ -310,8 +311,4 @@ function tooLong(password: string): boolean {
 /** A name as the log shows it: quoted and escaped, since it may be anything a peer sent. */
 function quoted(name: string): string {
   return JSON.stringify(name.length > 40 ? name.slice(0, 40) + "…" : name);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
 }

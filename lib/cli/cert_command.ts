@@ -11,8 +11,10 @@
  */
 
 import { join } from "node:path";
-import { type CertSettings, ExitCode } from "./cli.ts";
+import { ExitCode } from "./exit_codes.ts";
+import type { CertSettings } from "./settings.ts";
 import { CertNameError, makeCertificate, sortNames } from "../auth/certs.ts";
+import { errorMessage, lowerFirst } from "../core/errors.ts";
 
 /** The certificate's file name. */
 export const CERT_FILE = "chat-cert.pem";
@@ -91,7 +93,7 @@ export async function certCommand(
     );
     return ExitCode.Ok;
   } catch (error) {
-    io.err(`chat: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(`chat: ${errorMessage(error)}`);
     return ExitCode.Failure;
   }
 }
@@ -120,6 +122,5 @@ function reason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AlreadyExists) return "it already exists";
   if (error instanceof Deno.errors.NotFound) return "a folder on the way is missing";
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/ \(os error \d+\).*$/, "").replace(/^./, (c) => c.toLowerCase());
+  return lowerFirst(errorMessage(error).replace(/ \(os error \d+\).*$/, ""));
 }

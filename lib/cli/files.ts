@@ -5,6 +5,8 @@
  * @module
  */
 
+import { errorMessage } from "../core/errors.ts";
+
 /** The reason `error` (from reading a file) gives, in a few lowercase words. */
 export function fileReason(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
@@ -12,6 +14,5 @@ export function fileReason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
     return "permission denied";
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\(os error \d+\)$/, "").toLowerCase();
+  return errorMessage(error).replace(/\s*\(os error \d+\)$/, "").toLowerCase();
 }

@@ -14,8 +14,10 @@
  * @module
  */
 
-import { ExitCode, type UserSettings } from "./cli.ts";
+import { ExitCode } from "./exit_codes.ts";
+import type { UserSettings } from "./settings.ts";
 import { hashPassword, passwordProblem } from "../auth/passwords.ts";
+import { lowerFirst } from "../core/errors.ts";
 import { PromptCancelled, SecretReader } from "../io/prompt_secret.ts";
 import { Store, StoreError } from "../store/sqlite_store.ts";
 
@@ -171,8 +173,4 @@ async function newPassword(
     throw new UserCommandError(`the two passwords differ; ${unchanged}`);
   }
   return first;
-}
-
-function lowerFirst(text: string): string {
-  return text.replace(/^./u, (c) => c.toLowerCase());
 }

@@ -31,6 +31,7 @@ import {
   PROTOCOL_VERSION,
   type WelcomeEvent,
 } from "../core/events.ts";
+import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
@@ -645,7 +646,7 @@ export class ChatClient {
         reason = answer.message;
         refused = true;
       } catch (error) {
-        reason = error instanceof ConnectError ? error.reason : String(error);
+        reason = error instanceof ConnectError ? error.reason : errorMessage(error);
         refused = false;
       }
       delay = Math.min(delay * 2, this.#options.retryMaxMs);
@@ -720,7 +721,7 @@ export function connectReason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available";
   if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (/lookup|not known|nodename|no such host|name resolution|getaddrinfo/i.test(message)) {
     return "unknown host";
   }
@@ -740,7 +741,7 @@ export function connectReason(error: unknown): string {
  * ```
  */
 export function tlsReason(error: unknown, host: string): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (/UnknownIssuer|unknown ?ca\b/i.test(message)) return NOT_TRUSTED;
   // rustls: certificate not valid for name "1.2.3.4"; certificate is only
   // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...

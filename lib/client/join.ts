@@ -30,9 +30,11 @@
  * @module
  */
 
-import { ExitCode, type JoinSettings } from "../cli/cli.ts";
+import { ExitCode } from "../cli/exit_codes.ts";
+import type { JoinSettings } from "../cli/settings.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
 import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import { lowerFirst } from "../core/errors.ts";
 import { fileReason } from "../cli/files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
@@ -137,10 +139,6 @@ export async function readCertificate(path: string): Promise<ReadCertificate> {
 /** A refusal as one line: `cannot join HOST:PORT: the name Bob is taken`. */
 function refusal(address: string, message: string): string {
   return `chat: cannot join ${address}: ${lowerFirst(message)}\n`;
-}
-
-function lowerFirst(text: string): string {
-  return `${text.charAt(0).toLowerCase()}${text.slice(1)}`;
 }
 
 // The end of the conversation: which exit code, and what to say on stderr.

@@ -18,7 +18,7 @@
 
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
 import { type ChatEvent, othersCount } from "../core/events.ts";
-import { day } from "../protocol/plain_text.ts";
+import { clock, day } from "../protocol/time_text.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 
 /** How much styling the output may carry. */
@@ -251,14 +251,6 @@ export function terminalTitle(name: string, address: string, count: number): str
 
 function users(count: number): string {
   return count === 1 ? "1 user" : `${count} users`;
-}
-
-/** Formats a time as the local `HH:MM`. */
-export function clock(time: number): string {
-  const date = new Date(time);
-  return `${String(date.getHours()).padStart(2, "0")}:${
-    String(date.getMinutes()).padStart(2, "0")
-  }`;
 }
 
 function clean(text: string): string {

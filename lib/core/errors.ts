@@ -37,3 +37,19 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+/**
+ * A message made to follow a colon in a longer sentence: messages start with
+ * a capital (see {@link ChatError}), the tail of `chat: cannot join HOST: ...`
+ * does not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lowerFirst } from "./errors.ts";
+ * assert.equal(lowerFirst("Wrong password for Bob"), "wrong password for Bob");
+ * ```
+ */
+export function lowerFirst(text: string): string {
+  return text.replace(/^./u, (c) => c.toLowerCase());
+}

@@ -8,32 +8,14 @@
  */
 
 import { type ChatEvent, othersCount } from "../core/events.ts";
+import { plural } from "../core/plural.ts";
+import { clock, day } from "./time_text.ts";
 
 /** Names listed in a plain-text welcome; /who shows them all. */
 const MAX_NAMES_SHOWN = 20;
 
 /** The prompt a plain-text session shows before registration. */
 export const NAME_PROMPT = "Your name: ";
-
-/** Formats a server timestamp as the local `HH:MM`. */
-export function clock(time: number): string {
-  const date = new Date(time);
-  return `${String(date.getHours()).padStart(2, "0")}:${
-    String(date.getMinutes()).padStart(2, "0")
-  }`;
-}
-
-/** The local date of `time`, as 2026-11-25. */
-export function day(time: number): string {
-  const date = new Date(time);
-  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${
-    String(date.getDate()).padStart(2, "0")
-  }`;
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
-}
 
 /**
  * Renders an event as the text `viewer` reads, without a line ending; null

@@ -15,11 +15,11 @@ import { LocalBus } from "../core/bus.ts";
 import { type AuthMode, Hub } from "../core/hub.ts";
 import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "../core/limits.ts";
 import type { ChatStore } from "../core/store.ts";
-import type { SessionLimits } from "../server/session.ts";
+import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
 
 /** Settings of a chat server; every field has a default. */
-export interface ServerOptions extends Partial<SessionLimits> {
+export interface ServerOptions extends Partial<ConnectionLimits> {
   /** Interface to listen on. @default "0.0.0.0" (all) */
   hostname?: string;
   /** TCP port; 0 picks a free one. @default DEFAULT_PORT */

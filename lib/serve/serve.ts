@@ -8,15 +8,15 @@
  * @module
  */
 
-import type { ServeSettings } from "../cli/cli.ts";
-import { ExitCode } from "../cli/cli.ts";
+import { ExitCode } from "../cli/exit_codes.ts";
+import type { ServeSettings } from "../cli/settings.ts";
+import { errorMessage } from "../core/errors.ts";
 import { DEFAULT_FLOOD } from "../core/limits.ts";
 import { DEFAULT_PORT } from "../protocol/limits.ts";
 import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./chat_server.ts";
-import { describeError } from "../server/session.ts";
 import type { Store } from "../store/sqlite_store.ts";
 import { VERSION } from "../version.ts";
 
@@ -257,7 +257,7 @@ async function openStore(settings: ServeSettings, io: ServeIO): Promise<Store | 
 
 /** Why the server could not start listening, for a person. */
 function listenFailure(error: unknown, settings: ServeSettings): string {
-  const message = describeError(error);
+  const message = errorMessage(error);
   // Deno reports TLS configuration mistakes from listenTls.
   if (/no certificates found/i.test(message)) {
     return `--tls-cert ${settings.tlsCert} holds no PEM certificate ('chat cert' makes one)`;
@@ -283,5 +283,5 @@ function listenReason(error: unknown): string {
   if (error instanceof Deno.errors.AddrInUse) return "address already in use";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.AddrNotAvailable) return "address not available on this machine";
-  return describeError(error);
+  return errorMessage(error);
 }

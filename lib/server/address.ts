@@ -1,5 +1,6 @@
 /**
- * Which peers count as "the same address" for limits per address.
+ * Peers' addresses: how the log shows them, and which peers count as "the
+ * same address" for limits per address.
  *
  * An IPv4 address is itself. An IPv6 host usually owns a whole /64 and can
  * pick any address in it, so limits key on the /64 prefix; an IPv4 address
@@ -39,4 +40,22 @@ function expandIPv6(address: string): string[] | null {
   if (missing < 0 || (halves.length === 1 && missing !== 0)) return null;
   const groups = [...head, ...Array(missing).fill("0"), ...tail];
   return groups.every((g) => /^[0-9a-f]{1,4}$/.test(g)) ? groups : null;
+}
+
+/**
+ * Formats an address as `host:port`, with brackets around IPv6 hosts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatAddress } from "./address.ts";
+ * assert.equal(formatAddress({ transport: "tcp", hostname: "10.0.0.5", port: 7777 }), "10.0.0.5:7777");
+ * assert.equal(formatAddress({ transport: "tcp", hostname: "::1", port: 7777 }), "[::1]:7777");
+ * ```
+ */
+export function formatAddress(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
 }

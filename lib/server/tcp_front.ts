@@ -1,7 +1,8 @@
 /**
  * The TCP front end of the chat core: accept connections (plain TCP, or TLS
- * with a certificate), give each a {@link Session}, and close them cleanly on
- * request.
+ * with a certificate), give each a {@link Connection} whose peer's protocol
+ * is told apart by what it sends first (see sniff.ts), and close them
+ * cleanly on request.
  *
  * A TLS front listens with plain TCP too, and hands each connection to a
  * {@link TlsFront}, which relays TLS peers to an internal TLS listener and
@@ -27,18 +28,20 @@ import {
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
 } from "./limits.ts";
+import { errorMessage } from "../core/errors.ts";
+import { acceptLoop } from "./accept_loop.ts";
+import { addressKey, formatAddress } from "./address.ts";
 import {
-  describeError,
-  formatAddress,
-  Session,
-  type SessionLimits,
-  type SessionOwner,
-} from "./session.ts";
-import { addressKey } from "./address.ts";
+  Connection,
+  type ConnectionContext,
+  type ConnectionLimits,
+  type ConnectionOwner,
+} from "./connection.ts";
+import { sniff } from "./sniff.ts";
 import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
 
 /** Settings of a TCP front end; every field but the core's parts has a default. */
-export interface TcpFrontOptions extends Partial<SessionLimits> {
+export interface TcpFrontOptions extends Partial<ConnectionLimits> {
   /** The chat core the connections talk to. */
   hub: Hub;
   /** Checks account passwords; null (or left out) when no name needs one. */
@@ -63,9 +66,6 @@ export interface TcpFrontOptions extends Partial<SessionLimits> {
 /** Unregistered connections allowed at least, whatever --max-users is. */
 const MIN_PENDING = 64;
 
-/** Pause after a failed accept (out of file descriptors, say) before retrying. */
-const ACCEPT_RETRY_MS = 100;
-
 /**
  * Registration time of a connection that is over its address's limit and
  * only waits to be told so. A TLS peer must finish its handshake to hear it;
@@ -77,48 +77,47 @@ const REFUSAL_TIMEOUT_MS = 1_000;
 /** A listening TCP front end and its connections. */
 export class TcpFront {
   #hub: Hub;
-  #gatekeeper: Gatekeeper | null;
   #listener: Deno.TcpListener;
   /** With TLS: the relays to the internal TLS listener. */
   #front: TlsFront | null = null;
-  #sessions = new Set<Session>();
-  /** Sessions that have registered a name and not stopped yet. */
+  #connections = new Set<Connection>();
+  /** Connections that have registered a name and not stopped yet. */
   #registered = 0;
   /**
-   * TLS connections not handed to a session yet (being told apart, or in
-   * the relay's connect), each with whether it is over its address's limit.
-   * They count as unregistered connections.
+   * TLS connections not handed to a {@link Connection} yet (being told
+   * apart, or in the relay's connect), each with whether it is over its
+   * address's limit. They count as unregistered connections.
    */
   #unserved = new Map<Relay, boolean>();
-  /** The relay under each TLS session: finished when the session ends. */
-  #relayOf = new Map<Session, Relay>();
-  /** Each session's run, until it ends: shutdown waits for them. */
-  #tasks = new Map<Session, Promise<void>>();
+  /** The relay under each TLS connection: finished when the connection ends. */
+  #relayOf = new Map<Connection, Relay>();
+  /** Each connection's run, until it ends: shutdown waits for them. */
+  #tasks = new Map<Connection, Promise<void>>();
   /**
-   * Keeps the counts as sessions end. A session stops counting towards the
-   * limits (pending connections, connections per address) when it stops
-   * serving its peer, which may be a moment before its run ends: it lingers
-   * to close cleanly (see Session).
+   * Keeps the counts as connections end. A connection stops counting
+   * towards the limits (pending connections, connections per address) when
+   * it stops serving its peer, which may be a moment before its run ends: it
+   * lingers to close cleanly (see Connection).
    */
-  #owner: SessionOwner = {
+  #owner: ConnectionOwner = {
     registered: () => {
       this.#registered++;
     },
-    stopped: (session) => {
-      this.#sessions.delete(session);
-      if (session.registered) this.#registered--;
-      this.#uncount(session.address);
+    stopped: (connection) => {
+      this.#connections.delete(connection);
+      if (connection.registered) this.#registered--;
+      this.#uncount(connection.address);
     },
-    ended: (session) => {
-      this.#tasks.delete(session);
-      const relay = this.#relayOf.get(session);
+    ended: (connection) => {
+      this.#tasks.delete(connection);
+      const relay = this.#relayOf.get(connection);
       if (relay) {
-        this.#relayOf.delete(session);
+        this.#relayOf.delete(connection);
         relay.finish();
       }
     },
   };
-  /** Takes the TLS connections that the front relays; its counts pass to their sessions. */
+  /** Takes the TLS connections that the front relays; its counts pass to their connections. */
   #relayOwner: RelayOwner = {
     relayed: (conn, relay) => {
       const over = this.#unserved.get(relay);
@@ -131,13 +130,15 @@ export class TcpFront {
       this.#start(conn, relay.remoteAddr, over, relay);
     },
     ended: (relay) => {
-      // A relay that never got a session still holds its counts.
+      // A relay whose TLS connection was never served still holds its counts.
       if (this.#unserved.delete(relay)) this.#uncount(addressKey(relay.remoteAddr.hostname));
     },
   };
-  #limits: SessionLimits;
-  /** The limits of a connection that is only waiting to be refused. */
-  #refusalLimits: SessionLimits;
+  #limits: ConnectionLimits;
+  /** What every connection shares. */
+  #context: ConnectionContext;
+  /** The same, with the limits of a connection that is only waiting to be refused. */
+  #refusalContext: ConnectionContext;
   #log: (line: string) => void;
   #stopping = false;
   #acceptLoop: Promise<void>;
@@ -156,7 +157,6 @@ export class TcpFront {
   constructor(options: TcpFrontOptions) {
     this.#log = options.log ?? (() => {});
     this.#hub = options.hub;
-    this.#gatekeeper = options.gatekeeper ?? null;
     this.#maxPerAddress = options.maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
     this.#maxPending = options.maxPending ?? Math.max(MIN_PENDING, this.#hub.maxUsers);
     this.#limits = {
@@ -167,9 +167,20 @@ export class TcpFront {
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
-    this.#refusalLimits = {
-      ...this.#limits,
-      registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
+    this.#context = {
+      hub: this.#hub,
+      gatekeeper: options.gatekeeper ?? null,
+      limits: this.#limits,
+      log: this.#log,
+      owner: this.#owner,
+      start: sniff,
+    };
+    this.#refusalContext = {
+      ...this.#context,
+      limits: {
+        ...this.#limits,
+        registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
+      },
     };
     const address = {
       hostname: options.hostname ?? DEFAULT_SERVE_HOST,
@@ -192,13 +203,19 @@ export class TcpFront {
       }
       this.#front.start();
     }
-    this.#acceptLoop = this.#accept();
+    this.#acceptLoop = acceptLoop(this.#listener, {
+      what: "accept",
+      logRecovery: true,
+      log: this.#log,
+      stopping: () => this.#stopping,
+      accepted: (conn) => this.#serve(conn),
+    });
     const ping = this.#limits.pingIntervalMs;
     if (ping > 0) {
       // One sweep for all connections, instead of a timer each.
       this.#keepalive = setInterval(() => {
         const now = Date.now();
-        for (const session of this.#sessions) session.keepalive(now);
+        for (const connection of this.#connections) connection.keepalive(now);
       }, Math.max(10, Math.floor(ping / 4)));
     }
   }
@@ -213,23 +230,23 @@ export class TcpFront {
    * being told apart count too.
    */
   get connections(): number {
-    return this.#sessions.size + this.#unserved.size;
+    return this.#connections.size + this.#unserved.size;
   }
 
   /**
    * Stops accepting, and closes the connections that have not registered
    * (with a goodbye, once their protocol is known). The hub says goodbye to
-   * its members, whose sessions then close; {@link closed} waits for all.
+   * its members, whose connections then close; {@link closed} waits for all.
    */
   stop(reason: string): void {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#listener.close();
-    // Connections that have no session yet are closed; the others say goodbye first.
+    // TLS connections not served yet are closed; the others say goodbye first.
     this.#front?.stop();
     clearInterval(this.#keepalive);
-    for (const session of this.#sessions) {
-      if (!session.registered) session.send({ type: "bye", code: "shutdown", reason });
+    for (const connection of this.#connections) {
+      if (!connection.registered) connection.send({ type: "bye", code: "shutdown", reason });
     }
   }
 
@@ -237,35 +254,13 @@ export class TcpFront {
   async closed(): Promise<void> {
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
-    // Every session has ended: what the relays still hold goes now.
+    // Every connection has ended: what the relays still hold goes now.
     await this.#front?.close();
-  }
-
-  async #accept(): Promise<void> {
-    let failures = 0;
-    while (!this.#stopping) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#stopping || error instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: wait for connections to close.
-        // Logged once per episode, not once per retry.
-        if (failures++ === 0) this.#log(`accept failed: ${describeError(error)}; retrying`);
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-        continue;
-      }
-      if (failures > 0) {
-        this.#log(`accept recovered after ${failures} failed attempts`);
-        failures = 0;
-      }
-      this.#serve(conn);
-    }
   }
 
   /** Connections that have not registered yet. */
   #pending(): number {
-    return this.#sessions.size - this.#registered + this.#unserved.size;
+    return this.#connections.size - this.#registered + this.#unserved.size;
   }
 
   #serve(conn: Deno.TcpConn): void {
@@ -284,7 +279,7 @@ export class TcpFront {
       conn.setNoDelay(true);
       conn.setKeepAlive(true);
     } catch {
-      // The peer may already be gone; the session (or relay) will notice.
+      // The peer may already be gone; the connection (or relay) will notice.
     }
     const over = this.#count(addressKey(conn.remoteAddr.hostname));
     if (this.#front) {
@@ -300,29 +295,27 @@ export class TcpFront {
    * away once its protocol is known.
    */
   #start(conn: Deno.Conn, remoteAddr: Deno.NetAddr, over: boolean, relay: Relay | null): void {
-    const session = new Session(
+    const connection = new Connection(
       conn,
-      this.#hub,
-      over ? this.#refusalLimits : this.#limits,
-      this.#log,
-      this.#owner,
-      this.#gatekeeper,
+      over ? this.#refusalContext : this.#context,
       remoteAddr,
     );
     if (over) {
       this.#log(
-        `refuse ${session.peer}: over ${this.#maxPerAddress} connections from ${session.address}`,
+        `refuse ${connection.peer}: over ${this.#maxPerAddress} connections from ${connection.address}`,
       );
-      session.refuse(
+      connection.turnAway(
         `Too many connections from your address (at most ${this.#maxPerAddress}); close some first`,
       );
     }
-    this.#sessions.add(session);
-    if (relay) this.#relayOf.set(session, relay);
+    this.#connections.add(connection);
+    if (relay) this.#relayOf.set(connection, relay);
     // run() catches what goes wrong while serving; this is for a bug in its cleanup.
     this.#tasks.set(
-      session,
-      session.run().catch((error) => this.#log(`error ${session.peer}: ${describeError(error)}`)),
+      connection,
+      connection.run().catch((error) =>
+        this.#log(`error ${connection.peer}: ${errorMessage(error)}`)
+      ),
     );
   }
 

@@ -25,7 +25,9 @@
  * @module
  */
 
+import { errorMessage } from "../core/errors.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
+import { acceptLoop } from "./accept_loop.ts";
 
 /** A TLS record starts with its content type: 22 for a handshake (a ClientHello). */
 const TLS_HANDSHAKE = 0x16;
@@ -46,9 +48,6 @@ const UNCLAIMED_WAIT_MS = 1_000;
 
 /** Connections accepted and not yet claimed, at most; beyond, they are closed at once. */
 const MAX_UNCLAIMED = 64;
-
-/** Pause after a failed accept (out of file descriptors, say) before retrying. */
-const ACCEPT_RETRY_MS = 100;
 
 /**
  * Relay buffers start small and double while reads fill them: an idle
@@ -142,7 +141,13 @@ export class TlsFront {
 
   /** Starts accepting the relays' connections. */
   start(): void {
-    this.#accepting = this.#accept();
+    this.#accepting = acceptLoop(this.#listener, {
+      what: "TLS accept",
+      logRecovery: false,
+      log: this.#options.log,
+      stopping: () => this.#stopped,
+      accepted: (conn) => this.#match(conn),
+    });
   }
 
   /** How long a peer may stay silent before it is told that this is a TLS port, in ms. */
@@ -197,25 +202,6 @@ export class TlsFront {
       this.#handOver(relay, early.conn);
     } else {
       this.#waiting.set(port, relay);
-    }
-  }
-
-  async #accept(): Promise<void> {
-    let failures = 0;
-    while (!this.#stopped) {
-      let conn: Deno.TlsConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#stopped || error instanceof Deno.errors.BadResource) return;
-        if (failures++ === 0) {
-          this.#options.log(`TLS accept failed: ${describe(error)}; retrying`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
-        continue;
-      }
-      failures = 0;
-      this.#match(conn);
     }
   }
 
@@ -368,7 +354,7 @@ export class Relay {
       } catch (error) {
         // Out of file descriptors, say: worth the operator's knowing.
         if (!this.#closed) {
-          this.#options.log(`drop ${this.peer}: cannot relay to TLS (${describe(error)})`);
+          this.#options.log(`drop ${this.peer}: cannot relay to TLS (${errorMessage(error)})`);
         }
         return;
       }
@@ -524,8 +510,4 @@ function closeQuietly(conn: Deno.Conn): void {
   } catch {
     // Closed already.
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
 }

@@ -45,6 +45,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
+import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { MAX_HISTORY } from "../core/limits.ts";
 import { nameKey } from "../core/names.ts";
 import type {
@@ -708,8 +709,8 @@ function reason(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotFound) return "not found";
   if (error instanceof Deno.errors.AlreadyExists) return "something is in the way";
-  const message = error instanceof Error ? error.message : String(error);
   // Deno adds the call and path to OS errors: "Permission denied (os error 13): mkdir '/x'".
-  return message.replace(/ \(os error \d+\)/, "").replace(/:\s*\w+ '.*'$/, "")
-    .replace(/^./, (c) => c.toLowerCase());
+  return lowerFirst(
+    errorMessage(error).replace(/ \(os error \d+\)/, "").replace(/:\s*\w+ '.*'$/, ""),
+  );
 }

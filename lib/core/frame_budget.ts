@@ -1,0 +1,61 @@
+/**
+ * How many messages one `history` or `missed` frame carries: as many as fit
+ * in MAX_FRAME_MESSAGE_BYTES of JSON, so that a frame fits in a connection's
+ * queue and in one line a client reads.
+ *
+ * @module
+ */
+
+import { MAX_FRAME_MESSAGE_BYTES } from "./limits.ts";
+
+const encoder = new TextEncoder();
+
+/** The length of `text` in UTF-8 bytes, as it is sent and as the mailbox limits count it. */
+export function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}
+
+/**
+ * The newest of `messages` (oldest first) whose JSON fits in MAX_FRAME_MESSAGE_BYTES.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newestThatFit } from "./frame_budget.ts";
+ * const long = "x".repeat(100 * 1024);
+ * assert.deepEqual(newestThatFit([long, "b", long]), ["b", long]);
+ * ```
+ */
+export function newestThatFit<T>(messages: T[]): T[] {
+  let bytes = 0;
+  let first = messages.length;
+  while (first > 0) {
+    bytes += utf8Length(JSON.stringify(messages[first - 1])) + 1;
+    if (bytes > MAX_FRAME_MESSAGE_BYTES) break;
+    first--;
+  }
+  return messages.slice(first);
+}
+
+/**
+ * The oldest of `messages` whose JSON fits in MAX_FRAME_MESSAGE_BYTES; at least one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { oldestThatFit } from "./frame_budget.ts";
+ * const long = "x".repeat(100 * 1024);
+ * assert.deepEqual(oldestThatFit([long, "b", long]), [long, "b"]);
+ * assert.equal(oldestThatFit([long + long]).length, 1);
+ * ```
+ */
+export function oldestThatFit<T>(messages: T[]): T[] {
+  let bytes = 0;
+  let end = 0;
+  while (end < messages.length) {
+    bytes += utf8Length(JSON.stringify(messages[end])) + 1;
+    if (bytes > MAX_FRAME_MESSAGE_BYTES && end > 0) break;
+    end++;
+  }
+  return messages.slice(0, end);
+}

@@ -1,0 +1,169 @@
+/**
+ * The JSON protocol on a connection: one frame per line (see
+ * docs/PROTOCOL.md). A client registers with `hello` (name, and password or
+ * resume token where needed), then sends frames that go to the hub; events
+ * come back as JSON lines. A client that stays silent is pinged, and answers.
+ *
+ * @module
+ */
+
+import { type ChatEvent, ErrorCode, PROTOCOL_VERSION } from "../core/events.ts";
+import { ChatError } from "../core/errors.ts";
+import type { Member } from "../core/room.ts";
+import { type ClientFrame, decodeClientFrame, encodeEvent } from "../protocol/json.ts";
+import type { Connection, Protocol } from "./connection.ts";
+import type { Login, LoginListener } from "./login.ts";
+
+/** A JSON client's session: its frames in, its events out. */
+export class JsonSession implements Protocol, LoginListener {
+  #connection: Connection;
+  #login: Login;
+
+  /** Serves `connection`'s peer in JSON; `login` (its attempts so far) reports to this session. */
+  constructor(connection: Connection, login: Login) {
+    this.#connection = connection;
+    this.#login = login;
+    login.listener = this;
+  }
+
+  /** A program reads the code of every error. */
+  get readsErrorCodes(): boolean {
+    return true;
+  }
+
+  /** A client answers a `ping`, so one that does not is dropped. */
+  get answersPings(): boolean {
+    return true;
+  }
+
+  /** Nothing to do: the client speaks first, with `hello`. */
+  opened(): void {}
+
+  /** Every byte is data. */
+  received(_buffer: Uint8Array, n: number): number {
+    return n;
+  }
+
+  /** Handles one frame. */
+  line(text: string): void {
+    if (this.#connection.turnedAway()) return;
+    this.#onFrame(text);
+  }
+
+  /** Sends the refusal as an `error` event, counted as a failed attempt before registering. */
+  refuse(code: ErrorCode, message: string): void {
+    this.#login.refuse(code, message);
+  }
+
+  /** Nothing to ask again: a client tries again when it is told why not. */
+  retry(): void {}
+
+  /** Nothing to do: a client waits for the answer to its `hello` on its own. */
+  checked(): void {}
+
+  /** The event as a JSON line. */
+  encode(event: ChatEvent): Uint8Array {
+    return encodeEvent(event);
+  }
+
+  /** Sends a `ping`, whose `pong` shows the client is alive. */
+  ping(now: number): void {
+    this.#connection.send({ type: "ping", token: String(now) });
+  }
+
+  /** No timers of its own to stop. */
+  ended(): void {}
+
+  #onFrame(line: string): void {
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(line);
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      this.#login.refuse(error.code, error.message);
+      return;
+    }
+    const connection = this.#connection;
+    const member = connection.member;
+    if (frame.type === "ping") {
+      connection.send({
+        type: "pong",
+        ...(frame.token !== undefined ? { token: frame.token } : {}),
+      });
+    } else if (frame.type === "pong") {
+      // Keepalive answer: receiving it was the point.
+    } else if (frame.type === "hello") {
+      this.#hello(frame);
+    } else if (!member) {
+      if (frame.type === "quit") connection.send({ type: "bye", code: "quit", reason: "quit" });
+      else this.#login.refuse(ErrorCode.NotRegistered, 'Send "hello" with your name first');
+    } else {
+      this.#dispatch(member, frame);
+    }
+  }
+
+  #hello(frame: ClientFrame & { type: "hello" }): void {
+    const connection = this.#connection;
+    const login = this.#login;
+    if (connection.member) {
+      login.refuse(
+        ErrorCode.AlreadyRegistered,
+        `You are already registered as ${connection.member.name}`,
+      );
+      return;
+    }
+    if (login.checking) {
+      login.refuse(
+        ErrorCode.Busy,
+        "Your password is still being checked; wait for the answer",
+      );
+      return;
+    }
+    if (frame.version !== PROTOCOL_VERSION) {
+      const message =
+        `Protocol version ${frame.version} is not supported; this server speaks ${PROTOCOL_VERSION}`;
+      login.refuse(ErrorCode.VersionUnsupported, message);
+      connection.send({ type: "bye", code: "version", reason: message });
+      return;
+    }
+    const name = frame.name.trim();
+    if (login.needsPassword(name, frame.resume)) {
+      if (frame.password === undefined) {
+        // Not a failed attempt: clients ask for the password only when told it is needed.
+        connection.send({
+          type: "error",
+          code: ErrorCode.PasswordRequired,
+          message: login.passwordRequired(name),
+        });
+      } else {
+        login.logIn(name, frame.password, frame.resume);
+      }
+      return;
+    }
+    login.register(frame.name, frame.resume);
+  }
+
+  #dispatch(member: Member, frame: ClientFrame): void {
+    const hub = this.#connection.context.hub;
+    switch (frame.type) {
+      case "say":
+        return hub.say(member, frame.text);
+      case "me":
+        return hub.act(member, frame.text);
+      case "msg":
+        return hub.whisper(member, frame.to, frame.text);
+      case "nick":
+        return hub.rename(member, frame.name);
+      case "who":
+        return hub.who(member);
+      case "help":
+        return hub.help(member);
+      case "quit":
+        return hub.quit(member, frame.reason);
+      case "input":
+        return hub.handleLine(member, frame.text);
+      case "history":
+        return hub.history(member, frame.count, frame.before);
+    }
+  }
+}
