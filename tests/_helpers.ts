@@ -377,6 +377,24 @@ export async function within<T>(promise: Promise<T>, message: () => string): Pro
 }
 
 /**
+ * Polls `condition` until it holds, for states no event announces; fails after
+ * {@link WAIT_MS} with "timed out waiting for " and `what` (a function can show the state).
+ */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+): Promise<void> {
+  const deadline = performance.now() + WAIT_MS;
+  while (!await condition()) {
+    if (performance.now() > deadline) {
+      const awaited = typeof what === "string" ? what : what();
+      throw new Error(`timed out after ${WAIT_MS} ms waiting for ${awaited}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
  * A reader that returns `parts` one per read, then the end. A part bigger than
  * the reader's buffer comes in pieces, as from a real stream.
  */

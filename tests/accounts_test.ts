@@ -14,6 +14,7 @@ import {
   verifyPassword,
 } from "../lib/auth/passwords.ts";
 import type { StoredUser } from "../lib/core/store.ts";
+import { until, within } from "./_helpers.ts";
 
 /** Cheap scrypt parameters: fast tests (and hashes that need a rehash). */
 const CHEAP = { ln: 10, r: 8, p: 1 };
@@ -180,12 +181,15 @@ Deno.test("Gatekeeper runs at most maxConcurrent checks, queues a few and turns 
   });
   assert.deepEqual([pending.length, gatekeeper.active, gatekeeper.queued], [2, 2, 1]);
   pending[0].resolve(false);
-  await logins[0];
-  while (pending.length < 3) await new Promise((resolve) => setTimeout(resolve, 0));
+  await within(logins[0], () => "the first login got no verdict after its check failed");
+  await until(
+    () => pending.length >= 3,
+    () => `the queued login's check to start (${pending.length} of 3 checks started)`,
+  );
   assert.deepEqual([gatekeeper.active, gatekeeper.queued], [2, 0], "the queued one took the place");
   pending[1].resolve(false);
   pending[2].resolve(false);
-  await Promise.all(logins);
+  await within(Promise.all(logins), () => "not all three logins got a verdict");
   assert.deepEqual([gatekeeper.active, gatekeeper.queued], [0, 0]);
 });
 
@@ -213,19 +217,28 @@ Deno.test("Gatekeeper lets one address run or queue a few logins at once, and no
   );
   // Another address still gets a place.
   const other = gatekeeper.login("Bob", "correct horse", "10.0.0.2");
-  while (pending.length < MAX_LOGINS_PER_ADDRESS) await new Promise((r) => setTimeout(r, 0));
+  await until(
+    () => pending.length >= MAX_LOGINS_PER_ADDRESS,
+    () => `the checks of 10.0.0.1's logins to start (${pending.length} started)`,
+  );
   for (const check of pending) check.resolve(false);
-  await Promise.all(mine);
-  while (pending.length < MAX_LOGINS_PER_ADDRESS + 1) await new Promise((r) => setTimeout(r, 0));
+  await within(Promise.all(mine), () => "10.0.0.1's logins got no verdicts");
+  await until(
+    () => pending.length >= MAX_LOGINS_PER_ADDRESS + 1,
+    () => `the check of 10.0.0.2's login to start (${pending.length} started)`,
+  );
   pending.at(-1)!.resolve(true);
-  assert.deepEqual(await other, { ok: true });
+  assert.deepEqual(await within(other, () => "10.0.0.2's login got no verdict"), { ok: true });
   // Places are given back.
   const again = gatekeeper.login("Bob", "guess", "10.0.0.1");
-  while (pending.length < MAX_LOGINS_PER_ADDRESS + 2) await new Promise((r) => setTimeout(r, 0));
+  await until(
+    () => pending.length >= MAX_LOGINS_PER_ADDRESS + 2,
+    () => `the check of 10.0.0.1's next login to start (${pending.length} started)`,
+  );
   pending.at(-1)!.resolve(false);
-  assert.equal((await again).ok, false);
+  assert.equal((await within(again, () => "10.0.0.1's next login got no verdict")).ok, false);
   // Bob's good login renews his outdated hash in the background.
-  await gatekeeper.settled();
+  await within(gatekeeper.settled(), () => "the background rehash of Bob's password never settled");
 });
 
 Deno.test("Gatekeeper refuses an absurdly long name without hashing or remembering it", async () => {

@@ -18,7 +18,6 @@ import {
   checkTag,
   compileArgs,
   declaredNpmPackages,
-  EMBED_ALLOWED,
   embeddedPaths,
   explainFailure,
   hostTarget,
@@ -233,11 +232,9 @@ Deno.test("unexpectedEmbeds() allows only main.ts, deno.json, lib and the declar
     "package.json",
     "tests",
   ]);
-  assert.deepEqual([...EMBED_ALLOWED].sort(), ["deno.json", "lib", "main.ts"]);
 });
 
 Deno.test("declaredNpmPackages() reads deno.json's npm imports and wants exact versions", () => {
-  assert.deepEqual([...NPM_PACKAGES], [["node-forge", "1.4.3"]]);
   assert.deepEqual(
     [...declaredNpmPackages({ a: "npm:@scope/pkg@2.0.0-rc.1/sub", b: "jsr:@std/fs", c: "./c.ts" })],
     [["@scope/pkg", "2.0.0-rc.1"]],

@@ -18,7 +18,7 @@ import {
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
-import { clientFor, startServer } from "./_helpers.ts";
+import { clientFor, startServer, within } from "./_helpers.ts";
 
 const LOCAL = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
 const ELSEWHERE = await makeCertificate({ names: ["chat.example", "10.9.8.7"] });
@@ -55,9 +55,15 @@ Deno.test("a TLS client that trusts the server's certificate joins and chats", a
     const { value } = await updates.next();
     assert.equal((value as ClientUpdate & { kind: "event" }).event.type, "message");
     client.quit();
-    for await (const update of updates) {
-      if (update.kind === "end") assert.equal(update.bye?.code, "quit");
-    }
+    const rest: ClientUpdate[] = [];
+    await within(
+      (async () => {
+        for await (const update of updates) rest.push(update);
+      })(),
+      () => `the updates did not end after quit; got ${JSON.stringify(rest)}`,
+    );
+    const bye = { type: "bye", code: "quit", reason: "quit" };
+    assert.deepEqual(rest.at(-1), { kind: "end", bye, reason: "quit" }, JSON.stringify(rest));
   } finally {
     client.close();
     await server.close();
@@ -89,7 +95,6 @@ Deno.test("an untrusted certificate is refused with advice to pass --ca", async 
     // ...and trusting another one does not help.
     const other = clientFor(server.port, { tls: { caCerts: [ELSEWHERE.cert] } });
     assert.equal(await refusal(other), NOT_TRUSTED);
-    assert.match(NOT_TRUSTED, /--ca FILE/);
     assert.equal(server.hellos.length, 0);
   } finally {
     await server.close();
@@ -184,7 +189,7 @@ Deno.test("the same line after the server's first event is no TLS hint", async (
     await client.connect();
     const reason = await client.register("Alice").then(() => "registered", (error) => error.reason);
     client.close();
-    assert.notEqual(reason, SERVER_USES_TLS);
+    assert.equal(reason, "the server closed the connection");
   } finally {
     await server.close();
   }

@@ -653,6 +653,64 @@ Deno.test("an away account's mailbox has limits: per sender, in all, and in byte
   });
 });
 
+Deno.test("an away account's mailbox takes exactly 1000 messages in all, whoever sends them", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    // Ten senders at their own limit of 100 each fill it: short texts, far below the byte limit.
+    const senders = MAILBOX_LIMITS.messages / MAILBOX_LIMITS.fromOneSender;
+    const members = Array.from({ length: senders }, (_, k) => join(hub, `Sender${k}`));
+    for (const [k, sender] of members.entries()) {
+      for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) {
+        hub.whisper(sender.member, "bob", `${k}.${i}`);
+      }
+      assert.deepEqual(sender.inbox.of("error"), [], `Sender${k} was refused`);
+    }
+    assert.equal(store.waiting("Bob").messages, MAILBOX_LIMITS.messages);
+    assert.ok(store.waiting("Bob").bytes < MAILBOX_LIMITS.bytes);
+    // One more, from someone who has sent nothing yet: the mailbox is full.
+    const zed = join(hub, "Zed");
+    hub.whisper(zed.member, "bob", "one too many");
+    assert.deepEqual(zed.inbox.of("private"), []);
+    assert.deepEqual(zed.inbox.of("error").map((e) => [e.code, e.message]), [[
+      "not_allowed",
+      "Bob is away and their mailbox is full; this one was not kept",
+    ]]);
+    assert.equal(store.waiting("Bob").messages, MAILBOX_LIMITS.messages);
+    const bob = join(hub, "Bob", { account: true });
+    const missed = bob.inbox.of("missed").flatMap((m) => m.messages);
+    assert.equal(missed.length, MAILBOX_LIMITS.messages);
+    assert.deepEqual([missed[0].text, missed.at(-1)?.text], ["0.0", `${senders - 1}.99`]);
+  });
+});
+
+Deno.test("an away account's mailbox takes text up to exactly 128 KiB, counted in bytes", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    const ann = join(hub, "Ann");
+    const cy = join(hub, "Cy");
+    const bytes = () => store.waiting("Bob").bytes;
+    // Long messages up to 2 bytes short of the limit (fewer than 100 of them: one sender will do).
+    const full = Math.floor((MAILBOX_LIMITS.bytes - 2) / MAX_MESSAGE_LENGTH);
+    for (let i = 0; i < full; i++) hub.whisper(ann.member, "bob", "x".repeat(MAX_MESSAGE_LENGTH));
+    hub.whisper(ann.member, "bob", "x".repeat(MAILBOX_LIMITS.bytes - 2 - bytes()));
+    assert.deepEqual(ann.inbox.of("error"), []);
+    assert.equal(bytes(), MAILBOX_LIMITS.bytes - 2);
+    const refused = "Bob is away and their mailbox is full; this one was not kept";
+    // Two characters, three bytes: one byte too many, whoever sends it.
+    hub.whisper(cy.member, "bob", "\u00e9x");
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [refused]);
+    // One character, two bytes: exactly full.
+    hub.whisper(cy.member, "bob", "\u00e9");
+    assert.equal(cy.inbox.of("private").at(-1)?.text, "\u00e9");
+    assert.equal(bytes(), MAILBOX_LIMITS.bytes);
+    hub.whisper(cy.member, "bob", "x");
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [refused, refused]);
+    assert.equal(bytes(), MAILBOX_LIMITS.bytes);
+  });
+});
+
 Deno.test("history and missed frames of long messages stay within MAX_FRAME_MESSAGE_BYTES", async () => {
   await withStore((store) => {
     store.addUser("Bob", "$fake$", T0);

@@ -132,7 +132,11 @@ Deno.test("/nick renames, tells the room, and frees the old name", () => {
   });
   join("alice");
   hub.handleLine(bob.member, "/nick ALICIA");
-  assert.deepEqual(bob.inbox.last()?.type, "error");
+  assert.deepEqual(bob.inbox.last(), {
+    type: "error",
+    code: "name_taken",
+    message: "The name ALICIA is taken",
+  });
   hub.handleLine(alice.member, "/nick alicia");
   assert.deepEqual(
     alice.inbox.last()?.type,
@@ -189,10 +193,16 @@ Deno.test("empty messages are not sent; the sender gets a hint", () => {
   const alice = join("Alice");
   const bob = join("Bob");
   bob.inbox.clear();
-  for (const text of ["", "   ", "\x1b[0m"]) {
+  const answers = ["", "   ", "\x1b[0m"].map((text) => {
     hub.handleLine(alice.member, text);
-    assert.deepEqual(alice.inbox.last()?.type, "error");
-  }
+    return alice.inbox.last();
+  });
+  const hint = {
+    type: "error",
+    code: "empty_message",
+    message: "Empty message not sent; type some text first",
+  };
+  assert.deepEqual(answers, [hint, hint, hint]);
   assert.deepEqual(bob.inbox.events, []);
 });
 
@@ -200,7 +210,11 @@ Deno.test("messages over the length limit are refused, not cut", () => {
   const { hub, join } = setUp();
   const alice = join("Alice");
   hub.handleLine(alice.member, "字".repeat(2001));
-  assert.deepEqual(alice.inbox.last()?.type, "error");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "error",
+    code: "message_too_long",
+    message: "Message not sent: 2001 characters, the limit is 2000",
+  });
   assert.deepEqual(alice.inbox.of("message"), []);
   hub.handleLine(alice.member, "字".repeat(2000));
   assert.deepEqual(alice.inbox.of("message").length, 1);
@@ -256,7 +270,11 @@ Deno.test("closeAll() says goodbye to everyone and empties the hub", () => {
   });
   assert.deepEqual(hub.userCount, 0);
   hub.handleLine(alice.member, "still here?");
-  assert.deepEqual(alice.inbox.last()?.type, "error");
+  assert.deepEqual(alice.inbox.last(), {
+    type: "error",
+    code: "not_registered",
+    message: "You are not in a room",
+  });
 });
 
 Deno.test("the operator's log has joins, leaves, messages, but not private text", () => {

@@ -9,9 +9,27 @@ import assert from "node:assert/strict";
 import { readLines } from "../lib/io/line_reader.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { closedPort, runJoin, spawnJoin, startServer } from "./chat_helpers.ts";
-import { JsonClient, streamReader, tempStore, withDir } from "./_helpers.ts";
+import { JsonClient, streamReader, tempStore, until, withDir, within } from "./_helpers.ts";
 
 const ESC = "\x1b";
+
+/**
+ * Ends a `chat join` process a failed test left running (a passing one has
+ * exited already) and waits for it, so that no hung client outlives the test.
+ */
+async function stopJoin(
+  process: Deno.ChildProcess,
+  stdin: WritableStreamDefaultWriter<Uint8Array>,
+  exited: Promise<Deno.CommandOutput>,
+): Promise<void> {
+  await stdin.close().catch(() => {});
+  try {
+    process.kill();
+  } catch {
+    // It has exited.
+  }
+  await exited;
+}
 
 /** Asserts that stderr is the one line expected, with no stack trace. */
 function assertOneLine(stderr: string, expected: string): void {
@@ -205,14 +223,15 @@ Deno.test("when the server shuts down, a piped client says so and exits 0", asyn
   const server = startServer();
   const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
   const writer = process.stdin.getWriter();
+  const exited = process.output();
   try {
-    while (server.hub.userCount < 1) await new Promise((r) => setTimeout(r, 20));
+    await until(() => server.hub.userCount >= 1, "the piped client to join the room");
     await server.shutdown();
-    const output = await process.output();
+    const output = await within(exited, () => "the piped client did not exit after the shutdown");
     assert.equal(output.code, 0);
     assert.match(new TextDecoder().decode(output.stdout), /\*\*\* The server is shutting down\n$/);
   } finally {
-    await writer.close().catch(() => {});
+    await stopJoin(process, writer, exited);
     await server.shutdown();
   }
 });
@@ -221,17 +240,18 @@ Deno.test("a piped client kicked by the operator says why and exits 1", async ()
   const server = startServer();
   const process = spawnJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"]);
   const writer = process.stdin.getWriter();
+  const exited = process.output();
   try {
-    while (server.hub.userCount < 1) await new Promise((r) => setTimeout(r, 20));
+    await until(() => server.hub.userCount >= 1, "the piped client to join the room");
     assert.ok(server.hub.kick("bot", "spamming"));
-    const output = await process.output();
+    const output = await within(exited, () => "the piped client did not exit after the kick");
     assert.equal(output.code, 1);
     assertOneLine(
       new TextDecoder().decode(output.stderr),
       `chat: disconnected by the operator: spamming (127.0.0.1:${server.addr.port})`,
     );
   } finally {
-    await writer.close().catch(() => {});
+    await stopJoin(process, writer, exited);
     await server.shutdown();
   }
 });

@@ -48,11 +48,12 @@ Deno.test("readLines() reports an endless line as soon as it passes the limit", 
       return Promise.resolve(buffer.length);
     },
   };
-  for await (const read of readLines(endless, 1024)) {
-    assert.deepEqual(read, { kind: "too_long" });
-    assert.ok(sent <= 32 * 1024, `reported after ${sent} bytes`);
-    break;
-  }
+  const reads = readLines(endless, 1024);
+  const first = await reads.next();
+  const sentBeforeReport = sent;
+  await reads.return(undefined);
+  assert.deepEqual(first, { done: false, value: { kind: "too_long" } });
+  assert.ok(sentBeforeReport <= 32 * 1024, `reported after ${sentBeforeReport} bytes`);
 });
 
 Deno.test("readLines() reports invalid UTF-8 and goes on with the next line", async () => {

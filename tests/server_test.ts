@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cleanUp, JsonClient, LineClient, startServer } from "./_helpers.ts";
+import { cleanUp, JsonClient, LineClient, startServer, until } from "./_helpers.ts";
 import { clock } from "../lib/protocol/time_text.ts";
 import { readLines } from "../lib/io/line_reader.ts";
 
@@ -293,12 +293,12 @@ Deno.test("leaving works even for someone who was flooding", async () => {
 Deno.test("a JSON client a busy server reads late is not greeted as a person first", async () => {
   const server = startServer({ promptDelayMs: 100 });
   const client = await LineClient.connect(server);
-  while (server.connections === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await until(() => server.connections > 0, "the server to accept the connection");
   await client.write('{"type":"hello","version":1,"name":"Bot"}\n');
   // Hold the event loop past the prompt delay, as a join storm does: the
   // hello waits in the socket while the prompt timer comes due.
-  const until = performance.now() + 300;
-  while (performance.now() < until) { /* busy */ }
+  const busyUntil = performance.now() + 300;
+  while (performance.now() < busyUntil) { /* busy */ }
   await client.waitFor((line) => line.includes('"welcome"'));
   assert.ok(client.lines[0].startsWith("{"), `first line: ${client.lines[0]}`);
   await cleanUp(server, client);

@@ -8,24 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { cleanUp, JsonClient, LineClient, startServer, WAIT_MS, within } from "./_helpers.ts";
+import { cleanUp, JsonClient, LineClient, startServer, until, within } from "./_helpers.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
-import { NOT_TLS_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
 const trusted = { tls: { caCerts: [cert] } };
-
-/** Polls `condition` until it holds; fails after WAIT_MS (for states no event announces). */
-async function until(condition: () => boolean, what: () => string): Promise<void> {
-  const deadline = performance.now() + WAIT_MS;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Reads everything until the peer closes (or the read fails); rejects if that takes too long. */
 async function readToEnd(conn: Deno.Conn): Promise<{ bytes: number[]; error?: unknown }> {
@@ -50,22 +40,63 @@ const TLS_ONLY_LINE = TLS_ONLY_MESSAGE + "\r\n";
 const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4]);
 
 /**
- * Open file descriptors of this process (which runs the server too), or null
- * where /proc/self/fd is missing: a socket that Deno keeps after it was
- * closed (a TLS handshake that never ends) shows here, and nowhere else.
+ * The network sockets this process (which runs the server too) has open, by
+ * inode, each with its ports and TCP state; null where /proc cannot tell (not
+ * Linux). A socket that Deno keeps after it was closed (a TLS handshake that
+ * never ends) shows here, and nowhere else. Unix-domain sockets (the
+ * runtime's own) and files do not count: they come and go as the runtime
+ * likes, while in this file only the tests open network sockets, and the
+ * tests run one at a time. A child process reads /proc: Deno lets only
+ * --allow-all read it, and the tests run with less.
  */
-function openFds(): number | null {
+async function netSockets(): Promise<Map<string, string> | null> {
+  // ls fails when a descriptor closes while it looks: the others are listed all the same.
+  const script = 'cd "/proc/$1" || exit 1; ls -l fd/ 2>/dev/null; echo =unix; cat net/unix; ' +
+    "echo =tcp; cat net/tcp; cat net/tcp6 2>/dev/null; true";
+  let output: Deno.CommandOutput;
   try {
-    return [...Deno.readDirSync("/proc/self/fd")].length;
+    output = await new Deno.Command("sh", {
+      args: ["-c", script, "sh", String(Deno.pid)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
   } catch {
-    return null;
+    return null; // No sh.
   }
+  const [links, unix, tcp] = new TextDecoder().decode(output.stdout).split(/^=\w+$/m);
+  if (!output.success || tcp === undefined) return null;
+  const rows = (table: string) =>
+    table.trim().split("\n").slice(1).map((r) => r.trim().split(/\s+/));
+  const local = new Set(rows(unix).map((row) => row[6]));
+  const states = new Map<string, string>();
+  for (const [, from, to, state, , , , , , inode] of rows(tcp)) {
+    const port = (address: string) => parseInt(address.split(":")[1], 16);
+    states.set(inode, `port ${port(from)} to port ${port(to)}, state ${state}`);
+  }
+  const sockets = new Map<string, string>();
+  for (const link of links.split("\n")) {
+    const inode = / -> socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode === undefined || local.has(inode)) continue;
+    // A TCP socket that is closed but not released is in no table.
+    sockets.set(inode, states.get(inode) ?? "closed");
+  }
+  return sockets;
 }
 
-/** Waits until the process has `baseline` descriptors open again (when it can count them). */
-async function fdsBackTo(baseline: number | null): Promise<void> {
-  if (baseline === null) return;
-  await until(() => openFds() === baseline, () => `${openFds()} descriptors open, not ${baseline}`);
+/** Waits until every network socket opened since `before` was taken is closed (where it can tell). */
+async function socketsClosedSince(before: Map<string, string> | null): Promise<void> {
+  if (before === null) return;
+  let opened: [string, string][] = [];
+  await until(
+    async () => {
+      const now = await netSockets();
+      if (now === null) throw new Error("/proc could be read before the test, and not after");
+      opened = [...now].filter(([inode]) => !before.has(inode));
+      return opened.length === 0;
+    },
+    () => `the test's sockets to close; still open: ${JSON.stringify(opened)}`,
+  );
 }
 
 /** A TCP connection to `server` that sends `bytes` (if any) and then nothing. */
@@ -122,14 +153,16 @@ Deno.test("a plain JSON client on the TLS port gets one line saying to use TLS, 
   await conn.write(new TextEncoder().encode('{"type":"hello","version":1,"name":"Plain"}\n'));
   const { bytes, error } = await readToEnd(conn);
   conn.close();
-  assert.equal(new TextDecoder().decode(new Uint8Array(bytes)), TLS_ONLY_LINE);
-  assert.equal(error, undefined, "then a clean end of stream");
   assert.equal(
-    TLS_ONLY_MESSAGE,
-    "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)",
+    new TextDecoder().decode(new Uint8Array(bytes)),
+    "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)\r\n",
   );
+  assert.equal(error, undefined, "then a clean end of stream");
   assert.ok(log.includes(`refuse 127.0.0.1:${conn.localAddr.port}: not TLS`), log.join("\n"));
-  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await until(
+    () => server.connections === 0,
+    () => `the server to count 0 connections (it counts ${server.connections})`,
+  );
   await server.shutdown();
 });
 
@@ -156,7 +189,10 @@ Deno.test("nc on the TLS port: a name gets the line at once, silence at the regi
     log.includes(`refuse 127.0.0.1:${silent.localAddr.port}: not TLS (nothing received in 200 ms)`),
     log.join("\n"),
   );
-  await until(() => server.connections === 0, () => `${server.connections} connections`);
+  await until(
+    () => server.connections === 0,
+    () => `the server to count 0 connections (it counts ${server.connections})`,
+  );
   await server.shutdown();
 });
 
@@ -167,7 +203,7 @@ Deno.test("a handshake that stalls blocks nobody, is dropped at the registration
     registrationTimeoutMs: 300,
     log: (line) => log.push(line),
   });
-  const baseline = openFds();
+  const before = await netSockets();
   const stalled = await stalledPeer(server, PARTIAL_HELLO);
   const alice = await JsonClient.join(server, "Alice", trusted);
   const bob = await JsonClient.join(server, "Bob", trusted);
@@ -183,8 +219,11 @@ Deno.test("a handshake that stalls blocks nobody, is dropped at the registration
   assert.equal(server.connections, 2);
   await alice.close();
   await bob.close();
-  await until(() => server.connections === 0, () => `${server.connections} connections`);
-  await fdsBackTo(baseline);
+  await until(
+    () => server.connections === 0,
+    () => `the server to count 0 connections (it counts ${server.connections})`,
+  );
+  await socketsClosedSince(before);
   await server.shutdown();
 });
 
@@ -203,7 +242,10 @@ Deno.test("100 stalled peers from one address do not stop a TLS client from anot
     for (let i = 0; i < 100; i++) stalled.push(await stalledPeer(server, PARTIAL_HELLO, "::1"));
     // Past 8 pending, newcomers are closed at once; of those 8, the 4 over the
     // address's limit have a second to finish their handshake and be refused.
-    await until(() => server.connections === 4, () => `${server.connections} connections`);
+    await until(
+      () => server.connections === 4,
+      () => `the server to count 4 connections (it counts ${server.connections})`,
+    );
     assert.ok(log.some((line) => line.startsWith("shedding connections")), log.join("\n"));
     assert.equal(
       log.filter((line) => /^refuse \[::1\]:\d+: over 4 connections from /.test(line)).length,
@@ -224,7 +266,7 @@ Deno.test("100 stalled peers from one address do not stop a TLS client from anot
 Deno.test("a peer that half-closes or resets, before or after its handshake, releases everything", async () => {
   const log: string[] = [];
   const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
-  const baseline = openFds();
+  const before = await netSockets();
   const alice = await JsonClient.join(server, "Alice", trusted);
   // Half-close after joining: the rest of what the server says still arrives.
   const bob = await JsonClient.join(server, "Bob", trusted);
@@ -250,8 +292,11 @@ Deno.test("a peer that half-closes or resets, before or after its handshake, rel
   const gone = await stalledPeer(server, PARTIAL_HELLO);
   gone.close();
   await alice.close();
-  await until(() => server.connections === 0, () => `${server.connections} connections`);
-  await fdsBackTo(baseline);
+  await until(
+    () => server.connections === 0,
+    () => `the server to count 0 connections (it counts ${server.connections})`,
+  );
+  await socketsClosedSince(before);
   await server.shutdown();
   assert.ok(log.some((line) => line.includes("TLS handshake failed")), log.join("\n"));
 });
@@ -263,7 +308,7 @@ Deno.test("the server closing a TLS session reaches its peer through the relay",
     registrationTimeoutMs: 300,
     log: (line) => log.push(line),
   });
-  const baseline = openFds();
+  const before = await netSockets();
   // Handshake done, no name: the timeout's goodbye, then the end.
   const silent = await JsonClient.connect(server, trusted);
   await silent.raw.ended;
@@ -275,14 +320,18 @@ Deno.test("the server closing a TLS session reaches its peer through the relay",
   await bob.raw.ended;
   await silent.close();
   await bob.close();
-  await until(() => server.connections === 0, () => `${server.connections} connections`);
-  await fdsBackTo(baseline);
+  await until(
+    () => server.connections === 0,
+    () => `the server to count 0 connections (it counts ${server.connections})`,
+  );
+  await socketsClosedSince(before);
   await server.shutdown();
 });
 
 Deno.test("shutdown with relays in every state is prompt and releases everything", async () => {
+  // Taken before the server starts: its two listeners must be closed at the end too.
+  const before = await netSockets();
   const server = startServer({ tls: { cert, key } });
-  const baseline = openFds();
   const silent = await stalledPeer(server, null);
   const refused = await stalledPeer(server, new TextEncoder().encode("Bob\n"));
   const handshaking = await stalledPeer(server, PARTIAL_HELLO);
@@ -293,7 +342,10 @@ Deno.test("shutdown with relays in every state is prompt and releases everything
   // Clients close when the server has said goodbye; the others stay open.
   alice.raw.ended.then(() => alice.close());
   unnamed.raw.ended.then(() => unnamed.close());
-  await until(() => server.connections === 5, () => `${server.connections} connections`);
+  await until(
+    () => server.connections === 5,
+    () => `the server to count 5 connections (it counts ${server.connections})`,
+  );
   const started = performance.now();
   await server.shutdown();
   assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
@@ -302,7 +354,7 @@ Deno.test("shutdown with relays in every state is prompt and releases everything
   closeAll([silent, refused, handshaking]);
   await unnamed.close();
   await alice.close();
-  await fdsBackTo(baseline === null ? null : baseline - 2);
+  await socketsClosedSince(before);
 });
 
 Deno.test("a TLS client on a plain port fails at once, and the server says why", async () => {
@@ -336,7 +388,9 @@ Deno.test("the bytes a TLS client on a plain port receives are one plain line", 
   await conn.write(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4]));
   const { bytes } = await readToEnd(conn);
   conn.close();
-  assert.equal(new TextDecoder().decode(new Uint8Array(bytes)), NOT_TLS_MESSAGE + "\r\n");
-  assert.equal(NOT_TLS_MESSAGE, "This chat server does not use TLS; connect without --tls");
+  assert.equal(
+    new TextDecoder().decode(new Uint8Array(bytes)),
+    "This chat server does not use TLS; connect without --tls\r\n",
+  );
   await server.shutdown();
 });

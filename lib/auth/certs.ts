@@ -21,12 +21,7 @@
 
 import { generateKeyPair, randomBytes } from "node:crypto";
 import forgeModule from "node-forge";
-
-/** Days a certificate from `chat cert` is valid by default: a school year. */
-export const DEFAULT_CERT_DAYS = 365;
-
-/** Most days `chat cert --days` allows: Apple's clients refuse server certificates valid longer. */
-export const MAX_CERT_DAYS = 825;
+import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "./cert_days.ts";
 
 /** node-forge, typed by the declarations at the end of this file. */
 const forge = forgeModule as unknown as Forge;

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { closest } from "../core/did_you_mean.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { checkName } from "../core/names.ts";
-import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/certs.ts";
+import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/cert_days.ts";
 import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/certs.ts";
+import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/cert_days.ts";
 import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {

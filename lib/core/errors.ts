@@ -1,6 +1,8 @@
 /**
- * The error the chat core raises for a refused action. The core turns it
- * into an `error` event for the one user who caused it.
+ * The error the chat core raises for a refused action (the core turns it
+ * into an `error` event for the one user who caused it), and how any error
+ * reads for a person: one short line, never a stack trace. Every layer words
+ * its errors with these, the client included.
  *
  * @module
  */

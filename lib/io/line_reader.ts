@@ -16,12 +16,7 @@
  */
 
 import { concatBytes } from "./bytes.ts";
-
-/**
- * Longest line accepted, in bytes: a message of the longest length (2000
- * characters) fits in any script, even with every character escaped in JSON.
- */
-export const MAX_LINE_BYTES = 32 * 1024;
+import { MAX_LINE_BYTES } from "./limits.ts";
 
 /** Something with Deno's `read` contract (a `Deno.Conn`, for one). */
 export interface ByteReader {

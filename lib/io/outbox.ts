@@ -24,9 +24,7 @@
 import process from "node:process";
 import { setImmediate } from "node:timers";
 import { concatBytes } from "./bytes.ts";
-
-/** Bytes queued for one peer before it is dropped: minutes of a busy room's traffic. */
-export const DEFAULT_QUEUE_LIMIT = 1024 * 1024;
+import { DEFAULT_QUEUE_LIMIT } from "./limits.ts";
 
 /** Something with Deno's `write` contract (a `Deno.Conn`, for one). */
 export interface ByteWriter {

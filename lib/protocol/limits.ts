@@ -5,7 +5,7 @@
  * @module
  */
 
-export { MAX_LINE_BYTES } from "../io/line_reader.ts";
+export { MAX_LINE_BYTES } from "../io/limits.ts";
 
 /** Port `chat serve` listens on and `chat join` connects to: unprivileged and easy to type. */
 export const DEFAULT_PORT = 7777;

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { DEFAULT_QUEUE_LIMIT } from "../io/outbox.ts";
+export { DEFAULT_QUEUE_LIMIT } from "../io/limits.ts";
 
 /** Interface `chat serve` listens on: all of them, so a LAN can join. */
 export const DEFAULT_SERVE_HOST = "0.0.0.0";
