@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cleanUp, JsonClient, LineClient, startServer, until } from "./_helpers.ts";
+import { cleanUp, JsonClient, LineClient, startServer, until, within } from "./_helpers.ts";
 import { clock } from "../lib/protocol/time_text.ts";
 import { readLines } from "../lib/io/line_reader.ts";
 
@@ -278,6 +278,27 @@ Deno.test("connections past the cap of unregistered ones are closed at once", as
   const next = await JsonClient.join(server, "Bo");
   assert.equal(next.name, "Bo", "a registration frees a place");
   await cleanUp(server, ...waiting, extra, next);
+});
+
+Deno.test("a peer dropped by its own welcome frees its place among the unregistered", async () => {
+  // The history frame alone is over the queue limit: the joiner is dropped
+  // while it registers, before it ever counts as a user.
+  const server = startServer({ maxPending: 1, history: 10, queueLimitBytes: 4096 });
+  const alice = await JsonClient.join(server, "Alice");
+  for (let i = 0; i < 3; i++) {
+    await alice.send({ type: "say", text: `${i} ${"x".repeat(1900)}` });
+    await alice.next("message");
+  }
+  const dropped = await JsonClient.connect(server);
+  await dropped.send({ type: "hello", version: 1, name: "Bob" });
+  await dropped.raw.ended;
+  await until(() => server.connections === 1, "the server to let go of Bob's connection");
+  // One place for an unregistered connection: the first waits, the second is shed.
+  const waiting = await JsonClient.connect(server);
+  await until(() => server.connections === 2, "the server to accept the waiting connection");
+  const extra = await JsonClient.connect(server);
+  await within(extra.raw.ended, () => "the connection past the cap was not closed at once");
+  await cleanUp(server, alice, dropped, waiting, extra);
 });
 
 Deno.test("leaving works even for someone who was flooding", async () => {

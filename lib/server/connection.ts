@@ -282,7 +282,9 @@ export class Connection implements Sink {
   become(member: Member): void {
     this.#member = member;
     this.#clearRegistrationTimer();
-    this.context.owner?.registered(this);
+    // The welcome itself can overflow the queue and stop the connection, which
+    // then counted as unregistered when it stopped: it must not count as a user.
+    if (!this.#stopNoted) this.context.owner?.registered(this);
   }
 
   /** Stops reading, lets the queue drain for a moment, and closes. */
