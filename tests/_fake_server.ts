@@ -19,8 +19,12 @@ export interface Hello {
   resume?: string;
 }
 
-/** What the fake server answers to the `index`-th hello (from 0, across connections). */
-export type Script = (hello: Hello, index: number) => ChatEvent[];
+/**
+ * What the fake server answers to the `index`-th hello (from 0, across
+ * connections): events, or strings sent as they are, one line each (for
+ * frames no real server would send).
+ */
+export type Script = (hello: Hello, index: number) => (ChatEvent | string)[];
 
 /** A welcome for `name`, optionally logged in to an account. */
 export function welcome(name: string, account = false): WelcomeEvent {
@@ -85,9 +89,12 @@ export class FakeServer {
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
-    const send = async (event: ChatEvent) => {
+    const send = async (event: ChatEvent | string) => {
       try {
-        await conn.write(encodeEvent(event));
+        const bytes = typeof event === "string"
+          ? new TextEncoder().encode(event + "\n")
+          : encodeEvent(event);
+        for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
       } catch {
         // The client left.
       }

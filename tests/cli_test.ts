@@ -216,6 +216,59 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
   }
 });
 
+Deno.test("parseCommandLine() says what is wrong with a negative number, for every numeric flag", () => {
+  // parseArgs alone reads "-5" as an option and calls the flag "ambiguous".
+  const cases: [string[], string][] = [
+    [["serve", "--port", "-5"], "invalid port '-5': use a number from 0 to 65535"],
+    [["serve", "--max-users", "-5"], "invalid --max-users '-5': use a whole number of 1 or more"],
+    [["serve", "--max-per-ip", "-5"], "invalid --max-per-ip '-5': use a whole number of 0 or more"],
+    [["serve", "--flood-rate", "-0.5"], "invalid --flood-rate '-0.5': use a number of 0 or more"],
+    [
+      ["serve", "--flood-burst", "-5"],
+      "invalid --flood-burst '-5': use a whole number of 1 or more",
+    ],
+    [
+      ["serve", "--ping-interval", "-5"],
+      "invalid --ping-interval '-5': use a whole number of 0 or more",
+    ],
+    [
+      ["serve", "--register-timeout", "-5"],
+      "invalid --register-timeout '-5': use a whole number of 1 or more",
+    ],
+    [["serve", "--max-line", "-1K"], "invalid --max-line '-1K': use a whole number from 64 to 1M"],
+    [
+      ["serve", "--queue-limit", "-5"],
+      "invalid --queue-limit '-5': use a whole number from 1024 to 1024M",
+    ],
+    [["serve", "--history", "-5"], "invalid --history '-5': use a whole number from 0 to 1000"],
+    [["join", "--port", "-5"], "invalid port '-5': use a number from 1 to 65535"],
+    [["cert", "a", "--days", "-5"], "invalid --days '-5': use a whole number from 1 to 825"],
+    [["cert", "--days", "-.5", "a"], "invalid --days '-.5': use a whole number from 1 to 825"],
+    // A flag followed by another flag still lacks its value.
+    [["serve", "--port", "--host", "x"], "option '--port' needs a value"],
+    [
+      ["serve", "--motd", "-x-"],
+      "option '--motd' needs a value; to give one that starts with '-', write --motd=-x-",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseCommandLine(args, {}), (error: unknown) => {
+      assert.ok(error instanceof UsageError, args.join(" "));
+      assert.equal(error.message, message, args.join(" "));
+      return true;
+    });
+  }
+});
+
+Deno.test("chat serve --port -5 says what is wrong with the value, with exit code 2", async () => {
+  const { code, stderr } = await chat("serve", "--port", "-5");
+  assert.equal(code, 2);
+  assert.equal(
+    stderr,
+    "chat: invalid port '-5': use a number from 0 to 65535\nRun 'chat serve --help' for usage.\n",
+  );
+});
+
 function chat(...args: string[]): Promise<ChatRun> {
   return runChat(args);
 }

@@ -18,9 +18,11 @@ import type { Member } from "../lib/core/room.ts";
 import {
   type NewMessage,
   type NewPrivate,
+  type Refusal,
   type StoredMessage,
   type StoredPrivate,
   type StoredUser,
+  type Waiting,
 } from "../lib/core/store.ts";
 import { MAX_PAGE, Store, StoreError } from "../lib/store/sqlite_store.ts";
 import { nameKey } from "../lib/core/names.ts";
@@ -75,6 +77,8 @@ class FakeStore implements HubStore {
   messages: StoredMessage[] = [];
   privates: StoredPrivate[] = [];
   users = new Map<string, StoredUser>();
+  /** Refused private messages, by recipient key, then by sender ("" for the rest). */
+  refused = new Map<string, Map<string, number>>();
   lastId = 0;
   /** Set to make the next calls of that method throw it. */
   failing: Partial<Record<keyof HubStore, unknown>> = {};
@@ -115,14 +119,39 @@ class FakeStore implements HubStore {
       .slice(0, limit);
   }
 
-  waiting(name: string, sender = ""): { messages: number; fromSender: number; bytes: number } {
+  waiting(name: string, sender = ""): Waiting {
     this.#check("waiting");
     const mine = this.privates.filter((p) => !p.delivered && nameKey(p.to) === nameKey(name));
+    const bytes = (list: StoredPrivate[]) =>
+      list.reduce((sum, p) => sum + new TextEncoder().encode(p.text).length, 0);
+    const fromSender = mine.filter((p) => p.from === sender);
+    const fromStrangers = mine.filter((p) => !this.users.has(nameKey(p.from)));
     return {
       messages: mine.length,
-      fromSender: mine.filter((p) => p.from === sender).length,
-      bytes: mine.reduce((sum, p) => sum + new TextEncoder().encode(p.text).length, 0),
+      bytes: bytes(mine),
+      fromSender: fromSender.length,
+      bytesFromSender: bytes(fromSender),
+      fromStrangers: fromStrangers.length,
+      bytesFromStrangers: bytes(fromStrangers),
     };
+  }
+
+  countRefused(name: string, sender: string): void {
+    this.#check("countRefused");
+    const counts = this.refused.get(nameKey(name)) ?? new Map<string, number>();
+    this.refused.set(nameKey(name), counts);
+    const named = [...counts.keys()].filter((from) => from !== "").length;
+    const from = counts.has(sender) || named < MAILBOX_LIMITS.refusedSenders ? sender : "";
+    counts.set(from, (counts.get(from) ?? 0) + 1);
+  }
+
+  takeRefused(name: string): Refusal[] {
+    this.#check("takeRefused");
+    const counts = this.refused.get(nameKey(name)) ?? new Map<string, number>();
+    this.refused.delete(nameKey(name));
+    const named = [...counts].filter(([from]) => from !== "");
+    const others = [...counts].filter(([from]) => from === "");
+    return [...named, ...others].map(([from, messages]) => ({ from, messages }));
   }
 
   markDelivered(name: string, upTo: number): number {
@@ -227,16 +256,86 @@ Deno.test("a message the store cannot save is not sent; the sender is told, the 
   };
   assert.deepEqual(alice.inbox.events.slice(-3), [notSaved, notSaved, notSaved]);
   assert.deepEqual(bob.inbox.events, [], "nothing reached the room or the recipient");
-  assert.deepEqual(log.slice(-3), [
-    "not saved: message from Alice in #lobby: cannot save to /data/chat.db (disk is full)",
-    "not saved: message from Alice in #lobby: cannot save to /data/chat.db (disk is full)",
-    "not saved: private message from Alice: anything at all",
+  assert.deepEqual(log.slice(-1), [
+    "not saved: message from Alice in #lobby: cannot save to /data/chat.db (disk is full); " +
+    "more refusals are counted until storing works again",
   ]);
   store.failing = {};
   hub.say(alice.member, "back");
   assert.deepEqual(texts(bob.inbox.of("message")), ["back"]);
   assert.ok(bob.inbox.of("message")[0].id > 0);
   assert.deepEqual(texts(store.messages), ["back"]);
+  assert.deepEqual(log.slice(-2), [
+    "storing works again after 3 messages were refused",
+    "<Alice> back",
+  ]);
+});
+
+Deno.test("a full disk is logged once, then counted once a minute, then its end", () => {
+  const store = new FakeStore();
+  const log: string[] = [];
+  let now = T0;
+  const hub = new Hub({
+    store,
+    auth: "names",
+    now: () => now,
+    flood: null,
+    churn: null,
+    log: (line) => log.push(line),
+  });
+  const alice = join(hub, "Alice");
+  join(hub, "Bob");
+  const said = (tries: number) => {
+    for (let i = 0; i < tries; i++) hub.say(alice.member, `message ${i}`);
+  };
+  const full = new StoreError("cannot save to /data/chat.db (disk is full)");
+  const start = log.length;
+  store.failing = { appendMessage: full, appendPrivate: full };
+  said(290);
+  now += 59_999;
+  hub.whisper(alice.member, "Bob", "psst");
+  now += 1;
+  said(289);
+  now += 60_000;
+  said(1);
+  store.failing = {};
+  hub.say(alice.member, "back");
+  hub.say(alice.member, "and again");
+  assert.deepEqual(log.slice(start), [
+    "not saved: message from Alice in #lobby: cannot save to /data/chat.db (disk is full); " +
+    "more refusals are counted until storing works again",
+    "still not saving: 292 messages refused so far; the last: cannot save to /data/chat.db " +
+    "(disk is full)",
+    "still not saving: 581 messages refused so far; the last: cannot save to /data/chat.db " +
+    "(disk is full)",
+    "storing works again after 581 messages were refused",
+    "<Alice> back",
+    "<Alice> and again",
+  ]);
+  store.failing.appendMessage = full;
+  said(1);
+  store.failing = {};
+  hub.say(alice.member, "fine");
+  assert.deepEqual(log.slice(-3), [
+    "not saved: message from Alice in #lobby: cannot save to /data/chat.db (disk is full); " +
+    "more refusals are counted until storing works again",
+    "storing works again after 1 message was refused",
+    "<Alice> fine",
+  ]);
+
+  // Kept for an away account: its lookups work on a full disk, only a kept message ends it.
+  store.addUser("Carol");
+  store.failing.appendPrivate = full;
+  hub.whisper(alice.member, "Carol", "one");
+  hub.whisper(alice.member, "Carol", "two");
+  store.failing = {};
+  hub.whisper(alice.member, "Carol", "three");
+  assert.deepEqual(log.slice(-3, -1), [
+    "not saved: private message from Alice: cannot save to /data/chat.db (disk is full); " +
+    "more refusals are counted until storing works again",
+    "storing works again after 2 messages were refused",
+  ]);
+  assert.match(log.at(-1) ?? "", /^private Alice -> Carol/);
 });
 
 // ---- history ----------------------------------------------------------------
@@ -615,6 +714,37 @@ Deno.test("a store failure while delivering kept messages is logged; the login g
   assert.equal(join(other, "Cy", { account: true }).inbox.of("missed").length, 1);
 });
 
+Deno.test("a store that cannot count refusals costs the count, not the refusal, and is logged once", () => {
+  const store = new FakeStore();
+  store.addUser("Bob");
+  for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) {
+    store.appendPrivate({ time: T0, from: "Ann", to: "Bob", text: `${i}`, delivered: false });
+  }
+  const log: string[] = [];
+  const hub = hubOver(store, { auth: "names", log });
+  const ann = join(hub, "Ann");
+  store.failing.countRefused = new StoreError("disk is full");
+  hub.whisper(ann.member, "Bob", "one");
+  hub.whisper(ann.member, "Bob", "two");
+  assert.deepEqual(ann.inbox.of("error").map((e) => e.code), ["not_allowed", "not_allowed"]);
+  assert.deepEqual(log.filter((line) => line.startsWith("cannot count")), [
+    "cannot count private messages refused for want of room: disk is full",
+  ]);
+  store.failing = { takeRefused: new StoreError("disk is full") };
+  const bob = join(hub, "Bob", { account: true });
+  assert.deepEqual(bob.inbox.events.map((e) => e.type), ["welcome", "missed"]);
+  assert.ok(log.includes("cannot read the refusals counted for Bob: disk is full"));
+});
+
+/** What a sender is told when the message would pass their share of Bob's mailbox. */
+const SHARE_FULL = "Bob is away and your private messages waiting for them would pass your share " +
+  "of their mailbox (16 KiB); this one was not kept";
+/** ... when senders without an account have filled their half of it. */
+const STRANGERS_FULL = "Bob is away and their mailbox has no more room for private messages " +
+  "from people without an account; this one was not kept";
+/** ... when it is full. */
+const MAILBOX_FULL = "Bob is away and their mailbox is full; this one was not kept";
+
 Deno.test("an away account's mailbox has limits: per sender, in all, and in bytes", async () => {
   await withStore((store) => {
     store.addUser("Bob", "$fake$", T0);
@@ -629,7 +759,7 @@ Deno.test("an away account's mailbox has limits: per sender, in all, and in byte
       `Bob is away and has ${MAILBOX_LIMITS.fromOneSender} private messages from you waiting ` +
       "already; this one was not kept",
     ]]);
-    // Others still get through, until the text waiting would pass the byte limit.
+    // Others still get through, each until their own share of the bytes.
     const cy = join(hub, "Cy");
     const long = "x".repeat(MAX_MESSAGE_LENGTH);
     let kept = 0;
@@ -637,12 +767,8 @@ Deno.test("an away account's mailbox has limits: per sender, in all, and in byte
       hub.whisper(cy.member, "bob", long);
       kept = cy.inbox.of("private").length;
     }
-    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [
-      "Bob is away and their mailbox is full; this one was not kept",
-    ]);
-    assert.ok(store.waiting("Bob").bytes <= MAILBOX_LIMITS.bytes);
-    assert.ok(store.waiting("Bob").bytes + MAX_MESSAGE_LENGTH > MAILBOX_LIMITS.bytes);
-    assert.ok(kept > 0);
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [SHARE_FULL]);
+    assert.equal(kept, Math.floor(MAILBOX_LIMITS.bytesFromOneSender / MAX_MESSAGE_LENGTH));
     // Once read, the mailbox takes messages again.
     const bob = join(hub, "Bob", { account: true });
     const missed = bob.inbox.of("missed").flatMap((m) => m.messages);
@@ -650,6 +776,124 @@ Deno.test("an away account's mailbox has limits: per sender, in all, and in byte
     hub.leave(bob.member, "quit");
     hub.whisper(ann.member, "bob", "after reading");
     assert.equal(ann.inbox.of("private").at(-1)?.text, "after reading");
+    hub.whisper(cy.member, "bob", long);
+    assert.equal(cy.inbox.of("private").at(-1)?.text, long);
+  });
+});
+
+Deno.test("a stranger's flood leaves room in an away account's mailbox for everyone else", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    store.addUser("Dave", "$fake$", T0);
+    const log: string[] = [];
+    const hub = hubOver(store, { auth: "names", log });
+    // Issue 10: 2,000 emoji are 8,000 bytes; sixteen of them filled the mailbox.
+    const mallory = join(hub, "mallory");
+    const bomb = "\u{1F600}".repeat(MAX_MESSAGE_LENGTH);
+    for (let i = 0; i < 16; i++) hub.whisper(mallory.member, "Bob", bomb);
+    for (let i = 0; i < 20; i++) hub.whisper(mallory.member, "Bob", "x".repeat(MAX_MESSAGE_LENGTH));
+    const keptFromMallory = mallory.inbox.of("private").length;
+    assert.equal(keptFromMallory, 2, "two bombs fill her share of 16 KiB");
+    assert.equal(mallory.inbox.of("error").length, 34);
+    assert.deepEqual(
+      new Set(mallory.inbox.of("error").map((e) => e.message)),
+      new Set([SHARE_FULL]),
+    );
+    // Friends, with an account or without, still get through.
+    const carol = join(hub, "Carol");
+    const letter = "Are you all right? Call me when you read this. ".repeat(32);
+    hub.whisper(carol.member, "Bob", letter);
+    assert.deepEqual(carol.inbox.of("error"), []);
+    assert.equal(carol.inbox.of("private")[0].offline, true);
+    const dave = join(hub, "Dave", { account: true });
+    hub.whisper(dave.member, "bob", "see you tomorrow");
+    assert.deepEqual(dave.inbox.of("error"), []);
+    // Bob reads what was kept, and is told what was not, once.
+    const bob = join(hub, "Bob", { account: true });
+    assert.deepEqual(bob.inbox.events.map((e) => e.type), ["welcome", "missed", "info"]);
+    const missed = bob.inbox.of("missed").flatMap((m) => m.messages);
+    assert.deepEqual(missed.map((m) => m.from), ["mallory", "mallory", "Carol", "Dave"]);
+    assert.deepEqual(bob.inbox.of("info"), [{
+      type: "info",
+      text: "34 private messages from mallory were not kept while you were away: " +
+        "your mailbox had no room for them",
+    }]);
+    assert.ok(log.includes("told Bob of 34 private messages not kept"));
+    hub.leave(bob.member, "quit");
+    assert.deepEqual(join(hub, "Bob", { account: true }).inbox.of("info"), [], "told once");
+  });
+});
+
+Deno.test("one sender's share of an away account's mailbox is exactly 16 KiB of text", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    const ann = join(hub, "Ann");
+    const share = MAILBOX_LIMITS.bytesFromOneSender;
+    const mine = () => store.waiting("Bob", "Ann").bytesFromSender;
+    const full = Math.floor((share - 2) / MAX_MESSAGE_LENGTH);
+    for (let i = 0; i < full; i++) hub.whisper(ann.member, "bob", "x".repeat(MAX_MESSAGE_LENGTH));
+    hub.whisper(ann.member, "bob", "x".repeat(share - 2 - mine()));
+    assert.equal(mine(), share - 2);
+    // Two characters, three bytes: one byte over her share.
+    hub.whisper(ann.member, "bob", "\u00e9x");
+    // One character, two bytes: exactly her share.
+    hub.whisper(ann.member, "bob", "\u00e9");
+    assert.equal(mine(), share);
+    hub.whisper(ann.member, "bob", "x");
+    assert.deepEqual(ann.inbox.of("error").map((e) => e.message), [SHARE_FULL, SHARE_FULL]);
+    assert.equal(ann.inbox.of("private").at(-1)?.text, "\u00e9");
+    assert.equal(store.waiting("Bob", "Ann").fromSender, full + 2);
+  });
+});
+
+Deno.test("senders without an account share half of an away account's mailbox, to the byte and message", async () => {
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    store.addUser("Dave", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    const dave = join(hub, "Dave", { account: true });
+    // Four strangers at their share of 16 KiB fill the strangers' 64 KiB exactly.
+    const shares = MAILBOX_LIMITS.bytesFromStrangers / MAILBOX_LIMITS.bytesFromOneSender;
+    assert.equal(shares, 4);
+    for (let k = 0; k < shares; k++) {
+      const stranger = join(hub, `stranger${"abcd"[k]}`);
+      let left = MAILBOX_LIMITS.bytesFromOneSender;
+      while (left > 0) {
+        const text = "x".repeat(Math.min(left, MAX_MESSAGE_LENGTH));
+        hub.whisper(stranger.member, "bob", text);
+        left -= text.length;
+      }
+      assert.deepEqual(stranger.inbox.of("error"), []);
+    }
+    assert.equal(store.waiting("Bob", "").bytesFromStrangers, MAILBOX_LIMITS.bytesFromStrangers);
+    const eve = join(hub, "eve");
+    hub.whisper(eve.member, "bob", "x");
+    assert.deepEqual(eve.inbox.of("error").map((e) => e.message), [STRANGERS_FULL]);
+    // An account holder still gets through.
+    hub.whisper(dave.member, "bob", "x".repeat(MAX_MESSAGE_LENGTH));
+    assert.deepEqual(dave.inbox.of("error"), []);
+  });
+  await withStore((store) => {
+    store.addUser("Bob", "$fake$", T0);
+    store.addUser("Dave", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    const dave = join(hub, "Dave", { account: true });
+    // Five strangers at their 100 messages fill the strangers' 500.
+    const senders = MAILBOX_LIMITS.fromStrangers / MAILBOX_LIMITS.fromOneSender;
+    for (let k = 0; k < senders; k++) {
+      const stranger = join(hub, `stranger${"abcde"[k]}`);
+      for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) {
+        hub.whisper(stranger.member, "bob", ".");
+      }
+      assert.deepEqual(stranger.inbox.of("error"), []);
+    }
+    assert.equal(store.waiting("Bob", "").fromStrangers, MAILBOX_LIMITS.fromStrangers);
+    const eve = join(hub, "eve");
+    hub.whisper(eve.member, "bob", "x");
+    assert.deepEqual(eve.inbox.of("error").map((e) => e.message), [STRANGERS_FULL]);
+    hub.whisper(dave.member, "bob", "x");
+    assert.deepEqual(dave.inbox.of("error"), []);
   });
 });
 
@@ -657,30 +901,38 @@ Deno.test("an away account's mailbox takes exactly 1000 messages in all, whoever
   await withStore((store) => {
     store.addUser("Bob", "$fake$", T0);
     const hub = hubOver(store, { auth: "names" });
-    // Ten senders at their own limit of 100 each fill it: short texts, far below the byte limit.
+    // Ten account holders at their own limit of 100 each fill it: short texts, far below the byte limit.
     const senders = MAILBOX_LIMITS.messages / MAILBOX_LIMITS.fromOneSender;
-    const members = Array.from({ length: senders }, (_, k) => join(hub, `Sender${k}`));
+    const members = Array.from({ length: senders }, (_, k) => {
+      store.addUser(`Sender${k}`, "$fake$", T0);
+      return join(hub, `Sender${k}`, { account: true });
+    });
     for (const [k, sender] of members.entries()) {
       for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) {
         hub.whisper(sender.member, "bob", `${k}.${i}`);
       }
       assert.deepEqual(sender.inbox.of("error"), [], `Sender${k} was refused`);
     }
-    assert.equal(store.waiting("Bob").messages, MAILBOX_LIMITS.messages);
-    assert.ok(store.waiting("Bob").bytes < MAILBOX_LIMITS.bytes);
+    assert.equal(store.waiting("Bob", "").messages, MAILBOX_LIMITS.messages);
+    assert.ok(store.waiting("Bob", "").bytes < MAILBOX_LIMITS.bytes);
     // One more, from someone who has sent nothing yet: the mailbox is full.
-    const zed = join(hub, "Zed");
+    store.addUser("Zed", "$fake$", T0);
+    const zed = join(hub, "Zed", { account: true });
     hub.whisper(zed.member, "bob", "one too many");
     assert.deepEqual(zed.inbox.of("private"), []);
     assert.deepEqual(zed.inbox.of("error").map((e) => [e.code, e.message]), [[
       "not_allowed",
-      "Bob is away and their mailbox is full; this one was not kept",
+      MAILBOX_FULL,
     ]]);
-    assert.equal(store.waiting("Bob").messages, MAILBOX_LIMITS.messages);
+    assert.equal(store.waiting("Bob", "").messages, MAILBOX_LIMITS.messages);
     const bob = join(hub, "Bob", { account: true });
     const missed = bob.inbox.of("missed").flatMap((m) => m.messages);
     assert.equal(missed.length, MAILBOX_LIMITS.messages);
     assert.deepEqual([missed[0].text, missed.at(-1)?.text], ["0.0", `${senders - 1}.99`]);
+    assert.deepEqual(bob.inbox.of("info").map((e) => e.text), [
+      "1 private message from Zed was not kept while you were away: " +
+      "your mailbox had no room for it",
+    ]);
   });
 });
 
@@ -688,27 +940,75 @@ Deno.test("an away account's mailbox takes text up to exactly 128 KiB, counted i
   await withStore((store) => {
     store.addUser("Bob", "$fake$", T0);
     const hub = hubOver(store, { auth: "names" });
-    const ann = join(hub, "Ann");
-    const cy = join(hub, "Cy");
-    const bytes = () => store.waiting("Bob").bytes;
-    // Long messages up to 2 bytes short of the limit (fewer than 100 of them: one sender will do).
-    const full = Math.floor((MAILBOX_LIMITS.bytes - 2) / MAX_MESSAGE_LENGTH);
-    for (let i = 0; i < full; i++) hub.whisper(ann.member, "bob", "x".repeat(MAX_MESSAGE_LENGTH));
-    hub.whisper(ann.member, "bob", "x".repeat(MAILBOX_LIMITS.bytes - 2 - bytes()));
-    assert.deepEqual(ann.inbox.of("error"), []);
+    const bytes = () => store.waiting("Bob", "").bytes;
+    // Eight account holders at their share of 16 KiB make 128 KiB: the last two bytes short.
+    assert.equal(MAILBOX_LIMITS.bytes / MAILBOX_LIMITS.bytesFromOneSender, 8);
+    for (let k = 0; k < 8; k++) {
+      store.addUser(`Sender${k}`, "$fake$", T0);
+      const sender = join(hub, `Sender${k}`, { account: true });
+      let left = MAILBOX_LIMITS.bytesFromOneSender - (k === 7 ? 2 : 0);
+      while (left > 0) {
+        const text = "x".repeat(Math.min(left, MAX_MESSAGE_LENGTH));
+        hub.whisper(sender.member, "bob", text);
+        left -= text.length;
+      }
+      assert.deepEqual(sender.inbox.of("error"), []);
+    }
     assert.equal(bytes(), MAILBOX_LIMITS.bytes - 2);
-    const refused = "Bob is away and their mailbox is full; this one was not kept";
+    store.addUser("Cy", "$fake$", T0);
+    const cy = join(hub, "Cy", { account: true });
     // Two characters, three bytes: one byte too many, whoever sends it.
     hub.whisper(cy.member, "bob", "\u00e9x");
-    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [refused]);
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [MAILBOX_FULL]);
     // One character, two bytes: exactly full.
     hub.whisper(cy.member, "bob", "\u00e9");
     assert.equal(cy.inbox.of("private").at(-1)?.text, "\u00e9");
     assert.equal(bytes(), MAILBOX_LIMITS.bytes);
     hub.whisper(cy.member, "bob", "x");
-    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [refused, refused]);
+    assert.deepEqual(cy.inbox.of("error").map((e) => e.message), [MAILBOX_FULL, MAILBOX_FULL]);
     assert.equal(bytes(), MAILBOX_LIMITS.bytes);
   });
+});
+
+Deno.test("refusals are counted per sender on disk, the first 20 by name, and told once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-hub-" });
+  try {
+    let store = Store.open(dir);
+    store.addUser("Bob", "$fake$", T0);
+    const hub = hubOver(store, { auth: "names" });
+    // Fill what strangers may send, then have 22 more try once each, one of them twice.
+    const senders = MAILBOX_LIMITS.fromStrangers / MAILBOX_LIMITS.fromOneSender;
+    for (let k = 0; k < senders; k++) {
+      const stranger = join(hub, `filler${"abcde"[k]}`);
+      for (let i = 0; i < MAILBOX_LIMITS.fromOneSender; i++) {
+        hub.whisper(stranger.member, "bob", ".");
+      }
+    }
+    const late = Array.from({ length: 22 }, (_, k) => join(hub, `late${k + 1}`));
+    for (const sender of late) hub.whisper(sender.member, "bob", "hello?");
+    hub.whisper(late[0].member, "bob", "hello??");
+    hub.whisper(late[21].member, "bob", "hello??");
+    assert.ok(late.every((sender) => sender.inbox.of("error").length > 0));
+    store.close();
+    // A restart keeps the count.
+    store = Store.open(dir);
+    const after = hubOver(store, { auth: "names" });
+    const bob = join(after, "Bob", { account: true });
+    const told = bob.inbox.of("info").map((e) => e.text);
+    const line = (n: number, from: string) =>
+      `${n === 1 ? "1 private message" : `${n} private messages`} from ${from} ` +
+      `${n === 1 ? "was" : "were"} not kept while you were away: ` +
+      `your mailbox had no room for ${n === 1 ? "it" : "them"}`;
+    assert.deepEqual(told, [
+      line(2, "late1"),
+      ...Array.from({ length: 19 }, (_, k) => line(1, `late${k + 2}`)),
+      line(3, "other senders"),
+    ]);
+    assert.deepEqual(store.takeRefused("Bob"), []);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("history and missed frames of long messages stay within MAX_FRAME_MESSAGE_BYTES", async () => {

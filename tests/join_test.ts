@@ -198,7 +198,9 @@ Deno.test("a piped client whose connection drops says so and exits 1", async () 
       name: "bot",
       room: "lobby",
       users: ["bot"],
+      count: 1,
       server: "fake",
+      resume: "token",
     };
     await conn.write(new TextEncoder().encode(JSON.stringify(welcome) + "\n"));
     conn.close();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteReader, type LineRead, readLines } from "../lib/io/line_reader.ts";
+import { type ByteReader, type LineRead, LineSplitter, readLines } from "../lib/io/line_reader.ts";
 import { chunkReader } from "./_helpers.ts";
 
 /** A reader that returns the given chunks one per read, then the end. */
@@ -92,4 +92,64 @@ Deno.test("readLines() reads into a small buffer that grows while reads fill it,
   assert.equal(sizes[0], 1024, "a connection starts with 1 KiB");
   assert.equal(Math.max(...sizes), 16 * 1024, "and grows to 16 KiB at most");
   assert.equal(sizes.at(-1), 1024, "a quiet connection goes back to 1 KiB");
+});
+
+// ---- line endings -------------------------------------------------------------
+
+/** Feeds each part to one splitter as one read (a number: a read of that many bytes that a filter took out); returns what came out, the end included. */
+function split(parts: (string | number)[], max?: number): LineRead[] {
+  const splitter = new LineSplitter(max);
+  const out: LineRead[] = [];
+  for (const part of parts) {
+    if (typeof part === "number") {
+      out.push(...splitter.take(part, 0));
+      continue;
+    }
+    const n = new TextEncoder().encodeInto(part, splitter.buffer).written;
+    out.push(...splitter.take(n));
+  }
+  out.push(...splitter.finish());
+  return out;
+}
+
+Deno.test("LineSplitter ends a line at a bare \\r, as old Macs and some serial terminals send", () => {
+  assert.deepEqual(split(["Alice\rhello\r"]), [line("Alice"), line("hello")]);
+  assert.deepEqual(split(["one\rtwo\nthree\r\nfour"]), [
+    line("one"),
+    line("two"),
+    line("three"),
+    line("four"),
+  ]);
+  assert.deepEqual(split(["\r\r"]), [line(""), line("")], "two Enters, two empty lines");
+});
+
+Deno.test("LineSplitter reads \\r\\n and telnet's \\r\\0 as one line ending, even split between reads", () => {
+  const cases: [(string | number)[], LineRead[]][] = [
+    [["a\r\nb\r\n"], [line("a"), line("b")]],
+    [["a\r", "\nb\r", "\n"], [line("a"), line("b")]],
+    [["a\r\0b\r\0"], [line("a"), line("b")]],
+    [["a\r", "\0b\r", "\0c"], [line("a"), line("b"), line("c")]],
+    // A read that a telnet filter emptied does not end the wait for the \n.
+    [["a\r", 3, "\nb\n"], [line("a"), line("b")]],
+    [["a\r", "\r\n"], [line("a"), line("")]],
+    [["a\r"], [line("a")]],
+    // Only right after a \r is a \n or a NUL part of the line ending.
+    [["a\n\0b\n"], [line("a"), line("\0b")]],
+  ];
+  for (const [parts, want] of cases) assert.deepEqual(split(parts), want, JSON.stringify(parts));
+});
+
+Deno.test("LineSplitter counts the cap without the \\r, and skips an over-long line up to a bare \\r", () => {
+  const exact = "a".repeat(50);
+  assert.deepEqual(split([`${exact}\r`, `\n${exact}\r${exact}b\rok\r`], 50), [
+    line(exact),
+    line(exact),
+    { kind: "too_long" },
+    line("ok"),
+  ]);
+  assert.deepEqual(
+    split(["x".repeat(60), "\r", "\nok\n"], 50),
+    [{ kind: "too_long" }, line("ok")],
+    "the \\n after the \\r that ends a skipped line is no empty line",
+  );
 });

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
+import { Hub } from "../lib/core/hub.ts";
+import {
+  CONFUSABLES_SOURCE,
+  CONFUSABLES_VERSION,
+  PROTOTYPES,
+} from "../lib/core/confusables_data.ts";
 import { checkName, MAX_NAME_LENGTH, nameKey } from "../lib/core/names.ts";
+import { confusablesModule, OUTPUT, SOURCE } from "../tools/gen_confusables.ts";
+import { refusal } from "./_helpers.ts";
+import { Inbox } from "./_inbox.ts";
 
 const ACUTE = "\u0301";
 
@@ -137,7 +146,7 @@ Deno.test("nameKey() is the same for names that cannot be told apart", () => {
     ["Cyrillic letters from Komi and Abkhaz", "\u0501\u04bb\u051b\u051d", "dhqw"],
     ["an all-Greek look-alike", "\u03c4\u03b1\u03c7\u03b9", "taxi"],
     ["an all-Greek look-alike in capitals", "\u03a4\u0391\u03a7\u0399", "taxi"],
-    ["Greek ν, ρ, κ, υ, ο", "\u03bd\u03c1\u03ba\u03c5\u03bf", "vpkuo"],
+    ["Greek capitals Ν, Ρ, Κ, Υ, Ο", "\u039d\u03a1\u039a\u03a5\u039f", "npkyo"],
     ["a Cyrillic ё and a Latin ë", "\u0451", "ë"],
     ["a Cyrillic ѕ in server", "\u0455erver", "server"],
     ["an invisible character", "alice\ufe0f", "alice"],
@@ -146,10 +155,56 @@ Deno.test("nameKey() is the same for names that cannot be told apart", () => {
   for (const [what, a, b] of cases) assert.equal(nameKey(a), nameKey(b), what);
 });
 
+Deno.test("nameKey() reads look-alikes from every script as the letters they pass for", () => {
+  // [what, look-alike, the name it passes for]
+  const cases: [string, string, string][] = [
+    ["a Lisu \ua4ee", "\ua4eelice", "Alice"],
+    ["a Cherokee \u13aa", "\u13aalice", "Alice"],
+    ["a Cherokee small \uab7a", "\uab7alice", "Alice"],
+    ["a Canadian syllabics \u15c5", "\u15c5lice", "Alice"],
+    ["a capital I for l", "AIice", "Alice"],
+    ["a combining low line", "Alice\u0332", "Alice"],
+    ["a combining macron below", "Al\u0331ice", "Alice"],
+    ["a Cyrillic \u0430", "\u0430lice", "Alice"],
+    ["a Greek \u0391", "\u0391lice", "Alice"],
+    ["full-width letters", "\uff21\uff4c\uff49\uff43\uff45", "Alice"],
+    ["mathematical bold letters", "\u{1d400}\u{1d425}\u{1d422}\u{1d41c}\u{1d41e}", "Alice"],
+    ["an Armenian \u0585", "b\u0585b", "bob"],
+    ["Greek capitals", "\u0392\u039f\u0392", "Bob"],
+    ["a Coptic \u2c9e", "b\u2c9fb", "bob"],
+    ["a dotless \u0131", "al\u0131ce", "alice"],
+  ];
+  for (const [what, lookAlike, original] of cases) {
+    assert.equal(nameKey(lookAlike), nameKey(original), what);
+  }
+});
+
+Deno.test("nameKey() follows Unicode's data for digits and letter pairs: 0 is O, 1 and I are l, rn is m", () => {
+  // UTS #39 reads B0B as BOB; names ignore case, so B0b is Bob too.
+  const cases: [string, string, string][] = [
+    ["zero for O, whatever the case", "B0b", "Bob"],
+    ["zero for o", "b0b", "bob"],
+    ["one for l", "bob1", "bobl"],
+    ["i as I, so l", "bobi", "bobl"],
+    ["rn for m", "Arnold", "Amold"],
+    ["i as I, so l, in names people have", "Neil", "Nell"],
+  ];
+  for (const [what, a, b] of cases) assert.equal(nameKey(a), nameKey(b), what);
+});
+
+Deno.test("nameKey() of a key is that key, for every look-alike in the table", () => {
+  for (const entry of tableSources()) {
+    const key = nameKey(entry);
+    assert.equal(nameKey(key), key, `U+${entry.codePointAt(0)!.toString(16)}`);
+  }
+});
+
 Deno.test("nameKey() keeps apart names that look different", () => {
   const cases: [string, string, string][] = [
-    ["a digit and a letter", "bob1", "bobl"],
-    ["zero and o", "b0b", "bob"],
+    ["a letter more", "Alice", "Alicia"],
+    ["different first letters", "Bob", "Rob"],
+    ["a doubled letter", "Ann", "Anna"],
+    ["r and m", "Emma", "Erma"],
     ["an accent", "José", "Jose"],
     ["a diaeresis", "Zoë", "Zoe"],
     ["Cyrillic letters without a Latin look-alike", "Алиса", "Anuca"],
@@ -157,4 +212,61 @@ Deno.test("nameKey() keeps apart names that look different", () => {
     ["different Hangul syllables", "김민준", "김민순"],
   ];
   for (const [what, a, b] of cases) assert.notEqual(nameKey(a), nameKey(b), what);
+});
+
+/** Every source code point of the generated look-alike table. */
+function tableSources(): string[] {
+  return PROTOTYPES.split(" ").map((entry) => String.fromCodePoint(entry.codePointAt(0)!));
+}
+
+Deno.test("with Alice here, none of her look-alikes can join or be taken with /nick", () => {
+  const hub = new Hub({ now: () => 0 });
+  hub.register("Alice", new Inbox());
+  const other = hub.register("Zed", new Inbox());
+  const lookAlikes = [
+    "\ua4eelice",
+    "\u13aalice",
+    "\u15c5lice",
+    "AIice",
+    "Alice\u0332",
+  ];
+  for (const name of lookAlikes) {
+    assert.ok(checkName(name).ok, `${name} is a valid name`);
+    const error = refusal(() => hub.register(name, new Inbox()));
+    assert.equal(error.code, "name_taken", name);
+    assert.equal(
+      error.message,
+      `The name ${name} is taken: it looks too much like Alice, who is here`,
+    );
+    const inbox = new Inbox();
+    const bob = hub.register("Bob", inbox);
+    hub.rename(bob, name);
+    assert.deepEqual(inbox.of("error").map((e) => e.code), ["name_taken"], name);
+    hub.leave(bob, "quit");
+  }
+  assert.deepEqual(hub.userCount, 2);
+  assert.equal(other.name, "Zed");
+  // The same name in another case or form (full-width, bold) says no more than that.
+  const sameName = [
+    "Alice",
+    "ALICE",
+    "\uff21\uff4c\uff49\uff43\uff45",
+    "\u{1d400}\u{1d425}\u{1d422}\u{1d41c}\u{1d41e}",
+  ];
+  for (const name of sameName) {
+    assert.equal(
+      refusal(() => hub.register(name, new Inbox())).message,
+      `The name ${name} is taken`,
+    );
+  }
+});
+
+Deno.test("the look-alike table is the generator's output from the pinned confusables.txt", async () => {
+  assert.equal(CONFUSABLES_VERSION, SOURCE.unicode);
+  assert.equal(CONFUSABLES_SOURCE, `npm:${SOURCE.npm}`);
+  assert.equal(
+    await Deno.readTextFile(OUTPUT),
+    confusablesModule(),
+    "lib/core/confusables_data.ts differs: run deno run -RW tools/gen_confusables.ts",
+  );
 });

@@ -32,13 +32,31 @@ Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async 
   assert.match(server.log.join("\n"), /\] stopped$/);
 });
 
-Deno.test("chat serve exits on SIGTERM too", async () => {
-  const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
-  await server.waitFor(/listening on/);
-  server.child.kill("SIGTERM");
-  const { code } = await server.finish();
-  assert.equal(code, 0);
-});
+// A closed terminal (SIGHUP) or a service manager's stop must not reset users' connections.
+for (const signal of ["SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+  Deno.test(`chat serve shuts down cleanly on ${signal}: users get bye, the exit code is 0`, async () => {
+    const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+    const port = await server.port();
+    const alice = await JsonClient.connect(port);
+    try {
+      await alice.send({ type: "hello", version: 1, name: "Alice" });
+      assert.equal((await alice.next()).type, "welcome");
+      server.child.kill(signal);
+      assert.deepEqual(await alice.next(), {
+        type: "bye",
+        code: "shutdown",
+        reason: "The server is shutting down",
+      });
+      assert.equal(await alice.closed(), true, "the server closed the connection");
+    } finally {
+      await alice.close();
+      const { code, signal: killedBy, stderr } = await server.finish();
+      assert.deepEqual({ code, killedBy }, { code: 0, killedBy: null }, stderr);
+    }
+    assert.ok(server.log.some((line) => line.endsWith(`] shutting down (${signal})`)), signal);
+    assert.match(server.log.at(-1) ?? "", /\] stopped$/);
+  });
+}
 
 Deno.test("chat serve on a port in use says so in one line and exits 1", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });

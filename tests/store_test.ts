@@ -13,6 +13,7 @@ import {
   APPLICATION_ID,
   DATABASE_FILE,
   MAX_PAGE,
+  MIGRATIONS,
   SCHEMA_VERSION,
   Store,
   StoreError,
@@ -67,9 +68,10 @@ Deno.test("Store.open() creates the directory and database, private to their own
       assert.equal(db.prepare("PRAGMA application_id").get()?.application_id, APPLICATION_ID);
       assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
       const history = db.prepare("SELECT version, program FROM schema_migrations").all();
-      assert.deepEqual(history.map((row) => ({ ...row })), [
-        { version: 1, program: `chat ${VERSION}` },
-      ]);
+      assert.deepEqual(
+        history.map((row) => ({ ...row })),
+        MIGRATIONS.map((_, i) => ({ version: i + 1, program: `chat ${VERSION}` })),
+      );
     } finally {
       db.close();
     }
@@ -360,7 +362,7 @@ Deno.test("undelivered() gives each user their own waiting messages only, until 
       send("Carol", "for carol");
       const b2 = send("BOB", "for bob 2");
       send("Bob", "seen at once", true);
-      send("b0b", "for someone else"); // digits are never read as letters
+      send("Rob", "for someone else");
       const waiting = store.undelivered("bob");
       assert.deepEqual(waiting.map((p) => [p.id, p.text, p.to]), [
         [b1, "for bob 1", "Bob"],
@@ -391,6 +393,47 @@ Deno.test("a name deleted and registered again does not inherit the old owner's 
       store.appendPrivate({ time: 2, from: "Ann", to: "Bob", text: "limbo", delivered: false });
       store.addUser("bob", "$h", 3);
       assert.deepEqual(store.undelivered("bob"), []);
+    });
+  });
+});
+
+Deno.test("a database of schema 1 is migrated: its waiting mail knows which senders had accounts", async () => {
+  await withDir(async (dir) => {
+    // As chat wrote it before mailbox shares: schema 1, with mail waiting for Bob.
+    const db = new DatabaseSync(`${dir}/${DATABASE_FILE}`);
+    db.exec(MIGRATIONS[0].sql);
+    db.exec(
+      `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+         program TEXT NOT NULL, description TEXT NOT NULL);
+       INSERT INTO schema_migrations VALUES (1, 0, 'chat 0.1.0', 'accounts, history, privates');
+       INSERT INTO users VALUES ('bob', 'Bob', '$h', 1), ('dave', 'Dave', '$h', 1);
+       INSERT INTO privates (time, sender, recipient, recipient_key, text) VALUES
+         (1, 'Dave', 'Bob', 'bob', 'from an account'), (2, 'mallory', 'bob', 'bob', 'é');
+       PRAGMA application_id = ${APPLICATION_ID};`,
+    );
+    db.close();
+    await withStore(dir, (store) => {
+      assert.equal(store.schemaVersion, SCHEMA_VERSION);
+      assert.deepEqual(store.waiting("Bob", "Dave"), {
+        messages: 2,
+        bytes: 17,
+        fromSender: 1,
+        bytesFromSender: 15,
+        fromStrangers: 1,
+        bytesFromStrangers: 2,
+      });
+      // New mail is marked by whether its sender has an account now.
+      store.appendPrivate({ time: 3, from: "DAVE", to: "Bob", text: "x", delivered: false });
+      store.appendPrivate({ time: 4, from: "eve", to: "Bob", text: "y", delivered: false });
+      assert.equal(store.waiting("Bob", "").fromStrangers, 2);
+      store.countRefused("bob", "mallory");
+      store.countRefused("Bob", "mallory");
+      assert.deepEqual(store.takeRefused("BOB"), [{ from: "mallory", messages: 2 }]);
+      assert.deepEqual(store.takeRefused("Bob"), []);
+      // Refusals go with the account.
+      store.countRefused("Bob", "mallory");
+      store.deleteUser("Bob");
+      assert.deepEqual(store.takeRefused("Bob"), []);
     });
   });
 });

@@ -305,7 +305,12 @@ function parse<T extends OptionSpec>(
   allowPositionals: boolean,
 ) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    return parseArgs({
+      args: joinDashValues(args, options, command),
+      options,
+      strict: true,
+      allowPositionals,
+    });
   } catch (error) {
     const message = errorMessage(error);
     const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
@@ -324,6 +329,55 @@ function parse<T extends OptionSpec>(
     }
     throw new UsageError(message.split("\n")[0], command);
   }
+}
+
+/** A value that parseArgs would take for an option: a negative number (`-5`, `-0.5`, `-.5`, `-1K`). */
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
+/**
+ * `args` with each negative number after an option that takes a value joined
+ * to it (`--port -5` as `--port=-5`), so that the value is checked and its
+ * fault named: parseArgs reads "-5" as an option and calls `--port`
+ * "ambiguous". No option name starts with a digit, so nothing is lost.
+ *
+ * @throws {UsageError} when the value is missing (another option follows) or
+ * is something else that starts with '-' (saying how to give it).
+ */
+function joinDashValues(args: string[], options: OptionSpec, command: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    out.push(arg);
+    if (arg === "--") {
+      out.push(...args.slice(i + 1));
+      break;
+    }
+    const name = arg.startsWith("--") && !arg.includes("=") ? arg.slice(2) : undefined;
+    const next = args[i + 1];
+    const option = name !== undefined && Object.hasOwn(options, name) ? options[name] : undefined;
+    // A lone "-" is a value (parseArgs takes it as one): the usual name for stdin.
+    if (option?.type !== "string" || !next?.startsWith("-") || next === "-") continue;
+    if (NEGATIVE_NUMBER.test(next)) {
+      out[out.length - 1] = `${arg}=${next}`;
+      i++;
+    } else if (isOption(next, options)) {
+      throw new UsageError(`option '${arg}' needs a value`, command);
+    } else {
+      throw new UsageError(
+        `option '${arg}' needs a value; to give one that starts with '-', write ${arg}=${next}`,
+        command,
+      );
+    }
+  }
+  return out;
+}
+
+/** Whether `arg` names one of `options` (`--port`, `--port=1`, `-h`), not a value. */
+function isOption(arg: string, options: OptionSpec): boolean {
+  if (arg.startsWith("--")) {
+    return arg === "--" || Object.hasOwn(options, arg.slice(2).split("=")[0]);
+  }
+  return Object.values(options).some((option) => option.short === arg.slice(1));
 }
 
 /** Splits `host`, `host:port`, `[v6]` or `[v6]:port`. */

@@ -33,7 +33,7 @@ import {
 } from "../core/events.ts";
 import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
-import { type ClientFrame, encodeFrame } from "../protocol/json.ts";
+import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
@@ -135,10 +135,20 @@ const TLS_ALERT = 0x15;
 const TLS_HANDSHAKE = 0x16;
 const TLS_MAJOR = 0x03;
 
+/** Frames from the server that were skipped: how many, and what was wrong with the first. */
+export interface Skipped {
+  /** How many frames were skipped, across reconnections. */
+  count: number;
+  /** What was wrong with the first one, for a person ("" when none was skipped). */
+  first: string;
+}
+
 /** One connection (TCP or TLS) carrying JSON frames. */
 class Link {
   #conn: Deno.Conn;
   #lines: AsyncGenerator<LineRead>;
+  // Told about each line from the server that is not a frame the protocol describes.
+  #skip: (problem: string) => void;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
   // An event read ahead (by `peek`), which `next` hands out first.
@@ -152,8 +162,9 @@ class Link {
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, skip: (problem: string) => void) {
     this.#conn = conn;
+    this.#skip = skip;
     const reader = {
       read: async (buffer: Uint8Array): Promise<number | null> => {
         const n = await conn.read(buffer);
@@ -201,7 +212,11 @@ class Link {
     clearTimeout(timer);
   }
 
-  /** The next event, skipping lines that are not JSON objects; null when the link ends. */
+  /**
+   * The next event, skipping lines that are not frames the protocol
+   * describes (each told to `skip`) and frames of unknown types; null when
+   * the link ends.
+   */
   next(): Promise<ChatEvent | null> {
     const ahead = this.#ahead;
     this.#ahead = null;
@@ -231,13 +246,27 @@ class Link {
       const read = await this.#lines.next();
       if (read.done) break;
       this.lastHeard = Date.now();
-      if (read.value.kind !== "line") continue;
-      const event = parseEvent(read.value.text);
-      if (event) {
-        this.#spoke = true;
-        return event;
+      const line = read.value;
+      // Before the server speaks JSON, a line of text is its plain-text
+      // greeting (or a TLS server's notice); after, it is a broken frame.
+      if (line.kind !== "line" || !line.text.trimStart().startsWith("{")) {
+        if (line.kind === "line" && !this.#spoke) {
+          if (line.text.trimEnd() === TLS_ONLY_MESSAGE) this.#tlsOnly = true;
+        } else if (this.#spoke && (line.kind !== "line" || line.text.trim() !== "")) {
+          this.#skip(LINE_PROBLEMS[line.kind]);
+        }
+        continue;
       }
-      if (!this.#spoke && read.value.text.trimEnd() === TLS_ONLY_MESSAGE) this.#tlsOnly = true;
+      let event: ChatEvent | null;
+      try {
+        event = decodeServerFrame(line.text);
+      } catch (error) {
+        this.#skip(errorMessage(error));
+        continue;
+      }
+      this.#spoke = true;
+      // Null: a type this client does not know, to be ignored (a newer server's).
+      if (event) return event;
     }
     this.close();
     return null;
@@ -301,19 +330,12 @@ function closeQuietly(conn: Deno.Conn): void {
   }
 }
 
-function parseEvent(line: string): ChatEvent | null {
-  // The server may greet a silent peer in plain text; a JSON client ignores that.
-  if (!line.trimStart().startsWith("{")) return null;
-  try {
-    const value = JSON.parse(line);
-    if (typeof value === "object" && value !== null && typeof value.type === "string") {
-      return value as ChatEvent;
-    }
-  } catch {
-    // Not JSON after all: not for us.
-  }
-  return null;
-}
+// What is wrong with a line from the server that is not a JSON object, by how it was read.
+const LINE_PROBLEMS: Record<LineRead["kind"], string> = {
+  line: "Frame is not a JSON object",
+  "too_long": `Frame is over ${MAX_FRAME_BYTES / (1024 * 1024)} MiB`,
+  "bad_encoding": "Frame is not UTF-8",
+};
 
 /** A person's (or bot's) connection to a chat server, across reconnections. */
 export class ChatClient {
@@ -336,6 +358,7 @@ export class ChatClient {
   #wake: (() => void) | null = null;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  #skipped: Skipped = { count: 0, first: "" };
 
   /** Creates a client; nothing happens until {@link connect}. */
   constructor(options: ClientOptions) {
@@ -368,6 +391,14 @@ export class ChatClient {
   /** How many users the room has, as the server last said. */
   get userCount(): number {
     return this.#userCount;
+  }
+
+  /**
+   * Frames from the server that did not follow the protocol (a field
+   * missing or of the wrong type, a line that is not JSON) and were skipped.
+   */
+  get skipped(): Readonly<Skipped> {
+    return this.#skipped;
   }
 
   /** Whether messages can be sent right now. */
@@ -425,7 +456,9 @@ export class ChatClient {
     } finally {
       clearTimeout(timer);
     }
-    const link = new Link(conn);
+    const link = new Link(conn, (problem) => {
+      if (this.#skipped.count++ === 0) this.#skipped.first = problem;
+    });
     this.#link = link;
     // The server picks the protocol from the first line: a ping claims JSON
     // at once, while the person may still be typing a name.

@@ -11,6 +11,11 @@
  * is printed as plain lines without escape codes, and it leaves at the end of
  * input. A refused name is then an error, not a question.
  *
+ * Whatever the server says is checked and cleaned before it is shown: a
+ * frame that does not follow the protocol is skipped (and counted on stderr
+ * at the end), and its words (refusals, goodbyes, names, messages) lose any
+ * escape sequence or control character, on stdout and stderr alike.
+ *
  * A name that belongs to an account needs its password. In a terminal it is
  * asked for when the server says so, without echo (nothing typed shows, as
  * with sudo), again after a wrong one, three times at most; CHAT_PASSWORD,
@@ -35,6 +40,7 @@ import type { JoinSettings } from "../cli/settings.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
 import { type ChatEvent, ErrorCode } from "../core/events.ts";
 import { lowerFirst } from "../core/errors.ts";
+import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
@@ -91,16 +97,36 @@ export async function join(settings: JoinSettings): Promise<number> {
     await client.connect();
   } catch (error) {
     if (!(error instanceof ConnectError)) throw error;
-    writeErr(`chat: cannot connect to ${client.address} (${error.reason})\n`);
+    writeErr(`chat: cannot connect to ${client.address} (${said(error.reason)})\n`);
     return ExitCode.CannotConnect;
   }
   try {
-    return interactive
+    const code = interactive
       ? await new InteractiveJoin(client, settings, noColor() ? "mono" : "color").run()
       : await pipeJoin(client, settings.name!, settings.password);
+    writeErr(skippedLine(client));
+    return code;
   } finally {
     client.close();
   }
+}
+
+/**
+ * Text from the server (or shaped by it, such as a certificate's names in a
+ * TLS reason), made safe to print and to follow a colon: escape sequences
+ * and control characters removed. Each piece is cleaned on its own, so that
+ * an escape sequence left open cannot swallow the words after it.
+ */
+function said(text: string): string {
+  return lowerFirst(stripUnsafe(text));
+}
+
+/** What stderr is told about frames from the server that were skipped; "" when none were. */
+function skippedLine(client: ChatClient): string {
+  const { count, first } = client.skipped;
+  if (count === 0) return "";
+  return `chat: skipped ${count} ${count === 1 ? "frame" : "frames"} from ${client.address} ` +
+    `that did not follow the protocol (the first: ${said(first)})\n`;
 }
 
 /** A certificate file's PEM text, or why it cannot be used. */
@@ -138,7 +164,7 @@ export async function readCertificate(path: string): Promise<ReadCertificate> {
 
 /** A refusal as one line: `cannot join HOST:PORT: the name Bob is taken`. */
 function refusal(address: string, message: string): string {
-  return `chat: cannot join ${address}: ${lowerFirst(message)}\n`;
+  return `chat: cannot join ${address}: ${said(message)}\n`;
 }
 
 // The end of the conversation: which exit code, and what to say on stderr.
@@ -148,7 +174,7 @@ function ending(update: ClientUpdate & { kind: "end" }, address: string, leaving
     // Refused after a drop: the password changed, too many failed logins...
     return {
       code: ExitCode.Refused,
-      message: `chat: ${address} refused to let you back in: ${lowerFirst(update.reason)}\n`,
+      message: `chat: ${address} refused to let you back in: ${said(update.reason)}\n`,
     };
   }
   if (bye?.code === "quit" || bye?.code === "shutdown" || (!bye && leaving)) {
@@ -156,7 +182,7 @@ function ending(update: ClientUpdate & { kind: "end" }, address: string, leaving
   }
   if (bye) {
     // Kicked, flooding, replaced...: the server's reason, as one line.
-    return { code: ExitCode.Failure, message: `chat: ${lowerFirst(bye.reason)} (${address})\n` };
+    return { code: ExitCode.Failure, message: `chat: ${said(bye.reason)} (${address})\n` };
   }
   return { code: ExitCode.Failure, message: `chat: lost the connection to ${address}\n` };
 }
@@ -176,7 +202,7 @@ async function pipeJoin(
     if (!answer.ok && answer.code === ErrorCode.PasswordRequired) {
       if (password === undefined) {
         // "The name Bob belongs to an account: give its password": say how a script gives it.
-        const why = answer.message.replace(/:[^:]*$/, "");
+        const why = stripUnsafe(answer.message).replace(/:[^:]*$/, "");
         const whose = why.includes(name) ? "its password" : `the password of ${name}`;
         writeErr(refusal(client.address, `${why}; set CHAT_PASSWORD to ${whose}`));
         return ExitCode.Refused;
@@ -185,7 +211,7 @@ async function pipeJoin(
     }
   } catch (error) {
     if (!(error instanceof ConnectError)) throw error;
-    writeErr(`chat: cannot join ${client.address} (${error.reason})\n`);
+    writeErr(`chat: cannot join ${client.address} (${said(error.reason)})\n`);
     return ExitCode.CannotConnect;
   }
   if (!answer.ok) {
@@ -319,7 +345,7 @@ class InteractiveJoin {
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         if (this.#leaving) return ExitCode.Ok;
-        this.#farewell = `chat: cannot join ${this.#client.address} (${error.reason})\n`;
+        this.#farewell = `chat: cannot join ${this.#client.address} (${said(error.reason)})\n`;
         return ExitCode.CannotConnect;
       }
       if (answer.ok) {
@@ -345,7 +371,7 @@ class InteractiveJoin {
           return ExitCode.Refused;
         }
         const tone = code === ErrorCode.WrongPassword ? "error" : "status";
-        this.#print([statusLine(answer.message, Date.now(), tone)]);
+        this.#print([statusLine(stripUnsafe(answer.message), Date.now(), tone)]);
         if (this.#password !== undefined) {
           password = this.#password;
           this.#password = undefined;
@@ -362,7 +388,11 @@ class InteractiveJoin {
         return ExitCode.Refused;
       }
       this.#print([
-        statusLine(`${answer.message}. Please choose another name.`, Date.now(), "error"),
+        statusLine(
+          `${stripUnsafe(answer.message)}. Please choose another name.`,
+          Date.now(),
+          "error",
+        ),
       ]);
       name = undefined;
       password = undefined;
@@ -417,16 +447,21 @@ class InteractiveJoin {
             this.#lastRetry = update.reason;
             // The server answered but refused (the name taken by someone
             // else after a restart, say): that is not "cannot reach".
+            const reason = stripUnsafe(update.reason);
             const text = update.refused
-              ? `${address} refused to let you back in: ${update.reason}; will keep trying (/quit to give up)`
-              : `Cannot reach ${address} (${update.reason}); will keep trying`;
+              ? `${address} refused to let you back in: ${reason}; will keep trying (/quit to give up)`
+              : `Cannot reach ${address} (${reason}); will keep trying`;
             this.#print([statusLine(text, Date.now())]);
           }
           break;
         case "back":
           this.#screen.setPrompt(promptLine(this.#client.name, true));
           this.#print([
-            statusLine(`Reconnected to ${address} as ${this.#client.name}`, Date.now(), "join"),
+            statusLine(
+              `Reconnected to ${address} as ${stripUnsafe(this.#client.name)}`,
+              Date.now(),
+              "join",
+            ),
           ]);
           this.#updateTitle();
           break;

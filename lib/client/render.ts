@@ -228,9 +228,12 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
   }
 }
 
-/** A line the client itself says (connection lost, reconnected...), in `tone`. */
+/**
+ * A line the client itself says (connection lost, reconnected...), in
+ * `tone`. Cleaned too, as it often quotes the server.
+ */
 export function statusLine(text: string, now: number, tone: Tone = "status"): Line {
-  return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${text}`, tone }] };
+  return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${clean(text)}`, tone }] };
 }
 
 /** The prompt before the input line: the name, and whether we are offline. */

@@ -57,9 +57,27 @@ export const MAX_HISTORY = 1000;
 export const MAX_FRAME_MESSAGE_BYTES = 192 * 1024;
 
 /**
- * Most private messages kept for one account while its owner is away, in
- * all and from any one sender, and most bytes of their text: past them, more
- * are refused, so that nobody can fill a mailbox (or the disk), or crowd out
- * the other senders, and what waits fits in a login's queue.
+ * What the offline mailbox keeps for one account while its owner is away.
+ * Past any limit a message is refused (and counted, for the owner's next
+ * login), so that nobody can fill a mailbox or the disk, nor crowd out the
+ * other senders, and what waits fits in a login's queue.
+ *
+ * - `messages`, `bytes`: in all (bytes of UTF-8 text).
+ * - `fromOneSender`, `bytesFromOneSender`: from any one sender, by name: an
+ *   eighth of the bytes, two messages of 2,000 emoji or eight of 2,000 letters,
+ *   so that one stranger's flood leaves room for everyone else.
+ * - `fromStrangers`, `bytesFromStrangers`: from senders without an account, all
+ *   together: half, since a stranger can come back under as many names as they
+ *   like; account holders always have the other half.
+ * - `refusedSenders`: senders whose refused messages the owner is told of by
+ *   name; the others are counted together.
  */
-export const MAILBOX_LIMITS = { messages: 1000, fromOneSender: 100, bytes: 128 * 1024 } as const;
+export const MAILBOX_LIMITS = {
+  messages: 1000,
+  bytes: 128 * 1024,
+  fromOneSender: 100,
+  bytesFromOneSender: 16 * 1024,
+  fromStrangers: 500,
+  bytesFromStrangers: 64 * 1024,
+  refusedSenders: 20,
+} as const;

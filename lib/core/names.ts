@@ -7,21 +7,30 @@
  * - no invisible characters (zero-width spaces, variation selectors, Hangul
  *   fillers and every other default-ignorable code point), so `alice` and
  *   `alice` + U+FE0F cannot both exist;
- * - at most 2 combining marks on a letter, never the same one twice in a row,
+ * - at most 3 combining marks on a letter, never the same one twice in a row,
  *   and no enclosing marks, so a name cannot pile accents over its neighbours'
  *   lines (Zalgo) or fake an accent another name already has;
  * - no mixing of Latin, Cyrillic and Greek letters, the three scripts whose
  *   letters pass for one another (`аlice` with a Cyrillic а). Other scripts mix
  *   freely: `Ming小明`, `小明2`, kana with kanji;
  * - names are unique by {@link nameKey}: case-folded, compatibility-folded, and
- *   with Cyrillic and Greek look-alikes read as Latin letters, so an all-Cyrillic
- *   `асе` is the same name as `ace`, and `STRASSE` the same as `Straße`.
+ *   with look-alikes from every script read as the letter they pass for, by
+ *   Unicode's confusables data (UTS #39, see `confusables.ts`). So with `Alice`
+ *   here, `ꓮlice` (Lisu), `Ꭺlice` (Cherokee), `ᗅlice` (Canadian syllabics),
+ *   `AIice` (capital I), `Alice̲` (underlined) and `𝐀𝐥𝐢𝐜𝐞` are taken; so is
+ *   an all-Cyrillic `АСЕ` with `ace` here, and `STRASSE` with `Straße`.
+ *
+ * Unicode's data reads 0 as O, 1 and I as l, and rn as m. Names ignore case, so
+ * `B0b` is the same name as `Bob`, and `bob1`, `bobl`, `bobi` and `BOBI` are
+ * one name too; a second person picks another.
  *
  * Reserved names (`server`, `admin`, ...) are compared by that key too, so
  * `ѕerver` with a Cyrillic ѕ is as reserved as `server`.
  *
  * @module
  */
+
+import { foldName, toPrototypes } from "./confusables.ts";
 
 /** Longest name, in code points. */
 export const MAX_NAME_LENGTH = 24;
@@ -32,9 +41,9 @@ export const MAX_NAME_LENGTH = 24;
  */
 export const MAX_NAME_MARKS = 3;
 
-// Names that would read as coming from the server itself or from its staff.
-// Stored as keys (see nameKey), which for plain ASCII is just lower case.
-const RESERVED = new Set([
+// Names that would read as coming from the server itself or from its staff,
+// compared by their keys (see nameKey).
+const RESERVED_NAMES = [
   "server",
   "system",
   "chat",
@@ -46,7 +55,7 @@ const RESERVED = new Set([
   "moderator",
   "operator",
   "root",
-]);
+];
 
 // Letters (any script), combining marks and digits, plus - _ and . inside.
 const NAME_CHARS = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*$/u;
@@ -57,7 +66,6 @@ const NAME_CHARS = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}_.\-]*$/u;
 // format characters (Cf) and the blanks it misses are added by hand: the
 // Braille blank U+2800 and the Khitan filler U+16FE4.
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\u2800\u{16FE4}]/u;
-const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
 
 // Checked on the decomposed name, so é counts as e + one mark.
 const TOO_MANY_MARKS = new RegExp(`\\p{M}{${MAX_NAME_MARKS + 1}}`, "u");
@@ -67,58 +75,19 @@ const LATIN = /\p{Script=Latin}/u;
 const CYRILLIC = /\p{Script=Cyrillic}/u;
 const GREEK = /\p{Script=Greek}/u;
 
-// Letters that pass for a Latin letter, and the letter they pass for: the idea
-// of the "skeleton" of UTS #39 (Unicode Security Mechanisms, section 4), cut
-// down to the Cyrillic and Greek letters that look Latin in common terminal
-// fonts. Keys are case-folded first, so each entry is a small letter and covers
-// its capital too (Р → р → p); a letter is listed when its capital or its small
-// form looks Latin (В looks like B, so в → b), and where the two resemble
-// different letters the closer match wins (ν → v rather than Ν → n). Two Latin
-// letters that case folding leaves alone are added (ɑ, ɡ). Digits are never
-// read as letters: o and 0, l and 1 look different enough in a terminal, and
-// names like `bob1` and `bobl` are both common.
-const LOOK_ALIKES: Readonly<Record<string, string>> = {
-  // Cyrillic
-  "а": "a",
-  "в": "b",
-  "е": "e",
-  "к": "k",
-  "м": "m",
-  "н": "h",
-  "о": "o",
-  "р": "p",
-  "с": "c",
-  "т": "t",
-  "у": "y",
-  "х": "x",
-  "і": "i",
-  "ј": "j",
-  "ѕ": "s",
-  "ԁ": "d",
-  "һ": "h",
-  "ԛ": "q",
-  "ԝ": "w",
-  "ӏ": "l",
-  // Greek
-  "α": "a",
-  "β": "b",
-  "ε": "e",
-  "ζ": "z",
-  "η": "h",
-  "ι": "i",
-  "κ": "k",
-  "μ": "m",
-  "ν": "v",
-  "ο": "o",
-  "ρ": "p",
-  "τ": "t",
-  "υ": "u",
-  "χ": "x",
-  // Latin letters that case folding does not merge with a or g
-  "ɑ": "a",
-  "ɡ": "g",
-};
-const LOOK_ALIKE = new RegExp(`[${Object.keys(LOOK_ALIKES).join("")}]`, "gu");
+// Marks that draw a line under a letter read as underlining, not as another
+// letter: the key ignores them (UTS #39, 5.4: a mark that leaves its letter
+// looking like the letter alone). U+0331 macron below (which U+0320 and the
+// Devanagari anudatta map to), U+0332 low line, U+0333 double low line.
+const UNDERLINES = /[\u0331-\u0333]/gu;
+
+// The reserved names' keys (`admin` has the key `adrnln`), made on first use:
+// `chat --help` loads this module and compares no names.
+let reserved: ReadonlySet<string> | undefined;
+function isReserved(name: string): boolean {
+  reserved ??= new Set(RESERVED_NAMES.map(nameKey));
+  return reserved.has(nameKey(name));
+}
 
 /** The result of checking a proposed name: the cleaned name, or why it is refused. */
 export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
@@ -173,7 +142,7 @@ export function checkName(proposed: string): NameCheck {
   if (REPEATED_MARK.test(decomposed)) {
     return refuse("A name cannot repeat the same accent or mark on a letter");
   }
-  if (RESERVED.has(nameKey(name))) return refuse(`The name ${name} is reserved`);
+  if (isReserved(name)) return refuse(`The name ${name} is reserved`);
   const folded = name.normalize("NFKC");
   const scripts = [LATIN, CYRILLIC, GREEK].filter((script) => script.test(folded)).length;
   if (scripts > 1) return refuse("A name cannot mix Latin, Cyrillic and Greek letters");
@@ -181,10 +150,12 @@ export function checkName(proposed: string): NameCheck {
 }
 
 /**
- * The key under which a name is unique: compatibility-folded (NFKC), fully
- * case-folded (`ß` and `ss`, `ς` and `σ` match), without invisible characters,
- * and with Cyrillic and Greek look-alikes replaced by the Latin letter they
- * pass for. Two names with the same key cannot be online at once.
+ * The key under which a name is unique: compatibility-folded (NFKC), without
+ * invisible characters, fully case-folded (`ß` and `ss`, `ς` and `σ` match),
+ * with each look-alike of any script replaced by the letter it passes for
+ * (the skeleton of UTS #39, from Unicode's confusables.txt: see
+ * `confusables.ts`), without underlining marks. Two names with the same key
+ * cannot be online at once. Not for showing: `m` becomes `rn`, `i` becomes `l`.
  *
  * @example
  * ```ts
@@ -192,16 +163,31 @@ export function checkName(proposed: string): NameCheck {
  * import { nameKey } from "./names.ts";
  * assert.equal(nameKey("ALICE"), nameKey("ａｌｉｃｅ"));
  * assert.equal(nameKey("STRASSE"), nameKey("Straße"));
- * assert.equal(nameKey("\u0430\u0441\u0435"), "ace"); // all Cyrillic
+ * assert.equal(nameKey("\u0430\u0441\u0435"), nameKey("ace")); // all Cyrillic
+ * assert.equal(nameKey("\uA4EElice"), nameKey("Alice")); // Lisu ꓮ
+ * assert.equal(nameKey("AIice"), nameKey("Alice")); // capital I for l
  * ```
  */
 export function nameKey(name: string): string {
-  return name
-    .normalize("NFKC")
-    .replace(DEFAULT_IGNORABLE, "")
-    .toUpperCase()
-    .toLowerCase()
-    .normalize("NFD")
-    .replace(LOOK_ALIKE, (letter) => LOOK_ALIKES[letter])
-    .normalize("NFKC");
+  return toPrototypes(foldName(name)).replace(UNDERLINES, "");
+}
+
+/**
+ * What a person is told when `wanted` is taken by `holder`: the same name
+ * (whatever the case), or one it only looks like, which says whose.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { takenMessage } from "./names.ts";
+ * assert.equal(takenMessage("ALICE", "Alice"), "The name ALICE is taken");
+ * assert.equal(
+ *   takenMessage("AIice", "Alice"),
+ *   "The name AIice is taken: it looks too much like Alice, who is here",
+ * );
+ * ```
+ */
+export function takenMessage(wanted: string, holder: string): string {
+  if (foldName(wanted) === foldName(holder)) return `The name ${wanted} is taken`;
+  return `The name ${wanted} is taken: it looks too much like ${holder}, who is here`;
 }

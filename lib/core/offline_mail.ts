@@ -1,7 +1,10 @@
 /**
  * The offline mailbox: a private message to an account whose owner is away
  * is kept for their next login (where accounts count), within
- * MAILBOX_LIMITS, and delivered then in `missed` pages.
+ * MAILBOX_LIMITS, and delivered then in `missed` pages. Each sender has a
+ * share of it, and senders without an account half of it together, so that
+ * one stranger cannot fill it for everyone; what was refused is counted, and
+ * the owner is told at login who tried.
  *
  * @module
  */
@@ -15,7 +18,7 @@ import { checkText, type Posting } from "./posting.ts";
 import type { AuthMode } from "./registration.ts";
 import type { Member } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import type { AccountBook, Mailbox, StoredPrivate, Waiting } from "./store.ts";
+import type { AccountBook, Mailbox, Refusal, StoredPrivate, Waiting } from "./store.ts";
 
 /** Most private messages in one `missed` event; the store returns no more at once either. */
 const MISSED_PAGE = MAX_HISTORY;
@@ -41,6 +44,8 @@ export class OfflineMail {
   #store: MailStore | null;
   #posting: Posting;
   #log: (line: string) => void;
+  /** Counting refusals failed last time: the log has said so. */
+  #countFailing = false;
 
   /** A mailbox in `options.store`. */
   constructor(options: OfflineMailOptions) {
@@ -55,8 +60,9 @@ export class OfflineMail {
    * name has an account (and accounts count here), else refused. The
    * sender's receipt says it was kept (`offline`).
    *
-   * @throws {ChatError} `no_such_user`, `not_allowed` (their mailbox is
-   * full), `not_saved`, or a refusal of the text.
+   * @throws {ChatError} `no_such_user`, `not_allowed` (no room for it in
+   * their mailbox, or in the sender's share of it), `not_saved`, or a
+   * refusal of the text.
    */
   keep(member: Member, to: string, text: string): void {
     const missing = () =>
@@ -75,8 +81,9 @@ export class OfflineMail {
       `private message from ${member.name}`,
       () => store.waiting(to, member.name),
     );
-    const full = waiting && mailboxFull(waiting, utf8Length(clean));
+    const full = waiting && mailboxFull(waiting, utf8Length(clean), !member.account);
     if (full) {
+      this.#countRefused(owner.name, member.name);
       throw new ChatError(
         ErrorCode.NotAllowed,
         `${owner.name} is away and ${full}; this one was not kept`,
@@ -118,15 +125,71 @@ export class OfflineMail {
     if (total > 0) {
       this.#log(`delivered ${plural(total, "kept private message")} to ${member.name}`);
     }
+    this.#tellRefused(member, store);
+  }
+
+  /**
+   * Counts a refused message for its recipient's next login. A store that
+   * fails loses the count only (the sender is told all the same), and is
+   * logged once until counting works again: a flood on a full disk is not
+   * a line each.
+   */
+  #countRefused(name: string, sender: string): void {
+    try {
+      this.#store?.countRefused(name, sender);
+      this.#countFailing = false;
+    } catch (error) {
+      if (this.#countFailing) return;
+      this.#countFailing = true;
+      this.#log(`cannot count private messages refused for want of room: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Tells an account holder, one line per sender, which private messages were not kept. */
+  #tellRefused(member: Member, store: MailStore): void {
+    let refused: Refusal[];
+    try {
+      refused = store.takeRefused(member.name);
+    } catch (error) {
+      this.#log(`cannot read the refusals counted for ${member.name}: ${errorMessage(error)}`);
+      return;
+    }
+    for (const { from, messages } of refused) {
+      member.sink.send({ type: "info", text: notKept(from || "other senders", messages) });
+    }
+    const total = refused.reduce((sum, refusal) => sum + refusal.messages, 0);
+    if (total > 0) {
+      this.#log(`told ${member.name} of ${plural(total, "private message")} not kept`);
+    }
   }
 }
 
-/** Why a mailbox cannot take a message of `bytes` more, or "" when it can. */
-function mailboxFull(waiting: Waiting, bytes: number): string {
-  if (waiting.fromSender >= MAILBOX_LIMITS.fromOneSender) {
+/** The line that tells an account holder `count` messages from `from` were refused. */
+function notKept(from: string, count: number): string {
+  const [were, them] = count === 1 ? ["was", "it"] : ["were", "them"];
+  return `${plural(count, "private message")} from ${from} ${were} not kept while you were ` +
+    `away: your mailbox had no room for ${them}`;
+}
+
+/**
+ * Why a mailbox cannot take a message of `bytes` more from a sender
+ * (a `stranger` when without an account), or "" when it can.
+ */
+function mailboxFull(waiting: Waiting, bytes: number, stranger: boolean): string {
+  const limits = MAILBOX_LIMITS;
+  if (waiting.fromSender >= limits.fromOneSender) {
     return `has ${waiting.fromSender} private messages from you waiting already`;
   }
-  if (waiting.messages >= MAILBOX_LIMITS.messages || waiting.bytes + bytes > MAILBOX_LIMITS.bytes) {
+  if (waiting.bytesFromSender + bytes > limits.bytesFromOneSender) {
+    return "your private messages waiting for them would pass your share of their mailbox " +
+      `(${limits.bytesFromOneSender / 1024} KiB)`;
+  }
+  const strangers = waiting.fromStrangers >= limits.fromStrangers ||
+    waiting.bytesFromStrangers + bytes > limits.bytesFromStrangers;
+  if (stranger && strangers) {
+    return "their mailbox has no more room for private messages from people without an account";
+  }
+  if (waiting.messages >= limits.messages || waiting.bytes + bytes > limits.bytes) {
     return "their mailbox is full";
   }
   return "";

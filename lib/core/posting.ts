@@ -17,6 +17,7 @@ import { MAX_MESSAGE_LENGTH } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
 import type { Mailbox, MessageLog } from "./store.ts";
+import { StoreOutage } from "./store_outage.ts";
 
 /** What posting needs of the store: somewhere to keep each message. */
 export type PostingStore = Pick<MessageLog, "appendMessage"> & Pick<Mailbox, "appendPrivate">;
@@ -61,6 +62,8 @@ export class Posting {
   #bus: Bus;
   #now: () => number;
   #log: (line: string) => void;
+  /** A full disk refuses every message: the log says so once, not once each. */
+  #outage: StoreOutage;
 
   /** Posting through `options.bus`, storing in `options.store`. */
   constructor(options: PostingOptions) {
@@ -68,6 +71,7 @@ export class Posting {
     this.#bus = options.bus;
     this.#now = options.now;
     this.#log = options.log;
+    this.#outage = new StoreOutage(options.now, options.log);
   }
 
   /** Sends a message (or a `/me` action) from `member` to `room`, the sender included. */
@@ -75,7 +79,7 @@ export class Posting {
     const clean = checkText(text);
     const time = this.#now();
     // Stored first: the sender's echo tells them it is saved. The store hands out the id.
-    const id = this.save(
+    const id = this.#keep(
       `message from ${member.name} in #${room.name}`,
       (store) =>
         store.appendMessage({ time, room: room.name, from: member.name, text: clean, action }),
@@ -113,7 +117,7 @@ export class Posting {
    */
   privateMessage(member: Member, to: string, text: string, delivered: boolean): PrivateEvent {
     const time = this.#now();
-    const id = this.save(
+    const id = this.#keep(
       `private message from ${member.name}`,
       (store) => store.appendPrivate({ time, from: member.name, to, text, delivered }),
     ) ?? this.#nextId++;
@@ -122,8 +126,9 @@ export class Posting {
 
   /**
    * Runs a store operation for `what` (words for the log); when it fails,
-   * for whatever reason, the operator is told and the user gets `not_saved`:
-   * nothing was sent. Without a store, runs nothing and returns undefined.
+   * for whatever reason, the operator is told (once for a run of failures,
+   * see {@link StoreOutage}) and the user gets `not_saved`: nothing was
+   * sent. Without a store, runs nothing and returns undefined.
    *
    * @throws {ChatError} `not_saved` when the operation throws.
    */
@@ -132,8 +137,18 @@ export class Posting {
     try {
       return write(this.#store);
     } catch (error) {
-      this.#log(`not saved: ${what}: ${errorMessage(error)}`);
+      this.#outage.refused(what, errorMessage(error));
       throw new ChatError(ErrorCode.NotSaved, "Message not sent: the server could not save it");
     }
+  }
+
+  /**
+   * {@link save} for a write that keeps a message. Only one that succeeds
+   * ends an outage: on a full disk, reads (an account, a mailbox's size) work.
+   */
+  #keep<T>(what: string, write: (store: PostingStore) => T): T | undefined {
+    const kept = this.save(what, write);
+    this.#outage.stored();
+    return kept;
   }
 }

@@ -11,7 +11,7 @@
 
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
-import { checkName } from "./names.ts";
+import { checkName, takenMessage } from "./names.ts";
 import type { Member } from "./room.ts";
 import { cleanMessage } from "./sanitize.ts";
 import type { AccountBook } from "./store.ts";
@@ -134,7 +134,7 @@ export class Registration {
     }
     if (found && !holder) {
       this.#log(`refused name ${checked.name} from ${peer}: taken`);
-      throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
+      throw new ChatError(ErrorCode.NameTaken, takenMessage(checked.name, found.name));
     }
     return { name: checked.name, holder };
   }

@@ -7,7 +7,7 @@
 
 import { ChatError } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
-import { checkName } from "./names.ts";
+import { checkName, takenMessage } from "./names.ts";
 import type { Registration } from "./registration.ts";
 import type { Member } from "./room.ts";
 
@@ -33,7 +33,7 @@ export function checkRename(member: Member, name: string, rules: RenameRules): s
   if (!checked.ok) throw new ChatError(ErrorCode.NameInvalid, checked.reason);
   const holder = rules.find(checked.name);
   if (holder && holder !== member) {
-    throw new ChatError(ErrorCode.NameTaken, `The name ${checked.name} is taken`);
+    throw new ChatError(ErrorCode.NameTaken, takenMessage(checked.name, holder.name));
   }
   if (checked.name === member.name) {
     throw new ChatError(ErrorCode.BadArguments, `You are already called ${member.name}`);

@@ -91,14 +91,31 @@ export interface NewPrivate {
   delivered: boolean;
 }
 
-/** What waits in an account's mailbox: messages, those from one sender, and their text's UTF-8 bytes. */
+/**
+ * What waits in an account's mailbox: messages and the UTF-8 bytes of their
+ * text, in all, from one sender, and from senders without an account.
+ */
 export interface Waiting {
   /** Messages waiting. */
   messages: number;
-  /** Of them, from the sender asked about. */
-  fromSender: number;
   /** UTF-8 bytes of their text. */
   bytes: number;
+  /** Of them, from the sender asked about (by name, as they were named). */
+  fromSender: number;
+  /** UTF-8 bytes of the text from the sender asked about. */
+  bytesFromSender: number;
+  /** Of them, from senders whose name had no account when they sent it. */
+  fromStrangers: number;
+  /** UTF-8 bytes of the text from senders without an account. */
+  bytesFromStrangers: number;
+}
+
+/** Private messages from one sender refused for want of room in a mailbox. */
+export interface Refusal {
+  /** The sender's name; "" for the senders past the first few, counted together. */
+  from: string;
+  /** How many were refused. */
+  messages: number;
 }
 
 /** Room messages, in the order of their ids: the history. */
@@ -119,6 +136,14 @@ export interface Mailbox {
   waiting(name: string, sender: string): Waiting;
   /** Marks `name`'s waiting messages up to the id `upTo` delivered; returns how many. */
   markDelivered(name: string, upTo: number): number;
+  /**
+   * Counts one private message from `sender` to `name` refused for want of
+   * room. The first `MAILBOX_LIMITS.refusedSenders` senders are counted by
+   * name, later ones together under "".
+   */
+  countRefused(name: string, sender: string): void;
+  /** The refusals counted for `name`, by sender in the order they came (""'s last); forgets them. */
+  takeRefused(name: string): Refusal[];
 }
 
 /** Accounts: names that need a password. */

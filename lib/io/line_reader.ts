@@ -5,7 +5,9 @@
  * Like std's `TextLineStream`, but for untrusted peers: an over-long line is
  * reported as soon as it passes the cap and the rest of it is skipped, and a
  * line that is not valid UTF-8 is reported instead of being decoded into
- * replacement characters.
+ * replacement characters. A line ends at `\n`, `\r\n`, a bare `\r` (old
+ * Macs, some serial terminals) or telnet's `\r\0`; the two bytes of a pair
+ * may come in different reads.
  *
  * {@link readLines} is the convenient form, an async iterator over a reader.
  * {@link LineSplitter} is its core, fed by the caller's own read loop: the
@@ -24,7 +26,7 @@ export interface ByteReader {
   read(buffer: Uint8Array): Promise<number | null>;
 }
 
-/** What the reader yields: a line (without its `\n` or `\r\n`), or a problem. */
+/** What the reader yields: a line (without its line ending), or a problem. */
 export type LineRead =
   | { kind: "line"; text: string }
   | { kind: "too_long" }
@@ -32,6 +34,8 @@ export type LineRead =
 
 const NEWLINE = 10;
 const CARRIAGE_RETURN = 13;
+/** Telnet sends a bare carriage return as CR NUL (RFC 854). */
+const NUL = 0;
 
 /**
  * The read buffer starts small and doubles, up to {@link MAX_READ_SIZE}, while
@@ -69,6 +73,8 @@ export class LineSplitter {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #skipping = false;
+  /** The last read ended with the \r of a line ending: a \n or NUL first in the next is its end. */
+  #afterCr = false;
 
   /** A splitter of lines of at most `maxBytes` bytes (without the line ending). */
   constructor(maxBytes: number = MAX_LINE_BYTES) {
@@ -86,37 +92,51 @@ export class LineSplitter {
    * as telnet commands). Returns what they complete, in order.
    */
   take(n: number, used: number = n): readonly LineRead[] {
-    const buffer = this.#buffer;
+    const data = this.#buffer.subarray(0, used);
     let out: LineRead[] | null = null;
-    let chunk = buffer.subarray(0, used);
-    while (chunk.length > 0) {
-      const at = chunk.indexOf(NEWLINE);
-      const end = at === -1 ? chunk.length : at;
+    let start = 0;
+    if (this.#afterCr && used > 0) {
+      this.#afterCr = false;
+      if (data[0] === NEWLINE || data[0] === NUL) start = 1;
+    }
+    // Each search runs from the end of the last line to the next match, so a
+    // read is scanned about once for each byte, however its lines end; -1:
+    // there is none.
+    let lf = data.indexOf(NEWLINE, start);
+    let cr = data.indexOf(CARRIAGE_RETURN, start);
+    while (start < used) {
+      if (lf !== -1 && lf < start) lf = data.indexOf(NEWLINE, start);
+      if (cr !== -1 && cr < start) cr = data.indexOf(CARRIAGE_RETURN, start);
+      const at = lf === -1 || (cr !== -1 && cr < lf) ? cr : lf;
+      const end = at === -1 ? used : at;
       if (!this.#skipping) {
-        // One byte of room for the \r of a \r\n, which does not count.
-        if (this.#pendingBytes + end > this.#maxBytes + 1) {
+        if (this.#pendingBytes + end - start > this.#maxBytes) {
           this.#skipping = true;
           this.#pending = [];
           this.#pendingBytes = 0;
           (out ??= []).push({ kind: "too_long" });
         } else if (at === -1) {
           // The read buffer is reused: keep a copy of a partial line.
-          this.#pending.push(chunk.slice());
-          this.#pendingBytes += chunk.length;
+          this.#pending.push(data.slice(start));
+          this.#pendingBytes += used - start;
         } else {
-          this.#pending.push(chunk.subarray(0, at));
-          (out ??= []).push(this.#decode(this.#pendingBytes + at));
+          this.#pending.push(data.subarray(start, at));
+          (out ??= []).push(this.#decode(this.#pendingBytes + at - start));
         }
       }
       if (at === -1) break;
       this.#skipping = false;
-      chunk = chunk.subarray(at + 1);
+      start = at + 1;
+      if (at === cr) {
+        if (start === used) this.#afterCr = true;
+        else if (data[start] === NEWLINE || data[start] === NUL) start++;
+      }
     }
     this.#resize(n);
     return out ?? NO_LINES;
   }
 
-  /** At the end of input: the last line, if it had no newline. */
+  /** At the end of input: the last line, if it had no line ending. */
   finish(): readonly LineRead[] {
     if (this.#skipping || this.#pendingBytes === 0) return NO_LINES;
     return [this.#decode(this.#pendingBytes)];
@@ -126,11 +146,7 @@ export class LineSplitter {
     const parts = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    let bytes = parts.length === 1 ? parts[0] : concatBytes(parts, total);
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) {
-      bytes = bytes.subarray(0, -1);
-    }
-    if (bytes.length > this.#maxBytes) return { kind: "too_long" };
+    const bytes = parts.length === 1 ? parts[0] : concatBytes(parts, total);
     try {
       return { kind: "line", text: decoder.decode(bytes) };
     } catch {

@@ -1,9 +1,10 @@
 /**
  * The JSON wire protocol: one JSON object per line, UTF-8, `\n`-terminated.
  *
- * Server frames are the core's events as they are (see `events.ts`); client
- * frames are decoded and checked here. docs/PROTOCOL.md is the reference for
- * people writing bots.
+ * Server frames are the core's events as they are (see `events.ts`). Both
+ * directions are decoded and checked here: client frames for the server,
+ * server frames for the client, which trusts a server no more than the
+ * server trusts it. docs/PROTOCOL.md is the reference for people writing bots.
  *
  * @module
  */
@@ -108,6 +109,157 @@ export function decodeClientFrame(line: string): ClientFrame {
     }
   }
   return frame as ClientFrame;
+}
+
+/** What a field of a server frame holds. */
+type FieldKind =
+  | "string"
+  | "strings"
+  | "whole"
+  | "time"
+  | "flag"
+  | "messages"
+  | "privates";
+
+/** The fields of one server frame type: those it must have, and those it may have. */
+interface FrameFields {
+  required: Record<string, FieldKind>;
+  optional?: Record<string, FieldKind>;
+}
+
+// For each server frame type, its fields as docs/PROTOCOL.md lists them.
+// `count` of `welcome` is optional: older servers leave it out.
+const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
+  welcome: {
+    required: {
+      version: "whole",
+      name: "string",
+      room: "string",
+      users: "strings",
+      server: "string",
+      resume: "string",
+    },
+    optional: { count: "whole", motd: "string", account: "flag" },
+  },
+  message: {
+    required: { id: "whole", time: "time", room: "string", from: "string", text: "string" },
+    optional: { action: "flag" },
+  },
+  private: {
+    required: { id: "whole", time: "time", from: "string", to: "string", text: "string" },
+    optional: { offline: "flag" },
+  },
+  missed: { required: { messages: "privates" } },
+  history: { required: { room: "string", messages: "messages" } },
+  join: { required: { time: "time", room: "string", name: "string", count: "whole" } },
+  leave: {
+    required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },
+  },
+  rename: { required: { time: "time", room: "string", from: "string", to: "string" } },
+  users: { required: { room: "string", names: "strings" } },
+  notice: { required: { time: "time", text: "string" } },
+  info: { required: { text: "string" } },
+  error: { required: { code: "string", message: "string" } },
+  ping: { required: {}, optional: { token: "string" } },
+  pong: { required: {}, optional: { token: "string" } },
+  bye: { required: { code: "string", reason: "string" } },
+};
+
+// What each kind must be, as a problem says it: `Frame "join" needs a whole number "count"`.
+const KIND_NAMES: Record<FieldKind, string> = {
+  string: "a string",
+  strings: "a list of strings",
+  whole: "a whole number",
+  time: "a time in ms since 1970",
+  flag: "true or false",
+  messages: 'a list of "message" frames',
+  privates: 'a list of "private" frames',
+};
+
+// The latest time a JavaScript Date can hold, in ms since the epoch.
+const MAX_TIME = 8.64e15;
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// Whether `value` is of `kind`; frames in lists are checked whole, type included.
+function fits(value: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case "string":
+      return typeof value === "string";
+    case "strings":
+      return Array.isArray(value) && value.every((item) => typeof item === "string");
+    case "whole":
+      return Number.isSafeInteger(value) && (value as number) >= 0;
+    case "time":
+      return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIME;
+    case "flag":
+      return typeof value === "boolean";
+    case "messages":
+    case "privates": {
+      const type = kind === "messages" ? "message" : "private";
+      return Array.isArray(value) &&
+        value.every((item) => isObject(item) && item.type === type && !frameProblem(item, type));
+    }
+  }
+}
+
+// What is wrong with `frame` as a frame of `type`, or "" when nothing is.
+function frameProblem(frame: JsonObject, type: ChatEvent["type"]): string {
+  const { required, optional = {} } = SERVER_FIELDS[type];
+  for (const [field, kind] of Object.entries(required)) {
+    if (!Object.hasOwn(frame, field) || !fits(frame[field], kind)) {
+      return `Frame "${type}" needs ${KIND_NAMES[kind]} "${field}"`;
+    }
+  }
+  for (const [field, kind] of Object.entries(optional)) {
+    if (Object.hasOwn(frame, field) && !fits(frame[field], kind)) {
+      return `Field "${field}" of "${type}" must be ${KIND_NAMES[kind]}`;
+    }
+  }
+  return "";
+}
+
+/**
+ * Decodes one line from the server into an event, checked against the
+ * protocol: each field the frame type needs is there and of its type (extra
+ * fields are allowed), so that what the client reads cannot surprise it.
+ * Returns null for a type this client does not know, which the protocol
+ * says to ignore (a newer server may send it).
+ *
+ * @throws {ChatError} `bad_frame` when the line is not a JSON object, has no
+ * `type`, or a field is missing or of the wrong type; the message says which.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeServerFrame } from "./json.ts";
+ * const event = decodeServerFrame('{"type":"info","text":"hi","new":1}');
+ * assert.ok(event?.type === "info" && event.text === "hi");
+ * assert.equal(decodeServerFrame('{"type":"sparkle"}'), null);
+ * assert.throws(() => decodeServerFrame('{"type":"info"}'), /needs a string "text"/);
+ * ```
+ */
+export function decodeServerFrame(line: string): ChatEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ChatError(ErrorCode.BadFrame, "Frame is not valid JSON");
+  }
+  if (!isObject(value)) throw new ChatError(ErrorCode.BadFrame, "Frame is not a JSON object");
+  const type = value.type;
+  if (typeof type !== "string") {
+    throw new ChatError(ErrorCode.BadFrame, 'Frame has no "type" string');
+  }
+  // hasOwn: a type such as "__proto__" or "constructor" must not find Object's own.
+  if (!Object.hasOwn(SERVER_FIELDS, type)) return null;
+  const problem = frameProblem(value, type as ChatEvent["type"]);
+  if (problem) throw new ChatError(ErrorCode.BadFrame, problem);
+  return value as unknown as ChatEvent;
 }
 
 const encoder = new TextEncoder();

@@ -1,5 +1,6 @@
 /**
- * `chat serve`: run a server in this process until Ctrl+C or SIGTERM.
+ * `chat serve`: run a server in this process until Ctrl+C or another stop
+ * signal (SIGTERM, SIGHUP, SIGQUIT).
  *
  * Prints where it listens and how others can join, logs what happens for the
  * operator, turns lines typed into the console into announcements, and shuts
@@ -47,6 +48,15 @@ const DEFAULT_IO: ServeIO = {
   flush: (timeoutMs) => stdoutLog.flush(timeoutMs),
 };
 
+/**
+ * The signals that shut the server down cleanly, every user told. SIGHUP
+ * comes when the operator's terminal closes, and SIGQUIT from Ctrl+\: both
+ * would otherwise end the process at once, resetting every connection.
+ */
+const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT"]
+  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
 /** How long the last lines of the log may take to be written when the server stops. */
 const FINAL_FLUSH_MS = 2_000;
 
@@ -55,19 +65,21 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   const log = (line: string) => io.out(`[${timeOfDay()}] ${line}`);
   // Listen for signals before anything is printed: whoever reads "listening"
   // may signal at once.
-  const stopped = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<Deno.Signal>();
   let signals = 0;
-  const onSignal = () => {
-    if (++signals > 1) {
-      io.err("chat: stopping now");
-      Deno.exit(ExitCode.Failure);
-    }
-    stopped.resolve();
-  };
-  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const name of names) Deno.addSignalListener(name, onSignal);
+  const listeners = STOP_SIGNALS.map((name) => {
+    const listener = () => {
+      if (++signals > 1) {
+        io.err("chat: stopping now");
+        Deno.exit(ExitCode.Failure);
+      }
+      stopped.resolve(name);
+    };
+    Deno.addSignalListener(name, listener);
+    return { name, listener };
+  });
   const removeSignals = () => {
-    for (const name of names) Deno.removeSignalListener(name, onSignal);
+    for (const { name, listener } of listeners) Deno.removeSignalListener(name, listener);
   };
   // Everything that can be wrong with the files is said before listening,
   // so a mistake is one clear line at start, never a failure later.
@@ -136,7 +148,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
     void operatorConsole(server, io);
   }
 
-  await stopped.promise;
+  log(`shutting down (${await stopped.promise})`);
   await server.shutdown();
   store?.close();
   removeSignals();

@@ -136,6 +136,8 @@ export class Connection implements Sink {
   #registrationTimer: Timer | undefined;
   #refusal: string | null = null;
   #lastHeard = Date.now();
+  /** The peer has sent something (a byte, or a TLS handshake's first data). */
+  #heard = false;
   #pinged = false;
   /** The connection is TLS: its handshake comes before anything else. */
   #tls: boolean;
@@ -237,6 +239,11 @@ export class Connection implements Sink {
     return this.#closing;
   }
 
+  /** Whether the peer has sent anything yet: a silent one gives way first when places run out. */
+  get heard(): boolean {
+    return this.#heard;
+  }
+
   /** Whether the peer has registered a name. */
   get registered(): boolean {
     return this.#member !== null;
@@ -313,11 +320,20 @@ export class Connection implements Sink {
    */
   turnedAway(): boolean {
     if (this.#refusal === null) return false;
-    if (!this.#closing) {
-      this.#protocol.refuse(ErrorCode.TooManyConnections, this.#refusal);
-      this.send({ type: "bye", code: "too_many_connections", reason: this.#refusal });
-    }
+    this.sendAway(this.#refusal);
     return true;
+  }
+
+  /**
+   * Tells the peer, in its protocol, that it is one of too many connections
+   * (`message` says whose), and closes. A peer mid-TLS-handshake cannot be
+   * told: it is closed.
+   */
+  sendAway(message: string): void {
+    if (this.#closing) return;
+    this.#protocol.refuse(ErrorCode.TooManyConnections, message);
+    // The refusal may have been its last attempt, with a goodbye of its own.
+    if (!this.#closing) this.send({ type: "bye", code: "too_many_connections", reason: message });
   }
 
   /**
@@ -361,6 +377,7 @@ export class Connection implements Sink {
    */
   #received(buffer: Uint8Array, n: number): number {
     if (this.#closing) return n;
+    this.#heard = true;
     this.#lastHeard = Date.now();
     this.#pinged = false;
     return this.#protocol.received(buffer, n);

@@ -129,12 +129,8 @@ export class JsonSession implements Protocol, LoginListener {
     const name = frame.name.trim();
     if (login.needsPassword(name, frame.resume)) {
       if (frame.password === undefined) {
-        // Not a failed attempt: clients ask for the password only when told it is needed.
-        connection.send({
-          type: "error",
-          code: ErrorCode.PasswordRequired,
-          message: login.passwordRequired(name),
-        });
+        // Clients ask for the password only when told it is needed: the first time is free.
+        login.requirePassword(name);
       } else {
         login.logIn(name, frame.password, frame.resume);
       }

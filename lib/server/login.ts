@@ -44,6 +44,8 @@ export class Login {
   listener: LoginListener = UNDECIDED;
   #connection: Connection;
   #attempts = 0;
+  /** Times the peer was told that a name needs its password. */
+  #passwordRequired = 0;
   /** A password check is running for this peer. */
   #checking = false;
 
@@ -67,9 +69,20 @@ export class Login {
     return gatekeeper !== null && !hub.canResume(name, resume) && hub.needsPassword(name);
   }
 
-  /** Why `name` needs a password, in the gatekeeper's words (see {@link needsPassword}). */
-  passwordRequired(name: string): string {
-    return this.#gatekeeper()?.passwordRequired(name) ?? "";
+  /**
+   * Tells the peer, in a `password_required` error, that `name` needs its
+   * password (see {@link needsPassword}). The first time is how a client
+   * learns it, and is free; each time after counts as a refused attempt, as
+   * a wrong password does: a client that sends the password when asked never
+   * hears it twice.
+   */
+  requirePassword(name: string): void {
+    const message = this.#gatekeeper()?.passwordRequired(name) ?? "";
+    if (this.#passwordRequired++ === 0) {
+      this.#connection.send({ type: "error", code: ErrorCode.PasswordRequired, message });
+    } else {
+      this.refuse(ErrorCode.PasswordRequired, message);
+    }
   }
 
   /**

@@ -4,8 +4,9 @@
  * (`nc`, `telnet`) gets a plain-text session. A text peer sees a prompt
  * shortly after connecting; a JSON client sends `hello` at once and never
  * waits for it, and one that comes after the prompt all the same still
- * speaks JSON. A peer whose first byte opens a TLS handshake, on a server
- * without TLS, is told so in one plain line and closed.
+ * speaks JSON. A byte order mark before the first line does not count. A
+ * peer whose first byte opens a TLS handshake, on a server without TLS, is
+ * told so in one plain line and closed.
  *
  * @module
  */
@@ -19,6 +20,8 @@ import { Login } from "./login.ts";
 import { TextSession } from "./text_session.ts";
 
 const OPEN_BRACE = 0x7b;
+/** U+FEFF, the byte order mark: bytes EF BB BF in UTF-8. */
+const BYTE_ORDER_MARK = 0xfeff;
 /** A TLS record starts with its content type, 22 for a handshake, then the version's major 3. */
 const TLS_HANDSHAKE = 0x16;
 const TLS_MAJOR = 0x03;
@@ -101,8 +104,12 @@ class Sniffer implements Protocol {
     return this.#textSession().received(buffer, n);
   }
 
-  /** A first line that opens JSON is a program's; any other, a person's. */
-  line(text: string): void {
+  /**
+   * A first line that opens JSON (after a byte order mark, if any) is a
+   * program's; any other, a person's.
+   */
+  line(line: string): void {
+    const text = withoutBom(line);
     const session = text.startsWith("{")
       ? new JsonSession(this.#connection, this.#login)
       : this.#textSession();
@@ -193,12 +200,22 @@ class Sniffer implements Protocol {
  * speaks JSON.
  */
 function switchToJson(connection: Connection, login: Login, line: string): boolean {
-  if (!line.startsWith("{")) return false;
+  const text = withoutBom(line);
+  if (!text.startsWith("{")) return false;
   connection.write(CRLF);
   const json = new JsonSession(connection, login);
   connection.use(json);
-  json.line(line);
+  json.line(text);
   return true;
+}
+
+/**
+ * `line` without a leading UTF-8 byte order mark, which some editors and
+ * Windows tools write before the first line of what they send: it says how
+ * the text is encoded, and is not part of it.
+ */
+function withoutBom(line: string): string {
+  return line.charCodeAt(0) === BYTE_ORDER_MARK ? line.slice(1) : line;
 }
 
 /** Whether the first bytes read look like a TLS ClientHello: a handshake record of TLS 1.x. */

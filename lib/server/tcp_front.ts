@@ -9,6 +9,9 @@
  * turns the others away: Deno cannot drop a TLS connection whose handshake
  * never ends, but it can drop the relay in front of it (see tls_front.ts).
  * Limits count the public connection and its peer's address from accept on.
+ * The places for connections that have not registered yet are few and
+ * shared fairly among addresses (see waiting_room.ts): whoever gives way or
+ * is turned away is told why, in its protocol, where it can be.
  *
  * This is only the bridge between sockets and the {@link Hub} it is given;
  * all chat rules live in the hub, and password checks in the
@@ -29,6 +32,7 @@ import {
   DEFAULT_SERVE_HOST,
 } from "./limits.ts";
 import { errorMessage } from "../core/errors.ts";
+import { plural } from "../core/plural.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { addressKey, formatAddress } from "./address.ts";
 import {
@@ -39,6 +43,7 @@ import {
 } from "./connection.ts";
 import { sniff } from "./sniff.ts";
 import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
+import { WaitingRoom } from "./waiting_room.ts";
 
 /** Settings of a TCP front end; every field but the core's parts has a default. */
 export interface TcpFrontOptions extends Partial<ConnectionLimits> {
@@ -74,6 +79,28 @@ const MIN_PENDING = 64;
  */
 const REFUSAL_TIMEOUT_MS = 1_000;
 
+/** Why a connection is turned away: for the log, and for its peer. */
+interface Refusal {
+  why: string;
+  message: string;
+}
+
+/** Whether the peer of an unregistered connection (or of a relay) has said nothing yet. */
+function isSilent(entry: Connection | Relay): boolean {
+  // A relay is not served yet: its peer has not said a word of chat.
+  return entry instanceof Connection ? !entry.heard : true;
+}
+
+/** Sets what every public connection gets: no delay for small writes, TCP keepalive. */
+function setOptions(conn: Deno.TcpConn): void {
+  try {
+    conn.setNoDelay(true);
+    conn.setKeepAlive(true);
+  } catch {
+    // The peer may already be gone; the connection (or relay) will notice.
+  }
+}
+
 /** A listening TCP front end and its connections. */
 export class TcpFront {
   #hub: Hub;
@@ -81,8 +108,16 @@ export class TcpFront {
   /** With TLS: the relays to the internal TLS listener. */
   #front: TlsFront | null = null;
   #connections = new Set<Connection>();
-  /** Connections that have registered a name and not stopped yet. */
-  #registered = 0;
+  /**
+   * Connections that have not registered yet (or the relays of TLS ones not
+   * served yet), sharing the places for them fairly among addresses.
+   */
+  #waiting = new WaitingRoom<Connection | Relay>(isSilent);
+  /**
+   * Connections being told that there is no place for them, until they
+   * stop: they do not hold a place, but are few (see #refuseNewcomer).
+   */
+  #refusing = new Set<Connection>();
   /**
    * TLS connections not handed to a {@link Connection} yet (being told
    * apart, or in the relay's connect), each with whether it is over its
@@ -100,12 +135,13 @@ export class TcpFront {
    * lingers to close cleanly (see Connection).
    */
   #owner: ConnectionOwner = {
-    registered: () => {
-      this.#registered++;
+    registered: (connection) => {
+      this.#waiting.delete(connection);
     },
     stopped: (connection) => {
       this.#connections.delete(connection);
-      if (connection.registered) this.#registered--;
+      this.#waiting.delete(connection);
+      this.#refusing.delete(connection);
       this.#uncount(connection.address);
     },
     ended: (connection) => {
@@ -127,11 +163,14 @@ export class TcpFront {
         return;
       }
       this.#unserved.delete(relay);
-      this.#start(conn, relay.remoteAddr, over, relay);
+      const address = addressKey(relay.remoteAddr.hostname);
+      const connection = this.#start(conn, relay.remoteAddr, relay, this.#overLimit(over, address));
+      this.#waiting.replace(relay, connection);
     },
     ended: (relay) => {
       // A relay whose TLS connection was never served still holds its counts.
       if (this.#unserved.delete(relay)) this.#uncount(addressKey(relay.remoteAddr.hostname));
+      this.#waiting.delete(relay);
     },
   };
   #limits: ConnectionLimits;
@@ -258,55 +297,103 @@ export class TcpFront {
     await this.#front?.close();
   }
 
-  /** Connections that have not registered yet. */
-  #pending(): number {
-    return this.#connections.size - this.#registered + this.#unserved.size;
-  }
-
   #serve(conn: Deno.TcpConn): void {
+    const address = addressKey(conn.remoteAddr.hostname);
     // Connections that have not registered yet cost memory and a descriptor
-    // each and are cheap to open: past the cap, new ones are closed at once.
-    const pending = this.#pending();
-    if (pending >= this.#maxPending) {
-      if (!this.#shedding) this.#log(`shedding connections: ${pending} have not registered yet`);
+    // each and are cheap to open: their places are few, and shared fairly.
+    const waiting = this.#waiting.size;
+    if (waiting >= this.#maxPending) {
+      if (!this.#shedding) this.#log(`shedding connections: ${waiting} have not registered yet`);
       this.#shedding = true;
-      conn.close();
-      return;
+      if (!this.#makeRoom(address)) {
+        this.#refuseNewcomer(conn, address);
+        return;
+      }
+    } else if (this.#shedding) {
+      this.#log("accepting connections again");
+      this.#shedding = false;
     }
-    if (this.#shedding) this.#log("accepting connections again");
-    this.#shedding = false;
-    try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
-    } catch {
-      // The peer may already be gone; the connection (or relay) will notice.
-    }
-    const over = this.#count(addressKey(conn.remoteAddr.hostname));
+    setOptions(conn);
+    const over = this.#count(address);
     if (this.#front) {
-      this.#unserved.set(this.#front.admit(conn, formatAddress(conn.remoteAddr)), over);
+      const relay = this.#front.admit(conn, formatAddress(conn.remoteAddr));
+      this.#unserved.set(relay, over);
+      this.#waiting.add(relay, address);
     } else {
-      this.#start(conn, conn.remoteAddr, over, null);
+      this.#waiting.add(
+        this.#start(conn, conn.remoteAddr, null, this.#overLimit(over, address)),
+        address,
+      );
     }
   }
 
   /**
-   * Serves `conn` (plain TCP, or TLS relayed from `relay`) from the peer at
-   * `remoteAddr`, already counted; `over` its address's limit, it is turned
-   * away once its protocol is known.
+   * Makes room for a newcomer from `address` when every place is taken: the
+   * oldest silent connection of the address holding the most gives way, and
+   * is told why. False when `address` itself holds the most.
    */
-  #start(conn: Deno.Conn, remoteAddr: Deno.NetAddr, over: boolean, relay: Relay | null): void {
+  #makeRoom(address: string): boolean {
+    const evicted = this.#waiting.evictFor(address);
+    if (!evicted) return false;
+    const { entry, held } = evicted;
+    const why = `${
+      plural(held, "connection")
+    } from ${evicted.address} not registered yet, the most`;
+    this.#log(`drop ${entry.peer}: making room for another address (${why})`);
+    if (entry instanceof Connection) {
+      entry.sendAway(
+        `Closed to make room: the server has too many connections waiting to register, ` +
+          `and your address holds the most (${held})`,
+      );
+    } else {
+      // Not told apart yet, or not handshaken: nothing can be said to it.
+      entry.close();
+    }
+    return true;
+  }
+
+  /**
+   * Turns away a newcomer from `address`, which holds the most places
+   * already: a plain TCP peer is told why once its protocol is known (within
+   * the prompt delay, or its first line). A TLS peer would have to finish a
+   * handshake to hear anything, and past as many refusals in progress as
+   * there are places, more would cost what the places limit: those are
+   * closed at once.
+   */
+  #refuseNewcomer(conn: Deno.TcpConn, address: string): void {
+    if (this.#front || this.#stopping || this.#refusing.size >= this.#maxPending) {
+      conn.close();
+      return;
+    }
+    setOptions(conn);
+    this.#count(address);
+    const held = this.#waiting.held(address);
+    this.#refusing.add(this.#start(conn, conn.remoteAddr, null, {
+      why: `no place left, and ${plural(held, "connection")} from ${address} not registered yet`,
+      message: `The server has too many connections waiting to register, and your address ` +
+        `holds the most (${held}); register or close some first`,
+    }));
+  }
+
+  /**
+   * Serves `conn` (plain TCP, or TLS relayed from `relay`) from the peer at
+   * `remoteAddr`, already counted; with a `refusal`, the peer is only told
+   * that once its protocol is known, and the connection closed.
+   */
+  #start(
+    conn: Deno.Conn,
+    remoteAddr: Deno.NetAddr,
+    relay: Relay | null,
+    refusal: Refusal | null,
+  ): Connection {
     const connection = new Connection(
       conn,
-      over ? this.#refusalContext : this.#context,
+      refusal ? this.#refusalContext : this.#context,
       remoteAddr,
     );
-    if (over) {
-      this.#log(
-        `refuse ${connection.peer}: over ${this.#maxPerAddress} connections from ${connection.address}`,
-      );
-      connection.turnAway(
-        `Too many connections from your address (at most ${this.#maxPerAddress}); close some first`,
-      );
+    if (refusal) {
+      this.#log(`refuse ${connection.peer}: ${refusal.why}`);
+      connection.turnAway(refusal.message);
     }
     this.#connections.add(connection);
     if (relay) this.#relayOf.set(connection, relay);
@@ -317,6 +404,17 @@ export class TcpFront {
         this.#log(`error ${connection.peer}: ${errorMessage(error)}`)
       ),
     );
+    return connection;
+  }
+
+  /** What a connection from `address` over its limit is told, or null if it is within it. */
+  #overLimit(over: boolean, address: string): Refusal | null {
+    if (!over) return null;
+    return {
+      why: `over ${this.#maxPerAddress} connections from ${address}`,
+      message:
+        `Too many connections from your address (at most ${this.#maxPerAddress}); close some first`,
+    };
   }
 
   /** Counts a connection from `address`; true when that is more than it may have. */

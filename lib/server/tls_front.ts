@@ -19,6 +19,15 @@
  * its input, fails the handshake and lets go of the socket): a peer that
  * never finishes its handshake is dropped like any other.
  *
+ * Any local program can connect to the internal listener too. Only a
+ * connection from the local port of a relay's loopback connection is served;
+ * any other is closed at once, and never takes the place of a relay's. What
+ * closing it does is Deno's: the server's side of a TLS handshake starts at
+ * accept, and closing waits for it, so Deno keeps such a socket until its
+ * peer sends something (which fails the handshake) or closes. That costs a
+ * descriptor for as long as the local program keeps its own end open, and
+ * nothing else: no public connection is refused for it.
+ *
  * This module knows nothing about chat; the server decides what to do with
  * each TLS connection (see {@link RelayOwner}).
  *
@@ -26,6 +35,7 @@
  */
 
 import { errorMessage } from "../core/errors.ts";
+import { plural } from "../core/plural.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
 import { acceptLoop } from "./accept_loop.ts";
 
@@ -40,14 +50,15 @@ const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTE_WAIT_MS = 1_000;
 
 /**
- * How long a connection that the internal listener accepted may wait for
- * its relay to claim it: a relay's connect can complete a moment after the
- * accept. Anything else (another local program) is closed after it.
+ * How long a connection that the internal listener accepted while relays
+ * were connecting may wait for one of them to claim it: a relay's connect
+ * can complete a moment after the accept. One accepted while no relay is
+ * connecting is another program's, and is closed at once.
  */
 const UNCLAIMED_WAIT_MS = 1_000;
 
-/** Connections accepted and not yet claimed, at most; beyond, they are closed at once. */
-const MAX_UNCLAIMED = 64;
+/** Connections that no relay claimed are logged at most this often, in a count. */
+const UNCLAIMED_REPORT_MS = 1_000;
 
 /**
  * Relay buffers start small and double while reads fill them: an idle
@@ -110,13 +121,21 @@ export class TlsFront {
   #waiting = new Map<number, Relay>();
   /** Connections accepted before their relay's connect completed, by remote port. */
   #unclaimed = new Map<number, { conn: Deno.TlsConn; timer: ReturnType<typeof setTimeout> }>();
+  /** Relays whose loopback connect has not completed yet. */
+  #connecting = 0;
+  /** Connections closed because no relay claimed them, not logged yet. */
+  #rejected = 0;
+  #rejectedReportedAt = -Infinity;
   #accepting: Promise<void> = Promise.resolve();
   #stopped = false;
   /** What relays call back: kept off the public interface. */
   #host: RelayHost = {
     addr: () => this.#listener.addr,
     firstByteWaitMs: () => this.firstByteWaitMs,
-    register: (relay, port) => this.#register(relay, port),
+    connecting: () => {
+      this.#connecting++;
+    },
+    connected: (relay, port) => this.#connected(relay, port),
     ended: (relay, port) => {
       this.#relays.delete(relay);
       if (port !== null && this.#waiting.get(port) === relay) this.#waiting.delete(port);
@@ -193,15 +212,29 @@ export class TlsFront {
     await Promise.all([...this.#relays].map((relay) => relay.done));
   }
 
-  /** A relay's loopback connection is up, from local port `port`. */
-  #register(relay: Relay, port: number): void {
-    const early = this.#unclaimed.get(port);
-    if (early) {
-      this.#unclaimed.delete(port);
-      clearTimeout(early.timer);
-      this.#handOver(relay, early.conn);
-    } else {
-      this.#waiting.set(port, relay);
+  /**
+   * A relay's loopback connect has completed, from local port `port` (null
+   * if it failed). Once no relay is connecting, no connection still
+   * unclaimed can be a relay's.
+   */
+  #connected(relay: Relay, port: number | null): void {
+    this.#connecting--;
+    if (port !== null) {
+      const early = this.#unclaimed.get(port);
+      if (early) {
+        this.#unclaimed.delete(port);
+        clearTimeout(early.timer);
+        this.#handOver(relay, early.conn);
+      } else {
+        this.#waiting.set(port, relay);
+      }
+    }
+    if (this.#connecting === 0) {
+      for (const [port, { conn, timer }] of this.#unclaimed) {
+        this.#unclaimed.delete(port);
+        clearTimeout(timer);
+        this.#reject(conn);
+      }
     }
   }
 
@@ -209,25 +242,36 @@ export class TlsFront {
   #match(conn: Deno.TlsConn): void {
     const { hostname, port } = conn.remoteAddr;
     // Relays connect from 127.0.0.1; another address is another program.
-    if (hostname !== "127.0.0.1") {
-      closeQuietly(conn);
-      return;
-    }
-    const relay = this.#waiting.get(port);
+    const relay = hostname === "127.0.0.1" ? this.#waiting.get(port) : undefined;
     if (relay) {
       this.#waiting.delete(port);
       this.#handOver(relay, conn);
       return;
     }
-    if (this.#unclaimed.size >= MAX_UNCLAIMED) {
-      closeQuietly(conn);
+    // No relay is connecting: it is another program's. Otherwise it may be
+    // the relay's whose connect has not completed yet: it waits for it.
+    if (hostname !== "127.0.0.1" || this.#connecting === 0 || this.#unclaimed.has(port)) {
+      this.#reject(conn);
       return;
     }
     const timer = setTimeout(() => {
       this.#unclaimed.delete(port);
-      closeQuietly(conn);
+      this.#reject(conn);
     }, UNCLAIMED_WAIT_MS);
     this.#unclaimed.set(port, { conn, timer });
+  }
+
+  /** Closes a connection that no relay claimed; says so in the log, at most once a second. */
+  #reject(conn: Deno.TlsConn): void {
+    closeQuietly(conn);
+    this.#rejected++;
+    const now = performance.now();
+    if (now - this.#rejectedReportedAt < UNCLAIMED_REPORT_MS) return;
+    this.#options.log(
+      `TLS accept: closed ${plural(this.#rejected, "connection")} not from a relay`,
+    );
+    this.#rejected = 0;
+    this.#rejectedReportedAt = now;
   }
 
   #handOver(relay: Relay, conn: Deno.TlsConn): void {
@@ -247,8 +291,10 @@ interface RelayHost {
   addr(): Deno.NetAddr;
   /** See {@link TlsFront.firstByteWaitMs}. */
   firstByteWaitMs(): number;
-  /** The relay's loopback connection is up, from local port `port`. */
-  register(relay: Relay, port: number): void;
+  /** The relay starts its loopback connect. */
+  connecting(): void;
+  /** The relay's loopback connect has completed, from local port `port`; null if it failed. */
+  connected(relay: Relay, port: number | null): void;
   /** The relay has ended; `port` is its loopback connection's local port, if it had one. */
   ended(relay: Relay, port: number | null): void;
 }
@@ -349,15 +395,20 @@ export class Relay {
       this.#timer = setTimeout(Relay.#onTimer, this.#options.deadlineMs, this);
       const { hostname, port } = this.#host.addr();
       let inner: Deno.TcpConn;
+      this.#host.connecting();
       try {
         inner = await Deno.connect({ hostname, port });
       } catch (error) {
+        this.#host.connected(this, null);
         // Out of file descriptors, say: worth the operator's knowing.
         if (!this.#closed) {
           this.#options.log(`drop ${this.peer}: cannot relay to TLS (${errorMessage(error)})`);
         }
         return;
       }
+      // Said even when closed meanwhile: the other end, if accepted, is closed then.
+      this.#innerPort = inner.localAddr.port;
+      this.#host.connected(this, this.#innerPort);
       if (this.#closed) {
         closeQuietly(inner);
         return;
@@ -368,8 +419,6 @@ export class Relay {
       } catch {
         // Only a latency nicety.
       }
-      this.#innerPort = inner.localAddr.port;
-      this.#host.register(this, this.#innerPort);
       await this.#toInner(buffer.subarray(0, first));
       await Promise.all([this.#pumpOut(buffer), this.#pumpIn()]);
     } catch {

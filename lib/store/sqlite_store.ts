@@ -46,12 +46,13 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
-import { MAX_HISTORY } from "../core/limits.ts";
+import { MAILBOX_LIMITS, MAX_HISTORY } from "../core/limits.ts";
 import { nameKey } from "../core/names.ts";
 import type {
   ChatStore,
   NewMessage,
   NewPrivate,
+  Refusal,
   StoredMessage,
   StoredPrivate,
   StoredUser,
@@ -145,6 +146,22 @@ export const MIGRATIONS: readonly Migration[] = [
         delivered INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX privates_waiting ON privates (recipient_key, id) WHERE delivered = 0;
+    `,
+  },
+  {
+    description: "mailbox shares: senders with an account, refusals counted for the recipient",
+    sql: `
+      -- Whether the sender's name had an account when they sent it: senders
+      -- without one share half of a mailbox (MAILBOX_LIMITS).
+      ALTER TABLE privates ADD COLUMN sender_account INTEGER NOT NULL DEFAULT 0;
+      UPDATE privates SET sender_account = 1 WHERE sender IN (SELECT name FROM users);
+      -- Private messages refused for want of room, told at the recipient's login.
+      CREATE TABLE refusals (
+        recipient_key TEXT NOT NULL,   -- nameKey(recipient)
+        sender TEXT NOT NULL,          -- as named; '' for the senders past the first few
+        count INTEGER NOT NULL,
+        UNIQUE (recipient_key, sender)
+      );
     `,
   },
 ];
@@ -253,7 +270,7 @@ export class Store implements ChatStore {
         now,
       ).changes === 1;
       // Mail left for an earlier owner of this name is not the new owner's to read.
-      if (added) this.#run("DELETE FROM privates WHERE recipient_key = ?", key);
+      if (added) this.#forgetMail(key);
       return added;
     });
   }
@@ -273,12 +290,15 @@ export class Store implements ChatStore {
     );
   }
 
-  /** Deletes `name`'s account and the private messages waiting for it; false when there is none. */
+  /**
+   * Deletes `name`'s account, the private messages waiting for it and the
+   * refusals counted for it; false when there is none.
+   */
   deleteUser(name: string): boolean {
     const key = nameKey(name);
     return this.#write(() => {
       const deleted = this.#run("DELETE FROM users WHERE key = ?", key).changes === 1;
-      if (deleted) this.#run("DELETE FROM privates WHERE recipient_key = ?", key);
+      if (deleted) this.#forgetMail(key);
       return deleted;
     });
   }
@@ -352,8 +372,9 @@ export class Store implements ChatStore {
     const id = this.#nextId(message.id);
     this.#write(() =>
       this.#run(
-        `INSERT INTO privates (id, time, sender, recipient, recipient_key, text, delivered)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO privates
+           (id, time, sender, recipient, recipient_key, text, delivered, sender_account)
+         VALUES (?, ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM users WHERE key = ?))`,
         id,
         message.time,
         message.from,
@@ -361,6 +382,7 @@ export class Store implements ChatStore {
         nameKey(message.to),
         message.text,
         message.delivered ? 1 : 0,
+        nameKey(message.from),
       )
     );
     this.#lastId = id;
@@ -391,22 +413,72 @@ export class Store implements ChatStore {
   }
 
   /**
-   * The private messages waiting for `name` (by `nameKey`): how many, how
-   * many of them from `sender`, and the UTF-8 bytes of their text.
+   * The private messages waiting for `name` (by `nameKey`): how many, and the
+   * UTF-8 bytes of their text, in all, from `sender` (by name), and from
+   * senders who had no account.
    */
   waiting(name: string, sender = ""): Waiting {
     const row = this.#read(() =>
       this.#statement(
-        `SELECT COUNT(*) AS n, COALESCE(SUM(sender = ?), 0) AS mine,
-                COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) AS bytes
-         FROM privates WHERE recipient_key = ? AND delivered = 0`,
+        `SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes,
+                COALESCE(SUM(sender = ?1), 0) AS mine,
+                COALESCE(SUM(CASE WHEN sender = ?1 THEN bytes END), 0) AS mine_bytes,
+                COALESCE(SUM(sender_account = 0), 0) AS strangers,
+                COALESCE(SUM(CASE WHEN sender_account = 0 THEN bytes END), 0) AS strangers_bytes
+         FROM (SELECT sender, sender_account, LENGTH(CAST(text AS BLOB)) AS bytes
+               FROM privates WHERE recipient_key = ?2 AND delivered = 0)`,
       ).get(sender, nameKey(name))
     );
     return {
       messages: Number(row?.n ?? 0),
-      fromSender: Number(row?.mine ?? 0),
       bytes: Number(row?.bytes ?? 0),
+      fromSender: Number(row?.mine ?? 0),
+      bytesFromSender: Number(row?.mine_bytes ?? 0),
+      fromStrangers: Number(row?.strangers ?? 0),
+      bytesFromStrangers: Number(row?.strangers_bytes ?? 0),
     };
+  }
+
+  /**
+   * Counts one private message from `sender` to `name` (by `nameKey`)
+   * refused for want of room: by the sender's name for the first
+   * `MAILBOX_LIMITS.refusedSenders` senders, under "" for the rest, so that
+   * a stranger with many names adds one row, not many.
+   */
+  countRefused(name: string, sender: string): void {
+    const key = nameKey(name);
+    this.#write(() => {
+      const known = this.#statement(
+        "SELECT 1 FROM refusals WHERE recipient_key = ? AND sender = ?",
+      ).get(key, sender);
+      const named = Number(
+        this.#statement(
+          "SELECT COUNT(*) AS n FROM refusals WHERE recipient_key = ? AND sender <> ''",
+        ).get(key)?.n ?? 0,
+      );
+      this.#run(
+        `INSERT INTO refusals (recipient_key, sender, count) VALUES (?, ?, 1)
+         ON CONFLICT (recipient_key, sender) DO UPDATE SET count = count + 1`,
+        key,
+        known || named < MAILBOX_LIMITS.refusedSenders ? sender : "",
+      );
+    });
+  }
+
+  /**
+   * The refusals counted for `name` (by `nameKey`), by sender in the order
+   * they first came, the senders counted together last; forgets them.
+   */
+  takeRefused(name: string): Refusal[] {
+    const key = nameKey(name);
+    const rows = this.#read(() =>
+      this.#statement(
+        "SELECT sender, count FROM refusals WHERE recipient_key = ? ORDER BY sender = '', rowid",
+      ).all(key)
+    );
+    if (rows.length === 0) return [];
+    this.#write(() => this.#run("DELETE FROM refusals WHERE recipient_key = ?", key));
+    return rows.map((row) => ({ from: String(row.sender), messages: Number(row.count) }));
   }
 
   /** Marks `name`'s private messages up to id `upTo` as delivered; returns how many. */
@@ -516,15 +588,23 @@ export class Store implements ChatStore {
           continue;
         }
         this.#run("UPDATE users SET key = ? WHERE key = ?", key, user.key);
-        this.#run(
-          "UPDATE privates SET recipient_key = ? WHERE recipient_key = ?",
-          key,
-          user.key,
-        );
+        for (const table of ["privates", "refusals"]) {
+          this.#run(
+            `UPDATE ${table} SET recipient_key = ? WHERE recipient_key = ?`,
+            key,
+            user.key,
+          );
+        }
         taken.delete(user.key);
         taken.add(key);
       }
     });
+  }
+
+  /** Deletes the mail waiting for the account key `key`, and the refusals counted for it. */
+  #forgetMail(key: string): void {
+    this.#run("DELETE FROM privates WHERE recipient_key = ?", key);
+    this.#run("DELETE FROM refusals WHERE recipient_key = ?", key);
   }
 
   #nextId(given: number | undefined): number {

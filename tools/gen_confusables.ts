@@ -1,0 +1,142 @@
+/**
+ * Generates `lib/core/confusables_data.ts`, the table of look-alike letters
+ * that names are compared by (see `lib/core/confusables.ts`), from Unicode's
+ * confusables.txt.
+ *
+ * ```sh
+ * deno run -RW tools/gen_confusables.ts
+ * ```
+ *
+ * The source is the npm package unhomoglyph (MIT, by the markdown-it
+ * authors), whose `data.json` is every line of confusables.txt as a
+ * `{ source: prototype }` pair: no npm package ships the file itself, and the
+ * build reaches no other site. To move to a newer confusables.txt, pin the
+ * package version that carries it below, set `UNICODE_VERSION`, run this, and
+ * run `tests/names_test.ts`, which checks that the table checked in is this
+ * script's output.
+ *
+ * What it keeps: names are compared folded (`foldName`: NFKC, no invisible
+ * code points, case-folded, NFD), so the table maps folded code points. A
+ * source the folding changes into another single code point maps under that
+ * one; when a small letter and its capital map differently, the capital wins
+ * if it passes for an ASCII letter (Cyrillic в as В, so b; Greek β as Β, so
+ * b; i as I, so l), else the letter's own mapping does. Sources NFKC replaces
+ * anyway (Ⓒ, ſ, ﬁ) are left out, and so is everything that cannot be in a name
+ * (symbols, punctuation). Prototypes are folded too, and followed until they
+ * map to themselves.
+ *
+ * @module
+ */
+
+import data from "npm:unhomoglyph@1.0.6/data.json" with { type: "json" };
+import { foldName } from "../lib/core/confusables.ts";
+
+/** Where the table comes from: the npm package, and the confusables.txt version it carries. */
+export const SOURCE = { npm: "unhomoglyph@1.0.6", unicode: "13.0.0" } as const;
+
+/** The generated module. */
+export const OUTPUT: URL = new URL("../lib/core/confusables_data.ts", import.meta.url);
+
+// What a folded name may contain (see NAME_CHARS in lib/core/names.ts).
+const NAME_CHAR = /^[\p{L}\p{M}\p{N}_.\-]$/u;
+const ASCII = /^\p{ASCII}*$/u;
+
+/**
+ * The prototype of each folded code point, from confusables.txt's
+ * `{ source: prototype }` pairs, by the rules in this module's header.
+ */
+export function buildTable(mappings: Readonly<Record<string, string>>): Map<string, string> {
+  const candidates = new Map<string, { own?: string; capitals: string[]; others: string[] }>();
+  const sources = Object.keys(mappings).sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+  for (const source of sources) {
+    const from = foldName(source);
+    const to = foldName(mappings[source]);
+    if (from === to || [...from].length !== 1 || !NAME_CHAR.test(from)) continue;
+    if (source.normalize("NFKC") !== source.normalize("NFC")) continue;
+    const found = candidates.get(from) ?? { capitals: [], others: [] };
+    candidates.set(from, found);
+    if (source.normalize("NFD") === from) found.own = to;
+    else if (source !== source.toLowerCase()) found.capitals.push(to);
+    else found.others.push(to);
+  }
+  const table = new Map<string, string>();
+  for (const [from, { own, capitals, others }] of candidates) {
+    const to = capitals.find((p) => ASCII.test(p)) ?? own ?? others.find((p) => ASCII.test(p)) ??
+      capitals[0] ?? others[0];
+    table.set(from, to);
+  }
+  // A prototype may itself be a source once folded (I gives l; ι gives i, so l).
+  const follow = (text: string) =>
+    [...text].map((c) => table.get(c) ?? c).join("").normalize("NFD");
+  for (let round = 0;; round++) {
+    let changed = false;
+    for (const [from, to] of table) {
+      const next = follow(to);
+      if (next !== to) {
+        table.set(from, next);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+    if (round > 10) throw new Error("The look-alike table does not settle: a cycle of prototypes");
+  }
+  for (const [from, to] of table) if (from === to) table.delete(from);
+  return table;
+}
+
+/** The text of `lib/core/confusables_data.ts` for `mappings`. */
+export function confusablesModule(
+  mappings: Readonly<Record<string, string>> = data as Record<string, string>,
+): string {
+  // Printable ASCII as it is, the rest as escapes: the file stays plain ASCII,
+  // with no marks or right-to-left letters to confuse an editor.
+  const escape = (text: string) =>
+    [...text].map((c) =>
+      /[ -~]/.test(c) && !/["\\]/.test(c) ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`
+    )
+      .join("");
+  const entries = [...buildTable(mappings)]
+    .sort(([a], [b]) => a.codePointAt(0)! - b.codePointAt(0)!)
+    .map(([from, to]) => {
+      if (to.includes(" ")) throw new Error(`The prototype of U+${from} has a space`);
+      return escape(from + to);
+    });
+  const lines: string[] = [];
+  for (const entry of entries) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + entry.length < 90) lines[last] += ` ${entry}`;
+    else lines.push(entry);
+  }
+  return `/**
+ * The look-alike table of lib/core/confusables.ts, generated by
+ * tools/gen_confusables.ts from Unicode's confusables.txt ${SOURCE.unicode}, as the npm
+ * package ${SOURCE.npm} carries it: do not edit; run the generator.
+ *
+ * confusables.txt: Copyright © Unicode, Inc., under the Unicode License v3
+ * (https://www.unicode.org/license.txt). unhomoglyph: Copyright (c) Vitaly
+ * Puzrin, MIT licence.
+ *
+ * @module
+ */
+
+/** The confusables.txt version the table comes from. */
+export const CONFUSABLES_VERSION = "${SOURCE.unicode}";
+
+/** The npm package (and version) the table was generated from. */
+export const CONFUSABLES_SOURCE = "npm:${SOURCE.npm}";
+
+/**
+ * ${entries.length} entries, separated by spaces: a code point of a folded name, then its
+ * prototype.
+ */
+export const PROTOTYPES: string = [
+${lines.map((line) => `  "${line}",`).join("\n")}
+].join(" ");
+`;
+}
+
+if (import.meta.main) {
+  const text = confusablesModule();
+  await Deno.writeTextFile(OUTPUT, text);
+  console.log(`wrote ${OUTPUT.pathname} (${text.length} bytes)`);
+}
