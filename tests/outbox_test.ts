@@ -91,6 +91,20 @@ Deno.test("Outbox gives up on a peer whose queue passes the limit", () => {
   writer.release();
 });
 
+Deno.test("Outbox takes one item longer than its limit when nothing waits, and no more", () => {
+  const writer = new GatedWriter();
+  const failures: OutboxFailure[] = [];
+  const outbox = new Outbox(writer, { limit: 4, onFailure: (why) => failures.push(why) });
+  assert.ok(
+    outbox.push(bytes("a frame of 21 bytes..")),
+    "a peer that is not behind is not dropped",
+  );
+  assert.deepEqual(failures, []);
+  assert.equal(outbox.push(bytes("x")), false, "behind by a whole frame: over the limit");
+  assert.deepEqual(failures, ["overflow"]);
+  writer.release();
+});
+
 Deno.test("Outbox reports a failed write once and stops", async () => {
   const failures: OutboxFailure[] = [];
   const broken: ByteWriter = { write: () => Promise.reject(new Deno.errors.BrokenPipe("gone")) };

@@ -301,6 +301,18 @@ Deno.test("a peer dropped by its own welcome frees its place among the unregiste
   await cleanUp(server, alice, dropped, waiting, extra);
 });
 
+Deno.test("a small --queue-limit does not drop a reader who keeps up with long messages", async () => {
+  // 1,500 emoji are a legal message of 6 KB (more as JSON), above a 4 KiB queue limit.
+  const server = startServer({ queueLimitBytes: 4096 });
+  const alice = await JsonClient.join(server, "Alice");
+  const text = "😀".repeat(1500);
+  await alice.send({ type: "say", text });
+  assert.equal((await alice.next("message")).text, text);
+  await alice.send({ type: "who" });
+  assert.deepEqual((await alice.next("users")).names, ["Alice"]);
+  await cleanUp(server, alice);
+});
+
 Deno.test("leaving works even for someone who was flooding", async () => {
   const server = startServer({ flood: { burst: 2, rate: 0.1, kickAfter: 100 } });
   const alice = await JsonClient.join(server, "Alice");

@@ -183,7 +183,11 @@ export class Outbox {
    */
   push(bytes: Uint8Array): boolean {
     if (this.#failed) return false;
-    if (this.#queued + bytes.length > this.#limit) {
+    // One item longer than the limit still goes to a peer with nothing
+    // waiting: the limit is how far a peer may fall behind, and a big
+    // history frame (or an 8 KB message) under a small --queue-limit would
+    // otherwise drop a reader who is keeping up.
+    if (this.#queued > 0 && this.#queued + bytes.length > this.#limit) {
       this.#fail("overflow");
       return false;
     }

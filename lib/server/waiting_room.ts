@@ -51,13 +51,6 @@ export class WaitingRoom<T> {
   #seats = new Map<T, Seat>();
   /** The entries of each address that has any. */
   #byAddress = new Map<string, Set<T>>();
-  /**
-   * The addresses by how many entries they have: the address holding the
-   * most is found at once, however many addresses there are.
-   */
-  #byCount = new Map<number, Set<string>>();
-  /** The most entries any address has. */
-  #most = 0;
   #serial = 0;
   #silent: (entry: T) => boolean;
 
@@ -97,7 +90,6 @@ export class WaitingRoom<T> {
     const entries = this.#byAddress.get(seat.address)!;
     entries.delete(entry);
     if (entries.size === 0) this.#byAddress.delete(seat.address);
-    this.#moved(seat.address, entries.size + 1, entries.size);
     return true;
   }
 
@@ -109,9 +101,17 @@ export class WaitingRoom<T> {
    * that address (as many as one address may have).
    */
   evictFor(address: string): Evicted<T> | null {
-    if (this.held(address) >= this.#most) return null;
-    const mostAddress: string = this.#byCount.get(this.#most)!.values().next().value!;
-    const most = this.#byAddress.get(mostAddress)!;
+    // A scan of the addresses, only when every place is taken: counting them
+    // on every arrival and departure made garbage for each connection.
+    let mostAddress: string | null = null;
+    let most: Set<T> | undefined;
+    for (const [other, entries] of this.#byAddress) {
+      if (!most || entries.size > most.size) {
+        mostAddress = other;
+        most = entries;
+      }
+    }
+    if (!most || mostAddress === null || this.held(address) >= most.size) return null;
     let oldest: T | null = null;
     let oldestSilent: T | null = null;
     for (const entry of most) {
@@ -135,25 +135,5 @@ export class WaitingRoom<T> {
     let entries = this.#byAddress.get(seat.address);
     if (!entries) this.#byAddress.set(seat.address, entries = new Set());
     entries.add(entry);
-    this.#moved(seat.address, entries.size - 1, entries.size);
-  }
-
-  /** Keeps {@link #byCount} and {@link #most} as `address` goes from `from` entries to `to`. */
-  #moved(address: string, from: number, to: number): void {
-    if (from > 0) {
-      const was = this.#byCount.get(from)!;
-      was.delete(address);
-      if (was.size === 0) {
-        this.#byCount.delete(from);
-        // Counts move by one: the address that left the top is one below it.
-        if (from === this.#most) this.#most = to;
-      }
-    }
-    if (to > 0) {
-      let now = this.#byCount.get(to);
-      if (!now) this.#byCount.set(to, now = new Set());
-      now.add(address);
-      if (to > this.#most) this.#most = to;
-    }
   }
 }
