@@ -9,6 +9,17 @@ DENO         ?= $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 NAME ?=
 HOST ?=
 PORT ?=
+# More flags for `make serve` / `make join` (e.g. ARGS="--port 8000 --history 20").
+ARGS ?=
+
+# Where `make install` writes the `chat` launcher (a folder, ideally on PATH).
+PREFIX ?= $(HOME)/.local/bin
+BINDIR := $(abspath $(PREFIX))
+# The launcher runs this checkout with the Deno above, by absolute paths, so that it
+# works from any folder and without deno on PATH.
+DENO_ABS := $(if $(filter /%,$(DENO)),$(DENO),$(if $(findstring /,$(DENO)),$(abspath $(DENO)),$(shell command -v $(DENO) 2>/dev/null)))
+# Its second line, by which `make install` and `make uninstall` know a launcher of ours.
+LAUNCHER_MARK := \# chat launcher written by make install
 
 # Run chat as the executables run it: with the "chat" permission set of deno.json
 # (the one place permissions are defined) and no prompts. -q hides deno's notice
@@ -22,7 +33,7 @@ TAG ?=
 # The compiled executable `make test-exe` tests.
 CHAT_EXE ?= dist/chat
 
-.PHONY: all deno serve join test check fmt compile dist test-exe bench-startup clean
+.PHONY: all deno serve join install uninstall test check fmt compile dist test-exe bench-startup clean
 
 all: check test
 
@@ -40,10 +51,38 @@ deno: $(if $(filter $(LOCAL_DENO),$(DENO)),$(LOCAL_DENO))
 	@$(DENO) --version | head -1
 
 serve: deno
-	$(DENO) $(RUN) main.ts serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	$(DENO) $(RUN) main.ts serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
 
 join: deno
-	$(DENO) $(RUN) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+	$(DENO) $(RUN) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
+
+# A `chat` command for this checkout: a shell script in $(PREFIX) that runs main.ts
+# as the executables run it (`deno install -g` would drop --permission-set and call
+# whatever `deno` is on PATH). It refuses to replace a `chat` that is not ours.
+install: deno
+	@case '$(CURDIR)$(DENO_ABS)$(BINDIR)' in *"'"*) \
+		echo "make: cannot install from or into a path with a ' in it" >&2; exit 1;; esac
+	@test -n '$(DENO_ABS)' || { echo "make: cannot find $(DENO)" >&2; exit 1; }
+	@if [ -e '$(BINDIR)/chat' ] && ! sed -n 2p '$(BINDIR)/chat' | grep -q '^$(LAUNCHER_MARK) '; then \
+		echo "make: $(BINDIR)/chat exists and is not a launcher of make install; remove it or set PREFIX=DIR" >&2; \
+		exit 1; fi
+	@$(DENO) cache -q --config '$(CURDIR)/deno.json' '$(CURDIR)/main.ts'
+	@mkdir -p '$(BINDIR)'
+	@printf '%s\n' '#!/bin/sh' '$(LAUNCHER_MARK) in $(CURDIR)' \
+		"exec '$(DENO_ABS)' $(RUN) --config '$(CURDIR)/deno.json' '$(CURDIR)/main.ts' \"\$$@\"" \
+		> '$(BINDIR)/chat.tmp'
+	@chmod 755 '$(BINDIR)/chat.tmp'
+	@mv -f '$(BINDIR)/chat.tmp' '$(BINDIR)/chat'
+	@echo "installed $(BINDIR)/chat (runs $(CURDIR)/main.ts with $(DENO_ABS))"
+	@case ":$$PATH:" in *':$(BINDIR):'*) ;; *) \
+		echo "make: warning: $(BINDIR) is not on your PATH; add it, or run $(BINDIR)/chat" >&2;; esac
+
+# Removes the launcher of `make install` from $(PREFIX), and nothing that is not ours.
+uninstall:
+	@if [ ! -e '$(BINDIR)/chat' ]; then echo "make: no $(BINDIR)/chat to remove"; \
+	elif sed -n 2p '$(BINDIR)/chat' | grep -q '^$(LAUNCHER_MARK) '; then \
+		rm -f '$(BINDIR)/chat' && echo "removed $(BINDIR)/chat"; \
+	else echo "make: $(BINDIR)/chat is not a launcher of make install; left it alone" >&2; exit 1; fi
 
 test: deno
 	$(DENO) test $(TEST_PERMS) --doc lib/ tests/

@@ -18,6 +18,7 @@ import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./chat_server.ts";
+import { certificateNames, coveredBy, describeNames } from "./cert_names.ts";
 import type { Store } from "../store/sqlite_store.ts";
 import { VERSION } from "../version.ts";
 
@@ -140,7 +141,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
         "text; 'chat cert' makes a certificate for --tls-cert and --tls-key",
     );
   }
-  for (const line of joinHints(hostname, port, tls !== undefined)) io.out(line);
+  for (const line of joinHints(hostname, port, tls?.cert)) io.out(line);
   if (io.console) {
     io.out(
       "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
@@ -159,27 +160,52 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
 }
 
 /**
- * Lines telling the operator what others should type to join. With TLS,
- * clients need the certificate (`--ca`), and nc cannot join.
+ * Lines telling the operator what others should type to join. With TLS
+ * (`cert`, the PEM given to --tls-cert), clients need the certificate
+ * (`--ca`), nc cannot join, and only hosts the certificate is for can work:
+ * a client refuses a certificate that does not name the host it typed.
  */
-export function joinHints(hostname: string, port: number, tls = false): string[] {
+export function joinHints(hostname: string, port: number, cert?: string): string[] {
+  const tls = cert !== undefined;
   const suffix = port === DEFAULT_PORT ? "" : `:${port}`;
   const ca = tls ? " --ca chat-cert.pem" : "";
   const nc = (host: string) => tls ? "" : `   (or: nc ${host} ${port})`;
+  // chat join reads HOST:PORT, so an IPv6 host needs its brackets.
+  const join = (host: string) =>
+    `chat join ${host.includes(":") && suffix ? `[${host}]` : host}${suffix}${ca}`;
+  const names = tls ? certificateNames(cert) : undefined;
+  const covered = (host: string) => names === undefined || coveredBy(names, host);
+  const wildcard = hostname === "0.0.0.0" || hostname === "::";
+  const remote = (wildcard ? lanAddresses() : [hostname]).filter(covered);
+  // From this machine: the first of these the certificate is for.
+  const loopback = wildcard || isLoopback(hostname)
+    ? ["localhost", "127.0.0.1", ...(hostname === "::" || hostname === "::1" ? ["::1"] : [])]
+      .find(covered)
+    : undefined;
   const lines: string[] = [];
-  if (hostname !== "0.0.0.0" && hostname !== "::") {
-    // chat join reads HOST:PORT, so an IPv6 host needs its brackets.
-    const host = hostname.includes(":") && suffix ? `[${hostname}]` : hostname;
-    lines.push(`Join with: chat join ${host}${suffix}${ca}${nc(hostname)}`);
+  if (names !== undefined && remote.length === 0 && loopback === undefined) {
+    lines.push(
+      "This machine's names and addresses are not in the certificate given to --tls-cert:",
+    );
+    lines.push(
+      `  the certificate is for ${describeNames(names) || "no host name or address"}: ` +
+        `join with one of those (${join("HOST")})`,
+    );
+  } else if (!wildcard) {
+    const host = remote[0] ?? loopback!;
+    lines.push(`Join with: ${join(host)}${nc(host)}`);
   } else {
     lines.push("Others can join with:");
-    for (const address of lanAddresses()) {
-      lines.push(`  chat join ${address}${suffix}${ca}${nc(address)}`);
-    }
-    lines.push(`  chat join localhost${suffix}${ca}   (from this machine)`);
+    for (const address of remote) lines.push(`  ${join(address)}${nc(address)}`);
+    if (loopback !== undefined) lines.push(`  ${join(loopback)}   (from this machine)`);
   }
   if (tls) lines.push("  (give each client a copy of the certificate given to --tls-cert)");
   return lines;
+}
+
+/** Where "localhost" leads: not 127.0.0.2, which is loopback too. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "127.0.0.1" || hostname === "::1";
 }
 
 function lanAddresses(): string[] {
