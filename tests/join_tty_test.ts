@@ -221,11 +221,14 @@ Deno.test("Ctrl+C leaves cleanly: the room is told, the exit code is 0, the term
   });
 });
 
-Deno.test("when the server shuts down, the client says so and exits 0", async () => {
+Deno.test("when the server shuts down, the client says so, waits for it, and exits 0 on Ctrl+C", async () => {
+  // Waiting out a restart is join_restart_test.ts's; here, what the shutdown looks like.
   await withChat(async (server, tmux, address) => {
     await tmux.start([address, "--name", "Alice"]);
     await tmux.waitForText("Welcome, Alice!");
     await server.shutdown();
+    await tmux.waitForText("is stopping or restarting");
+    await tmux.keys("C-c");
     const screen = await tmux.waitForText("[exit 0]");
     assert.ok(screen.some((row) => /\d\d:\d\d \*\*\* The server is shutting down/.test(row)));
   });

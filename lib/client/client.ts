@@ -11,8 +11,10 @@
  * good, and {@link ChatClient.updates} yields what happens next. A connection
  * that ends without `bye` is lost, not closed: the client reconnects with
  * growing, jittered pauses and says hello again under the same name (and
- * with the password that worked). A keepalive ping notices a connection that
- * died silently (a laptop that slept, a cable pulled).
+ * with the password that worked). A `bye` for a shutdown ends it, unless
+ * `restartWaitMs` says to wait that long for the server to come back. A
+ * keepalive ping notices a connection that died silently (a laptop that
+ * slept, a cable pulled).
  *
  * TLS mistakes are told apart, because each has its own fix: a certificate
  * that is not trusted (give `--ca`), one for another host name, a TLS client
@@ -58,10 +60,17 @@ export type Registration =
 export type ClientUpdate =
   /** An event from the server. */
   | { kind: "event"; event: ChatEvent }
-  /** The connection dropped; the client is trying again (unless told not to). */
-  | { kind: "lost"; reason: string }
-  /** An attempt to come back failed; the next one is in `delayMs`. */
-  | { kind: "retrying"; reason: string; delayMs: number; refused: boolean }
+  /**
+   * The connection dropped, or the server stopped on purpose and the client
+   * waits for it to come back (`until` is then when it gives up, in epoch
+   * ms); the first attempt is at `nextAt` (epoch ms).
+   */
+  | { kind: "lost"; reason: string; nextAt: number; until?: number }
+  /**
+   * An attempt to come back failed; the next one is in `delayMs` (before
+   * jitter), at `nextAt` (epoch ms).
+   */
+  | { kind: "retrying"; reason: string; delayMs: number; refused: boolean; nextAt: number }
   /** Back in the room after a drop. */
   | { kind: "back"; welcome: WelcomeEvent }
   /**
@@ -102,6 +111,11 @@ export interface ClientOptions {
   retryInitialMs?: number;
   /** Longest pause between reconnection attempts, in ms. @default 10000 */
   retryMaxMs?: number;
+  /**
+   * How long to keep trying to come back after the server said it shuts
+   * down (a restart, most often), in ms; 0 ends at its `bye`. @default 0
+   */
+  restartWaitMs?: number;
 }
 
 /** Formats a host and port as `host:port`, bracketing IPv6 addresses. */
@@ -369,6 +383,7 @@ export class ChatClient {
       idleTimeoutMs: 60_000,
       retryInitialMs: 500,
       retryMaxMs: 10_000,
+      restartWaitMs: 0,
       ...options,
     };
     this.address = formatTarget(options.host, options.port);
@@ -606,6 +621,8 @@ export class ChatClient {
       while (!this.#closed) {
         const link = this.#link;
         const event = link ? await link.next() : null;
+        // The server's goodbye for a shutdown, when we wait for it to come back.
+        let stopped: ByeEvent | null = null;
         if (event) {
           this.#track(event);
           if (event.type === "ping") {
@@ -615,16 +632,19 @@ export class ChatClient {
             });
           }
           yield { kind: "event", event };
-          if (event.type === "bye") {
+          if (event.type !== "bye") continue;
+          const waits = reconnect && event.code === "shutdown" && this.#options.restartWaitMs > 0;
+          if (!waits || this.#quitting) {
             yield { kind: "end", bye: event, reason: event.reason };
             return;
           }
-          continue;
+          stopped = event;
+          link!.close();
         }
         this.#registered = false;
         this.#stopKeepalive();
         if (this.#quitting || this.#closed) {
-          yield { kind: "end", bye: null, reason: "closed" };
+          yield { kind: "end", bye: stopped, reason: stopped?.reason ?? "closed" };
           return;
         }
         const lost = "the connection was lost";
@@ -632,10 +652,11 @@ export class ChatClient {
           yield { kind: "end", bye: null, reason: lost };
           return;
         }
-        yield { kind: "lost", reason: lost };
-        const back = yield* this.#comeBack();
+        const until = stopped ? Date.now() + this.#options.restartWaitMs : undefined;
+        const back = yield* this.#comeBack(stopped?.reason ?? lost, until);
         if (back === null) {
-          yield { kind: "end", bye: null, reason: lost };
+          // Gave up on a stopped server: it ended on purpose, as its goodbye said.
+          yield { kind: "end", bye: stopped, reason: stopped?.reason ?? lost };
           return;
         }
         if (back.type !== "welcome") {
@@ -649,13 +670,24 @@ export class ChatClient {
     }
   }
 
-  // Reconnects with jittered exponential backoff until welcomed, closed
-  // (null), or refused for good (the server's error).
-  async *#comeBack(): AsyncGenerator<ClientUpdate, WelcomeEvent | ErrorEvent | null> {
+  // Announces the loss, then reconnects with jittered exponential backoff
+  // until welcomed, closed or past `until` (null), or refused for good (the
+  // server's error).
+  async *#comeBack(
+    cause: string,
+    until?: number,
+  ): AsyncGenerator<ClientUpdate, WelcomeEvent | ErrorEvent | null> {
     let delay = this.#options.retryInitialMs;
+    // Jitter spreads out a room full of clients after a server restart.
+    const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
+    let pause = jitter(delay);
+    yield {
+      kind: "lost",
+      reason: cause,
+      nextAt: Date.now() + pause,
+      ...(until !== undefined ? { until } : {}),
+    };
     while (!this.#closed && !this.#quitting) {
-      // Jitter spreads out a room full of clients after a server restart.
-      const pause = Math.round(delay * (0.8 + Math.random() * 0.4));
       await this.#sleep(pause);
       if (this.#closed || this.#quitting) return null;
       let reason: string;
@@ -677,13 +709,16 @@ export class ChatClient {
         // Without a resume token that the server knows (it restarted), the old
         // connection may hold the name until the server notices it is gone.
         reason = answer.message;
-        refused = true;
+        // A server still on its way down is not refusing us.
+        refused = answer.code !== "shutdown";
       } catch (error) {
         reason = error instanceof ConnectError ? error.reason : errorMessage(error);
         refused = false;
       }
       delay = Math.min(delay * 2, this.#options.retryMaxMs);
-      yield { kind: "retrying", reason, delayMs: delay, refused };
+      pause = jitter(delay);
+      if (until !== undefined && Date.now() + pause > until) return null;
+      yield { kind: "retrying", reason, delayMs: delay, refused, nextAt: Date.now() + pause };
     }
     return null;
   }

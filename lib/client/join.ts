@@ -4,8 +4,11 @@
  * When stdin and stdout are terminals, it is interactive: it asks for a name
  * if none was given (and again if the server refuses it), keeps the input
  * line at the bottom while the conversation scrolls above, completes names
- * and commands with Tab, reconnects by itself when the connection drops, and
- * leaves cleanly on Ctrl+C, Ctrl+D, `/quit` or `exit`.
+ * and commands with Tab, reconnects by itself when the connection drops (a
+ * line entered meanwhile is sent once back; history sent again shows only
+ * what was not shown), waits up to RESTART_WAIT_MS for a server that shut
+ * down on purpose to come back, counting down on the prompt, and leaves
+ * cleanly on Ctrl+C, Ctrl+D, `/quit` or `exit`.
  *
  * Otherwise it is a pipe: each line of stdin is sent as typed, what arrives
  * is printed as plain lines without escape codes, and it leaves at the end of
@@ -26,7 +29,7 @@
  * With `--tls` (or `--ca FILE`, a certificate to trust) it connects with TLS.
  *
  * Exit codes (see ExitCode): 0 when the user left or the server shut down
- * on purpose, 1 when the connection was lost (pipe mode) or the server closed
+ * on purpose (and, in a terminal, did not come back in time), 1 when the connection was lost (pipe mode) or the server closed
  * it for another reason, or the `--ca` file cannot be read, 2 for no name in
  * pipe mode, 3 when the server cannot be reached (TLS problems included), 4
  * when it refuses us (name, password, too many failed logins, full room,
@@ -38,7 +41,7 @@
 import { ExitCode } from "../cli/exit_codes.ts";
 import type { JoinSettings } from "../cli/settings.ts";
 import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
-import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import { type ChatEvent, ErrorCode, type MessageEvent } from "../core/events.ts";
 import { lowerFirst } from "../core/errors.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
@@ -47,6 +50,7 @@ import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   type Line,
+  lineWidth,
   paint,
   promptLine,
   renderEvent,
@@ -66,6 +70,18 @@ const ESCAPE_WAIT_MS = 50;
 
 /** Passwords a person may try before the client gives up (the server counts too). */
 const PASSWORD_TRIES = 3;
+
+/** How long a person's client waits for a server that stopped on purpose to come back, in ms. */
+const RESTART_WAIT_MS = 120_000;
+
+/** How often the countdown to the next attempt to come back is redrawn, in ms. */
+const COUNTDOWN_TICK_MS = 250;
+
+/** Lines entered while offline that wait to be sent; more stay in the input. */
+const MAX_QUEUED = 20;
+
+/** Messages remembered as shown, so that history after a reconnect skips them. */
+const SHOWN_KEPT = 5_000;
 
 /** Joins a chat server from this terminal (or pipe); resolves to the exit code. */
 export async function join(settings: JoinSettings): Promise<number> {
@@ -91,6 +107,8 @@ export async function join(settings: JoinSettings): Promise<number> {
     host: settings.host,
     port: settings.port,
     client: `chat/${VERSION}`,
+    // A person waits out a restart; a script ends at the shutdown, as its caller expects.
+    ...(interactive ? { restartWaitMs: RESTART_WAIT_MS } : {}),
     ...(tls ? { tls: caCerts ? { caCerts } : {} } : {}),
   });
   try {
@@ -263,6 +281,11 @@ function printPlain(event: ChatEvent, me: string): void {
   else writeOut(text);
 }
 
+/** What tells a message apart, across a restart of a server whose ids start again. */
+function shownKey(message: MessageEvent): string {
+  return `${message.id} ${message.time} ${message.room}`;
+}
+
 /** The interactive client: one terminal, one conversation. */
 class InteractiveJoin {
   #client: ChatClient;
@@ -287,6 +310,17 @@ class InteractiveJoin {
   #lastRetry = "";
   #joined = false;
   #typedAhead: string[] = [];
+  // Lines entered while offline, sent once back.
+  #queued: string[] = [];
+  // Messages shown (`shownKey`), and whether the next event follows a reconnect's welcome.
+  #shown = new Set<string>();
+  #rejoined = false;
+  // While the server is stopped on purpose: when the client gives up, and when it tries next.
+  #restartUntil: number | null = null;
+  #retryAt = 0;
+  #countdown: ReturnType<typeof setInterval> | undefined;
+  // The offline prompt last drawn, as text.
+  #promptText = "";
 
   constructor(client: ChatClient, settings: JoinSettings, mode: RenderMode) {
     this.#client = client;
@@ -315,6 +349,7 @@ class InteractiveJoin {
     } finally {
       clearTimeout(this.#leaveTimer);
       clearTimeout(this.#escapeTimer);
+      clearInterval(this.#countdown);
       this.#write(this.#screen.close());
       this.#term.stop();
       if (this.#farewell) writeErr(this.#farewell);
@@ -436,13 +471,26 @@ class InteractiveJoin {
           break;
         case "lost":
           this.#lastRetry = "";
-          this.#screen.setPrompt(promptLine(this.#client.name, false));
+          this.#retryAt = update.nextAt;
+          if (update.until !== undefined) {
+            this.#restartUntil = update.until;
+            this.#countdown = setInterval(() => this.#drawOffline(), COUNTDOWN_TICK_MS);
+          }
+          this.#drawOffline();
           this.#print([
-            statusLine(`Lost the connection to ${address}; reconnecting...`, Date.now()),
+            statusLine(
+              update.until !== undefined
+                ? `${address} is stopping or restarting; will try to rejoin for ` +
+                  `${RESTART_WAIT_MS / 60_000} minutes (Ctrl+C to give up)`
+                : `Lost the connection to ${address}; reconnecting...`,
+              Date.now(),
+            ),
           ]);
           this.#updateTitle();
           break;
         case "retrying":
+          this.#retryAt = update.nextAt;
+          this.#drawOffline();
           if (update.reason !== this.#lastRetry) {
             this.#lastRetry = update.reason;
             // The server answered but refused (the name taken by someone
@@ -455,6 +503,8 @@ class InteractiveJoin {
           }
           break;
         case "back":
+          this.#stopCountdown();
+          this.#rejoined = true;
           this.#screen.setPrompt(promptLine(this.#client.name, true));
           this.#print([
             statusLine(
@@ -464,11 +514,24 @@ class InteractiveJoin {
             ),
           ]);
           this.#updateTitle();
+          // Lines entered while offline go now, in order, as if just typed.
+          for (const line of this.#queued.splice(0)) this.#client.input(line);
           break;
         case "end": {
+          const waited = this.#restartUntil !== null;
+          this.#stopCountdown();
           const end = ending(update, address, this.#leaving);
           this.#farewell = end.message;
-          if (end.code === ExitCode.Ok && update.bye?.code !== "shutdown") {
+          if (waited && !this.#leaving && update.bye?.code === "shutdown") {
+            this.#farewell = `chat: ${address} did not come back within ` +
+              `${RESTART_WAIT_MS / 60_000} minutes; giving up\n`;
+          }
+          const unsent = this.#queued.length;
+          if (unsent > 0) {
+            this.#farewell += `chat: ${unsent} ${unsent === 1 ? "line" : "lines"} ` +
+              "entered while offline were not sent\n";
+          }
+          if (end.code === ExitCode.Ok && (update.bye?.code !== "shutdown" || this.#leaving)) {
             this.#print([statusLine(`You left ${address}`, Date.now())]);
           }
           return end.code;
@@ -478,13 +541,62 @@ class InteractiveJoin {
     return ExitCode.Ok;
   }
 
+  /**
+   * The offline prompt: while a stopped server is awaited, with the
+   * countdown to the next attempt. Redrawn only when its text changes.
+   */
+  #drawOffline(): void {
+    const name = this.#client.name;
+    let prompt = promptLine(name, false);
+    if (this.#restartUntil !== null) {
+      const left = Math.ceil((this.#retryAt - Date.now()) / 1000);
+      const when = left > 0 ? `in ${left} s` : "now";
+      prompt = promptLine(name, false, `server stopped; trying again ${when} — Ctrl+C to give up`);
+      // The prompt gets half the row at most: a narrow window gets the short form, name kept.
+      if (lineWidth(prompt) > Math.floor(this.#screen.columns / 2)) {
+        prompt = promptLine(name, false, `stopped; retry ${when}`);
+      }
+    }
+    const text = prompt.spans.map((span) => span.text).join("");
+    if (text === this.#promptText) return;
+    this.#promptText = text;
+    this.#screen.setPrompt(prompt);
+    this.#write(this.#screen.drawInput(this.#input()));
+  }
+
+  #stopCountdown(): void {
+    clearInterval(this.#countdown);
+    this.#countdown = undefined;
+    this.#restartUntil = null;
+    this.#promptText = "";
+  }
+
   #onEvent(event: ChatEvent): void {
+    // History resent with a reconnect's welcome: only what this screen has not shown.
+    const rejoined = this.#rejoined;
+    this.#rejoined = false;
+    if (event.type === "history" && rejoined) {
+      const unseen = event.messages.filter((m) => !this.#shown.has(shownKey(m)));
+      if (unseen.length === 0) return;
+      event = { ...event, messages: unseen };
+    }
+    if (event.type === "message") this.#remember([event]);
+    if (event.type === "history") this.#remember(event.messages);
     if (event.type === "rename" && event.to === this.#client.name) {
       this.#screen.setPrompt(promptLine(this.#client.name, true));
     }
     const lines = renderEvent(event, this.#context());
     if (lines.length > 0) this.#print(lines);
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
+  }
+
+  #remember(messages: MessageEvent[]): void {
+    for (const message of messages) this.#shown.add(shownKey(message));
+    // The oldest go first: a reconnect's history holds only the latest messages.
+    for (const key of this.#shown) {
+      if (this.#shown.size <= SHOWN_KEPT) break;
+      this.#shown.delete(key);
+    }
   }
 
   async #readKeys(): Promise<void> {
@@ -548,14 +660,23 @@ class InteractiveJoin {
       this.#leave();
       return;
     }
-    // Offline: keep the line, so nothing typed is lost; Enter sends it once back.
-    this.#chat.setText(text);
+    if (this.#queued.length >= MAX_QUEUED) {
+      // Enough waits already: keep the line, so nothing typed is lost.
+      this.#chat.setText(text);
+      this.#print([
+        statusLine(
+          `Not connected, and ${MAX_QUEUED} lines wait to be sent; press Enter again once reconnected`,
+          Date.now(),
+          "error",
+        ),
+      ]);
+      return;
+    }
+    // Offline: the line is sent once back, as in any messenger; the input is free meanwhile.
+    this.#queued.push(text);
+    this.#write(this.#screen.drawInput(this.#input()));
     this.#print([
-      statusLine(
-        "Not connected, so not sent; press Enter again once reconnected",
-        Date.now(),
-        "error",
-      ),
+      statusLine(`Not connected: "${stripUnsafe(text)}" will be sent once reconnected`, Date.now()),
     ]);
   }
 

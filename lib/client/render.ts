@@ -236,12 +236,12 @@ export function statusLine(text: string, now: number, tone: Tone = "status"): Li
   return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${clean(text)}`, tone }] };
 }
 
-/** The prompt before the input line: the name, and whether we are offline. */
-export function promptLine(name: string, online: boolean): Line {
+/** The prompt before the input line: the name, and whether (and why, `note`) we are offline. */
+export function promptLine(name: string, online: boolean, note = "offline"): Line {
   return {
     spans: online
       ? [{ text: clean(name), tone: "prompt", name }, { text: "> " }]
-      : [{ text: "(offline) ", tone: "offline" }, { text: clean(name), tone: "prompt", name }, {
+      : [{ text: `(${note}) `, tone: "offline" }, { text: clean(name), tone: "prompt", name }, {
         text: "> ",
       }],
   };

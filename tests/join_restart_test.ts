@@ -1,0 +1,254 @@
+/**
+ * `chat join` across a planned restart of `chat serve` (SIGTERM, then started
+ * again on the same port), in a real terminal (tmux): the person is told the
+ * server stopped, sees when the next attempt comes, and is back as themself;
+ * a line typed while offline is sent once back; and history already on the
+ * screen is not shown again. A pipe still leaves at the shutdown.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { ClientUpdate } from "../lib/client/client.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
+import { chatCommand } from "./_chat_command.ts";
+import { spawnJoin } from "./chat_helpers.ts";
+import { FakeServer, welcome } from "./_fake_server.ts";
+import { cleanUp, clientFor, JsonClient, startServer, within } from "./_helpers.ts";
+import { ServeProcess } from "./_serve_process.ts";
+import { shellLine, startTerminal, tmux } from "./_tmux.ts";
+
+// Coming back takes the client's back-off (0.5 s, then 1, 2, 4 s...) plus a
+// server's start: longer than the usual wait of WAIT_MS.
+const BACK_WAIT_MS = 20_000;
+
+/** Runs `chat join 127.0.0.1:PORT --name Alice` in a terminal; `body` gets the socket. */
+async function joinInTerminal(
+  port: number,
+  columns: number,
+  body: (socket: string) => Promise<void>,
+): Promise<void> {
+  const socket = `chat-restart-${crypto.randomUUID()}`;
+  const join = chatCommand(["join", `127.0.0.1:${port}`, "--name", "Alice"]);
+  await startTerminal(socket, `${shellLine(join)}; echo "[exit $?]"; sleep 60`, {
+    columns,
+    rows: 40,
+    env: { NO_COLOR: "1", CHAT_NAME: "", CHAT_PASSWORD: "" },
+  });
+  try {
+    await body(socket);
+  } finally {
+    const path = await tmux(socket, "display", "-p", "#{socket_path}").catch(() => "");
+    await tmux(socket, "kill-server").catch(() => {});
+    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
+  }
+}
+
+/** Polls the screen until `pattern` shows; resolves to the whole screen. Fails after `ms`. */
+async function shows(socket: string, pattern: RegExp, ms = BACK_WAIT_MS): Promise<string> {
+  const deadline = Date.now() + ms;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
+    if (pattern.test(screen)) return screen;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`screen never showed ${pattern}:\n${screen}`);
+}
+
+/** Types `text` and presses Enter. */
+async function typeLine(socket: string, text: string): Promise<void> {
+  await tmux(socket, "send-keys", "-t", "chat", "-l", text);
+  await tmux(socket, "send-keys", "-t", "chat", "Enter");
+}
+
+/** The rows of `screen` that contain `text`. */
+function rowsWith(screen: string, text: string): string[] {
+  return screen.split("\n").filter((row) => row.includes(text));
+}
+
+/** Stops `server` with SIGTERM and waits until it has exited. */
+async function stop(server: ServeProcess): Promise<void> {
+  server.child.kill("SIGTERM");
+  const { code, stderr } = await server.finish();
+  assert.equal(code, 0, stderr);
+}
+
+/** Stops `server` if it still runs (the second one, or a test that failed half-way). */
+async function end(server: ServeProcess): Promise<void> {
+  try {
+    server.child.kill("SIGTERM");
+  } catch {
+    // Exited already, through `stop`, which read its output.
+    return;
+  }
+  await server.finish();
+}
+
+Deno.test("chat join waits out a restart of chat serve with a countdown and rejoins as Alice", async () => {
+  const first = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+  const port = await first.port();
+  const address = `127.0.0.1:${port}`;
+  let second = null as ServeProcess | null;
+  let bob = null as JsonClient | null;
+  try {
+    await joinInTerminal(port, 140, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await stop(first);
+      await shows(socket, /is stopping or restarting; will try to rejoin for 2 minutes/);
+      // A wide window has room for the whole countdown and the name.
+      await shows(
+        socket,
+        /^\(server stopped; trying again in \d+ s — Ctrl\+C to give up\) Alice>/m,
+      );
+      second = new ServeProcess(["--host", "127.0.0.1", "--port", String(port)]);
+      await second.port();
+      bob = await JsonClient.join(port, "Bob");
+      const screen = await shows(socket, new RegExp(`Reconnected to ${address} as Alice`));
+      assert.doesNotMatch(screen, /\[exit/, screen);
+      await shows(socket, /^Alice>/m);
+      await typeLine(socket, "back after the restart");
+      const said = await bob.next("message");
+      assert.deepEqual([said.from, said.text], ["Alice", "back after the restart"]);
+    });
+  } finally {
+    await bob?.close();
+    await end(first);
+    if (second) await end(second);
+  }
+});
+
+Deno.test("chat join in a pipe still exits 0 when chat serve stops with SIGTERM", async () => {
+  const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+  const port = await server.port();
+  const join = spawnJoin([`127.0.0.1:${port}`, "--name", "bot"]);
+  try {
+    await server.waitFor(/ join bot from /);
+    await stop(server);
+    const { code } = await within(join.status, () => "the piped client did not exit");
+    assert.equal(code, 0);
+  } finally {
+    await join.stdin.close().catch(() => {});
+    await join.stdout.cancel().catch(() => {});
+    await join.stderr.cancel().catch(() => {});
+    try {
+      join.kill();
+    } catch {
+      // Exited already.
+    }
+    await end(server);
+  }
+});
+
+Deno.test("a line entered while offline is sent once back, and the next line is a line of its own", async () => {
+  const fake = new FakeServer((hello) => [welcome(hello.name)]);
+  const port = fake.port;
+  let server: ChatServer | null = null;
+  let bob = null as JsonClient | null;
+  try {
+    await joinInTerminal(port, 100, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await fake.close();
+      await shows(socket, /^\(offline\) Alice>/m);
+      await typeLine(socket, "typed while offline");
+      const waiting = await shows(socket, /will be sent once reconnected/);
+      // The input line is free again: what comes next is a new line.
+      assert.match(waiting, /^\(offline\) Alice> *$/m, waiting);
+      server = startServer({ port });
+      bob = await JsonClient.join(server, "Bob");
+      await shows(socket, /Reconnected to .* as Alice/);
+      const queued = await bob.next("message");
+      assert.deepEqual([queued.from, queued.text], ["Alice", "typed while offline"]);
+      await typeLine(socket, "and then this");
+      const next = await bob.next("message");
+      assert.deepEqual([next.from, next.text], ["Alice", "and then this"]);
+    });
+  } finally {
+    await fake.close().catch(() => {});
+    if (server) await cleanUp(server, ...(bob ? [bob] : []));
+  }
+});
+
+Deno.test("with --history 5, coming back shows only the messages not shown yet", async () => {
+  const data = await Deno.makeTempDir();
+  const args = ["--host", "127.0.0.1", "--data", data, "--history", "5"];
+  const first = new ServeProcess([...args, "--port", "0"]);
+  const port = await first.port();
+  let second = null as ServeProcess | null;
+  let bob = null as JsonClient | null;
+  try {
+    bob = await JsonClient.join(port, "Bob");
+    for (const text of ["old one", "old two"]) {
+      await bob.type(text);
+      await bob.next("message", (m) => m.text === text);
+    }
+    await joinInTerminal(port, 80, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await shows(socket, /end of history/);
+      await bob!.type("live three");
+      await shows(socket, /live three/);
+      await bob!.close();
+      await stop(first);
+      // A narrow one for the short form: the prompt keeps at most half the row.
+      await shows(socket, /^\(stopped; retry in \d+ s\) Alice>/m);
+      second = new ServeProcess([...args, "--port", String(port)]);
+      await second.port();
+      bob = await JsonClient.join(port, "Bob");
+      await bob.type("while away");
+      await bob.next("message", (m) => m.text === "while away");
+      await shows(socket, /Reconnected to .* as Alice/);
+      const screen = await shows(socket, /while away/);
+      for (const text of ["old one", "old two", "live three", "while away"]) {
+        assert.equal(rowsWith(screen, text).length, 1, `once: ${text}\n${screen}`);
+      }
+      assert.equal(rowsWith(screen, "earlier message").length, 2, screen);
+    });
+  } finally {
+    await bob?.close();
+    await end(first);
+    if (second) await end(second);
+    await Deno.remove(data, { recursive: true });
+  }
+});
+
+Deno.test("Ctrl+C while chat join waits for a stopped server gives up at once, with exit code 0", async () => {
+  const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+  const port = await server.port();
+  try {
+    await joinInTerminal(port, 140, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await stop(server);
+      await shows(socket, /trying again in \d+ s — Ctrl\+C to give up/);
+      await tmux(socket, "send-keys", "-t", "chat", "C-c");
+      const screen = await shows(socket, /\[exit \d+\]/);
+      assert.match(screen, /\[exit 0\]/, screen);
+    });
+  } finally {
+    await end(server);
+  }
+});
+
+Deno.test("a client waiting for a stopped server gives up when the wait is over, ending with the server's goodbye", async () => {
+  const server = startServer();
+  const client = clientFor(server.addr.port, {
+    retryInitialMs: 10,
+    retryMaxMs: 40,
+    restartWaitMs: 300,
+  });
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    await server.shutdown();
+    const seen: ClientUpdate[] = [];
+    for await (const update of updates) seen.push(update);
+    const kinds = [...new Set(seen.map((u) => u.kind))];
+    assert.deepEqual(kinds, ["event", "lost", "retrying", "end"]);
+    const lost = seen.find((u) => u.kind === "lost");
+    assert.ok(lost?.kind === "lost" && lost.until !== undefined, JSON.stringify(lost));
+    const last = seen.at(-1)!;
+    assert.ok(last.kind === "end" && last.bye?.code === "shutdown", JSON.stringify(last));
+  } finally {
+    client.close();
+  }
+});
