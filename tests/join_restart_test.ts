@@ -252,3 +252,32 @@ Deno.test("a client waiting for a stopped server gives up when the wait is over,
     client.close();
   }
 });
+
+Deno.test("after coming back to a server that sends no history, /history shows it all again", async () => {
+  const data = await Deno.makeTempDir();
+  // No history for joiners: the reconnect's welcome comes alone, and the
+  // next history is the one Alice asks for.
+  const args = ["--host", "127.0.0.1", "--data", data];
+  const first = new ServeProcess([...args, "--port", "0"]);
+  const port = await first.port();
+  let second = null as ServeProcess | null;
+  try {
+    await joinInTerminal(port, 100, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await typeLine(socket, "said before the restart");
+      await shows(socket, /Alice: said before the restart/);
+      await stop(first);
+      await shows(socket, /(trying again|retry) in \d+ s/);
+      second = new ServeProcess([...args, "--port", String(port)]);
+      await second.port();
+      await shows(socket, /Reconnected to .* as Alice/);
+      await typeLine(socket, "/history");
+      const screen = await shows(socket, /earlier message/);
+      assert.equal(rowsWith(screen, "said before the restart").length, 2, screen);
+    });
+  } finally {
+    await end(first);
+    if (second) await end(second);
+    await Deno.remove(data, { recursive: true });
+  }
+});

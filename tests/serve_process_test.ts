@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { JsonClient } from "./_helpers.ts";
+import { readLines } from "../lib/io/line_reader.ts";
+import { chatCommand, ROOT } from "./_chat_command.ts";
+import { JsonClient, streamReader, within } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
+import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
 
 Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async () => {
   const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--motd", "Hello class"]);
@@ -32,8 +35,8 @@ Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async 
   assert.match(server.log.join("\n"), /\] stopped$/);
 });
 
-// A closed terminal (SIGHUP) or a service manager's stop must not reset users' connections.
-for (const signal of ["SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+// A service manager's stop or Ctrl+\\ must not reset users' connections.
+for (const signal of ["SIGTERM", "SIGQUIT"] as const) {
   Deno.test(`chat serve shuts down cleanly on ${signal}: users get bye, the exit code is 0`, async () => {
     const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
     const port = await server.port();
@@ -57,6 +60,102 @@ for (const signal of ["SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
     assert.match(server.log.at(-1) ?? "", /\] stopped$/);
   });
 }
+
+Deno.test("chat serve in a terminal shuts down cleanly on SIGHUP (its terminal closed)", async () => {
+  const socket = `chat-serve-hup-${crypto.randomUUID()}`;
+  let alice: JsonClient | undefined;
+  try {
+    // The inner shell shows its pid and becomes the server (exec), in the foreground of the
+    // terminal; the outer one stays to show the exit status (tmux's #{pane_dead_status} is
+    // sometimes never filled in).
+    const serve = shellLine(chatCommand(["serve", "--host", "127.0.0.1", "--port", "0"]));
+    const command = `sh -c ${shellLine([`echo "[pid $$]"; exec ${serve}`])}; ` +
+      `echo "[exit $?]"; sleep 60`;
+    await startTerminal(socket, command, { cwd: ROOT.pathname, env: { NO_COLOR: "1" } });
+    const port = Number((await screenShows(socket, /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    const pid = Number((await screenShows(socket, /^\[pid (\d+)\]$/m))[1]);
+    alice = await JsonClient.connect(port);
+    await alice.send({ type: "hello", version: 1, name: "Alice" });
+    assert.equal((await alice.next()).type, "welcome");
+
+    Deno.kill(pid, "SIGHUP");
+    assert.deepEqual(await alice.next(), {
+      type: "bye",
+      code: "shutdown",
+      reason: "The server is shutting down",
+    });
+    assert.equal(await alice.closed(), true, "the server closed the connection");
+    const screen = (await screenShows(socket, /^\[exit (\d+)\]$/m)).input;
+    assert.match(screen, /^\[exit 0\]$/m);
+    assert.match(screen, /\] shutting down \(SIGHUP\)$[\s\S]*\] stopped$/m);
+  } finally {
+    await alice?.close();
+    await tmux(socket, "kill-server").catch(() => {});
+  }
+});
+
+Deno.test("chat serve under nohup (SIGHUP ignored, no terminal) keeps serving after SIGHUP", async () => {
+  // As `nohup chat serve &` leaves it: SIGHUP ignored, stdin not a terminal.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `trap '' HUP; exec ${
+        shellLine(chatCommand(["serve", "--host", "127.0.0.1", "--port", "0"]))
+      }`,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = readLines(streamReader(child.stdout));
+  const log: string[] = [];
+  const waitFor = (pattern: RegExp) =>
+    within(
+      (async () => {
+        while (true) {
+          const next = await lines.next();
+          if (next.done) throw new Error(`log ended before ${pattern}:\n${log.join("\n")}`);
+          log.push(next.value.kind === "line" ? next.value.text : "");
+          const match = pattern.exec(log.at(-1)!);
+          if (match) return match;
+        }
+      })(),
+      () => `no log line matching ${pattern}:\n${log.join("\n")}`,
+    );
+  let terminated = false;
+  try {
+    const alice = await JsonClient.connect(Number((await waitFor(/listening on [^ ]+:(\d+)/))[1]));
+    try {
+      await alice.send({ type: "hello", version: 1, name: "Alice" });
+      assert.equal((await alice.next()).type, "welcome");
+      child.kill("SIGHUP");
+      await alice.send({ type: "say", text: "still here?" });
+      const echo = await alice.next();
+      assert.deepEqual(
+        { type: echo.type, from: echo.from, text: echo.text },
+        { type: "message", from: "Alice", text: "still here?" },
+      );
+      await waitFor(/\] <Alice> still here\?$/);
+      child.kill("SIGTERM");
+      terminated = true;
+      assert.equal((await alice.next()).code, "shutdown");
+    } finally {
+      await alice.close();
+    }
+  } finally {
+    if (!terminated) child.kill("SIGKILL");
+    const rest = async () => {
+      for await (const read of lines) log.push(read.kind === "line" ? read.text : "");
+      return { stderr: await new Response(child.stderr).text(), ...await child.status };
+    };
+    const { code, signal, stderr } = await within(rest(), () => "the server did not exit");
+    if (terminated) assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
+  }
+  assert.ok(!log.some((line) => line.includes("SIGHUP")), log.join("\n"));
+  assert.ok(log.some((line) => line.endsWith("] shutting down (SIGTERM)")), log.join("\n"));
+});
 
 Deno.test("chat serve on a port in use says so in one line and exits 1", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });

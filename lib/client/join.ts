@@ -647,6 +647,9 @@ class InteractiveJoin {
   }
 
   #send(text: string): void {
+    // A reconnect's history came with its welcome, before anything typed now
+    // is answered: a history after this is one the person asked for, shown whole.
+    this.#rejoined = false;
     if (this.#client.input(text)) {
       this.#write(this.#screen.drawInput(this.#input()));
       return;

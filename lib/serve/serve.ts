@@ -1,6 +1,6 @@
 /**
  * `chat serve`: run a server in this process until Ctrl+C or another stop
- * signal (SIGTERM, SIGHUP, SIGQUIT).
+ * signal (SIGTERM, SIGQUIT, and SIGHUP in a terminal).
  *
  * Prints where it listens and how others can join, logs what happens for the
  * operator, turns lines typed into the console into announcements, and shuts
@@ -49,6 +49,9 @@ const DEFAULT_IO: ServeIO = {
   flush: (timeoutMs) => stdoutLog.flush(timeoutMs),
 };
 
+/** Whether the server runs in the operator's terminal (nohup and service managers take it away). */
+const IN_TERMINAL = Deno.stdin.isTerminal();
+
 /**
  * The signals that shut the server down cleanly, every user told. SIGHUP
  * comes when the operator's terminal closes, and SIGQUIT from Ctrl+\: both
@@ -56,7 +59,17 @@ const DEFAULT_IO: ServeIO = {
  */
 const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
   ? ["SIGINT"]
-  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+  : ["SIGINT", "SIGTERM", "SIGQUIT", ...(IN_TERMINAL ? ["SIGHUP" as const] : [])];
+
+/**
+ * Signals heard and ignored. Outside a terminal (nohup, a service manager)
+ * SIGHUP is no reason to stop; and it must be listened for, because once any
+ * signal has a listener Deno (2.9) catches SIGHUP and dies of it, even when
+ * `nohup` set it to be ignored.
+ */
+const IGNORED_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" || IN_TERMINAL
+  ? []
+  : ["SIGHUP"];
 
 /** How long the last lines of the log may take to be written when the server stops. */
 const FINAL_FLUSH_MS = 2_000;
@@ -68,17 +81,18 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   // may signal at once.
   const stopped = Promise.withResolvers<Deno.Signal>();
   let signals = 0;
-  const listeners = STOP_SIGNALS.map((name) => {
-    const listener = () => {
-      if (++signals > 1) {
-        io.err("chat: stopping now");
-        Deno.exit(ExitCode.Failure);
-      }
-      stopped.resolve(name);
-    };
-    Deno.addSignalListener(name, listener);
-    return { name, listener };
-  });
+  const stop = (name: Deno.Signal) => () => {
+    if (++signals > 1) {
+      io.err("chat: stopping now");
+      Deno.exit(ExitCode.Failure);
+    }
+    stopped.resolve(name);
+  };
+  const listeners = [
+    ...STOP_SIGNALS.map((name) => ({ name, listener: stop(name) })),
+    ...IGNORED_SIGNALS.map((name) => ({ name, listener: () => {} })),
+  ];
+  for (const { name, listener } of listeners) Deno.addSignalListener(name, listener);
   const removeSignals = () => {
     for (const { name, listener } of listeners) Deno.removeSignalListener(name, listener);
   };
