@@ -46,12 +46,49 @@ export async function startTerminal(
   await tmux(socket, ...args, command);
 }
 
+/** Stops the tmux server on `socket` and removes its socket file, which tmux leaves behind. */
+export async function stopTerminal(socket: string): Promise<void> {
+  const path = await tmux(socket, "display", "-p", "#{socket_path}").catch(() => "");
+  await tmux(socket, "kill-server").catch(() => {});
+  if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
+}
+
+/** Starts a terminal running `command` (see {@link startTerminal}), runs `body`, then stops it. */
+export async function withTerminal(
+  socket: string,
+  command: string,
+  options: TerminalOptions,
+  body: () => Promise<void>,
+): Promise<void> {
+  await startTerminal(socket, command, options);
+  try {
+    await body();
+  } finally {
+    await stopTerminal(socket);
+  }
+}
+
+/** Types `text` into session "chat" and presses Enter. */
+export async function typeLine(socket: string, text: string): Promise<void> {
+  await tmux(socket, "send-keys", "-t", "chat", "-l", text);
+  await tmux(socket, "send-keys", "-t", "chat", "Enter");
+}
+
+/** The rows of `screen` that contain `text`. */
+export function rowsWith(screen: string, text: string): string[] {
+  return screen.split("\n").filter((row) => row.includes(text));
+}
+
 /**
  * Polls the pane of session "chat" until `pattern` shows; resolves to the
- * match (whose `input` is the whole screen). Fails after WAIT_MS.
+ * match (whose `input` is the whole screen). Fails after `ms`.
  */
-export async function screenShows(socket: string, pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + WAIT_MS;
+export async function screenShows(
+  socket: string,
+  pattern: RegExp,
+  ms: number = WAIT_MS,
+): Promise<RegExpExecArray> {
+  const deadline = Date.now() + ms;
   let screen = "";
   while (Date.now() < deadline) {
     screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");

@@ -16,7 +16,7 @@ import type { ChatEvent } from "../lib/core/events.ts";
 import { chatCommand, ROOT } from "./_chat_command.ts";
 import { FakeServer, type Script, welcome } from "./_fake_server.ts";
 import { WAIT_MS } from "./_helpers.ts";
-import { shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
 import { runJoin, spawnJoin } from "./chat_helpers.ts";
 
 const NOW = Date.now();
@@ -324,9 +324,7 @@ class RecordedTerminal {
 
   /** Stops tmux, removing its socket file and the recording. */
   async kill(): Promise<void> {
-    const path = await tmux(this.socket, "display", "-p", "#{socket_path}").catch(() => "");
-    await tmux(this.socket, "kill-server").catch(() => {});
-    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
+    await stopTerminal(this.socket);
     if (this.#log) await Deno.remove(this.#log).catch(() => {});
   }
 }

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, startServer } from "./_helpers.ts";
 import { chatCommand } from "./_chat_command.ts";
-import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
 
 // deno-lint-ignore no-control-regex -- finding escape sequences is the point
 const SGR = /\x1b\[([0-9;:]*)m/g;
@@ -71,9 +71,7 @@ async function conversation(noColor: string): Promise<string> {
     await screenShows(socket, /psst/);
     return await tmux(socket, "capture-pane", "-p", "-e", "-t", "chat");
   } finally {
-    const path = await tmux(socket, "display", "-p", "#{socket_path}").catch(() => "");
-    await tmux(socket, "kill-server").catch(() => {});
-    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
+    await stopTerminal(socket);
     await cleanUp(server, ...(bob ? [bob] : []));
   }
 }

@@ -16,7 +16,7 @@ import type { ChatServer } from "../lib/serve/chat_server.ts";
 import { cleanUp, JsonClient, startServer } from "./_helpers.ts";
 import { FakeServer, type Hello, welcome } from "./_fake_server.ts";
 import { chatCommand } from "./_chat_command.ts";
-import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { rowsWith, screenShows, shellLine, typeLine, withTerminal } from "./_tmux.ts";
 
 Deno.test("the announced pauses double from the first up to the longest, then the client is back as itself", async () => {
   const fake = new FakeServer((hello) => [welcome(hello.name)]);
@@ -88,28 +88,13 @@ Deno.test("with the client's defaults, the pause after the first failed attempt 
 });
 
 /** Runs `chat join 127.0.0.1:PORT --name Alice` in a wide terminal; `body` gets the socket. */
-async function joinInTerminal(
-  port: number,
-  body: (socket: string) => Promise<void>,
-): Promise<void> {
+function joinInTerminal(port: number, body: (socket: string) => Promise<void>): Promise<void> {
   const socket = `chat-reconnect-${crypto.randomUUID()}`;
   const join = chatCommand(["join", `127.0.0.1:${port}`, "--name", "Alice"]);
-  await startTerminal(socket, `${shellLine(join)}; sleep 30`, {
+  return withTerminal(socket, `${shellLine(join)}; sleep 30`, {
     columns: 160,
     env: { NO_COLOR: "1" },
-  });
-  try {
-    await body(socket);
-  } finally {
-    const path = await tmux(socket, "display", "-p", "#{socket_path}").catch(() => "");
-    await tmux(socket, "kill-server").catch(() => {});
-    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
-  }
-}
-
-/** The rows of `screen` that contain `text`. */
-function rowsWith(screen: string, text: string): string[] {
-  return screen.split("\n").filter((row) => row.includes(text));
+  }, () => body(socket));
 }
 
 Deno.test("chat join says the server went away, keeps trying, and rejoins the restarted server as Alice", async () => {
@@ -139,8 +124,7 @@ Deno.test("chat join says the server went away, keeps trying, and rejoins the re
           screen.indexOf(unreachable) < screen.indexOf(back),
         screen,
       );
-      await tmux(socket, "send-keys", "-t", "chat", "-l", "back again");
-      await tmux(socket, "send-keys", "-t", "chat", "Enter");
+      await typeLine(socket, "back again");
       const said = await bob.next("message");
       assert.deepEqual([said.from, said.text], ["Alice", "back again"]);
     });

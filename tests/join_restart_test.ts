@@ -16,55 +16,30 @@ import { spawnJoin } from "./chat_helpers.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
 import { cleanUp, clientFor, JsonClient, startServer, within } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
-import { shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { rowsWith, screenShows, shellLine, tmux, typeLine, withTerminal } from "./_tmux.ts";
 
 // Coming back takes the client's back-off (0.5 s, then 1, 2, 4 s...) plus a
 // server's start: longer than the usual wait of WAIT_MS.
 const BACK_WAIT_MS = 20_000;
 
 /** Runs `chat join 127.0.0.1:PORT --name Alice` in a terminal; `body` gets the socket. */
-async function joinInTerminal(
+function joinInTerminal(
   port: number,
   columns: number,
   body: (socket: string) => Promise<void>,
 ): Promise<void> {
   const socket = `chat-restart-${crypto.randomUUID()}`;
   const join = chatCommand(["join", `127.0.0.1:${port}`, "--name", "Alice"]);
-  await startTerminal(socket, `${shellLine(join)}; echo "[exit $?]"; sleep 60`, {
+  return withTerminal(socket, `${shellLine(join)}; echo "[exit $?]"; sleep 60`, {
     columns,
     rows: 40,
     env: { NO_COLOR: "1", CHAT_NAME: "", CHAT_PASSWORD: "" },
-  });
-  try {
-    await body(socket);
-  } finally {
-    const path = await tmux(socket, "display", "-p", "#{socket_path}").catch(() => "");
-    await tmux(socket, "kill-server").catch(() => {});
-    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
-  }
+  }, () => body(socket));
 }
 
 /** Polls the screen until `pattern` shows; resolves to the whole screen. Fails after `ms`. */
 async function shows(socket: string, pattern: RegExp, ms = BACK_WAIT_MS): Promise<string> {
-  const deadline = Date.now() + ms;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
-    if (pattern.test(screen)) return screen;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`screen never showed ${pattern}:\n${screen}`);
-}
-
-/** Types `text` and presses Enter. */
-async function typeLine(socket: string, text: string): Promise<void> {
-  await tmux(socket, "send-keys", "-t", "chat", "-l", text);
-  await tmux(socket, "send-keys", "-t", "chat", "Enter");
-}
-
-/** The rows of `screen` that contain `text`. */
-function rowsWith(screen: string, text: string): string[] {
-  return screen.split("\n").filter((row) => row.includes(text));
+  return (await screenShows(socket, pattern, ms)).input;
 }
 
 /** Stops `server` with SIGTERM and waits until it has exited. */

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 import { chatCommand, ROOT } from "./_chat_command.ts";
-import { shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
 import { JsonClient, startServer, tempStore } from "./_helpers.ts";
 
 let sessions = 0;
@@ -74,11 +74,9 @@ class Tmux {
     return this.waitFor((screen) => screen.some((row) => row.includes(text)), ms);
   }
 
-  /** Stops the tmux server and removes its socket file, which tmux leaves behind. */
-  async kill(): Promise<void> {
-    const path = await this.run("display", "-p", "#{socket_path}").catch(() => "");
-    await this.run("kill-server").catch(() => {});
-    if (path.trim()) await Deno.remove(path.trim()).catch(() => {});
+  /** Stops the tmux server and removes its socket file. */
+  kill(): Promise<void> {
+    return stopTerminal(this.socket);
   }
 }
 

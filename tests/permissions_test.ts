@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { shellLine, tmux } from "./_tmux.ts";
+import { shellLine, stopTerminal, tmux } from "./_tmux.ts";
 import config from "../deno.json" with { type: "json" };
 import { PERMISSION_SET } from "../tools/build.ts";
 import { within } from "./_helpers.ts";
@@ -263,7 +263,7 @@ Deno.test("chat serve (open, and with data, accounts and TLS), join (pipe, termi
       server.child.kill("SIGKILL");
     } catch { /* already exited */ }
     await server.finish().catch(() => {});
-    await tmux(socket, "kill-server").catch(() => {});
+    await stopTerminal(socket);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
 import { PromptCancelled, promptSecret, SecretReader } from "../lib/io/prompt_secret.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
 import { verifyPassword } from "../lib/auth/passwords.ts";
@@ -126,7 +126,7 @@ async function inTerminal(
   try {
     await body(socket);
   } finally {
-    await tmux(socket, "kill-server").catch(() => {});
+    await stopTerminal(socket);
   }
 }
 

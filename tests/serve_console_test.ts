@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
 import { JsonClient } from "./_helpers.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 
@@ -42,6 +42,6 @@ Deno.test("the operator announces, lists and kicks from the server's console", a
   } finally {
     await alice?.close();
     await bob?.close();
-    await tmux(socket, "kill-server").catch(() => {});
+    await stopTerminal(socket);
   }
 });

@@ -3,7 +3,7 @@ import { readLines } from "../lib/io/line_reader.ts";
 import { chatCommand, ROOT } from "./_chat_command.ts";
 import { JsonClient, streamReader, within } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
-import { screenShows, shellLine, startTerminal, tmux } from "./_tmux.ts";
+import { screenShows, shellLine, startTerminal, stopTerminal } from "./_tmux.ts";
 
 Deno.test("chat serve logs the conversation and stops cleanly on SIGINT", async () => {
   const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--motd", "Hello class"]);
@@ -90,7 +90,7 @@ Deno.test("chat serve in a terminal shuts down cleanly on SIGHUP (its terminal c
     assert.match(screen, /\] shutting down \(SIGHUP\)$[\s\S]*\] stopped$/m);
   } finally {
     await alice?.close();
-    await tmux(socket, "kill-server").catch(() => {});
+    await stopTerminal(socket);
   }
 });
 

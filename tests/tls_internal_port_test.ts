@@ -9,38 +9,22 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, startServer, within } from "./_helpers.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
+import { procPort, procSockets } from "./_proc.ts";
 
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
 const trusted = { tls: { caCerts: [cert] } };
 
 /**
  * The TCP ports this process listens on, from /proc (as `ss -ltn` shows
- * them to any local user); null where /proc cannot tell (not Linux). A
- * child process reads /proc: Deno lets only --allow-all read it.
+ * them to any local user); null where /proc cannot tell (not Linux).
  */
 async function listeningPorts(): Promise<number[] | null> {
-  const script = 'cd "/proc/$1" || exit 1; ls -l fd/ 2>/dev/null; echo =tcp; cat net/tcp; true';
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("sh", {
-      args: ["-c", script, "sh", String(Deno.pid)],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-  } catch {
-    return null; // No sh.
-  }
-  const [links, tcp] = new TextDecoder().decode(output.stdout).split(/^=tcp$/m);
-  if (!output.success || tcp === undefined) return null;
-  const mine = new Set([...links.matchAll(/ -> socket:\[(\d+)\]$/gm)].map((m) => m[1]));
-  const ports: number[] = [];
-  for (const row of tcp.trim().split("\n").slice(1)) {
-    const [, local, , state, , , , , , inode] = row.trim().split(/\s+/);
-    // 0A: LISTEN.
-    if (state === "0A" && mine.has(inode)) ports.push(parseInt(local.split(":")[1], 16));
-  }
-  return ports;
+  const sockets = await procSockets();
+  if (sockets === null) return null;
+  // State 0A: LISTEN.
+  return sockets.tcp.filter(([, , , state, , , , , , inode]) =>
+    state === "0A" && sockets.inodes.has(inode)
+  ).map(([, local]) => procPort(local));
 }
 
 /** Resolves when `conn` ends (end of stream, or a reset), reading and dropping what comes. */

@@ -12,6 +12,7 @@ import { cleanUp, JsonClient, LineClient, startServer, until, within } from "./_
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
+import { procPort, procSockets } from "./_proc.ts";
 
 // One certificate for the whole file: making an RSA key takes a moment.
 const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
@@ -46,38 +47,19 @@ const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 
  * never ends) shows here, and nowhere else. Unix-domain sockets (the
  * runtime's own) and files do not count: they come and go as the runtime
  * likes, while in this file only the tests open network sockets, and the
- * tests run one at a time. A child process reads /proc: Deno lets only
- * --allow-all read it, and the tests run with less.
+ * tests run one at a time.
  */
 async function netSockets(): Promise<Map<string, string> | null> {
-  // ls fails when a descriptor closes while it looks: the others are listed all the same.
-  const script = 'cd "/proc/$1" || exit 1; ls -l fd/ 2>/dev/null; echo =unix; cat net/unix; ' +
-    "echo =tcp; cat net/tcp; cat net/tcp6 2>/dev/null; true";
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("sh", {
-      args: ["-c", script, "sh", String(Deno.pid)],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-  } catch {
-    return null; // No sh.
-  }
-  const [links, unix, tcp] = new TextDecoder().decode(output.stdout).split(/^=\w+$/m);
-  if (!output.success || tcp === undefined) return null;
-  const rows = (table: string) =>
-    table.trim().split("\n").slice(1).map((r) => r.trim().split(/\s+/));
-  const local = new Set(rows(unix).map((row) => row[6]));
+  const found = await procSockets();
+  if (found === null) return null;
+  const local = new Set(found.unix.map((row) => row[6]));
   const states = new Map<string, string>();
-  for (const [, from, to, state, , , , , , inode] of rows(tcp)) {
-    const port = (address: string) => parseInt(address.split(":")[1], 16);
-    states.set(inode, `port ${port(from)} to port ${port(to)}, state ${state}`);
+  for (const [, from, to, state, , , , , , inode] of found.tcp) {
+    states.set(inode, `port ${procPort(from)} to port ${procPort(to)}, state ${state}`);
   }
   const sockets = new Map<string, string>();
-  for (const link of links.split("\n")) {
-    const inode = / -> socket:\[(\d+)\]$/.exec(link)?.[1];
-    if (inode === undefined || local.has(inode)) continue;
+  for (const inode of found.inodes) {
+    if (local.has(inode)) continue;
     // A TCP socket that is closed but not released is in no table.
     sockets.set(inode, states.get(inode) ?? "closed");
   }
