@@ -64,7 +64,6 @@ export class TlsStream {
   #tcp: Deno.TcpConn;
   #socket: tls.TLSSocket;
   #handshake: Promise<void>;
-  #secure = false;
   /** Plaintext received and not read yet; the socket is paused while there is some. */
   #pending: Uint8Array | null = null;
   #peer: PeerState = "open";
@@ -83,15 +82,10 @@ export class TlsStream {
     this.#socket = new tls.TLSSocket(transport(tcp, first), {
       isServer: true,
       secureContext: context,
-      // The peer's end of input leaves this side open: what was queued for it still goes.
-      allowHalfOpen: true,
-    } as tls.TLSSocketOptions);
+    });
     const socket = this.#socket;
     this.#handshake = new Promise<void>((resolve, reject) => {
-      socket.once("secure", () => {
-        this.#secure = true;
-        resolve();
-      });
+      socket.once("secure", () => resolve());
       // Whichever comes first: a later one does nothing.
       socket.once("error", reject);
       socket.once("end", () => reject(new Error("the peer closed during the TLS handshake")));
@@ -217,11 +211,6 @@ export class TlsStream {
     if (error !== null) waiter.reject(error);
     else waiter.resolve(n);
   }
-
-  /** Whether the handshake is done. */
-  get secure(): boolean {
-    return this.#secure;
-  }
 }
 
 /**
@@ -234,6 +223,8 @@ function transport(tcp: Deno.TcpConn, first: Uint8Array): Duplex {
   let buffer = new Uint8Array(size);
   let reading = false;
   const duplex = new Duplex({
+    // The peer's end of input leaves this side open (the TLS socket takes
+    // this from the stream under it): what was queued for the peer still goes.
     allowHalfOpen: true,
     read() {
       if (reading) return;
