@@ -139,6 +139,9 @@ bench: deno
 	@$(BENCH) --label idle-5000 --workload idle --connections 5000 --duration 10
 	@$(BENCH) --label idle-10000 --workload idle --connections 10000 --duration 10 --setup-timeout 300
 	@$(BENCH) --label storm-1000 --workload storm --connections 1000 --duration 10
+	@$(BENCH) --label tls-rt --tls --workload saturation --members 1 --senders 1 --window 1 --workers 1 --duration 10
+	@$(BENCH) --label tls-saturation-10 --tls --workload saturation --members 10 --senders 2 --window 16 --duration 10
+	@$(BENCH) --label tls-idle-1000 --tls --workload idle --connections 1000 --duration 10
 	@rm -rf .bench-data
 	@$(BENCH) --label fanout-100-data --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --server-arg=--data --server-arg=.bench-data/fanout
 	@$(BENCH) --label saturation-100-data --workload saturation --members 100 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation
@@ -151,4 +154,5 @@ bench-smoke: deno
 	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2
 	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1
+	$(BENCH) --quiet --strict --tls --workload saturation --members 4 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --workload storm --connections 50 --duration 5

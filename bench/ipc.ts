@@ -44,6 +44,8 @@ export interface WorkerConfig {
   namePrefix: string;
   /** The worker exits by itself after this many ms, whatever happens. */
   deadlineMs: number;
+  /** With TLS: the server's certificate (PEM), trusted; null for plain TCP. */
+  caCert: string | null;
 }
 
 /** Commands from the coordinator. */

@@ -19,6 +19,9 @@
  * - `storm`: `--connections` users connect at once; reports how long until
  *   each got `welcome`, and how many were refused.
  *
+ * `--tls` serves TLS (a certificate made for the run) and connects the
+ * users with TLS; the idle workload then tells descriptors per connection.
+ *
  * The server is either started here (`--spawn`: `deno run main.ts serve` on
  * 127.0.0.1 and a free port, stopped at the end) or already running
  * (`--port`, and `--pid` for its CPU and memory from /proc). Only loopback
@@ -76,6 +79,8 @@ Workload:
 Server:
   --spawn                 start "deno run main.ts serve" on 127.0.0.1 and a free port
   --max-users N           the spawned server's --max-users (default: enough for the run)
+  --tls                   the spawned server serves TLS with a certificate made for the
+                          run, and every user connects with TLS
   --keep-limits           keep the spawned server's protections; without it the
                           benchmark passes --max-per-ip 0 --flood-rate 0, since all its
                           users come from 127.0.0.1 and a saturating sender floods
@@ -125,6 +130,8 @@ export interface Options {
   duration: number;
   /** Start the server here. */
   spawn: boolean;
+  /** Serve and connect with TLS. */
+  tls: boolean;
   /** `--max-users` of a spawned server (0: derived from the run). */
   maxUsers: number;
   /** Extra arguments for a spawned server. */
@@ -193,6 +200,7 @@ export function parseOptions(args: string[]): Options | null {
         size: { type: "string", default: "0" },
         duration: { type: "string", default: "10" },
         spawn: { type: "boolean", default: false },
+        tls: { type: "boolean", default: false },
         "max-users": { type: "string", default: "0" },
         "server-arg": { type: "string", multiple: true, default: [] },
         "server-main": { type: "string" },
@@ -234,6 +242,7 @@ export function parseOptions(args: string[]): Options | null {
     size: integer(v.size, "--size", 0),
     duration: number(v.duration, "--duration"),
     spawn: v.spawn,
+    tls: v.tls,
     maxUsers: integer(v["max-users"], "--max-users", 0),
     serverArgs: v["server-arg"],
     keepLimits: v["keep-limits"],
@@ -258,6 +267,7 @@ export function parseOptions(args: string[]): Options | null {
   }
   if (options.profile && !options.spawn) throw new UsageError("--profile needs --spawn");
   if (options.pin && !options.spawn) throw new UsageError("--pin needs --spawn");
+  if (options.tls && !options.spawn) throw new UsageError("--tls needs --spawn");
   if ((options.serverArgs.length > 0 || v["server-main"] || options.keepLimits) && !options.spawn) {
     throw new UsageError("--server-arg, --server-main and --keep-limits need --spawn");
   }
@@ -475,6 +485,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 class Run {
   workers: WorkerProcess[] = [];
   server: ServerProcess | null = null;
+  /** A folder of the run's own (its TLS certificate), removed at the end. */
+  dir: string | null = null;
 
   /** Stops workers and the server; safe to call twice. */
   async teardown(): Promise<void> {
@@ -486,6 +498,9 @@ class Run {
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((w) => w.close(2000)));
+    const dir = this.dir;
+    this.dir = null;
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 
   /** Kills everything at once (second Ctrl+C, deadline). */
@@ -533,6 +548,18 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
   const connections = connectionsOf(options);
   let pid = options.pid;
   let port = options.port;
+  let caCert: string | null = null;
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    // Loaded only for TLS runs: making a key needs node-forge.
+    const { makeCertificate } = await import("../lib/auth/certs.ts");
+    const { cert, key } = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
+    run.dir = await Deno.makeTempDir({ prefix: "chat-bench-" });
+    await Deno.writeTextFile(`${run.dir}/cert.pem`, cert);
+    await Deno.writeTextFile(`${run.dir}/key.pem`, key);
+    tlsArgs.push("--tls-cert", `${run.dir}/cert.pem`, "--tls-key", `${run.dir}/key.pem`);
+    caCert = cert;
+  }
   if (options.spawn) {
     progress.show("starting the server");
     run.server = await ServerProcess.start({
@@ -542,6 +569,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       // server echoes: the protections would measure themselves, not the server.
       extraArgs: [
         ...(options.keepLimits ? [] : ["--max-per-ip", "0", "--flood-rate", "0"]),
+        ...tlsArgs,
         ...options.serverArgs,
       ],
       profileDir: options.profile,
@@ -583,6 +611,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       readBuffer: bigRun ? 16 * 1024 : 64 * 1024,
       namePrefix: options.namePrefix,
       deadlineMs: hardDeadlineMs + 5000,
+      caCert,
     };
     first += shares[id];
     run.workers.push(new WorkerProcess(config, options.workerProfile, options.pin?.workers));
@@ -772,6 +801,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       "duration_s": options.duration,
       workers: options.workers,
       pin: options.pin ? `${options.pin.server}:${options.pin.workers}` : undefined,
+      tls: options.tls || undefined,
     },
     machine: {
       nproc: navigator.hardwareConcurrency,
@@ -816,6 +846,11 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       "rss_peak_kb": peakRssKb || null,
       "rss_per_connection_kb": options.workload === "idle" && empty && after && total.registered
         ? round((after.rssKb - empty.rssKb) / total.registered, 2)
+        : undefined,
+      "fds_empty": empty?.fds ?? null,
+      "fds_after": after?.fds ?? null,
+      "fds_per_connection": options.workload === "idle" && empty && after && total.registered
+        ? round((after.fds - empty.fds) / total.registered, 2)
         : undefined,
       log: serverLog ?? undefined,
       "first_drop_s": firstDropAt === null ? undefined : round((firstDropAt - goAt) / 1000),

@@ -24,6 +24,8 @@ export interface ProcSample {
   rssKb: number;
   /** Highest resident memory so far, in KiB (VmHWM). */
   hwmKb: number;
+  /** Open file descriptors (sockets, files, pipes): entries of /proc/PID/fd. */
+  fds: number;
   /** When the sample was taken, `performance.now()` ms. */
   at: number;
 }
@@ -74,10 +76,22 @@ export function readMemoryKb(pid: number | "self"): { rssKb: number; hwmKb: numb
   return { rssKb: field("VmRSS"), hwmKb: field("VmHWM") };
 }
 
-/** CPU and memory of `pid` now; null when the process is gone. */
+/** How many file descriptors `pid` has open. */
+export function countFds(pid: number | "self"): number {
+  let count = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) count++;
+  return count;
+}
+
+/** CPU, memory and descriptors of `pid` now; null when the process is gone. */
 export function sampleProcess(pid: number | "self"): ProcSample | null {
   try {
-    return { cpuS: readCpuSeconds(pid), ...readMemoryKb(pid), at: performance.now() };
+    return {
+      cpuS: readCpuSeconds(pid),
+      ...readMemoryKb(pid),
+      fds: countFds(pid),
+      at: performance.now(),
+    };
   } catch {
     return null;
   }

@@ -114,7 +114,7 @@ class Member {
   credit = 0;
   /** Settles when registration succeeds (true) or fails (false). */
   readonly settled = Promise.withResolvers<boolean>();
-  #conn: Deno.TcpConn | null = null;
+  #conn: Deno.Conn | null = null;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #out: string[] = [];
@@ -138,8 +138,18 @@ class Member {
   /** Connects, sends `hello` and reads until the connection ends. */
   async open(): Promise<void> {
     try {
-      this.#conn = await Deno.connect({ hostname: config.host, port: config.port });
-      this.#conn.setNoDelay(true);
+      if (config.caCert === null) {
+        const conn = await Deno.connect({ hostname: config.host, port: config.port });
+        conn.setNoDelay(true);
+        this.#conn = conn;
+      } else {
+        // Deno's TLS connections have no delay already.
+        this.#conn = await Deno.connectTls({
+          hostname: config.host,
+          port: config.port,
+          caCerts: [config.caCert],
+        });
+      }
     } catch (error) {
       countError(errorName(error));
       this.#failRegistration();

@@ -47,3 +47,23 @@ export async function procSockets(): Promise<ProcSockets | null> {
 export function procPort(address: string): number {
   return parseInt(address.split(":")[1], 16);
 }
+
+/**
+ * The TCP ports this process listens on, as `ss -ltn` shows them to any
+ * local user (state 0A is LISTEN).
+ */
+export function listeningPorts(sockets: ProcSockets): number[] {
+  return sockets.tcp.filter(([, , , state, , , , , , inode]) =>
+    state === "0A" && sockets.inodes.has(inode)
+  ).map(([, local]) => procPort(local));
+}
+
+/**
+ * This process's connected TCP sockets whose local port is `port`: a
+ * server's side of its connections on that port (its listener left out).
+ */
+export function socketsOnPort(sockets: ProcSockets, port: number): number {
+  return sockets.tcp.filter(([, local, , state, , , , , , inode]) =>
+    state !== "0A" && sockets.inodes.has(inode) && procPort(local) === port
+  ).length;
+}

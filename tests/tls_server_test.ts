@@ -1,8 +1,9 @@
 /**
  * The server over TLS: chat as usual under the peers' own addresses, peers
  * that do not speak TLS told so in a line, and every way a connection can
- * stall or break in front of the TLS listener (see lib/tls_front.ts) dropped
- * with everything released: counts, relays and file descriptors.
+ * stall or break before or during its TLS handshake (see
+ * lib/server/tls_front.ts) dropped with everything released: counts and file
+ * descriptors.
  *
  * @module
  */
@@ -43,8 +44,8 @@ const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 
 /**
  * The network sockets this process (which runs the server too) has open, by
  * inode, each with its ports and TCP state; null where /proc cannot tell (not
- * Linux). A socket that Deno keeps after it was closed (a TLS handshake that
- * never ends) shows here, and nowhere else. Unix-domain sockets (the
+ * Linux). A socket kept after it was closed (as Deno's own TLS kept one whose
+ * handshake never ended) shows here, and nowhere else. Unix-domain sockets (the
  * runtime's own) and files do not count: they come and go as the runtime
  * likes, while in this file only the tests open network sockets, and the
  * tests run one at a time.
@@ -116,7 +117,7 @@ Deno.test("over TLS, a JSON client and a plain-text one chat as usual, under the
   assert.equal((await alice.next("message")).text, "hello over TLS");
   await alice.send({ type: "say", text: "hi Bob" });
   await bob.waitFor(/Alice: hi Bob$/);
-  // The log names each peer by its own address, not the relay's loopback one.
+  // The log names each peer by its own address.
   const alicePort = (alice.raw.conn.localAddr as Deno.NetAddr).port;
   const bobPort = (bob.conn.localAddr as Deno.NetAddr).port;
   assert.ok(log.includes(`connect 127.0.0.1:${alicePort}`), log.join("\n"));
@@ -283,7 +284,7 @@ Deno.test("a peer that half-closes or resets, before or after its handshake, rel
   assert.ok(log.some((line) => line.includes("TLS handshake failed")), log.join("\n"));
 });
 
-Deno.test("the server closing a TLS session reaches its peer through the relay", async () => {
+Deno.test("the server closing a TLS session reaches its peer", async () => {
   const log: string[] = [];
   const server = startServer({
     tls: { cert, key },
@@ -310,8 +311,8 @@ Deno.test("the server closing a TLS session reaches its peer through the relay",
   await server.shutdown();
 });
 
-Deno.test("shutdown with relays in every state is prompt and releases everything", async () => {
-  // Taken before the server starts: its two listeners must be closed at the end too.
+Deno.test("shutdown with TLS peers in every state is prompt and releases everything", async () => {
+  // Taken before the server starts: its listener must be closed at the end too.
   const before = await netSockets();
   const server = startServer({ tls: { cert, key } });
   const silent = await stalledPeer(server, null);

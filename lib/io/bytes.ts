@@ -15,6 +15,18 @@ export function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/**
+ * Writes all of `bytes` to `conn`: a write may take only part of them. Each
+ * write waits for room, so nothing queues up in memory.
+ */
+export async function writeAll(
+  conn: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await conn.write(done === 0 ? bytes : bytes.subarray(done));
+}
+
 /** Size of each chunk of a {@link ByteArena}. */
 const CHUNK_SIZE = 16 * 1024;
 

@@ -310,7 +310,7 @@ async function openStore(settings: ServeSettings, io: ServeIO): Promise<Store | 
 /** Why the server could not start listening, for a person. */
 function listenFailure(error: unknown, settings: ServeSettings): string {
   const message = errorMessage(error);
-  // Deno reports TLS configuration mistakes from listenTls.
+  // The TLS front reports mistakes in the certificate and key (see secureContext).
   if (/no certificates found/i.test(message)) {
     return `--tls-cert ${settings.tlsCert} holds no PEM certificate ('chat cert' makes one)`;
   }

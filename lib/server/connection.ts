@@ -107,6 +107,25 @@ export interface Protocol {
   ended(): void;
 }
 
+/**
+ * What a connection reads and writes: a `Deno.Conn`, or a TLS session that
+ * has a handshake to do first (a `TlsStream`, see tls_stream.ts).
+ */
+export interface PeerStream {
+  /** Reads into `buffer`: how many bytes, or null at the end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves to how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes for writing; reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Closes now, which also ends a read in progress. */
+  close(): void;
+  /** The peer's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** With TLS: completes the handshake, which comes before anything else. */
+  handshake?(): Promise<unknown>;
+}
+
 type Timer = ReturnType<typeof setTimeout>;
 
 /** A connected peer, from accept to close; the hub's sink for its member. */
@@ -117,7 +136,7 @@ export class Connection implements Sink {
   readonly address: string;
   /** What this connection shares with the others of its front end. */
   readonly context: ConnectionContext;
-  #conn: Deno.Conn;
+  #conn: PeerStream;
   #outbox: Outbox;
   #protocol: Protocol;
   #member: Member | null = null;
@@ -146,19 +165,17 @@ export class Connection implements Sink {
 
   /**
    * Wraps an accepted connection; call {@link run} to serve it. A TLS
-   * connection (`Deno.TlsConn`) is told apart by its `handshake` method.
-   * `remoteAddr` is the peer's address when it is not the connection's own:
-   * a TLS connection relayed over loopback comes from the server itself
-   * (see tls_front.ts).
+   * connection is told apart by its `handshake` method. `remoteAddr` is the
+   * peer's address when it is not the connection's own.
    */
   constructor(
-    conn: Deno.Conn,
+    conn: PeerStream,
     context: ConnectionContext,
     remoteAddr: Deno.Addr = conn.remoteAddr,
   ) {
     this.#conn = conn;
     this.context = context;
-    this.#tls = "handshake" in conn;
+    this.#tls = conn.handshake !== undefined;
     this.#ready = !this.#tls;
     this.peer = formatAddress(remoteAddr);
     this.address = remoteAddr.transport === "tcp" ? addressKey(remoteAddr.hostname) : this.peer;
@@ -359,7 +376,7 @@ export class Connection implements Sink {
   /** Completes a TLS handshake; false (after logging why) when it failed. */
   async #handshake(): Promise<boolean> {
     try {
-      await (this.#conn as Deno.TlsConn).handshake();
+      await this.#conn.handshake!();
     } catch (error) {
       // Closed here (a shutdown, the registration timeout): said already, or nothing to say.
       if (!this.#closed) {
@@ -496,9 +513,8 @@ export class Connection implements Sink {
     if (this.#member || this.#closing) return;
     const { limits, log } = this.context;
     if (!this.#ready) {
-      // Nothing can be said mid-handshake. Closing the connection frees it
-      // only once the handshake ends: the server then closes the relay in
-      // front of it (see tls_front.ts), which ends the handshake.
+      // Nothing can be said mid-handshake: the connection is closed, at once
+      // (see tls_stream.ts).
       log(`drop ${this.peer}: no TLS handshake after ${limits.registrationTimeoutMs} ms`);
       this.#close();
       return;

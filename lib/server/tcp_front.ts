@@ -5,10 +5,11 @@
  * cleanly on request.
  *
  * A TLS front listens with plain TCP too, and hands each connection to a
- * {@link TlsFront}, which relays TLS peers to an internal TLS listener and
- * turns the others away: Deno cannot drop a TLS connection whose handshake
- * never ends, but it can drop the relay in front of it (see tls_front.ts).
- * Limits count the public connection and its peer's address from accept on.
+ * {@link TlsFront}, which turns a TLS peer's into a TLS stream on the same
+ * socket (node:tls, see tls_stream.ts) and turns the others away. There is
+ * no other port: each peer holds one descriptor, its own connection, which
+ * the server closes whenever it likes, mid-handshake too.
+ * Limits count the connection and its peer's address from accept on.
  * The places for connections that have not registered yet are few and
  * shared fairly among addresses (see waiting_room.ts): whoever gives way or
  * is turned away is told why, in its protocol, where it can be.
@@ -40,9 +41,10 @@ import {
   type ConnectionContext,
   type ConnectionLimits,
   type ConnectionOwner,
+  type PeerStream,
 } from "./connection.ts";
 import { sniff } from "./sniff.ts";
-import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
+import { type TlsArrival, TlsFront, type TlsOwner } from "./tls_front.ts";
 import { WaitingRoom } from "./waiting_room.ts";
 
 /** Settings of a TCP front end; every field but the core's parts has a default. */
@@ -85,9 +87,9 @@ interface Refusal {
   message: string;
 }
 
-/** Whether the peer of an unregistered connection (or of a relay) has said nothing yet. */
-function isSilent(entry: Connection | Relay): boolean {
-  // A relay is not served yet: its peer has not said a word of chat.
+/** Whether the peer of an unregistered connection (or of a TLS arrival) has said nothing yet. */
+function isSilent(entry: Connection | TlsArrival): boolean {
+  // An arrival is not served yet: its peer has not said a word of chat.
   return entry instanceof Connection ? !entry.heard : true;
 }
 
@@ -97,7 +99,7 @@ function setOptions(conn: Deno.TcpConn): void {
     conn.setNoDelay(true);
     conn.setKeepAlive(true);
   } catch {
-    // The peer may already be gone; the connection (or relay) will notice.
+    // The peer may already be gone; the connection (or arrival) will notice.
   }
 }
 
@@ -105,14 +107,14 @@ function setOptions(conn: Deno.TcpConn): void {
 export class TcpFront {
   #hub: Hub;
   #listener: Deno.TcpListener;
-  /** With TLS: the relays to the internal TLS listener. */
+  /** With TLS: tells TLS peers from the others. */
   #front: TlsFront | null = null;
   #connections = new Set<Connection>();
   /**
-   * Connections that have not registered yet (or the relays of TLS ones not
-   * served yet), sharing the places for them fairly among addresses.
+   * Connections that have not registered yet (or TLS arrivals not told
+   * apart yet), sharing the places for them fairly among addresses.
    */
-  #waiting = new WaitingRoom<Connection | Relay>(isSilent);
+  #waiting = new WaitingRoom<Connection | TlsArrival>(isSilent);
   /**
    * Connections being told that there is no place for them, until they
    * stop: they do not hold a place, but are few (see #refuseNewcomer).
@@ -120,12 +122,10 @@ export class TcpFront {
   #refusing = new Set<Connection>();
   /**
    * TLS connections not handed to a {@link Connection} yet (being told
-   * apart, or in the relay's connect), each with whether it is over its
-   * address's limit. They count as unregistered connections.
+   * apart, or refused), each with whether it is over its address's limit.
+   * They count as unregistered connections.
    */
-  #unserved = new Map<Relay, boolean>();
-  /** The relay under each TLS connection: finished when the connection ends. */
-  #relayOf = new Map<Connection, Relay>();
+  #unserved = new Map<TlsArrival, boolean>();
   /** Each connection's run, until it ends: shutdown waits for them. */
   #tasks = new Map<Connection, Promise<void>>();
   /**
@@ -146,31 +146,26 @@ export class TcpFront {
     },
     ended: (connection) => {
       this.#tasks.delete(connection);
-      const relay = this.#relayOf.get(connection);
-      if (relay) {
-        this.#relayOf.delete(connection);
-        relay.finish();
-      }
     },
   };
-  /** Takes the TLS connections that the front relays; its counts pass to their connections. */
-  #relayOwner: RelayOwner = {
-    relayed: (conn, relay) => {
-      const over = this.#unserved.get(relay);
+  /** Takes the TLS streams of the front's arrivals; their counts pass to their connections. */
+  #tlsOwner: TlsOwner = {
+    secured: (stream, arrival) => {
+      const over = this.#unserved.get(arrival);
       if (over === undefined || this.#stopping) {
-        conn.close();
-        relay.close();
+        stream.close();
+        this.#tlsOwner.ended(arrival);
         return;
       }
-      this.#unserved.delete(relay);
-      const address = addressKey(relay.remoteAddr.hostname);
-      const connection = this.#start(conn, relay.remoteAddr, relay, this.#overLimit(over, address));
-      this.#waiting.replace(relay, connection);
+      this.#unserved.delete(arrival);
+      const address = addressKey(arrival.remoteAddr.hostname);
+      const connection = this.#start(stream, arrival.remoteAddr, this.#overLimit(over, address));
+      this.#waiting.replace(arrival, connection);
     },
-    ended: (relay) => {
-      // A relay whose TLS connection was never served still holds its counts.
-      if (this.#unserved.delete(relay)) this.#uncount(addressKey(relay.remoteAddr.hostname));
-      this.#waiting.delete(relay);
+    ended: (arrival) => {
+      // An arrival never served still holds its counts.
+      if (this.#unserved.delete(arrival)) this.#uncount(addressKey(arrival.remoteAddr.hostname));
+      this.#waiting.delete(arrival);
     },
   };
   #limits: ConnectionLimits;
@@ -231,16 +226,15 @@ export class TcpFront {
       try {
         this.#front = new TlsFront({
           ...options.tls,
-          deadlineMs: this.#limits.registrationTimeoutMs,
+          registrationTimeoutMs: this.#limits.registrationTimeoutMs,
           lingerMs: this.#limits.drainTimeoutMs,
           log: this.#log,
-          owner: this.#relayOwner,
+          owner: this.#tlsOwner,
         });
       } catch (error) {
         this.#listener.close();
         throw error;
       }
-      this.#front.start();
     }
     this.#acceptLoop = acceptLoop(this.#listener, {
       what: "accept",
@@ -281,7 +275,7 @@ export class TcpFront {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#listener.close();
-    // TLS connections not served yet are closed; the others say goodbye first.
+    // TLS connections not told apart yet are closed; the others say goodbye first.
     this.#front?.stop();
     clearInterval(this.#keepalive);
     for (const connection of this.#connections) {
@@ -293,7 +287,7 @@ export class TcpFront {
   async closed(): Promise<void> {
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
-    // Every connection has ended: what the relays still hold goes now.
+    // Arrivals refused a moment ago may still be lingering: they close now.
     await this.#front?.close();
   }
 
@@ -316,12 +310,12 @@ export class TcpFront {
     setOptions(conn);
     const over = this.#count(address);
     if (this.#front) {
-      const relay = this.#front.admit(conn, formatAddress(conn.remoteAddr));
-      this.#unserved.set(relay, over);
-      this.#waiting.add(relay, address);
+      const arrival = this.#front.admit(conn, formatAddress(conn.remoteAddr));
+      this.#unserved.set(arrival, over);
+      this.#waiting.add(arrival, address);
     } else {
       this.#waiting.add(
-        this.#start(conn, conn.remoteAddr, null, this.#overLimit(over, address)),
+        this.#start(conn, conn.remoteAddr, this.#overLimit(over, address)),
         address,
       );
     }
@@ -368,7 +362,7 @@ export class TcpFront {
     setOptions(conn);
     this.#count(address);
     const held = this.#waiting.held(address);
-    this.#refusing.add(this.#start(conn, conn.remoteAddr, null, {
+    this.#refusing.add(this.#start(conn, conn.remoteAddr, {
       why: `no place left, and ${plural(held, "connection")} from ${address} not registered yet`,
       message: `The server has too many connections waiting to register, and your address ` +
         `holds the most (${held}); register or close some first`,
@@ -376,16 +370,11 @@ export class TcpFront {
   }
 
   /**
-   * Serves `conn` (plain TCP, or TLS relayed from `relay`) from the peer at
+   * Serves `conn` (plain TCP, or a TLS stream) from the peer at
    * `remoteAddr`, already counted; with a `refusal`, the peer is only told
    * that once its protocol is known, and the connection closed.
    */
-  #start(
-    conn: Deno.Conn,
-    remoteAddr: Deno.NetAddr,
-    relay: Relay | null,
-    refusal: Refusal | null,
-  ): Connection {
+  #start(conn: PeerStream, remoteAddr: Deno.NetAddr, refusal: Refusal | null): Connection {
     const connection = new Connection(
       conn,
       refusal ? this.#refusalContext : this.#context,
@@ -396,7 +385,6 @@ export class TcpFront {
       connection.turnAway(refusal.message);
     }
     this.#connections.add(connection);
-    if (relay) this.#relayOf.set(connection, relay);
     // run() catches what goes wrong while serving; this is for a bug in its cleanup.
     this.#tasks.set(
       connection,

@@ -31,7 +31,7 @@ export interface Evicted<T> {
 }
 
 /**
- * Unregistered connections (or whatever stands for them: a TLS relay) by
+ * Unregistered connections (or whatever stands for them: a TLS arrival) by
  * address, oldest first.
  *
  * @example
@@ -74,7 +74,7 @@ export class WaitingRoom<T> {
     this.#seat(entry, { address, serial: this.#serial++ });
   }
 
-  /** Puts `entry` in the place of `old` (a relay's TLS connection in the relay's), as old as it. */
+  /** Puts `entry` in the place of `old` (a TLS arrival's connection in its arrival's), as old as it. */
   replace(old: T, entry: T): void {
     const seat = this.#seats.get(old);
     if (!seat) return;
