@@ -366,9 +366,11 @@ export class Hub {
       const room = this.#roomOf(member);
       const next = checkRename(member, name, this.#registration);
       const old = member.name;
-      this.#users.delete(member.key);
       member.rename(next);
-      this.#users.set(member.key, member);
+      // Rebuilt in place, not re-added last: the operator's /who keeps join order, as users' does.
+      this.#users = new Map(
+        [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
+      );
       const event: ChatEvent = {
         type: "rename",
         time: this.#now(),
