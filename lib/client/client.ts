@@ -37,6 +37,7 @@ import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
+import { isUnknownIssuer, NOT_THE_CA, NOT_TRUSTED, plainOnTlsAdvice } from "./tls_advice.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {
@@ -126,6 +127,9 @@ export function formatTarget(host: string, port: number): string {
 // How long `connect` waits for the answer to its ping (or a TLS server's line or alert), in ms.
 const FIRST_ANSWER_WAIT_MS = 1_000;
 
+// Longest wait for the handshake that tells whether `--tls` will do, in ms.
+const TLS_PROBE_MS = 2_000;
+
 /** How often, and after what first pause, a login the server is too busy to check is retried. */
 const BUSY_TRIES = 5;
 const BUSY_PAUSE_MS = 500;
@@ -133,15 +137,8 @@ const BUSY_PAUSE_MS = 500;
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** What a plain client is told when the server speaks TLS. */
-export const SERVER_USES_TLS = "the server uses TLS; try --tls";
-
 /** What a TLS client is told when the server does not speak TLS. */
 export const SERVER_NOT_TLS = "the server does not use TLS; try without --tls";
-
-/** What a TLS client is told when the server's certificate chains to nothing it trusts. */
-export const NOT_TRUSTED =
-  "the server's certificate is not trusted; pass --ca FILE with its certificate ('chat cert' makes one)";
 
 // A TLS record starts with its content type (21 alert, 22 handshake) and the
 // major version 3: what a TLS server answers to our first JSON line.
@@ -465,7 +462,7 @@ export class ChatClient {
       const reason = error instanceof Deno.errors.TimedOut && handshaking
         ? "timed out during the TLS handshake; if the server does not use TLS, try without --tls"
         : tls
-        ? tlsReason(error, host)
+        ? tlsReason(error, host, tls.caCerts !== undefined)
         : connectReason(error);
       throw new ConnectError(this.address, reason);
     } finally {
@@ -484,7 +481,7 @@ export class ChatClient {
     // typed a name. A slow or quiet server is no error
     // here; `register` waits for it as long as it takes.
     const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
-    if (first === null && link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
+    if (first === null && link.sawTls) await this.#plainOnTls();
     // The pong was only a sign of life; anything else (a refusal) is for `register`.
     if (first?.type === "pong") await link.next();
   }
@@ -525,7 +522,7 @@ export class ChatClient {
         continue;
       }
       if (answer === "closed") {
-        if (link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
+        if (link.sawTls) await this.#plainOnTls();
         if (attempt === 0) continue;
         throw new ConnectError(this.address, "the server closed the connection");
       }
@@ -538,6 +535,19 @@ export class ChatClient {
       }
       return answer;
     }
+  }
+
+  /**
+   * Fails the connection of a plain client to a TLS server, saying which
+   * flag will do: `--tls`, or `--ca` for a certificate of the server's own.
+   *
+   * @throws {ConnectError} always.
+   */
+  async #plainOnTls(): Promise<never> {
+    this.#link?.close();
+    const { host, port, connectTimeoutMs } = this.#options;
+    const advice = await plainOnTlsAdvice(host, port, Math.min(connectTimeoutMs, TLS_PROBE_MS));
+    throw new ConnectError(this.address, advice);
   }
 
   async #awaitAnswer(link: Link): Promise<Registration | "closed"> {
@@ -799,18 +809,20 @@ export function connectReason(error: unknown): string {
 
 /**
  * A short reason for a failed TLS handshake with `host`, saying what to do:
- * trust the certificate, use a name it is for, or drop `--tls`.
+ * trust the certificate (or another one, when `withCa` says one was given),
+ * use a name it is for, or drop `--tls`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NOT_TRUSTED, tlsReason } from "./client.ts";
+ * import { tlsReason } from "./client.ts";
+ * import { NOT_TRUSTED } from "./tls_advice.ts";
  * assert.equal(tlsReason(new Error("invalid peer certificate: UnknownIssuer"), "chat.lan"), NOT_TRUSTED);
  * ```
  */
-export function tlsReason(error: unknown, host: string): string {
+export function tlsReason(error: unknown, host: string, withCa = false): string {
   const message = errorMessage(error);
-  if (/UnknownIssuer|unknown ?ca\b/i.test(message)) return NOT_TRUSTED;
+  if (isUnknownIssuer(error)) return withCa ? NOT_THE_CA : NOT_TRUSTED;
   // rustls: certificate not valid for name "1.2.3.4"; certificate is only
   // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...
   if (/not valid for name/i.test(message)) {
