@@ -117,6 +117,14 @@ export interface ClientOptions {
    * down (a restart, most often), in ms; 0 ends at its `bye`. @default 0
    */
   restartWaitMs?: number;
+  /**
+   * First pause after the server said it shuts down, in ms, before a
+   * random spread of half of it either way (a room of clients does not come
+   * back at once); then doubled after each failure, as `retryInitialMs` is.
+   * A server takes a second or more to stop and start again, and the
+   * protocol asks clients not to come back right away. @default 2000
+   */
+  restartPauseMs?: number;
 }
 
 /** Formats a host and port as `host:port`, bracketing IPv6 addresses. */
@@ -333,6 +341,20 @@ function loginRefusal(
   return null;
 }
 
+/**
+ * A refusal to come back that asking again would not change: a name the
+ * server does not allow, a protocol version it does not speak, and, from a
+ * server that restarted (it knows no resume token), a name someone else has.
+ * Null when another attempt may succeed.
+ */
+function finalRefusal(code: string, message: string, restarted: boolean): ErrorEvent | null {
+  if (code === ErrorCode.VersionUnsupported) return { type: "error", code, message };
+  if (code === ErrorCode.NameInvalid || (restarted && code === ErrorCode.NameTaken)) {
+    return { type: "error", code, message: `${message}; join again with another name` };
+  }
+  return null;
+}
+
 function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
@@ -381,6 +403,7 @@ export class ChatClient {
       retryInitialMs: 500,
       retryMaxMs: 10_000,
       restartWaitMs: 0,
+      restartPauseMs: 2_000,
       ...options,
     };
     this.address = formatTarget(options.host, options.port);
@@ -687,10 +710,11 @@ export class ChatClient {
     cause: string,
     until?: number,
   ): AsyncGenerator<ClientUpdate, WelcomeEvent | ErrorEvent | null> {
-    let delay = this.#options.retryInitialMs;
+    const restarting = until !== undefined;
+    let delay = restarting ? this.#options.restartPauseMs : this.#options.retryInitialMs;
     // Jitter spreads out a room full of clients after a server restart.
     const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
-    let pause = jitter(delay);
+    let pause = restarting ? Math.round(delay * (0.5 + Math.random())) : jitter(delay);
     yield {
       kind: "lost",
       reason: cause,
@@ -706,12 +730,12 @@ export class ChatClient {
         const login = this.#login?.name === this.#name ? this.#login : null;
         const answer = await this.register(this.#name, login?.password);
         if (answer.ok) return answer.welcome;
-        if (answer.code === ErrorCode.VersionUnsupported || answer.code === ErrorCode.NameInvalid) {
-          return null;
-        }
-        // Asking again would not help: the password changed, the name became
-        // an account's, or too many logins failed. Each says so, once.
-        const final = loginRefusal(answer.code, answer.message, this.#name, login !== null);
+        // Asking again would not help: the name is not allowed (any more), a
+        // restarted server knows not our resume token and someone else has the
+        // name, the password changed, the name became an account's, or too
+        // many logins failed. Each says so, once.
+        const final = loginRefusal(answer.code, answer.message, this.#name, login !== null) ??
+          finalRefusal(answer.code, answer.message, restarting);
         if (final) {
           this.#link?.close();
           return final;

@@ -525,6 +525,9 @@ class InteractiveJoin {
           if (waited && !this.#leaving && update.bye?.code === "shutdown") {
             this.#farewell = `chat: ${address} did not come back within ` +
               `${RESTART_WAIT_MS / 60_000} minutes; giving up\n`;
+          } else if (waited && update.code) {
+            this.#farewell = `chat: ${address} is back but refused to let you in: ` +
+              `${said(update.reason)}\n`;
           }
           const unsent = this.#queued.length;
           if (unsent > 0) {
