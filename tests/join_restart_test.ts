@@ -309,3 +309,59 @@ for (
     }
   });
 }
+
+Deno.test("lines typed while the server restarts go out at the pace its --flood-burst allows, none refused", async () => {
+  const first = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+  const port = await first.port();
+  let second = null as ServeProcess | null;
+  const lines = ["one", "two", "three", "four", "five", "six"].map((n) => `typed offline ${n}`);
+  try {
+    await joinInTerminal(port, 120, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await stop(first);
+      await shows(socket, /(trying again|retry) in \d+ s/);
+      for (const line of lines) {
+        await typeLine(socket, line);
+        await shows(socket, new RegExp(`"${line}" will be sent once reconnected`));
+      }
+      // Two at once, then one every 250 ms: sent in one go, four would be refused.
+      const limits = ["--flood-burst", "2", "--flood-rate", "4"];
+      second = new ServeProcess(["--host", "127.0.0.1", "--port", String(port), ...limits]);
+      await second.port();
+      const screen = await shows(socket, /Alice: typed offline six/);
+      const said = screen.split("\n").filter((row) => / Alice: typed offline /.test(row));
+      assert.deepEqual(said.map((row) => row.replace(/^.* Alice: /, "").trimEnd()), lines, screen);
+      assert.doesNotMatch(screen, /Slow down|not sent/, screen);
+    });
+  } finally {
+    await end(first);
+    if (second) await end(second);
+  }
+});
+
+Deno.test("a line typed offline that the server still refuses for flooding when sent again is named as not sent", async () => {
+  const bye = { type: "bye", code: "shutdown", reason: "Server shutting down" } as const;
+  // After its goodbye, the server says it is still going down until the line is typed.
+  let back = false;
+  const fake = new FakeServer((hello, index) => {
+    if (index === 0) return [welcome(hello.name), bye];
+    return back ? [welcome(hello.name)] : [bye];
+  });
+  const slowDown = "Slow down: at most 1 messages per second; that one was not sent";
+  fake.onInput = () => [{ type: "error", code: ErrorCode.Flood, message: slowDown, wait: 50 }];
+  try {
+    await joinInTerminal(fake.port, 140, async (socket) => {
+      await shows(socket, /is stopping or restarting; will try to rejoin/);
+      await typeLine(socket, "typed offline");
+      await shows(socket, /"typed offline" will be sent once reconnected/);
+      back = true;
+      await shows(socket, /Reconnected to .* as Alice/);
+      await shows(socket, /"typed offline" was not sent: slow down: at most 1 messages per second/);
+      // Sent twice: once, and once more after the wait the server gave.
+      const sent = fake.frames.filter((f) => f.type === "input").map((f) => f.text);
+      assert.deepEqual(sent, ["typed offline", "typed offline"]);
+    });
+  } finally {
+    await fake.close();
+  }
+});

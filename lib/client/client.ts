@@ -81,6 +81,17 @@ export type ClientUpdate =
    */
   | { kind: "end"; bye: ByeEvent | null; reason: string; code?: string };
 
+/**
+ * What became of a line sent with {@link ChatClient.deliver}: the server
+ * answered it (the message, or another refusal, came as events), refused it
+ * for flooding (`error`, not shown as an event), or the connection went
+ * before the answer (`offline`: it may or may not have arrived).
+ */
+export type Delivery =
+  | { kind: "answered" }
+  | { kind: "flood"; error: ErrorEvent }
+  | { kind: "offline" };
+
 /** TLS settings of a client. */
 export interface ClientTls {
   /**
@@ -392,6 +403,10 @@ export class ChatClient {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #skipped: Skipped = { count: 0, first: "" };
+  // The line `deliver` waits an answer for: the token of the ping sent after
+  // it, the flood refusal if one came first, and who waits.
+  #delivery: { token: string; flood: ErrorEvent | null; done: (d: Delivery) => void } | null = null;
+  #deliveries = 0;
 
   /** Creates a client; nothing happens until {@link connect}. */
   constructor(options: ClientOptions) {
@@ -620,6 +635,43 @@ export class ChatClient {
     return true;
   }
 
+  /**
+   * Sends a line as the user typed it and resolves once the server has
+   * answered it: a `ping` follows it, and frames are never reordered, so a
+   * flood refusal for it comes before the `pong`. Only a flood refusal is
+   * kept from {@link updates}, so that the caller can send the line again
+   * (`wait` says when). One line at a time; {@link updates} must be read
+   * meanwhile, as it is what reads the answer.
+   */
+  deliver(text: string): Promise<Delivery> {
+    if (!this.online || this.#delivery) return Promise.resolve({ kind: "offline" });
+    const token = `line-${++this.#deliveries}`;
+    this.#link!.send({ type: "input", text });
+    this.#link!.send({ type: "ping", token });
+    return new Promise((done) => this.#delivery = { token, flood: null, done });
+  }
+
+  /** Whether `event` answers the line being delivered (and is not for the front end). */
+  #answers(event: ChatEvent): boolean {
+    const delivery = this.#delivery;
+    if (!delivery) return false;
+    if (event.type === "error" && event.code === ErrorCode.Flood && !delivery.flood) {
+      delivery.flood = event;
+      return true;
+    }
+    if (event.type !== "pong" || event.token !== delivery.token) return false;
+    this.#delivery = null;
+    delivery.done(delivery.flood ? { kind: "flood", error: delivery.flood } : { kind: "answered" });
+    return true;
+  }
+
+  /** Ends a delivery still waiting: the connection went before its answer. */
+  #settleDelivery(): void {
+    const delivery = this.#delivery;
+    this.#delivery = null;
+    delivery?.done({ kind: "offline" });
+  }
+
   /** Asks the server to let us leave; {@link updates} ends with its `bye`. */
   quit(reason?: string): void {
     this.#quitting = true;
@@ -643,6 +695,7 @@ export class ChatClient {
     this.#timers.clear();
     this.#wake?.();
     this.#link?.close();
+    this.#settleDelivery();
   }
 
   /**
@@ -657,6 +710,7 @@ export class ChatClient {
         // The server's goodbye for a shutdown, when we wait for it to come back.
         let stopped: ByeEvent | null = null;
         if (event) {
+          if (this.#answers(event)) continue;
           this.#track(event);
           if (event.type === "ping") {
             link!.send({
@@ -676,6 +730,7 @@ export class ChatClient {
         }
         this.#registered = false;
         this.#stopKeepalive();
+        this.#settleDelivery();
         if (this.#quitting || this.#closed) {
           yield { kind: "end", bye: stopped, reason: stopped?.reason ?? "closed" };
           return;

@@ -314,7 +314,8 @@ export class Hub {
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
-      member.sink.send({ type: "error", code: error.code, message: error.message });
+      const wait = error.wait !== undefined ? { wait: error.wait } : {};
+      member.sink.send({ type: "error", code: error.code, message: error.message, ...wait });
     } finally {
       this.#depth--;
     }
