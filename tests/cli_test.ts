@@ -341,6 +341,9 @@ Deno.test("parseCommandLine() says why a name cannot start with '-', and what -v
     // A short flag is matched to a long one by its letter, not by spelling distance.
     [["join", "-n", "Bob"], {}, "unknown option '-n'; did you mean '--name'?"],
     [["join", "-x"], {}, "unknown option '-x'"],
+    // parseArgs reads -name as -n -a -m -e.
+    [["join", "-name", "Bob"], {}, "unknown option '-name'; did you mean '--name'?"],
+    [["user", "add", "-dash", "--data", "d"], {}, "unknown option '-dash'"],
     [
       ["--port", "8000", "serve"],
       {},

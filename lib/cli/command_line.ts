@@ -345,7 +345,11 @@ function parse<T extends OptionSpec>(
     const message = errorMessage(error);
     const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
     if (flag && /Unknown option/i.test(message)) {
-      throw new UsageError(`unknown option '${flag}'${optionHint(flag, options)}`, command);
+      // parseArgs names one letter of `-name`; the person typed all of it.
+      const typed = flag.startsWith("--")
+        ? flag
+        : args.find((arg) => /^-[^-]/.test(arg) && arg.startsWith(flag)) ?? flag;
+      throw new UsageError(`unknown option '${typed}'${optionHint(typed, options)}`, command);
     }
     if (flag && /argument missing/i.test(message)) {
       throw new UsageError(`option '${flag}' needs a value`, command);
@@ -363,13 +367,17 @@ function parse<T extends OptionSpec>(
 /**
  * What to say after "unknown option": where the version is, or the option
  * meant. A short flag is matched by its letter (`-n` for `--name`): one
- * letter is within two edits of every short option name.
+ * letter is within two edits of every short option name; a long name after
+ * one dash (`-name`) only by that name.
  */
 function optionHint(flag: string, options: OptionSpec): string {
   if (VERSION_FLAGS.includes(flag)) return "; 'chat --version' prints the version";
   const names = Object.keys(options);
   if (flag.startsWith("--")) return suggest(flag.slice(2), names, "--");
-  const long = names.find((name) => name.startsWith(flag.slice(1)));
+  const word = flag.slice(1);
+  const long = word.length === 1
+    ? names.find((name) => name.startsWith(word))
+    : names.find((name) => name === word);
   return long ? `; did you mean '--${long}'?` : "";
 }
 
