@@ -354,12 +354,16 @@ function loginRefusal(
 
 /**
  * A refusal to come back that asking again would not change: a name the
- * server does not allow, a protocol version it does not speak, and, from a
- * server that restarted (it knows no resume token), a name someone else has.
+ * server does not allow, a protocol version it does not speak, a ban, and,
+ * from a server that restarted (it knows no resume token), a name someone
+ * else has.
  * Null when another attempt may succeed.
  */
 function finalRefusal(code: string, message: string, restarted: boolean): ErrorEvent | null {
-  if (code === ErrorCode.VersionUnsupported) return { type: "error", code, message };
+  // `banned` is the code of a server's goodbye to a banned user (rooms, issue 13).
+  if (code === ErrorCode.VersionUnsupported || code === "banned") {
+    return { type: "error", code: code as ErrorCode, message };
+  }
   if (code === ErrorCode.NameInvalid || (restarted && code === ErrorCode.NameTaken)) {
     return { type: "error", code, message: `${message}; join again with another name` };
   }
