@@ -14,10 +14,15 @@ ARGS ?=
 
 # Where `make install` writes the `chat` launcher (a folder, ideally on PATH).
 PREFIX ?= $(HOME)/.local/bin
-BINDIR := $(abspath $(PREFIX))
+# Absolute, relative to this checkout otherwise. Not with abspath, which splits a
+# path with spaces ("/tmp/my bin") into two.
+BINDIR = $(if $(filter /%,$(firstword $(PREFIX))),$(PREFIX),$(CURDIR)/$(PREFIX))
 # The launcher runs this checkout with the Deno above, by absolute paths, so that it
 # works from any folder and without deno on PATH.
 DENO_ABS := $(if $(filter /%,$(DENO)),$(DENO),$(if $(findstring /,$(DENO)),$(abspath $(DENO)),$(shell command -v $(DENO) 2>/dev/null)))
+# The recipes quote paths with ', so a path with one is refused (checked by make, not the shell).
+NO_QUOTE = $(if $(findstring ',$(CURDIR)$(DENO_ABS)$(BINDIR)),\
+	echo "make: cannot install from or into a path with a ' in it" >&2; exit 1)
 # Its second line, by which `make install` and `make uninstall` know a launcher of ours.
 LAUNCHER_MARK := \# chat launcher written by make install
 
@@ -60,8 +65,7 @@ join: deno
 # as the executables run it (`deno install -g` would drop --permission-set and call
 # whatever `deno` is on PATH). It refuses to replace a `chat` that is not ours.
 install: deno
-	@case '$(CURDIR)$(DENO_ABS)$(BINDIR)' in *"'"*) \
-		echo "make: cannot install from or into a path with a ' in it" >&2; exit 1;; esac
+	@$(NO_QUOTE)
 	@test -n '$(DENO_ABS)' || { echo "make: cannot find $(DENO)" >&2; exit 1; }
 	@if [ -e '$(BINDIR)/chat' ] && ! sed -n 2p '$(BINDIR)/chat' | grep -q '^$(LAUNCHER_MARK) '; then \
 		echo "make: $(BINDIR)/chat exists and is not a launcher of make install; remove it or set PREFIX=DIR" >&2; \
@@ -79,6 +83,7 @@ install: deno
 
 # Removes the launcher of `make install` from $(PREFIX), and nothing that is not ours.
 uninstall:
+	@$(NO_QUOTE)
 	@if [ ! -e '$(BINDIR)/chat' ]; then echo "make: no $(BINDIR)/chat to remove"; \
 	elif sed -n 2p '$(BINDIR)/chat' | grep -q '^$(LAUNCHER_MARK) '; then \
 		rm -f '$(BINDIR)/chat' && echo "removed $(BINDIR)/chat"; \

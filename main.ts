@@ -13,7 +13,7 @@
 import { VERSION } from "./lib/version.ts";
 
 /** First arguments that ask for the version, as `parseCommandLine` reads them. */
-const VERSION_ARGS = ["--version", "-V", "version"];
+const VERSION_ARGS = ["--version", "-V", "-v", "version"];
 
 /** Runs the command line `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -47,6 +47,8 @@ export class FakeServer {
   readonly hellos: Hello[] = [];
   /** Every frame received, in order. */
   readonly frames: { type: string; [field: string]: unknown }[] = [];
+  /** What to answer to an `input` frame; null echoes it as a message from the last hello's name. */
+  onInput: ((text: string) => (ChatEvent | string)[]) | null = null;
   #listener: Deno.Listener;
   #conns = new Set<Deno.Conn>();
   #tasks = new Set<Promise<void>>();
@@ -109,7 +111,9 @@ export class FakeServer {
         this.hellos.push(frame);
         for (const event of this.#script(frame, this.hellos.length - 1)) await send(event);
       }
-      if (frame.type === "input") {
+      if (frame.type === "input" && this.onInput) {
+        for (const event of this.onInput(frame.text)) await send(event);
+      } else if (frame.type === "input") {
         await send({
           type: "message",
           id: this.frames.length,

@@ -307,3 +307,71 @@ Deno.test("chat help user, chat help cert and chat join --help document their op
     for (const word of words) assert.ok(stdout.includes(word), `${args.join(" ")}: ${word}`);
   }
 });
+
+Deno.test("parseCommandLine() reads help and version the same way wherever they are asked for", () => {
+  const cases: [string[], Invocation][] = [
+    [["-v"], { command: "version" }],
+    [["-V"], { command: "version" }],
+    [["--help", "join"], { command: "help", topic: "join" }],
+    [["-h", "serve"], { command: "help", topic: "serve" }],
+    [["help", "help"], { command: "help" }],
+    [["help", "--help"], { command: "help" }],
+    [["help", "-h"], { command: "help" }],
+    [["help", "version"], { command: "help" }],
+    [["join", "-h"], { command: "help", topic: "join" }],
+  ];
+  for (const [args, want] of cases) {
+    assert.deepEqual(parseCommandLine(args, {}), want, args.join(" "));
+  }
+});
+
+Deno.test("parseCommandLine() says why a name cannot start with '-', and what -v and short flags are", () => {
+  const names = "a name must start with a letter or digit";
+  const version = "'chat --version' prints the version";
+  const cases: [string[], Record<string, string>, string][] = [
+    // parseArgs alone calls --name "ambiguous".
+    [["join", "--name", "-dash"], {}, `invalid --name '-dash': ${names}`],
+    [["join", "--name=-dash"], {}, `invalid --name '-dash': ${names}`],
+    [["join", "--name", "-5"], {}, `invalid --name '-5': ${names}`],
+    [["join"], { CHAT_NAME: "-dash" }, `invalid CHAT_NAME '-dash': ${names}`],
+    [["join", "--name", "-h"], {}, "option '--name' needs a value"],
+    [["join", "-v"], {}, `unknown option '-v'; ${version}`],
+    [["serve", "--version"], {}, `unknown option '--version'; ${version}`],
+    [["cert", "-V", "a"], {}, `unknown option '-V'; ${version}`],
+    // A short flag is matched to a long one by its letter, not by spelling distance.
+    [["join", "-n", "Bob"], {}, "unknown option '-n'; did you mean '--name'?"],
+    [["join", "-x"], {}, "unknown option '-x'"],
+    // parseArgs reads -name as -n -a -m -e.
+    [["join", "-name", "Bob"], {}, "unknown option '-name'; did you mean '--name'?"],
+    [["user", "add", "-dash", "--data", "d"], {}, "unknown option '-dash'"],
+    [
+      ["--port", "8000", "serve"],
+      {},
+      "unknown option '--port': options go after the command, as in chat serve --port",
+    ],
+    [
+      ["--name", "Bob", "join"],
+      {},
+      "unknown option '--name': options go after the command, as in chat join --name",
+    ],
+    [["-x"], {}, "unknown option '-x'"],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(() => parseCommandLine(args, env), (error: unknown) => {
+      assert.ok(error instanceof UsageError, args.join(" "));
+      assert.equal(error.message, message, args.join(" "));
+      return true;
+    });
+  }
+});
+
+Deno.test("chat join --name -dash says that names start with a letter or digit, with exit code 2", async () => {
+  const { code, stdout, stderr } = await chat("join", "--name", "-dash");
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.equal(
+    stderr,
+    "chat: invalid --name '-dash': a name must start with a letter or digit\n" +
+      "Run 'chat join --help' for usage.\n",
+  );
+});

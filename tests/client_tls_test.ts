@@ -11,10 +11,14 @@ import {
   ChatClient,
   type ClientUpdate,
   ConnectError,
-  NOT_TRUSTED,
   SERVER_NOT_TLS,
-  SERVER_USES_TLS,
 } from "../lib/client/client.ts";
+import {
+  NOT_THE_CA,
+  NOT_TRUSTED,
+  SERVER_USES_OWN_CERT,
+  SERVER_USES_TLS_MAYBE_OWN,
+} from "../lib/client/tls_advice.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { TLS_ONLY_MESSAGE } from "../lib/protocol/tls_notices.ts";
 import { FakeServer, welcome } from "./_fake_server.ts";
@@ -87,14 +91,14 @@ Deno.test("the host name may be any name the certificate is for", async () => {
   }
 });
 
-Deno.test("an untrusted certificate is refused with advice to pass --ca", async () => {
+Deno.test("an untrusted certificate is refused with advice to pass --ca, or another --ca", async () => {
   const server = welcoming(LOCAL);
   try {
     // The system's roots do not know a certificate from `chat cert`...
     assert.equal(await refusal(clientFor(server.port, { tls: {} })), NOT_TRUSTED);
     // ...and trusting another one does not help.
     const other = clientFor(server.port, { tls: { caCerts: [ELSEWHERE.cert] } });
-    assert.equal(await refusal(other), NOT_TRUSTED);
+    assert.equal(await refusal(other), NOT_THE_CA);
     assert.equal(server.hellos.length, 0);
   } finally {
     await server.close();
@@ -140,10 +144,10 @@ Deno.test("a damaged certificate to trust is a ConnectError, not a crash", async
   }
 });
 
-Deno.test("a plain client on another TLS server (it answers with an alert) is told to use --tls", async () => {
+Deno.test("a plain client on another TLS server (it answers with an alert) is told to use --ca for its own certificate", async () => {
   const server = welcoming(LOCAL);
   try {
-    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS);
+    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_OWN_CERT);
   } finally {
     await server.close();
   }
@@ -173,9 +177,10 @@ function plainServer(reply: string | null): { port: number; close: () => Promise
 }
 
 Deno.test("a plain client is told to use --tls by the line of text this project's TLS port sends", async () => {
+  // It says so, but no TLS handshake shows its certificate: both flags are named.
   const server = plainServer(`${TLS_ONLY_MESSAGE}\r\n`);
   try {
-    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS);
+    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS_MAYBE_OWN);
   } finally {
     await server.close();
   }
@@ -267,7 +272,7 @@ Deno.test("with the real server: TLS chats, and TLS on one side only is named at
   try {
     await client.connect();
     assert.ok((await client.register("Alice")).ok);
-    assert.equal(await refusal(clientFor(tlsServer.addr.port)), SERVER_USES_TLS);
+    assert.equal(await refusal(clientFor(tlsServer.addr.port)), SERVER_USES_OWN_CERT);
     const tlsOnPlain = clientFor(plainServer.addr.port, { tls: { caCerts: [LOCAL.cert] } });
     assert.equal(await refusal(tlsOnPlain), SERVER_NOT_TLS);
   } finally {

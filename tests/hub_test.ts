@@ -309,6 +309,24 @@ Deno.test("flood control refuses messages past the burst and lets them through a
   assert.equal(bob.of("message").at(-1)?.text, "a second later");
 });
 
+Deno.test("a flood refusal says in how many ms the next one would be accepted", () => {
+  let now = T0;
+  const hub = new Hub({ now: () => now, flood: { burst: 2, rate: 4, kickAfter: 100 } });
+  const alice = new Inbox();
+  const member = hub.register("Alice", alice);
+  for (let i = 1; i <= 3; i++) hub.handleLine(member, `message ${i}`);
+  now += 100;
+  hub.handleLine(member, "message 4");
+  // A token every 250 ms: the first refusal waits for it all, the second 100 ms less.
+  assert.deepEqual(alice.of("error").map((e) => [e.code, e.wait]), [["flood", 250], [
+    "flood",
+    150,
+  ]]);
+  now += 150;
+  hub.handleLine(member, "message 4 again");
+  assert.equal(alice.of("message").at(-1)?.text, "message 4 again");
+});
+
 Deno.test("a user who keeps flooding is disconnected, and the room is told", () => {
   const hub = new Hub({ now: () => T0, flood: { burst: 2, rate: 1, kickAfter: 3 } });
   const alice = new Inbox();

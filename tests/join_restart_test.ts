@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import type { ClientUpdate } from "../lib/client/client.ts";
+import { ErrorCode } from "../lib/core/events.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 import { chatCommand } from "./_chat_command.ts";
 import { spawnJoin } from "./chat_helpers.ts";
@@ -18,7 +19,7 @@ import { cleanUp, clientFor, JsonClient, startServer, within } from "./_helpers.
 import { ServeProcess } from "./_serve_process.ts";
 import { rowsWith, screenShows, shellLine, tmux, typeLine, withTerminal } from "./_tmux.ts";
 
-// Coming back takes the client's back-off (0.5 s, then 1, 2, 4 s...) plus a
+// Coming back takes the client's back-off (1 to 3 s, then 4, 8 s...) plus a
 // server's start: longer than the usual wait of WAIT_MS.
 const BACK_WAIT_MS = 20_000;
 
@@ -208,6 +209,7 @@ Deno.test("a client waiting for a stopped server gives up when the wait is over,
   const client = clientFor(server.addr.port, {
     retryInitialMs: 10,
     retryMaxMs: 40,
+    restartPauseMs: 10,
     restartWaitMs: 300,
   });
   try {
@@ -254,5 +256,112 @@ Deno.test("after coming back to a server that sends no history, /history shows i
     await end(first);
     if (second) await end(second);
     await Deno.remove(data, { recursive: true });
+  }
+});
+
+Deno.test("after the server's goodbye for a shutdown, the first attempt to come back is a second or more away", async () => {
+  const server = startServer();
+  const client = clientFor(server.addr.port, { restartWaitMs: 60_000 });
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    await server.shutdown();
+    for await (const update of updates) {
+      if (update.kind !== "lost") continue;
+      // The server is on its way down and starts again in a second or more
+      // (docs/PROTOCOL.md: do not reconnect right away); the pause is 1 to 3 s.
+      const pause = update.nextAt - Date.now();
+      assert.ok(pause > 700, `the first attempt is in ${pause} ms`);
+      break;
+    }
+  } finally {
+    client.close();
+  }
+});
+
+for (
+  const [refusal, message] of [
+    [ErrorCode.NameTaken, "The name Alice is taken"],
+    [ErrorCode.NameInvalid, "The name Alice is reserved"],
+  ] as const
+) {
+  Deno.test(`a server that comes back but refuses the name (${refusal}) ends the wait with its reason and exit code 4`, async () => {
+    // It says goodbye for a shutdown right after the welcome; once "restarted",
+    // it knows no resume token and refuses the name.
+    const fake = new FakeServer((hello, index) =>
+      index === 0
+        ? [welcome(hello.name), { type: "bye", code: "shutdown", reason: "Server shutting down" }]
+        : [{ type: "error", code: refusal, message }]
+    );
+    try {
+      await joinInTerminal(fake.port, 140, async (socket) => {
+        await shows(socket, /is stopping or restarting; will try to rejoin/);
+        const screen = await shows(socket, /\[exit \d+\]/);
+        assert.match(screen, /\[exit 4\]/, screen);
+        const said = `chat: 127.0.0.1:${fake.port} is back but refused to let you in: ` +
+          `${message[0].toLowerCase()}${message.slice(1)}; join again with another name`;
+        assert.ok(screen.replaceAll("\n", "").includes(said), screen);
+        assert.doesNotMatch(screen, /did not come back/, screen);
+      });
+    } finally {
+      await fake.close();
+    }
+  });
+}
+
+Deno.test("lines typed while the server restarts go out at the pace its --flood-burst allows, none refused", async () => {
+  const first = new ServeProcess(["--host", "127.0.0.1", "--port", "0"]);
+  const port = await first.port();
+  let second = null as ServeProcess | null;
+  const lines = ["one", "two", "three", "four", "five", "six"].map((n) => `typed offline ${n}`);
+  try {
+    await joinInTerminal(port, 120, async (socket) => {
+      await shows(socket, /Welcome, Alice!/);
+      await stop(first);
+      await shows(socket, /(trying again|retry) in \d+ s/);
+      for (const line of lines) {
+        await typeLine(socket, line);
+        await shows(socket, new RegExp(`"${line}" will be sent once reconnected`));
+      }
+      // Two at once, then one every 250 ms: sent in one go, four would be refused.
+      const limits = ["--flood-burst", "2", "--flood-rate", "4"];
+      second = new ServeProcess(["--host", "127.0.0.1", "--port", String(port), ...limits]);
+      await second.port();
+      const screen = await shows(socket, /Alice: typed offline six/);
+      const said = screen.split("\n").filter((row) => / Alice: typed offline /.test(row));
+      assert.deepEqual(said.map((row) => row.replace(/^.* Alice: /, "").trimEnd()), lines, screen);
+      assert.doesNotMatch(screen, /Slow down|not sent/, screen);
+    });
+  } finally {
+    await end(first);
+    if (second) await end(second);
+  }
+});
+
+Deno.test("a line typed offline that the server still refuses for flooding when sent again is named as not sent", async () => {
+  const bye = { type: "bye", code: "shutdown", reason: "Server shutting down" } as const;
+  // After its goodbye, the server says it is still going down until the line is typed.
+  let back = false;
+  const fake = new FakeServer((hello, index) => {
+    if (index === 0) return [welcome(hello.name), bye];
+    return back ? [welcome(hello.name)] : [bye];
+  });
+  const slowDown = "Slow down: at most 1 messages per second; that one was not sent";
+  fake.onInput = () => [{ type: "error", code: ErrorCode.Flood, message: slowDown, wait: 50 }];
+  try {
+    await joinInTerminal(fake.port, 140, async (socket) => {
+      await shows(socket, /is stopping or restarting; will try to rejoin/);
+      await typeLine(socket, "typed offline");
+      await shows(socket, /"typed offline" will be sent once reconnected/);
+      back = true;
+      await shows(socket, /Reconnected to .* as Alice/);
+      await shows(socket, /"typed offline" was not sent: slow down: at most 1 messages per second/);
+      // Sent twice: once, and once more after the wait the server gave.
+      const sent = fake.frames.filter((f) => f.type === "input").map((f) => f.text);
+      assert.deepEqual(sent, ["typed offline", "typed offline"]);
+    });
+  } finally {
+    await fake.close();
   }
 });

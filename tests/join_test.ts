@@ -401,29 +401,44 @@ Deno.test("--ca FILE joins a TLS server whose certificate it holds", async () =>
   }
 });
 
-Deno.test("TLS mistakes are one clear line each, with exit code 3", async () => {
+Deno.test("TLS mistakes are one clear line each, naming --ca for a certificate from chat cert, with exit code 3", async () => {
   const tlsServer = startServer({ tls: { cert: CERT.cert, key: CERT.key } });
   const plainServer = startServer();
+  const other = await makeCertificate({ names: ["127.0.0.1"] });
   try {
-    const tls = `127.0.0.1:${tlsServer.addr.port}`;
-    const plain = `127.0.0.1:${plainServer.addr.port}`;
-    const cases: [string[], string][] = [
-      [[tls], `chat: cannot connect to ${tls} (the server uses TLS; try --tls)`],
-      [
-        [tls, "--tls"],
-        `chat: cannot connect to ${tls} (the server's certificate is not trusted; ` +
-        "pass --ca FILE with its certificate ('chat cert' makes one))",
-      ],
-      [
-        [plain, "--tls"],
-        `chat: cannot connect to ${plain} (the server does not use TLS; try without --tls)`,
-      ],
-    ];
-    for (const [args, expected] of cases) {
-      const result = await runJoin([...args, "--name", "bot"], "", { CHAT_CA: "" });
-      assert.equal(result.code, 3, args.join(" "));
-      assertOneLine(result.stderr, expected);
-    }
+    await withDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/other-cert.pem`, other.cert);
+      const tls = `127.0.0.1:${tlsServer.addr.port}`;
+      const plain = `127.0.0.1:${plainServer.addr.port}`;
+      const giveCa = "join with --ca chat-cert.pem, a copy of the server's certificate " +
+        "from whoever runs it";
+      const cases: [string[], string][] = [
+        // A certificate from chat cert: --tls alone would fail next.
+        [
+          [tls],
+          `chat: cannot connect to ${tls} (the server uses TLS with a certificate of its own; ${giveCa})`,
+        ],
+        [
+          [tls, "--tls"],
+          `chat: cannot connect to ${tls} (the server's certificate is not from an authority ` +
+          `this computer trusts (one from 'chat cert' is not); ${giveCa})`,
+        ],
+        [
+          [tls, "--ca", `${dir}/other-cert.pem`],
+          `chat: cannot connect to ${tls} (the server's certificate is not the one given with --ca; ` +
+          "get a copy of the server's own (chat-cert.pem) from whoever runs it)",
+        ],
+        [
+          [plain, "--tls"],
+          `chat: cannot connect to ${plain} (the server does not use TLS; try without --tls)`,
+        ],
+      ];
+      for (const [args, expected] of cases) {
+        const result = await runJoin([...args, "--name", "bot"], "", { CHAT_CA: "" });
+        assert.equal(result.code, 3, args.join(" "));
+        assertOneLine(result.stderr, expected);
+      }
+    });
   } finally {
     await tlsServer.shutdown();
     await plainServer.shutdown();

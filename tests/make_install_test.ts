@@ -13,6 +13,11 @@ import { ROOT } from "./_chat_command.ts";
 
 const text = new TextDecoder();
 
+/** The Deno version the Makefile pins, installed under .tools/ when deno is not on PATH. */
+const DENO_VERSION = /^DENO_VERSION\s*:=\s*(\S+)/m.exec(
+  await Deno.readTextFile(new URL("Makefile", ROOT)),
+)![1];
+
 /** A PATH with the shell and coreutils but no deno, as on a machine with only make and Node. */
 const BARE_PATH = "/usr/bin:/bin";
 
@@ -148,4 +153,59 @@ Deno.test("make serve passes ARGS through to chat serve, next to HOST and PORT",
   const dry = await run("make", ["-n", "serve", "PORT=8000", "ARGS=--history 20 --motd hi"]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /main\.ts serve +--port 8000 --history 20 --motd hi$/m);
+});
+
+Deno.test("make install works with spaces in PREFIX and in the checkout's path", async () => {
+  const root = await Deno.makeTempDir({ prefix: "chat-make-" });
+  const checkout = `${root}/my chat`;
+  const prefix = `${root}/bin dir`;
+  const env = { PATH: BARE_PATH };
+  try {
+    // A checkout in a folder with a space, with the pinned Deno where make looks for it.
+    await Deno.mkdir(`${checkout}/.tools/deno-${DENO_VERSION}/node_modules/deno`, {
+      recursive: true,
+    });
+    await Deno.symlink(
+      Deno.execPath(),
+      `${checkout}/.tools/deno-${DENO_VERSION}/node_modules/deno/deno`,
+    );
+    const copied = await run("cp", ["-R", "Makefile", "main.ts", "deno.json", "lib", checkout]);
+    assert.equal(copied.code, 0, copied.stderr);
+
+    const installed = await run("make", ["-s", "install", `PREFIX=${prefix}`], {
+      cwd: checkout,
+      env,
+    });
+    assert.equal(installed.code, 0, installed.stderr);
+    assert.match(
+      installed.stdout,
+      new RegExp(`^installed ${prefix}/chat \\(runs ${checkout}/main`, "m"),
+    );
+    const version = await run(`${prefix}/chat`, ["--version"], { cwd: root, env });
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^chat \d+\.\d+\.\d+/);
+
+    // A relative PREFIX is relative to the checkout.
+    const relative = await run("make", ["-s", "install", "PREFIX=rel bin"], { cwd: checkout, env });
+    assert.equal(relative.code, 0, relative.stderr);
+    assert.match(relative.stdout, new RegExp(`^installed ${checkout}/rel bin/chat `, "m"));
+
+    for (const [dir, where] of [[prefix, prefix], ["rel bin", `${checkout}/rel bin`]]) {
+      const removed = await run("make", ["-s", "uninstall", `PREFIX=${dir}`], {
+        cwd: checkout,
+        env,
+      });
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.equal(removed.stdout, `removed ${where}/chat\n`);
+    }
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(prefix)), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("make install refuses a PREFIX with a quote, saying why", async () => {
+  const installed = await make("install", "/tmp/it's here");
+  assert.equal(installed.code, 2);
+  assert.match(installed.stderr, /^make: cannot install from or into a path with a ' in it/m);
 });

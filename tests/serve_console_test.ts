@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { screenShows, shellLine, startTerminal, stopTerminal, tmux } from "./_tmux.ts";
-import { JsonClient } from "./_helpers.ts";
+import { cleanUp, JsonClient, startServer } from "./_helpers.ts";
+import { operatorLine } from "../lib/serve/serve.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -43,5 +44,24 @@ Deno.test("the operator announces, lists and kicks from the server's console", a
     await alice?.close();
     await bob?.close();
     await stopTerminal(socket);
+  }
+});
+
+Deno.test("the operator's /who lists users in the order they joined, as users' /who does, after a rename", async () => {
+  const server = startServer();
+  const clients: JsonClient[] = [];
+  try {
+    for (const name of ["Alice", "Bob", "小明"]) clients.push(await JsonClient.join(server, name));
+    const [alice, bob] = clients;
+    await bob.type("/nick Robert");
+    await alice.next("rename", (e) => e.to === "Robert");
+    await alice.send({ type: "who" });
+    const users = await alice.next("users");
+    assert.deepEqual(users.names, ["Alice", "Robert", "小明"]);
+    const said: string[] = [];
+    operatorLine(server, "/who", (line) => said.push(line));
+    assert.deepEqual(said, [`3 users: ${users.names.join(", ")}`]);
+  } finally {
+    await cleanUp(server, ...clients);
   }
 });

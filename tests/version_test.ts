@@ -44,8 +44,8 @@ Deno.test("the version comes from deno.json and nowhere else", async () => {
   assert.ok(!main.includes(`"${config.version}"`), "main.ts spells the version");
 });
 
-Deno.test("chat --version, -V and version print 'chat <version>' and exit 0", async () => {
-  for (const flag of ["--version", "-V", "version"]) {
+Deno.test("chat --version, -V, -v and version print 'chat <version>' and exit 0", async () => {
+  for (const flag of ["--version", "-V", "-v", "version"]) {
     const run = await chat(flag);
     assert.deepEqual(run, { code: 0, stdout: `chat ${config.version}\n`, stderr: "" }, flag);
   }

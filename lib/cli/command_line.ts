@@ -40,6 +40,12 @@ export class UsageError extends Error {
 
 const HELP_TOPICS = ["serve", "join", "user", "cert"] as const;
 
+/** What `chat help X` answers with the overview: help itself, and the version. */
+const OVERVIEW_TOPICS = ["help", "-h", "--help", "version", "-v", "-V", "--version"];
+
+/** How people ask a program for its version; a subcommand points them to `chat --version`. */
+const VERSION_FLAGS = ["-v", "-V", "--version"];
+
 const SERVE_OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
@@ -81,6 +87,14 @@ const CERT_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** Each subcommand's options, to say which one a misplaced option belongs to. */
+const COMMAND_OPTIONS: Record<string, OptionSpec> = {
+  serve: SERVE_OPTIONS,
+  join: JOIN_OPTIONS,
+  user: USER_OPTIONS,
+  cert: CERT_OPTIONS,
+};
+
 const USER_ACTIONS: readonly UserAction[] = ["add", "passwd", "del", "list"];
 
 /**
@@ -104,22 +118,25 @@ export function parseCommandLine(
   const [first, ...rest] = args;
   switch (first) {
     case undefined:
+      return { command: "help" };
     case "-h":
     case "--help":
-      return { command: "help" };
-    case "-V":
-    case "--version":
-    case "version":
-      return { command: "version" };
     case "help": {
+      // `chat --help join` is `chat help join`; `chat help help` or `chat help
+      // version` get the overview, which says what both do.
       const topic = rest[0];
-      if (topic === undefined) return { command: "help" };
+      if (topic === undefined || OVERVIEW_TOPICS.includes(topic)) return { command: "help" };
       const known = HELP_TOPICS.find((t) => t === topic);
       if (known) return { command: "help", topic: known };
       const hint = suggest(topic, [...HELP_TOPICS]) ||
         `; the commands are ${HELP_TOPICS.slice(0, -1).join(", ")} and ${HELP_TOPICS.at(-1)}`;
       throw new UsageError(`no help for '${topic}'${hint}`);
     }
+    case "-V":
+    case "-v":
+    case "--version":
+    case "version":
+      return { command: "version" };
     case "serve":
       return parseServe(rest, env);
     case "join":
@@ -129,9 +146,14 @@ export function parseCommandLine(
     case "cert":
       return parseCert(rest);
     default: {
-      const commands = [...HELP_TOPICS, "help"];
-      const hint = first.startsWith("-") ? "" : suggest(first, commands);
-      throw new UsageError(`unknown command '${first}'${hint}`);
+      if (first.startsWith("-")) {
+        const owner = Object.entries(COMMAND_OPTIONS).find(([, options]) =>
+          isOption(first, options)
+        );
+        const hint = owner ? `: options go after the command, as in chat ${owner[0]} ${first}` : "";
+        throw new UsageError(`unknown option '${first}'${hint}`);
+      }
+      throw new UsageError(`unknown command '${first}'${suggest(first, [...HELP_TOPICS, "help"])}`);
     }
   }
 }
@@ -215,6 +237,14 @@ function parseJoin(args: string[], env: Record<string, string | undefined>): Inv
   }
   if (values.name === "") throw new UsageError("--name cannot be empty", "join");
   const name = values.name ?? env.CHAT_NAME;
+  // The server's rule, said before connecting: a leading '-' is most often a flag given as a name.
+  if (name?.startsWith("-")) {
+    const source = values.name !== undefined ? "--name" : "CHAT_NAME";
+    throw new UsageError(
+      `invalid ${source} '${name}': a name must start with a letter or digit`,
+      "join",
+    );
+  }
   const ca = nonEmpty(values.ca ?? env.CHAT_CA);
   return {
     command: "join",
@@ -315,8 +345,11 @@ function parse<T extends OptionSpec>(
     const message = errorMessage(error);
     const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
     if (flag && /Unknown option/i.test(message)) {
-      const hint = suggest(flag.replace(/^-+/, ""), Object.keys(options), "--");
-      throw new UsageError(`unknown option '${flag}'${hint}`, command);
+      // parseArgs names one letter of `-name`; the person typed all of it.
+      const typed = flag.startsWith("--")
+        ? flag
+        : args.find((arg) => /^-[^-]/.test(arg) && arg.startsWith(flag)) ?? flag;
+      throw new UsageError(`unknown option '${typed}'${optionHint(typed, options)}`, command);
     }
     if (flag && /argument missing/i.test(message)) {
       throw new UsageError(`option '${flag}' needs a value`, command);
@@ -329,6 +362,23 @@ function parse<T extends OptionSpec>(
     }
     throw new UsageError(message.split("\n")[0], command);
   }
+}
+
+/**
+ * What to say after "unknown option": where the version is, or the option
+ * meant. A short flag is matched by its letter (`-n` for `--name`): one
+ * letter is within two edits of every short option name; a long name after
+ * one dash (`-name`) only by that name.
+ */
+function optionHint(flag: string, options: OptionSpec): string {
+  if (VERSION_FLAGS.includes(flag)) return "; 'chat --version' prints the version";
+  const names = Object.keys(options);
+  if (flag.startsWith("--")) return suggest(flag.slice(2), names, "--");
+  const word = flag.slice(1);
+  const long = word.length === 1
+    ? names.find((name) => name.startsWith(word))
+    : names.find((name) => name === word);
+  return long ? `; did you mean '--${long}'?` : "";
 }
 
 /** A value that parseArgs would take for an option: a negative number (`-5`, `-0.5`, `-.5`, `-1K`). */
@@ -357,7 +407,8 @@ function joinDashValues(args: string[], options: OptionSpec, command: string): s
     const option = name !== undefined && Object.hasOwn(options, name) ? options[name] : undefined;
     // A lone "-" is a value (parseArgs takes it as one): the usual name for stdin.
     if (option?.type !== "string" || !next?.startsWith("-") || next === "-") continue;
-    if (NEGATIVE_NUMBER.test(next)) {
+    // A name never starts with '-': parseJoin says so, better than "write --name=-x".
+    if (NEGATIVE_NUMBER.test(next) || (name === "name" && !isOption(next, options))) {
       out[out.length - 1] = `${arg}=${next}`;
       i++;
     } else if (isOption(next, options)) {

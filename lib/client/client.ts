@@ -37,6 +37,7 @@ import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
+import { isUnknownIssuer, NOT_THE_CA, NOT_TRUSTED, plainOnTlsAdvice } from "./tls_advice.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {
@@ -80,6 +81,17 @@ export type ClientUpdate =
    */
   | { kind: "end"; bye: ByeEvent | null; reason: string; code?: string };
 
+/**
+ * What became of a line sent with {@link ChatClient.deliver}: the server
+ * answered it (the message, or another refusal, came as events), refused it
+ * for flooding (`error`, not shown as an event), or the connection went
+ * before the answer (`offline`: it may or may not have arrived).
+ */
+export type Delivery =
+  | { kind: "answered" }
+  | { kind: "flood"; error: ErrorEvent }
+  | { kind: "offline" };
+
 /** TLS settings of a client. */
 export interface ClientTls {
   /**
@@ -116,6 +128,14 @@ export interface ClientOptions {
    * down (a restart, most often), in ms; 0 ends at its `bye`. @default 0
    */
   restartWaitMs?: number;
+  /**
+   * First pause after the server said it shuts down, in ms, before a
+   * random spread of half of it either way (a room of clients does not come
+   * back at once); then doubled after each failure, as `retryInitialMs` is.
+   * A server takes a second or more to stop and start again, and the
+   * protocol asks clients not to come back right away. @default 2000
+   */
+  restartPauseMs?: number;
 }
 
 /** Formats a host and port as `host:port`, bracketing IPv6 addresses. */
@@ -126,6 +146,9 @@ export function formatTarget(host: string, port: number): string {
 // How long `connect` waits for the answer to its ping (or a TLS server's line or alert), in ms.
 const FIRST_ANSWER_WAIT_MS = 1_000;
 
+// Longest wait for the handshake that tells whether `--tls` will do, in ms.
+const TLS_PROBE_MS = 2_000;
+
 /** How often, and after what first pause, a login the server is too busy to check is retried. */
 const BUSY_TRIES = 5;
 const BUSY_PAUSE_MS = 500;
@@ -133,15 +156,8 @@ const BUSY_PAUSE_MS = 500;
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** What a plain client is told when the server speaks TLS. */
-export const SERVER_USES_TLS = "the server uses TLS; try --tls";
-
 /** What a TLS client is told when the server does not speak TLS. */
 export const SERVER_NOT_TLS = "the server does not use TLS; try without --tls";
-
-/** What a TLS client is told when the server's certificate chains to nothing it trusts. */
-export const NOT_TRUSTED =
-  "the server's certificate is not trusted; pass --ca FILE with its certificate ('chat cert' makes one)";
 
 // A TLS record starts with its content type (21 alert, 22 handshake) and the
 // major version 3: what a TLS server answers to our first JSON line.
@@ -336,6 +352,24 @@ function loginRefusal(
   return null;
 }
 
+/**
+ * A refusal to come back that asking again would not change: a name the
+ * server does not allow, a protocol version it does not speak, a ban, and,
+ * from a server that restarted (it knows no resume token), a name someone
+ * else has.
+ * Null when another attempt may succeed.
+ */
+function finalRefusal(code: string, message: string, restarted: boolean): ErrorEvent | null {
+  // `banned` is the code of a server's goodbye to a banned user (rooms, issue 13).
+  if (code === ErrorCode.VersionUnsupported || code === "banned") {
+    return { type: "error", code: code as ErrorCode, message };
+  }
+  if (code === ErrorCode.NameInvalid || (restarted && code === ErrorCode.NameTaken)) {
+    return { type: "error", code, message: `${message}; join again with another name` };
+  }
+  return null;
+}
+
 function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
@@ -373,6 +407,10 @@ export class ChatClient {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #skipped: Skipped = { count: 0, first: "" };
+  // The line `deliver` waits an answer for: the token of the ping sent after
+  // it, the flood refusal if one came first, and who waits.
+  #delivery: { token: string; flood: ErrorEvent | null; done: (d: Delivery) => void } | null = null;
+  #deliveries = 0;
 
   /** Creates a client; nothing happens until {@link connect}. */
   constructor(options: ClientOptions) {
@@ -384,6 +422,7 @@ export class ChatClient {
       retryInitialMs: 500,
       retryMaxMs: 10_000,
       restartWaitMs: 0,
+      restartPauseMs: 2_000,
       ...options,
     };
     this.address = formatTarget(options.host, options.port);
@@ -465,7 +504,7 @@ export class ChatClient {
       const reason = error instanceof Deno.errors.TimedOut && handshaking
         ? "timed out during the TLS handshake; if the server does not use TLS, try without --tls"
         : tls
-        ? tlsReason(error, host)
+        ? tlsReason(error, host, tls.caCerts !== undefined)
         : connectReason(error);
       throw new ConnectError(this.address, reason);
     } finally {
@@ -484,7 +523,7 @@ export class ChatClient {
     // typed a name. A slow or quiet server is no error
     // here; `register` waits for it as long as it takes.
     const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
-    if (first === null && link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
+    if (first === null && link.sawTls) await this.#plainOnTls();
     // The pong was only a sign of life; anything else (a refusal) is for `register`.
     if (first?.type === "pong") await link.next();
   }
@@ -525,7 +564,7 @@ export class ChatClient {
         continue;
       }
       if (answer === "closed") {
-        if (link.sawTls) throw new ConnectError(this.address, SERVER_USES_TLS);
+        if (link.sawTls) await this.#plainOnTls();
         if (attempt === 0) continue;
         throw new ConnectError(this.address, "the server closed the connection");
       }
@@ -538,6 +577,19 @@ export class ChatClient {
       }
       return answer;
     }
+  }
+
+  /**
+   * Fails the connection of a plain client to a TLS server, saying which
+   * flag will do: `--tls`, or `--ca` for a certificate of the server's own.
+   *
+   * @throws {ConnectError} always.
+   */
+  async #plainOnTls(): Promise<never> {
+    this.#link?.close();
+    const { host, port, connectTimeoutMs } = this.#options;
+    const advice = await plainOnTlsAdvice(host, port, Math.min(connectTimeoutMs, TLS_PROBE_MS));
+    throw new ConnectError(this.address, advice);
   }
 
   async #awaitAnswer(link: Link): Promise<Registration | "closed"> {
@@ -587,6 +639,43 @@ export class ChatClient {
     return true;
   }
 
+  /**
+   * Sends a line as the user typed it and resolves once the server has
+   * answered it: a `ping` follows it, and frames are never reordered, so a
+   * flood refusal for it comes before the `pong`. Only a flood refusal is
+   * kept from {@link updates}, so that the caller can send the line again
+   * (`wait` says when). One line at a time; {@link updates} must be read
+   * meanwhile, as it is what reads the answer.
+   */
+  deliver(text: string): Promise<Delivery> {
+    if (!this.online || this.#delivery) return Promise.resolve({ kind: "offline" });
+    const token = `line-${++this.#deliveries}`;
+    this.#link!.send({ type: "input", text });
+    this.#link!.send({ type: "ping", token });
+    return new Promise((done) => this.#delivery = { token, flood: null, done });
+  }
+
+  /** Whether `event` answers the line being delivered (and is not for the front end). */
+  #answers(event: ChatEvent): boolean {
+    const delivery = this.#delivery;
+    if (!delivery) return false;
+    if (event.type === "error" && event.code === ErrorCode.Flood && !delivery.flood) {
+      delivery.flood = event;
+      return true;
+    }
+    if (event.type !== "pong" || event.token !== delivery.token) return false;
+    this.#delivery = null;
+    delivery.done(delivery.flood ? { kind: "flood", error: delivery.flood } : { kind: "answered" });
+    return true;
+  }
+
+  /** Ends a delivery still waiting: the connection went before its answer. */
+  #settleDelivery(): void {
+    const delivery = this.#delivery;
+    this.#delivery = null;
+    delivery?.done({ kind: "offline" });
+  }
+
   /** Asks the server to let us leave; {@link updates} ends with its `bye`. */
   quit(reason?: string): void {
     this.#quitting = true;
@@ -610,6 +699,7 @@ export class ChatClient {
     this.#timers.clear();
     this.#wake?.();
     this.#link?.close();
+    this.#settleDelivery();
   }
 
   /**
@@ -624,6 +714,7 @@ export class ChatClient {
         // The server's goodbye for a shutdown, when we wait for it to come back.
         let stopped: ByeEvent | null = null;
         if (event) {
+          if (this.#answers(event)) continue;
           this.#track(event);
           if (event.type === "ping") {
             link!.send({
@@ -643,6 +734,7 @@ export class ChatClient {
         }
         this.#registered = false;
         this.#stopKeepalive();
+        this.#settleDelivery();
         if (this.#quitting || this.#closed) {
           yield { kind: "end", bye: stopped, reason: stopped?.reason ?? "closed" };
           return;
@@ -677,10 +769,11 @@ export class ChatClient {
     cause: string,
     until?: number,
   ): AsyncGenerator<ClientUpdate, WelcomeEvent | ErrorEvent | null> {
-    let delay = this.#options.retryInitialMs;
+    const restarting = until !== undefined;
+    let delay = restarting ? this.#options.restartPauseMs : this.#options.retryInitialMs;
     // Jitter spreads out a room full of clients after a server restart.
     const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
-    let pause = jitter(delay);
+    let pause = restarting ? Math.round(delay * (0.5 + Math.random())) : jitter(delay);
     yield {
       kind: "lost",
       reason: cause,
@@ -696,12 +789,12 @@ export class ChatClient {
         const login = this.#login?.name === this.#name ? this.#login : null;
         const answer = await this.register(this.#name, login?.password);
         if (answer.ok) return answer.welcome;
-        if (answer.code === ErrorCode.VersionUnsupported || answer.code === ErrorCode.NameInvalid) {
-          return null;
-        }
-        // Asking again would not help: the password changed, the name became
-        // an account's, or too many logins failed. Each says so, once.
-        const final = loginRefusal(answer.code, answer.message, this.#name, login !== null);
+        // Asking again would not help: the name is not allowed (any more), a
+        // restarted server knows not our resume token and someone else has the
+        // name, the password changed, the name became an account's, or too
+        // many logins failed. Each says so, once.
+        const final = loginRefusal(answer.code, answer.message, this.#name, login !== null) ??
+          finalRefusal(answer.code, answer.message, restarting);
         if (final) {
           this.#link?.close();
           return final;
@@ -799,18 +892,20 @@ export function connectReason(error: unknown): string {
 
 /**
  * A short reason for a failed TLS handshake with `host`, saying what to do:
- * trust the certificate, use a name it is for, or drop `--tls`.
+ * trust the certificate (or another one, when `withCa` says one was given),
+ * use a name it is for, or drop `--tls`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NOT_TRUSTED, tlsReason } from "./client.ts";
+ * import { tlsReason } from "./client.ts";
+ * import { NOT_TRUSTED } from "./tls_advice.ts";
  * assert.equal(tlsReason(new Error("invalid peer certificate: UnknownIssuer"), "chat.lan"), NOT_TRUSTED);
  * ```
  */
-export function tlsReason(error: unknown, host: string): string {
+export function tlsReason(error: unknown, host: string, withCa = false): string {
   const message = errorMessage(error);
-  if (/UnknownIssuer|unknown ?ca\b/i.test(message)) return NOT_TRUSTED;
+  if (isUnknownIssuer(error)) return withCa ? NOT_THE_CA : NOT_TRUSTED;
   // rustls: certificate not valid for name "1.2.3.4"; certificate is only
   // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...
   if (/not valid for name/i.test(message)) {

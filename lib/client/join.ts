@@ -48,6 +48,7 @@ import { fileReason } from "../cli/files.ts";
 import { KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { PacedQueue } from "./paced_queue.ts";
 import {
   type Line,
   lineWidth,
@@ -310,8 +311,8 @@ class InteractiveJoin {
   #lastRetry = "";
   #joined = false;
   #typedAhead: string[] = [];
-  // Lines entered while offline, sent once back.
-  #queued: string[] = [];
+  // Lines entered while offline, sent once back at the server's pace.
+  #queued: PacedQueue;
   // Messages shown (`shownKey`), and whether the next event follows a reconnect's welcome.
   #shown = new Set<string>();
   #rejoined = false;
@@ -329,6 +330,10 @@ class InteractiveJoin {
     this.#screen = new Screen(this.#term.size().columns, mode);
     this.#chat = this.#chatEditor();
     this.#editor = this.#chat;
+    this.#queued = new PacedQueue(MAX_QUEUED, (text) => client.deliver(text), (text, reason) => {
+      const why = lowerFirst(stripUnsafe(reason));
+      this.#print([statusLine(`"${stripUnsafe(text)}" was not sent: ${why}`, Date.now(), "error")]);
+    });
   }
 
   #chatEditor(): LineEditor {
@@ -347,6 +352,7 @@ class InteractiveJoin {
       if (registered !== null) return registered;
       return await this.#follow();
     } finally {
+      this.#queued.stop();
       clearTimeout(this.#leaveTimer);
       clearTimeout(this.#escapeTimer);
       clearInterval(this.#countdown);
@@ -514,8 +520,8 @@ class InteractiveJoin {
             ),
           ]);
           this.#updateTitle();
-          // Lines entered while offline go now, in order, as if just typed.
-          for (const line of this.#queued.splice(0)) this.#client.input(line);
+          // Lines entered while offline go now, in order, as fast as the server takes them.
+          void this.#queued.drain();
           break;
         case "end": {
           const waited = this.#restartUntil !== null;
@@ -525,6 +531,9 @@ class InteractiveJoin {
           if (waited && !this.#leaving && update.bye?.code === "shutdown") {
             this.#farewell = `chat: ${address} did not come back within ` +
               `${RESTART_WAIT_MS / 60_000} minutes; giving up\n`;
+          } else if (waited && update.code) {
+            this.#farewell = `chat: ${address} is back but refused to let you in: ` +
+              `${said(update.reason)}\n`;
           }
           const unsent = this.#queued.length;
           if (unsent > 0) {
@@ -650,7 +659,8 @@ class InteractiveJoin {
     // A reconnect's history came with its welcome, before anything typed now
     // is answered: a history after this is one the person asked for, shown whole.
     this.#rejoined = false;
-    if (this.#client.input(text)) {
+    // While lines typed offline are still going out, a new one waits its turn.
+    if (this.#queued.length === 0 && this.#client.input(text)) {
       this.#write(this.#screen.drawInput(this.#input()));
       return;
     }
@@ -663,12 +673,14 @@ class InteractiveJoin {
       this.#leave();
       return;
     }
-    if (this.#queued.length >= MAX_QUEUED) {
+    if (!this.#queued.push(text)) {
       // Enough waits already: keep the line, so nothing typed is lost.
       this.#chat.setText(text);
       this.#print([
         statusLine(
-          `Not connected, and ${MAX_QUEUED} lines wait to be sent; press Enter again once reconnected`,
+          this.#client.online
+            ? `${MAX_QUEUED} lines wait to be sent; press Enter again once they are`
+            : `Not connected, and ${MAX_QUEUED} lines wait to be sent; press Enter again once reconnected`,
           Date.now(),
           "error",
         ),
@@ -676,8 +688,11 @@ class InteractiveJoin {
       return;
     }
     // Offline: the line is sent once back, as in any messenger; the input is free meanwhile.
-    this.#queued.push(text);
     this.#write(this.#screen.drawInput(this.#input()));
+    if (this.#client.online) {
+      void this.#queued.drain();
+      return;
+    }
     this.#print([
       statusLine(`Not connected: "${stripUnsafe(text)}" will be sent once reconnected`, Date.now()),
     ]);

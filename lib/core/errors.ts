@@ -13,12 +13,15 @@ import type { ErrorCode } from "./events.ts";
 export class ChatError extends Error {
   /** Stable, machine-readable reason (see `ErrorCode`). */
   readonly code: ErrorCode;
+  /** For `flood`: in how many ms the next one would be accepted. */
+  readonly wait: number | undefined;
 
   /** Creates a refusal; `message` starts with a capital and has no final period. */
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, wait?: number) {
     super(message);
     this.name = "ChatError";
     this.code = code;
+    this.wait = wait;
   }
 }
 

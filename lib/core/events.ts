@@ -216,6 +216,8 @@ export interface ErrorEvent {
   type: "error";
   code: ErrorCode;
   message: string;
+  /** For `flood`: in how many ms the server would accept the next one. */
+  wait?: number;
 }
 
 /** The server checks that a quiet client is still there; answer with `pong`. */

@@ -110,9 +110,15 @@ export class FloodControl {
       standing.refused = 0;
     }
     if (++standing.refused >= this.#flood.kickAfter) return false;
+    // So that a client can send it again once it will be accepted, without guessing.
+    const wait = Math.max(
+      standing.bucket.waitMs(now),
+      this.#addressBuckets?.waitMs(member.address, now) ?? 0,
+    );
     throw new ChatError(
       ErrorCode.Flood,
       `Slow down: at most ${this.#flood.rate} messages per second; that one was not sent`,
+      wait,
     );
   }
 

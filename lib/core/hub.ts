@@ -314,7 +314,8 @@ export class Hub {
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
-      member.sink.send({ type: "error", code: error.code, message: error.message });
+      const wait = error.wait !== undefined ? { wait: error.wait } : {};
+      member.sink.send({ type: "error", code: error.code, message: error.message, ...wait });
     } finally {
       this.#depth--;
     }
@@ -366,9 +367,11 @@ export class Hub {
       const room = this.#roomOf(member);
       const next = checkRename(member, name, this.#registration);
       const old = member.name;
-      this.#users.delete(member.key);
       member.rename(next);
-      this.#users.set(member.key, member);
+      // Rebuilt in place, not re-added last: the operator's /who keeps join order, as users' does.
+      this.#users = new Map(
+        [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
+      );
       const event: ChatEvent = {
         type: "rename",
         time: this.#now(),

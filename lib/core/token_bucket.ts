@@ -41,6 +41,24 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * How long after `now` a token will be there, in whole ms: 0 when one is.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TokenBucket } from "./token_bucket.ts";
+   * const bucket = new TokenBucket(1, 4, 0);
+   * assert.equal(bucket.waitMs(0), 0);
+   * bucket.take(0);
+   * assert.equal(bucket.waitMs(100), 150);
+   * ```
+   */
+  waitMs(now: number): number {
+    this.#refill(now);
+    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#ratePerMs);
+  }
+
   /** Whether the bucket has refilled completely by `now` (so it can be forgotten). */
   isFull(now: number): boolean {
     this.#refill(now);
@@ -81,6 +99,11 @@ export class TokenBuckets {
       this.#buckets.set(key, bucket);
     }
     return bucket.take(now);
+  }
+
+  /** How long after `now` the bucket of `key` will have a token, in whole ms. */
+  waitMs(key: string, now: number): number {
+    return this.#buckets.get(key)?.waitMs(now) ?? 0;
   }
 
   /** How many keys are remembered. */

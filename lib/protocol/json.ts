@@ -159,7 +159,7 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
   users: { required: { room: "string", names: "strings" } },
   notice: { required: { time: "time", text: "string" } },
   info: { required: { text: "string" } },
-  error: { required: { code: "string", message: "string" } },
+  error: { required: { code: "string", message: "string" }, optional: { wait: "whole" } },
   ping: { required: {}, optional: { token: "string" } },
   pong: { required: {}, optional: { token: "string" } },
   bye: { required: { code: "string", reason: "string" } },

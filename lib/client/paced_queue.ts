@@ -1,0 +1,120 @@
+/**
+ * Lines typed while offline, sent once back at the pace the server allows.
+ *
+ * Sent in one burst, a full queue would run into the server's flood control
+ * (`--flood-burst` can be small) and lose lines. So they go one at a time,
+ * each answered before the next: a line refused for flooding is sent again
+ * once the server said it would take it (the `wait` of its `flood` error),
+ * and the lines after it keep at least that distance. A line refused twice
+ * is given up, and the person told.
+ *
+ * @module
+ */
+
+import type { Delivery } from "./client.ts";
+
+/** How long to wait before sending a refused line again when the server does not say, in ms. */
+const FALLBACK_WAIT_MS = 1_000;
+
+/** Added to the server's wait: our timer and its clock are not the same. */
+const WAIT_MARGIN_MS = 20;
+
+/** A queue of lines to send, drained at the server's pace. */
+export class PacedQueue {
+  #lines: string[] = [];
+  #max: number;
+  #deliver: (text: string) => Promise<Delivery>;
+  #onRefused: (text: string, reason: string) => void;
+  #draining = false;
+  #stopped = false;
+  // When the last line went out, when the last one the server took did, and
+  // how far apart lines must be (0 until the server refuses one).
+  #sentAt = 0;
+  #takenAt: number | null = null;
+  #gapMs = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | null = null;
+
+  /**
+   * A queue of at most `max` lines, each sent with `deliver`; `onRefused`
+   * hears of a line the server refused for flooding even when sent again.
+   */
+  constructor(
+    max: number,
+    deliver: (text: string) => Promise<Delivery>,
+    onRefused: (text: string, reason: string) => void,
+  ) {
+    this.#max = max;
+    this.#deliver = deliver;
+    this.#onRefused = onRefused;
+  }
+
+  /** How many lines wait. */
+  get length(): number {
+    return this.#lines.length;
+  }
+
+  /** Adds a line at the end; false when the queue is full (the line is not added). */
+  push(text: string): boolean {
+    if (this.#lines.length >= this.#max) return false;
+    this.#lines.push(text);
+    return true;
+  }
+
+  /**
+   * Sends the lines in order, one at a time, until none is left or the
+   * connection goes (the line whose answer did not come stays first, to be
+   * sent on the next connection). Lines pushed meanwhile are sent too; a
+   * second call while one runs does nothing.
+   */
+  async drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#lines.length > 0 && !this.#stopped) {
+        const text = this.#lines[0];
+        let result = await this.#send(text);
+        if (result.kind === "flood") {
+          const wait = (result.error.wait ?? FALLBACK_WAIT_MS) + WAIT_MARGIN_MS;
+          // The server's pace: this line needed that much more time after the last one it took.
+          const since = this.#takenAt === null ? 0 : this.#sentAt - this.#takenAt;
+          this.#gapMs = Math.max(this.#gapMs, since + wait);
+          await this.#sleep(wait);
+          if (this.#stopped) return;
+          result = await this.#send(text);
+        }
+        if (result.kind === "offline") return;
+        this.#lines.shift();
+        if (result.kind === "flood") this.#onRefused(text, result.error.message);
+        else this.#takenAt = this.#sentAt;
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Stops draining and any wait; what is left stays counted in {@link length}. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#wake?.();
+  }
+
+  async #send(text: string): Promise<Delivery> {
+    if (this.#takenAt !== null) await this.#sleep(this.#takenAt + this.#gapMs - Date.now());
+    if (this.#stopped) return { kind: "offline" };
+    this.#sentAt = Date.now();
+    return await this.#deliver(text);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+    });
+  }
+}
