@@ -380,14 +380,13 @@ export function wrapLine(line: Line, columns: number, indent = TIME_WIDTH): Line
   const hang = indent < columns / 2 ? indent : 0;
   return breakRows(cells, columns, hang).map(({ from, to }, index) => {
     const spans: Span[] = index === 0 ? [] : [{ text: " ".repeat(hang) }];
-    for (const cell of cells.slice(from, to)) {
-      const last = spans.at(-1);
-      const source = line.spans[cell.span];
-      if (last && last.tone === source.tone && last.name === source.name) {
-        last.text += cell.char;
-      } else {
-        spans.push({ ...source, text: cell.char });
-      }
+    // Each span's part of the row, joined once: rows are kept, and joined strings are compact.
+    for (let at = from; at < to;) {
+      let end = at + 1;
+      while (end < to && cells[end].span === cells[at].span) end++;
+      const text = cells.slice(at, end).map((cell) => cell.char).join("");
+      spans.push({ ...line.spans[cells[at].span], text });
+      at = end;
     }
     return { spans };
   });
