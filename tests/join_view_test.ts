@@ -206,3 +206,25 @@ Deno.test("PageUp scrolls back in the client, new lines wait below with a count,
     }
   });
 });
+
+Deno.test("a narrower window wraps the conversation again, under the text", async () => {
+  const words = "every word of this message stays whole and lines up under the text";
+  await withJoin("Alice", { columns: 100, rows: 20 }, async (socket, server) => {
+    const bob = await JsonClient.join(server, "Bob");
+    try {
+      await bob.type(words);
+      await screenShows(socket, /under the text\n/);
+      await tmux(socket, "resize-window", "-t", "chat", "-x", "40");
+      const { input: screen } = await screenShows(socket, /Bob: every[^\n]*\n {6}\S/);
+      const rows = screen.split("\n");
+      const first = rows.findIndex((row) => row.includes("Bob: every"));
+      let last = first + 1;
+      while (rows[last + 1]?.startsWith("      ")) last++;
+      const message = rows.slice(first, last + 1);
+      assert.ok(message.length > 1 && message.every((row) => row.trimEnd().length < 40), screen);
+      assert.equal(message.map((row) => row.trim()).join(" ").replace(/^.*Bob: /, ""), words);
+    } finally {
+      await bob.close();
+    }
+  });
+});
