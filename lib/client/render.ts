@@ -5,14 +5,16 @@
  * dim, underline and reverse only) and `plain` (a pipe or a file: no escape
  * codes at all).
  *
- * Every line starts with the time; names carry who they are, for
- * name_colors.ts to colour; your own messages show your name in bold; private messages, joins and leaves, server
- * notices and errors each have their own look; your name in someone else's
- * message is highlighted and asks for the bell. Private messages kept for
- * you while you were away show their date too, since they may be old. Long lines wrap
- * (line_breaks.ts: at spaces, between CJK characters, punctuation kept in place) under
- * the text, past the time column. Text from the server is
- * stripped of escape sequences once more here, whatever the server did.
+ * Every line starts with the time; names say whose they are, for
+ * name_colors.ts to colour; your own messages show your name in bold;
+ * private messages (the whole line, names included), joins and leaves,
+ * server notices and errors each have their own look; your name in someone
+ * else's message is highlighted and asks for the bell. Private messages
+ * kept for you while you were away show their date too, since they may be
+ * old. Long lines wrap under the text, past the time column, where
+ * line_breaks.ts allows: at spaces, between CJK characters, punctuation
+ * kept in place. Text from the server is stripped of escape sequences once
+ * more here, whatever the server did.
  *
  * @module
  */
@@ -269,7 +271,8 @@ function nameSpan(name: string, me: string): Span {
   return { text: clean(name), tone: name === me ? "own" : "name", name };
 }
 
-// A name in a private message: marked private like the rest of the line (underlined under NO_COLOR).
+// A name in a private message: marked private like the rest of the line (underlined under
+// NO_COLOR), and coloured as a name.
 function privateName(name: string): Span {
   return { text: clean(name), tone: "private", name };
 }

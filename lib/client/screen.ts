@@ -53,7 +53,6 @@ export class Screen {
   #prompt: Line = { spans: [] };
   #scroll = 0;
   #cursorColumn = 0;
-  #drawnWidth = 0;
   #scrollback: Scrollback;
 
   /**
@@ -144,8 +143,6 @@ export class Screen {
     const marker = (text: string) => paint({ spans: [{ text, tone: "time" }] }, this.#mode);
     const prompt = paint(shown, this.#mode);
     this.#cursorColumn = promptWidth + view.cursorColumn;
-    this.#drawnWidth = promptWidth + lineWidth({ spans: [{ text: view.visible }] }) +
-      (view.clippedLeft ? 1 : 0) + (view.clippedRight ? 1 : 0);
     return ERASE_LINE + prompt + (view.clippedLeft ? marker("<") : "") + view.visible +
       (view.clippedRight ? marker(">") : "") + "\x1b[K" + `\x1b[${this.#cursorColumn + 1}G`;
   }
@@ -166,11 +163,9 @@ export class Screen {
     return CLEAR_SCREEN + this.drawInput(input);
   }
 
-  /** Erases the input line, leaving the cursor at the start of the row (for leaving); at the bottom of the conversation. */
+  /** Back at the bottom, erases the input line, the cursor left at its start (for leaving). */
   close(): string {
-    const out = this.toBottom({ text: "", cursor: 0 });
-    this.#drawnWidth = 0;
-    return out + ERASE_LINE;
+    return this.toBottom({ text: "", cursor: 0 }) + ERASE_LINE;
   }
 
   // Rows are one column short of the terminal: the last column is where terminals disagree.
@@ -178,7 +173,8 @@ export class Screen {
     return this.#columns - 1;
   }
 
-  // Prints rows from the input row down, the terminal scrolling as needed; the input row is left empty.
+  // Prints rows from the input row down, the terminal scrolling as needed; the input row is
+  // left empty.
   #printRows(rows: Line[]): string {
     let out = ERASE_LINE;
     for (const row of rows) out += paint(row, this.#mode) + "\r\n";
@@ -195,10 +191,13 @@ export class Screen {
     const rows = this.#scrollback.rows(this.#width, Math.max(0, end - height), end);
     let out = HOME;
     for (const row of rows) out += paint(row, this.#mode) + ERASE_TO_END + "\r\n";
+    // The mark always sits right above the input line: print() finds it there.
+    for (let i = rows.length; i < height; i++) out += ERASE_TO_END + "\r\n";
     return out + ERASE_BELOW + this.#mark() + "\r\n" + this.drawInput(input);
   }
 
-  // Draws the rows that end at row `end` of the scrollback from the top, leaving the cursor on the row after them.
+  // Draws the rows that end at row `end` of the scrollback from the top, the cursor left on the
+  // row after them.
   #drawBottom(end: number): string {
     const rows = this.#scrollback.rows(this.#width, Math.max(0, end - (this.#rows - 1)), end);
     let out = HOME;
@@ -206,7 +205,8 @@ export class Screen {
     return out + ERASE_BELOW;
   }
 
-  // The mark above the input line while scrolled up: how much is below, how much of it new, how to get there.
+  // The mark above the input line while scrolled up: how much is below, how much of it is new,
+  // how to get there.
   #mark(): string {
     const below = this.#scrollback.below;
     const unseen = this.#scrollback.unseen;

@@ -15,7 +15,7 @@
 
 import { type Line, wrapLine } from "./render.ts";
 
-/** How many lines a conversation keeps for scrolling back (a line is one message, wrapped or not). */
+/** Lines a conversation keeps for scrolling back (a line is one message, however wrapped). */
 export const SCROLLBACK_LINES = 1_000;
 
 /** The lines of one conversation, wrapped, and the scroll position in them. */

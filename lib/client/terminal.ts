@@ -44,7 +44,7 @@ export function noColor(): boolean {
   }
 }
 
-/** What the environment says about the terminal's colours (TERM, COLORTERM); empty when it may not be read. */
+/** What TERM and COLORTERM say about the terminal's colours; nothing when they may not be read. */
 export function terminalEnv(): { TERM?: string; COLORTERM?: string } {
   try {
     return { TERM: Deno.env.get("TERM"), COLORTERM: Deno.env.get("COLORTERM") };
