@@ -132,6 +132,20 @@ Deno.test("people in the room together have names in different colours, none a k
   });
 });
 
+Deno.test("a terminal whose TERM says 256 colours gets names from the larger palette", async () => {
+  await withJoin("Teacher", { env: { TERM: "xterm-256color" } }, async (socket, server) => {
+    const bob = await JsonClient.join(server, "Bob");
+    try {
+      await bob.type("hello in colour");
+      await screenShows(socket, /Bob: hello in colour/);
+      const screen = await tmux(socket, "capture-pane", "-p", "-e", "-t", "chat");
+      assert.match(colourOf(screen, "Bob: hello in colour", "Bob"), /^38;5;\d+$/);
+    } finally {
+      await bob.close();
+    }
+  });
+});
+
 Deno.test("with NO_COLOR=1 a private message is underlined whole, the sender's name included", async () => {
   await withJoin("Alice", { env: { NO_COLOR: "1" } }, async (socket, server) => {
     const bob = await JsonClient.join(server, "Bob");
