@@ -518,6 +518,8 @@ class InteractiveJoin {
           break;
         case "back":
           this.#stopCountdown();
+          // Who is here now, for the colours of newcomers.
+          this.#names.follow(update.welcome, this.#client.name);
           this.#rejoined = true;
           this.#screen.setPrompt(promptLine(this.#client.name, true));
           this.#print([
