@@ -10,7 +10,6 @@ import { textWidth } from "../lib/client/display_width.ts";
 import type { ChatEvent, MissedEvent } from "../lib/core/events.ts";
 import {
   type Line,
-  nameColor,
   paint,
   renderEvent,
   type RenderMode,
@@ -42,18 +41,20 @@ Deno.test("a message shows the time, the sender and the text", () => {
   assert.deepEqual(see(message("Bob", "hello")), ["12:03 Bob: hello"]);
 });
 
-Deno.test("each name has its own stable colour, the same whatever its case", () => {
-  assert.equal(nameColor("Bob"), nameColor("bob"));
-  const colours = new Set(["Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus"].map(nameColor));
-  assert.ok(colours.size >= 4, "names get different colours");
-  assert.ok(see(message("Bob", "hi"), "color")[0].includes(`\x1b[${nameColor("Bob")}m`));
+Deno.test("a name is painted in the colour its span carries", () => {
+  const [line] = renderEvent(message("Bob", "hi"), context);
+  const colored = {
+    spans: line.spans.map((span) => span.name ? { ...span, color: "38;5;33" } : span),
+  };
+  assert.ok(paint(colored, "color").includes("\x1b[38;5;33mBob\x1b[0m"));
+  assert.ok(!paint(colored, "mono").includes("38;5"));
 });
 
-Deno.test("your own messages show your name in bold, others' do not", () => {
+Deno.test("your own messages show your name in bold, in no name's colour; others' are not bold", () => {
   const [own] = see(message("Alice", "mine"), "color");
   const [theirs] = see(message("Bob", "theirs"), "color");
-  assert.ok(own.includes(`\x1b[1;${nameColor("Alice")}mAlice`));
-  assert.ok(!theirs.includes("\x1b[1;"));
+  assert.ok(own.includes("\x1b[1mAlice"));
+  assert.ok(!theirs.includes("\x1b[1;") && !theirs.includes("\x1b[1m"));
   assert.ok(see(message("Alice", "mine"), "mono")[0].includes("\x1b[1mAlice"));
 });
 
@@ -90,6 +91,23 @@ Deno.test("private messages read differently in each direction and ring the bell
   assert.deepEqual(see(outgoing), ["12:03 (private to Bob) ok"]);
   assert.equal(renderEvent(incoming, context)[0].bell, true);
   assert.ok(see(incoming, "color")[0].includes("\x1b[35m(private) "));
+});
+
+Deno.test("under NO_COLOR every part of a private message is underlined, the name included", () => {
+  const underlined = (line: string) =>
+    // deno-lint-ignore no-control-regex -- reading escape sequences is the point
+    [...line.matchAll(/\x1b\[4m([^\x1b]*)\x1b\[0m/g)].map((m) => m[1]).join("");
+  const incoming: ChatEvent = {
+    type: "private",
+    id: 2,
+    time: NOON,
+    from: "Bob",
+    to: "Alice",
+    text: "psst",
+  };
+  assert.equal(underlined(see(incoming, "mono")[0]), "(private) Bob: psst");
+  const outgoing: ChatEvent = { ...incoming, from: "Alice", to: "小明", text: "ok" };
+  assert.equal(underlined(see(outgoing, "mono")[0]), "(private to 小明) ok");
 });
 
 Deno.test("joins, leaves, renames, actions, notices and errors each have their own look", () => {
@@ -166,6 +184,40 @@ Deno.test("long lines wrap at spaces under the text, never wider than the termin
   assert.ok(rows.every((row) => textWidth(row) <= 30));
   assert.ok(rows.slice(1).every((row) => row.startsWith("      word")), rows.join("\n"));
   assert.equal(rows.map((r) => r.trim()).join(" "), paint(line, "plain"));
+});
+
+Deno.test("Chinese wraps between characters, the text starts on the first row, no row starts with ，", () => {
+  const text = "今天的作业是第三章的练习，请大家在星期五之前交给老师。如果有问题，可以在这里问我。";
+  const [line] = renderEvent(message("小红", text), context);
+  const rows = wrapLine(line, 39).map((row) => paint(row, "plain"));
+  assert.ok(rows[0].startsWith("12:03 小红: 今天的作业"), rows.join("\n"));
+  assert.ok(rows.every((row) => textWidth(row) <= 39), rows.join("\n"));
+  assert.ok(rows.slice(1).every((row) => row.startsWith("      ") && !/^ *[，。]/.test(row)));
+  // Rows are full but for at most one character and a kept-back one.
+  assert.ok(rows.slice(0, -1).every((row) => textWidth(row) >= 35), rows.join("\n"));
+  assert.equal(rows.map((row) => row.trim()).join(""), paint(line, "plain"));
+});
+
+Deno.test("closing punctuation never starts a row and opening never ends one, ASCII too", () => {
+  const plain = (text: string, columns: number) =>
+    wrapLine({ spans: [{ text }] }, columns, 0).map((row) => paint(row, "plain"));
+  // The row would end at 好 with ，next: 好 goes down with it.
+  assert.deepEqual(plain("你好，世界", 5), ["你", "好，", "世界"]);
+  assert.deepEqual(plain("他说「你好」。", 6), ["他说", "「你", "好」。"]);
+  // A long word cut where the row is full, but not just before its comma.
+  assert.deepEqual(plain("abcdefghi, x", 9), ["abcdefgh", "i, x"]);
+});
+
+Deno.test("a word moves whole to the next row unless it is wider than a row", () => {
+  const [line] = renderEvent(
+    message("Bob", "see https://chat-example/a/very/long/path ok"),
+    context,
+  );
+  const rows = wrapLine(line, 30).map((row) => paint(row, "plain"));
+  // The address is wider than any row: it fills the first row instead of leaving it short.
+  assert.equal(rows[0], "12:03 Bob: see https://chat-ex");
+  const words = wrapLine({ spans: [{ text: "one two three four" }] }, 10, 0);
+  assert.deepEqual(words.map((row) => paint(row, "plain").trimEnd()), ["one two", "three four"]);
 });
 
 Deno.test("wide characters wrap without being cut in half", () => {

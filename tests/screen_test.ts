@@ -17,7 +17,7 @@ const NOON = new Date(2024, 0, 1, 12, 3).getTime();
 /** A client screen in an emulated terminal, with an editor to type into. */
 function setup(columns = 40, rows = 6) {
   const vt = new VirtualTerminal(columns, rows);
-  const screen = new Screen(columns, "color");
+  const screen = new Screen(columns, rows, "color");
   const editor = new LineEditor();
   const decoder = new KeyDecoder();
   screen.setPrompt(promptLine("Alice", true));
@@ -36,7 +36,11 @@ function setup(columns = 40, rows = 6) {
       vt.write(screen.print([statusLine(text, NOON)], input()));
     },
     resize(columns: number) {
-      vt.write(screen.resize(columns, input()));
+      vt.write(screen.resize(columns, rows, input()));
+    },
+    /** Presses PageUp, PageDown or End. */
+    press(key: "pageUp" | "pageDown" | "toBottom") {
+      vt.write(screen[key](input()));
     },
     input,
   };
@@ -105,7 +109,7 @@ Deno.test("after a resize the input line is drawn again for the new width", () =
   const s = setup(40, 4);
   s.type("hello there");
   s.resize(20);
-  assert.equal(s.vt.lines().at(-1), "Alice> hello there");
+  assert.equal(s.vt.lines().filter(Boolean).at(-1), "Alice> hello there");
   s.type(" and more text");
   const last = s.vt.lines().at(-1)!;
   assert.ok(last.length <= 19, last);
@@ -123,4 +127,88 @@ Deno.test("a long name in a narrow window is shortened in the prompt, never garb
   const wide = { spans: [{ text: "小明小明小明" }, { text: "> " }] };
   assert.equal(clipLine(wide, 9).spans.map((s) => s.text).join(""), "小明小…> ");
   assert.equal(clipLine(line, 40), line, "a prompt that fits is left alone");
+});
+
+Deno.test("PageUp shows the page before, with a mark saying what is below; PageDown comes back", () => {
+  const s = setup(40, 6);
+  s.type("draft");
+  for (let i = 1; i <= 12; i++) s.receive(`line ${i}`);
+  s.press("pageUp");
+  // The top row of the page before stays in view, at the bottom.
+  assert.deepEqual(s.vt.lines(), [
+    "12:03 -- line 5",
+    "12:03 -- line 6",
+    "12:03 -- line 7",
+    "12:03 -- line 8",
+    "-- 4 lines below: PageDown, End --",
+    "Alice> draft",
+  ]);
+  assert.equal(s.vt.column, "Alice> draft".length);
+  s.press("pageUp");
+  assert.deepEqual(s.vt.lines().slice(0, 5), [
+    "12:03 -- line 2",
+    "12:03 -- line 3",
+    "12:03 -- line 4",
+    "12:03 -- line 5",
+    "-- 7 lines below: PageDown, End --",
+  ]);
+  s.press("pageUp");
+  assert.equal(s.vt.lines()[0], "12:03 -- line 1");
+  s.press("pageUp");
+  assert.equal(s.vt.lines()[0], "12:03 -- line 1", "nothing above the first line");
+  s.press("pageDown");
+  assert.equal(s.vt.lines()[0], "12:03 -- line 4");
+  s.press("pageDown");
+  s.press("pageDown");
+  assert.deepEqual(s.vt.lines(), [
+    "12:03 -- line 8",
+    "12:03 -- line 9",
+    "12:03 -- line 10",
+    "12:03 -- line 11",
+    "12:03 -- line 12",
+    "Alice> draft",
+  ]);
+  assert.equal(s.screen.scrolled, false);
+});
+
+Deno.test("lines arriving while scrolled up leave the view alone and are counted as new", () => {
+  const s = setup(50, 6);
+  for (let i = 1; i <= 12; i++) s.receive(`line ${i}`);
+  s.press("pageUp");
+  s.type("typing");
+  s.receive("news 1");
+  s.vt.write(s.screen.print([{ spans: [{ text: "hi Alice" }], bell: true }], s.input()));
+  assert.deepEqual(s.vt.lines(), [
+    "12:03 -- line 5",
+    "12:03 -- line 6",
+    "12:03 -- line 7",
+    "12:03 -- line 8",
+    "-- 6 lines below, 2 new: PageDown, End --",
+    "Alice> typing",
+  ]);
+  assert.equal(s.vt.bells, 1, "a mention still rings");
+  assert.equal(s.vt.column, "Alice> typing".length);
+  // End (or sending a line) goes back to the bottom and shows them.
+  s.press("toBottom");
+  assert.deepEqual(s.vt.lines().slice(-3), ["12:03 -- news 1", "hi Alice", "Alice> typing"]);
+  assert.ok(!s.vt.text().includes("below"));
+});
+
+Deno.test("PageUp does nothing when the whole conversation fits on the screen", () => {
+  const s = setup(40, 6);
+  s.receive("only line");
+  const before = s.vt.lines();
+  s.press("pageUp");
+  assert.deepEqual(s.vt.lines(), before);
+  assert.equal(s.screen.scrolled, false);
+});
+
+Deno.test("a resize wraps the conversation again for the new width", () => {
+  const s = setup(40, 8);
+  s.type("hi");
+  s.receive("one two three four five six");
+  assert.equal(s.vt.lines().at(-2), "12:03 -- one two three four five six");
+  s.resize(24);
+  const rows = s.vt.lines().filter(Boolean);
+  assert.deepEqual(rows.slice(-3), ["12:03 -- one two three", "      four five six", "Alice> hi"]);
 });

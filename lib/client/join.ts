@@ -45,7 +45,7 @@ import { type ChatEvent, ErrorCode, type MessageEvent } from "../core/events.ts"
 import { lowerFirst } from "../core/errors.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
-import { KeyDecoder } from "./keys.ts";
+import { type Key, KeyDecoder } from "./keys.ts";
 import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import { PacedQueue } from "./paced_queue.ts";
@@ -60,7 +60,16 @@ import {
   terminalTitle,
 } from "./render.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
-import { isInteractive, noColor, stdinLines, Terminal, writeErr, writeOut } from "./terminal.ts";
+import { NameColors, paletteFor } from "./name_colors.ts";
+import {
+  isInteractive,
+  noColor,
+  stdinLines,
+  Terminal,
+  terminalEnv,
+  writeErr,
+  writeOut,
+} from "./terminal.ts";
 import { VERSION } from "../version.ts";
 
 /** How long to wait for the server's goodbye after asking to leave, in ms. */
@@ -295,6 +304,7 @@ class InteractiveJoin {
   #password: string | undefined;
   #term = new Terminal();
   #screen: Screen;
+  #names = new NameColors(paletteFor(terminalEnv()));
   #chat: LineEditor;
   #nameEditor = new LineEditor();
   #editor: LineEditor;
@@ -327,7 +337,8 @@ class InteractiveJoin {
     this.#client = client;
     this.#name = settings.name;
     this.#password = settings.password;
-    this.#screen = new Screen(this.#term.size().columns, mode);
+    const size = this.#term.size();
+    this.#screen = new Screen(size.columns, size.rows, mode);
     this.#chat = this.#chatEditor();
     this.#editor = this.#chat;
     this.#queued = new PacedQueue(MAX_QUEUED, (text) => client.deliver(text), (text, reason) => {
@@ -345,7 +356,9 @@ class InteractiveJoin {
   async run(): Promise<number> {
     this.#term.start();
     try {
-      this.#term.onResize((size) => this.#write(this.#screen.resize(size.columns, this.#input())));
+      this.#term.onResize((size) =>
+        this.#write(this.#screen.resize(size.columns, size.rows, this.#input()))
+      );
       this.#term.onStopSignal(() => this.#leave());
       void this.#readKeys();
       const registered = await this.#register();
@@ -393,6 +406,7 @@ class InteractiveJoin {
         this.#editor = this.#chat;
         this.#joined = true;
         this.#screen.setPrompt(promptLine(this.#client.name, true));
+        this.#names.follow(answer.welcome, this.#client.name);
         this.#print(renderEvent(answer.welcome, this.#context()));
         this.#updateTitle();
         // Lines typed ahead, while the server had not answered yet, go now.
@@ -510,6 +524,8 @@ class InteractiveJoin {
           break;
         case "back":
           this.#stopCountdown();
+          // Who is here now, for the colours of newcomers.
+          this.#names.follow(update.welcome, this.#client.name);
           this.#rejoined = true;
           this.#screen.setPrompt(promptLine(this.#client.name, true));
           this.#print([
@@ -594,6 +610,7 @@ class InteractiveJoin {
     if (event.type === "rename" && event.to === this.#client.name) {
       this.#screen.setPrompt(promptLine(this.#client.name, true));
     }
+    this.#names.follow(event, this.#client.name);
     const lines = renderEvent(event, this.#context());
     if (lines.length > 0) this.#print(lines);
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
@@ -611,16 +628,30 @@ class InteractiveJoin {
   async #readKeys(): Promise<void> {
     for await (const chunk of this.#term.input()) {
       clearTimeout(this.#escapeTimer);
-      for (const key of this.#decoder.feed(chunk)) this.#onAction(this.#editor.handle(key));
+      for (const key of this.#decoder.feed(chunk)) this.#onKey(key);
       // A lone ESC is the Escape key only if nothing follows it soon.
       if (this.#decoder.pending) {
         this.#escapeTimer = setTimeout(() => {
-          for (const key of this.#decoder.flush()) this.#onAction(this.#editor.handle(key));
+          for (const key of this.#decoder.flush()) this.#onKey(key);
         }, ESCAPE_WAIT_MS);
       }
     }
     // The terminal went away: nobody is left to type.
     this.#leave();
+  }
+
+  // PageUp and PageDown scroll the conversation; End also returns to its bottom; the rest edit.
+  #onKey(key: Key): void {
+    if (key.kind === "key" && key.name === "page_up") {
+      this.#write(this.#screen.pageUp(this.#input()));
+    } else if (key.kind === "key" && key.name === "page_down") {
+      this.#write(this.#screen.pageDown(this.#input()));
+    } else {
+      if (key.kind === "key" && key.name === "end") {
+        this.#write(this.#screen.toBottom(this.#input()));
+      }
+      this.#onAction(this.#editor.handle(key));
+    }
   }
 
   #onAction(action: EditorAction): void {
@@ -636,6 +667,8 @@ class InteractiveJoin {
         else this.#leave();
         break;
       case "submit":
+        // Whoever sends a line wants to see the answer.
+        this.#write(this.#screen.toBottom(this.#input()));
         if (!this.#answer) this.#send(action.text);
         else if (!this.#secret) this.#answerPrompt(action.text.trim());
         // An empty password is no attempt: the prompt stays.
@@ -723,7 +756,7 @@ class InteractiveJoin {
   }
 
   #print(lines: Line[]): void {
-    this.#write(this.#screen.print(lines, this.#input()));
+    this.#write(this.#screen.print(this.#names.colorLines(lines), this.#input()));
   }
 
   #updateTitle(): void {

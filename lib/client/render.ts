@@ -5,18 +5,22 @@
  * dim, underline and reverse only) and `plain` (a pipe or a file: no escape
  * codes at all).
  *
- * Every line starts with the time; each name has a stable colour; your own
- * messages show your name in bold; private messages, joins and leaves, server
- * notices and errors each have their own look; your name in someone else's
- * message is highlighted and asks for the bell. Private messages kept for
- * you while you were away show their date too, since they may be old. Long lines wrap at word
- * boundaries under the text, past the time column. Text from the server is
- * stripped of escape sequences once more here, whatever the server did.
+ * Every line starts with the time; names say whose they are, for
+ * name_colors.ts to colour; your own messages show your name in bold;
+ * private messages (the whole line, names included), joins and leaves,
+ * server notices and errors each have their own look; your name in someone
+ * else's message is highlighted and asks for the bell. Private messages
+ * kept for you while you were away show their date too, since they may be
+ * old. Long lines wrap under the text, past the time column, where
+ * line_breaks.ts allows: at spaces, between CJK characters, punctuation
+ * kept in place. Text from the server is stripped of escape sequences once
+ * more here, whatever the server did.
  *
  * @module
  */
 
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
+import { breakRows, type Cell } from "./line_breaks.ts";
 import { type ChatEvent, othersCount } from "../core/events.ts";
 import { clock, day } from "../protocol/time_text.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
@@ -39,7 +43,8 @@ export type Tone =
   | "info"
   | "status"
   | "prompt"
-  | "offline";
+  | "offline"
+  | "mark";
 
 /** A run of text in one style; `name` picks the colour of a user name. */
 export interface Span {
@@ -47,8 +52,10 @@ export interface Span {
   text: string;
   /** Its role; plain text when absent. */
   tone?: Tone;
-  /** For `name` and `own`: whose name, to pick its colour. */
+  /** For `name`, `own` and `private`: whose name this is. */
   name?: string;
+  /** The colour of that name (an SGR code, see name_colors.ts), in colour mode only. */
+  color?: string;
 }
 
 /** One logical line on screen, before wrapping. */
@@ -135,13 +142,13 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
       if (event.from === me && event.to !== me) {
         // Kept by the server for an account holder who is not online.
         const away = event.offline ? ", away: kept until they log in" : "";
-        return [at(event.time, { text: "(private to ", tone: "private" }, nameSpan(event.to, me), {
+        return [at(event.time, { text: "(private to ", tone: "private" }, privateName(event.to), {
           text: `${away}) ${text}`,
           tone: "private",
         })];
       }
       return [{
-        ...at(event.time, { text: "(private) ", tone: "private" }, nameSpan(event.from, me), {
+        ...at(event.time, { text: "(private) ", tone: "private" }, privateName(event.from), {
           text: `: ${text}`,
           tone: "private",
         }),
@@ -264,6 +271,12 @@ function nameSpan(name: string, me: string): Span {
   return { text: clean(name), tone: name === me ? "own" : "name", name };
 }
 
+// A name in a private message: marked private like the rest of the line (underlined under
+// NO_COLOR), and coloured as a name.
+function privateName(name: string): Span {
+  return { text: clean(name), tone: "private", name };
+}
+
 function nameList(names: string[], me: string): Span[] {
   return names.flatMap((name, i) =>
     i === 0 ? [nameSpan(name, me)] : [{ text: ", " }, nameSpan(name, me)]
@@ -289,21 +302,6 @@ function highlight(text: string, me: string): { spans: Span[]; mentioned: boolea
   return { spans, mentioned: last > 0 };
 }
 
-// Foreground colours for names: the 16-colour set works on every terminal,
-// including old Windows consoles. Red is left for errors.
-const NAME_COLORS = [32, 33, 34, 35, 36, 92, 93, 94, 95, 96];
-
-/** The colour code of a name: the same name gets the same colour, every time, everywhere. */
-export function nameColor(name: string): number {
-  // FNV-1a over the lower-cased name, so Alice and alice look alike as they are alike.
-  let hash = 0x811c9dc5;
-  for (const char of name.normalize("NFKC").toLowerCase()) {
-    hash ^= char.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return NAME_COLORS[hash % NAME_COLORS.length];
-}
-
 const COLOR_TONES: Record<Tone, string> = {
   time: "2",
   name: "",
@@ -315,10 +313,12 @@ const COLOR_TONES: Record<Tone, string> = {
   event: "2",
   notice: "1;33",
   error: "1;31",
-  info: "36",
+  // The terminal's own colour: cyan, green and blue are for names (name_colors.ts).
+  info: "",
   status: "33",
   prompt: "1",
   offline: "1;33",
+  mark: "7",
 };
 
 const MONO_TONES: Record<Tone, string> = {
@@ -336,14 +336,13 @@ const MONO_TONES: Record<Tone, string> = {
   status: "2",
   prompt: "1",
   offline: "1",
+  mark: "7",
 };
 
 function sgr(span: Span, mode: RenderMode): string {
   if (mode === "plain" || !span.tone) return "";
   let code = (mode === "color" ? COLOR_TONES : MONO_TONES)[span.tone];
-  if (mode === "color" && span.name !== undefined) {
-    code = [code, String(nameColor(span.name))].filter(Boolean).join(";");
-  }
+  if (mode === "color" && span.color) code = [code, span.color].filter(Boolean).join(";");
   return code ? `\x1b[${code}m` : "";
 }
 
@@ -368,12 +367,12 @@ export function paint(line: Line, mode: RenderMode): string {
 }
 
 /**
- * Splits a line into rows of at most `columns` columns, breaking after a
- * space where one is near, and indenting the rows after the first by
- * `indent` columns so the text stands clear of the time.
+ * Splits a line into rows of at most `columns` columns (see line_breaks.ts
+ * for where), indenting the rows after the first by `indent` columns so the
+ * text stands clear of the time.
  */
 export function wrapLine(line: Line, columns: number, indent = TIME_WIDTH): Line[] {
-  const cells: { char: string; width: number; span: number }[] = [];
+  const cells: (Cell & { span: number })[] = [];
   line.spans.forEach((span, index) => {
     for (const char of graphemes(span.text)) {
       cells.push({ char, width: graphemeWidth(char), span: index });
@@ -382,37 +381,18 @@ export function wrapLine(line: Line, columns: number, indent = TIME_WIDTH): Line
   const total = cells.reduce((sum, cell) => sum + cell.width, 0);
   if (total <= columns || columns < 2) return [line];
   const hang = indent < columns / 2 ? indent : 0;
-  const rows: Line[] = [];
-  let start = 0;
-  let first = true;
-  while (start < cells.length) {
-    const room = columns - (first ? 0 : hang);
-    let used = 0;
-    let end = start;
-    while (end < cells.length && used + cells[end].width <= room) used += cells[end++].width;
-    if (end < cells.length) {
-      // Break after the last space in the row, unless that leaves it mostly empty.
-      let space = end;
-      while (space > start && cells[space - 1].char !== " ") space--;
-      if (space > start && space - start > (end - start) / 3) end = space;
-      if (end === start) end = start + 1;
+  return breakRows(cells, columns, hang).map(({ from, to }, index) => {
+    const spans: Span[] = index === 0 ? [] : [{ text: " ".repeat(hang) }];
+    // Each span's part of the row, joined once: rows are kept, and joined strings are compact.
+    for (let at = from; at < to;) {
+      let end = at + 1;
+      while (end < to && cells[end].span === cells[at].span) end++;
+      const text = cells.slice(at, end).map((cell) => cell.char).join("");
+      spans.push({ ...line.spans[cells[at].span], text });
+      at = end;
     }
-    const spans: Span[] = first ? [] : [{ text: " ".repeat(hang) }];
-    for (let i = start; i < end; i++) {
-      const cell = cells[i];
-      const last = spans.at(-1);
-      const source = line.spans[cell.span];
-      if (last && last.tone === source.tone && last.name === source.name) {
-        last.text += cell.char;
-      } else {
-        spans.push({ ...source, text: cell.char });
-      }
-    }
-    rows.push({ spans });
-    start = end;
-    first = false;
-  }
-  return rows;
+    return { spans };
+  });
 }
 
 /** Columns that the text of a line takes. */

@@ -1,22 +1,31 @@
 /**
- * The interactive screen: the conversation scrolls above, the input line
- * stays on the bottom row. Pure: each method returns the bytes to write, so
- * tests can check them without a terminal.
+ * The interactive screen: the conversation above, the input line on the
+ * bottom row. Pure: each method returns the bytes to write, so tests can
+ * check them without a terminal.
  *
  * The input line always fits in one row (long input scrolls sideways, see
  * `layoutInput`) and never touches the last column, where terminals disagree
  * about wrapping. That makes the input line cheap to replace: return to
- * column 1, erase the row, draw. To print an incoming line, erase the input
- * row, print the line and a newline (the terminal scrolls as usual, so its
- * scrollback keeps the conversation), and draw the input row again with the
- * half-typed text and the cursor where they were.
+ * column 1, erase the row, draw. To print an incoming line while following
+ * the conversation, erase the input row, print the line and a newline (the
+ * terminal scrolls as usual, so its own scrollback keeps the conversation),
+ * and draw the input row again with the half-typed text and the cursor
+ * where they were.
+ *
+ * The lines also go to a {@link Scrollback}, which PageUp and PageDown page
+ * through: then the screen draws the rows above the input line itself, from
+ * the top, with a mark above the input line saying how much is below. Lines
+ * that arrive meanwhile only change the mark; End (or sending a line)
+ * returns to the bottom. A resized window is drawn again from the
+ * scrollback, wrapped for its new width.
  *
  * @module
  */
 
 import { graphemes, textWidth } from "./display_width.ts";
 import { layoutInput } from "./line_editor.ts";
-import { type Line, lineWidth, paint, type RenderMode, wrapLine } from "./render.ts";
+import { type Line, lineWidth, paint, type RenderMode } from "./render.ts";
+import { Scrollback } from "./scrollback.ts";
 
 /** What the input line holds: the text and the cursor offset in it. */
 export interface InputState {
@@ -29,21 +38,32 @@ export interface InputState {
 const ERASE_LINE = "\r\x1b[K";
 const ERASE_BELOW = "\r\x1b[J";
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
+const HOME = "\x1b[H";
+const ERASE_TO_END = "\x1b[K";
+const UP = "\x1b[A";
+// Fewer rows than this: no room for a scrolled view, its mark and the input line.
+const MIN_SCROLL_ROWS = 4;
 const BELL = "\x07";
 
-/** The layout of the conversation and the input line, for one terminal width. */
+/** The layout of the conversation and the input line, for one terminal size. */
 export class Screen {
   #columns: number;
+  #rows: number;
   #mode: RenderMode;
   #prompt: Line = { spans: [] };
   #scroll = 0;
   #cursorColumn = 0;
-  #drawnWidth = 0;
+  #scrollback: Scrollback;
 
-  /** A screen `columns` wide, styled for `mode` ("color" or "mono"). */
-  constructor(columns: number, mode: RenderMode) {
+  /**
+   * A screen `columns` wide and `rows` high, styled for `mode` ("color" or
+   * "mono"), showing the conversation kept in `scrollback`.
+   */
+  constructor(columns: number, rows: number, mode: RenderMode, scrollback = new Scrollback()) {
     this.#columns = Math.max(columns, 4);
+    this.#rows = Math.max(rows, 1);
     this.#mode = mode;
+    this.#scrollback = scrollback;
   }
 
   /** The terminal width this screen lays out for. */
@@ -56,19 +76,61 @@ export class Screen {
     return this.#cursorColumn;
   }
 
+  /** Whether the view is scrolled up from the bottom of the conversation. */
+  get scrolled(): boolean {
+    return this.#scrollback.below > 0;
+  }
+
   /** Changes what stands before the input (takes effect at the next draw). */
   setPrompt(prompt: Line): void {
     this.#prompt = prompt;
   }
 
-  /** Prints `lines` above the input line, ringing the bell if one asks for it. */
+  /**
+   * Prints `lines` above the input line, ringing the bell if one asks for
+   * it; while scrolled up, they wait below and the mark counts them.
+   */
   print(lines: Line[], input: InputState): string {
-    let out = ERASE_LINE;
-    for (const line of lines) {
-      for (const row of wrapLine(line, this.#columns - 1)) out += paint(row, this.#mode) + "\r\n";
+    const rows = this.#scrollback.append(lines, this.#width);
+    const bell = lines.some((line) => line.bell) ? BELL : "";
+    if (this.scrolled) {
+      return UP + ERASE_LINE + this.#mark() + "\r\n" + bell + this.drawInput(input);
     }
-    if (lines.some((line) => line.bell)) out += BELL;
-    return out + this.drawInput(input);
+    return this.#printRows(rows) + bell + this.drawInput(input);
+  }
+
+  /** Scrolls up a page (PageUp); "" when there is nothing further up. */
+  pageUp(input: InputState): string {
+    if (this.#rows < MIN_SCROLL_ROWS) return "";
+    const height = this.#rows - 2;
+    // The first page up starts from the full view, one row taller than a scrolled one.
+    const by = this.scrolled ? height - 1 : height;
+    if (!this.#scrollback.scroll(by, height, this.#width)) return "";
+    return this.#drawView(input);
+  }
+
+  /** Scrolls down a page (PageDown), back to following the conversation at the bottom. */
+  pageDown(input: InputState): string {
+    if (!this.scrolled) return "";
+    const height = this.#rows - 2;
+    if (this.#scrollback.below <= height - 1) return this.toBottom(input);
+    this.#scrollback.scroll(-(height - 1), height, this.#width);
+    return this.#drawView(input);
+  }
+
+  /**
+   * Back to the bottom (End, or a line sent), following the conversation.
+   * What arrived meanwhile is printed as it would have been, so that the
+   * terminal's own scrollback misses none of it.
+   */
+  toBottom(input: InputState): string {
+    if (!this.scrolled) return "";
+    const unseen = this.#scrollback.unseen;
+    this.#scrollback.toBottom();
+    const total = this.#scrollback.rowCount(this.#width);
+    return this.#drawBottom(total - unseen) +
+      this.#printRows(this.#scrollback.rows(this.#width, total - unseen, total)) +
+      this.drawInput(input);
   }
 
   /** Redraws the input line, the cursor at its place in the text. */
@@ -81,37 +143,79 @@ export class Screen {
     const marker = (text: string) => paint({ spans: [{ text, tone: "time" }] }, this.#mode);
     const prompt = paint(shown, this.#mode);
     this.#cursorColumn = promptWidth + view.cursorColumn;
-    this.#drawnWidth = promptWidth + lineWidth({ spans: [{ text: view.visible }] }) +
-      (view.clippedLeft ? 1 : 0) + (view.clippedRight ? 1 : 0);
     return ERASE_LINE + prompt + (view.clippedLeft ? marker("<") : "") + view.visible +
       (view.clippedRight ? marker(">") : "") + "\x1b[K" + `\x1b[${this.#cursorColumn + 1}G`;
   }
 
-  /**
-   * Lays out for a new width and redraws the input line. Most terminals
-   * re-wrap a row that became too long, so when the window narrows the old
-   * input line may now span several rows above the cursor: those are erased too.
-   */
-  resize(columns: number, input: InputState): string {
-    const old = this.#columns;
+  /** Lays out for a new size: the conversation is wrapped again and drawn anew, input and all. */
+  resize(columns: number, rows: number, input: InputState): string {
     this.#columns = Math.max(columns, 4);
-    let out = ERASE_LINE;
-    if (this.#columns < old && this.#drawnWidth > this.#columns) {
-      const up = Math.floor(this.#cursorColumn / this.#columns);
-      out = (up > 0 ? `\x1b[${up}A` : "") + ERASE_BELOW;
-    }
-    return out + this.drawInput(input);
+    this.#rows = Math.max(rows, 1);
+    if (this.scrolled && this.#rows < MIN_SCROLL_ROWS) this.#scrollback.toBottom();
+    // Keeps the view inside the re-wrapped rows.
+    if (this.scrolled) this.#scrollback.scroll(0, this.#rows - 2, this.#width);
+    return this.#drawView(input);
   }
 
   /** Clears the whole screen (Ctrl+L) and redraws the input line at the top. */
   clear(input: InputState): string {
+    this.#scrollback.toBottom();
     return CLEAR_SCREEN + this.drawInput(input);
   }
 
-  /** Erases the input line, leaving the cursor at the start of the row (for leaving). */
+  /** Back at the bottom, erases the input line, the cursor left at its start (for leaving). */
   close(): string {
-    this.#drawnWidth = 0;
-    return ERASE_LINE;
+    return this.toBottom({ text: "", cursor: 0 }) + ERASE_LINE;
+  }
+
+  // Rows are one column short of the terminal: the last column is where terminals disagree.
+  get #width(): number {
+    return this.#columns - 1;
+  }
+
+  // Prints rows from the input row down, the terminal scrolling as needed; the input row is
+  // left empty.
+  #printRows(rows: Line[]): string {
+    let out = ERASE_LINE;
+    for (const row of rows) out += paint(row, this.#mode) + "\r\n";
+    return out;
+  }
+
+  // Draws the whole screen from the top: the view (scrolled or not), then the input line.
+  #drawView(input: InputState): string {
+    if (!this.scrolled) {
+      return this.#drawBottom(this.#scrollback.rowCount(this.#width)) + this.drawInput(input);
+    }
+    const height = this.#rows - 2;
+    const end = this.#scrollback.rowCount(this.#width) - this.#scrollback.below;
+    const rows = this.#scrollback.rows(this.#width, Math.max(0, end - height), end);
+    let out = HOME;
+    for (const row of rows) out += paint(row, this.#mode) + ERASE_TO_END + "\r\n";
+    // The mark always sits right above the input line: print() finds it there.
+    for (let i = rows.length; i < height; i++) out += ERASE_TO_END + "\r\n";
+    return out + ERASE_BELOW + this.#mark() + "\r\n" + this.drawInput(input);
+  }
+
+  // Draws the rows that end at row `end` of the scrollback from the top, the cursor left on the
+  // row after them.
+  #drawBottom(end: number): string {
+    const rows = this.#scrollback.rows(this.#width, Math.max(0, end - (this.#rows - 1)), end);
+    let out = HOME;
+    for (const row of rows) out += paint(row, this.#mode) + ERASE_TO_END + "\r\n";
+    return out + ERASE_BELOW;
+  }
+
+  // The mark above the input line while scrolled up: how much is below, how much of it is new,
+  // how to get there.
+  #mark(): string {
+    const below = this.#scrollback.below;
+    const unseen = this.#scrollback.unseen;
+    const lines = (n: number) => `${n} ${n === 1 ? "line" : "lines"}`;
+    const news = unseen > 0 ? `, ${unseen} new` : "";
+    let text = `-- ${lines(below)} below${news}: PageDown, End --`;
+    if (textWidth(text) > this.#width) text = `-- ${below} below${news} --`;
+    const shown = clipLine({ spans: [{ text, tone: "mark" }, { text: "" }] }, this.#width);
+    return paint(shown, this.#mode) + ERASE_TO_END;
   }
 }
 

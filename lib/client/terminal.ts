@@ -44,6 +44,15 @@ export function noColor(): boolean {
   }
 }
 
+/** What TERM and COLORTERM say about the terminal's colours; nothing when they may not be read. */
+export function terminalEnv(): { TERM?: string; COLORTERM?: string } {
+  try {
+    return { TERM: Deno.env.get("TERM"), COLORTERM: Deno.env.get("COLORTERM") };
+  } catch {
+    return {};
+  }
+}
+
 /** Writes all of `text` to stdout; a reader that went away is not an error. */
 export function writeOut(text: string): void {
   writeAll(Deno.stdout, text);
