@@ -58,6 +58,7 @@ import {
   statusLine,
   terminalTitle,
 } from "./render.ts";
+import { markRoom, roomPrompt } from "./room_view.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
 import { isInteractive, noColor, stdinLines, Terminal, writeErr, writeOut } from "./terminal.ts";
 import { VERSION } from "../version.ts";
@@ -240,7 +241,7 @@ async function pipeJoin(
     writeErr(refusal(client.address, answer.message));
     return ExitCode.Refused;
   }
-  printPlain(answer.welcome, client.name);
+  printPlain(answer.welcome, client.name, client.room);
   let leaving = false;
   const sending = (async () => {
     for await (const line of stdinLines(MAX_LINE_BYTES)) {
@@ -254,7 +255,7 @@ async function pipeJoin(
   let throttled = 0;
   for await (const update of client.updates(false)) {
     if (update.kind === "event") {
-      printPlain(update.event, client.name);
+      printPlain(update.event, client.name, client.room);
       if (update.event.type === "error" && update.event.code === ErrorCode.Flood) throttled++;
     }
     if (update.kind === "end") {
@@ -273,8 +274,8 @@ async function pipeJoin(
   return ExitCode.Ok;
 }
 
-function printPlain(event: ChatEvent, me: string): void {
-  const lines = renderEvent(event, { me, now: Date.now(), hints: false });
+function printPlain(event: ChatEvent, me: string, room: string): void {
+  const lines = markRoom(renderEvent(event, { me, now: Date.now(), hints: false }), event, room);
   const text = lines.map((line) => paint(line, "plain") + "\n").join("");
   // Refusals of what a bot sent go to stderr, so stdout stays the conversation.
   if (event.type === "error") writeErr(text);
@@ -386,7 +387,7 @@ class InteractiveJoin {
       if (answer.ok) {
         this.#editor = this.#chat;
         this.#joined = true;
-        this.#screen.setPrompt(promptLine(this.#client.name, true));
+        this.#screen.setPrompt(this.#onlinePrompt());
         this.#print(renderEvent(answer.welcome, this.#context()));
         this.#updateTitle();
         // Lines typed ahead, while the server had not answered yet, go now.
@@ -505,7 +506,7 @@ class InteractiveJoin {
         case "back":
           this.#stopCountdown();
           this.#rejoined = true;
-          this.#screen.setPrompt(promptLine(this.#client.name, true));
+          this.#screen.setPrompt(this.#onlinePrompt());
           this.#print([
             statusLine(
               `Reconnected to ${address} as ${stripUnsafe(this.#client.name)}`,
@@ -583,9 +584,12 @@ class InteractiveJoin {
     if (event.type === "message") this.#remember([event]);
     if (event.type === "history") this.#remember(event.messages);
     if (event.type === "rename" && event.to === this.#client.name) {
-      this.#screen.setPrompt(promptLine(this.#client.name, true));
+      this.#screen.setPrompt(this.#onlinePrompt());
     }
-    const lines = renderEvent(event, this.#context());
+    if (event.type === "current" || event.type === "part") {
+      this.#screen.setPrompt(this.#onlinePrompt());
+    }
+    const lines = markRoom(renderEvent(event, this.#context()), event, this.#client.room);
     if (lines.length > 0) this.#print(lines);
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
   }
@@ -696,6 +700,12 @@ class InteractiveJoin {
     this.#leaving = true;
     this.#client.quit();
     this.#leaveTimer = setTimeout(() => this.#client.close(), LEAVE_TIMEOUT_MS);
+  }
+
+  /** The prompt while connected: our name, after the current room once there are others. */
+  #onlinePrompt() {
+    const prompt = promptLine(this.#client.name, true);
+    return this.#client.roaming ? roomPrompt(prompt, this.#client.room) : prompt;
   }
 
   #context() {
