@@ -12,18 +12,13 @@
 
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
+import { DEFAULT_MAX_ROOMS, DEFAULT_MAX_ROOMS_PER_USER } from "./limits.ts";
 import { type Member, Room } from "./room.ts";
 import { roomKey } from "./room_names.ts";
 import type { RoomBook } from "./store.ts";
 
 /** The room everyone enters first. */
 export const DEFAULT_ROOM = "lobby";
-
-/** Most rooms one user may be in at once. */
-export const DEFAULT_MAX_ROOMS_PER_USER = 20;
-
-/** Most rooms a server holds. */
-export const DEFAULT_MAX_ROOMS = 1000;
 
 /** How long an empty room without history is kept, with a store: a day. */
 export const FORGET_EMPTY_AFTER_MS = 24 * 60 * 60 * 1000;
