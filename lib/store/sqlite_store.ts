@@ -169,14 +169,15 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     description: "rooms (topic, operators, privacy) and bans",
     sql: `
+      -- A rowid table: rooms are listed in the order they were made.
       CREATE TABLE rooms (
-        key TEXT PRIMARY KEY,          -- nameKey(name): rooms are unique by it
+        key TEXT NOT NULL UNIQUE,      -- nameKey(name): rooms are unique by it
         name TEXT NOT NULL,            -- without the #
         topic TEXT NOT NULL DEFAULT '',
         ops TEXT NOT NULL DEFAULT '[]', -- JSON list of the operators' name keys
         private INTEGER NOT NULL DEFAULT 0,
         empty_since INTEGER NOT NULL   -- ms since the epoch: when its last member left
-      ) WITHOUT ROWID;
+      );
       CREATE TABLE bans (
         kind TEXT NOT NULL,            -- 'name' or 'address'
         key TEXT NOT NULL,             -- nameKey(name), or the address
@@ -391,8 +392,9 @@ export class Store implements ChatStore {
   saveRoom(room: StoredRoom): void {
     this.#write(() =>
       this.#run(
-        `INSERT OR REPLACE INTO rooms (key, name, topic, ops, private, empty_since)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO rooms (key, name, topic, ops, private, empty_since) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic,
+           ops = excluded.ops, private = excluded.private, empty_since = excluded.empty_since`,
         nameKey(room.name),
         room.name,
         room.topic,
@@ -408,13 +410,13 @@ export class Store implements ChatStore {
     this.#write(() => this.#run("DELETE FROM rooms WHERE key = ?", key));
   }
 
-  /** Every room kept, each saying whether it has messages. */
+  /** Every room kept, in the order they were made, each saying whether it has messages. */
   listRooms(): StoredRoom[] {
     const rows = this.#read(() =>
       this.#statement(
         `SELECT name, topic, ops, private, empty_since,
            EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name) AS history
-         FROM rooms`,
+         FROM rooms ORDER BY rowid`,
       ).all()
     );
     return rows.map((row) => ({
