@@ -10,6 +10,8 @@ const SERVE_DEFAULTS: ServeSettings = {
   maxUsers: 100,
   motd: undefined,
   maxPerIp: 32,
+  maxRooms: 1000,
+  maxRoomsPerUser: 20,
   floodRate: 5,
   floodBurst: 20,
   pingInterval: 30,

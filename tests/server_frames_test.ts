@@ -35,6 +35,12 @@ const GOOD: Record<ChatEvent["type"], Record<string, unknown>> = {
   leave: { type: "leave", time: 1, room: "lobby", name: "Bob", count: 1, reason: "" },
   rename: { type: "rename", time: 1, room: "lobby", from: "Bob", to: "Rob" },
   users: { type: "users", room: "lobby", names: [] },
+  part: { type: "part", time: 1, room: "team", name: "Bob", count: 0, reason: "" },
+  current: { type: "current", room: "team" },
+  topic: { type: "topic", time: 1, room: "team", topic: "" },
+  mode: { type: "mode", time: 1, room: "team", by: "", change: "op" },
+  invite: { type: "invite", time: 1, room: "team", from: "Ann" },
+  rooms: { type: "rooms", rooms: [{ room: "team", count: 1, topic: "" }] },
   notice: { type: "notice", time: 1, text: "note" },
   info: { type: "info", text: "help" },
   error: { type: "error", code: "some_new_code", message: "No" },
@@ -140,6 +146,18 @@ Deno.test("every frame a real server sends decodes", async () => {
     await ann.next("rename");
     server.hub.announce("Class ends soon");
     await ann.next("notice");
+    await ann.send({ type: "join", room: "#team" });
+    await ann.next("current");
+    await ann.send({ type: "topic", text: "Project week" });
+    await ann.next("topic");
+    await ann.send({ type: "private" });
+    await ann.next("mode");
+    await ann.send({ type: "invite", name: "Bob" });
+    await bob.next("invite");
+    await ann.send({ type: "rooms" });
+    await ann.next("rooms");
+    await ann.send({ type: "part", room: "team" });
+    await ann.next("part");
     await bob.type("/quit lunch");
     await bob.next("bye");
     await ann.next("leave");

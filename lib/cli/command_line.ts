@@ -14,7 +14,14 @@ import { closest } from "../core/did_you_mean.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { checkName } from "../core/names.ts";
 import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/cert_days.ts";
-import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
+import {
+  DEFAULT_FLOOD,
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_ROOMS,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  DEFAULT_MAX_USERS,
+  MAX_HISTORY,
+} from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
@@ -52,6 +59,8 @@ const SERVE_OPTIONS = {
   "max-users": { type: "string" },
   motd: { type: "string" },
   "max-per-ip": { type: "string" },
+  "max-rooms": { type: "string" },
+  "max-rooms-per-user": { type: "string" },
   "flood-rate": { type: "string" },
   "flood-burst": { type: "string" },
   "ping-interval": { type: "string" },
@@ -194,6 +203,13 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       maxUsers: number("max-users", "CHAT_MAX_USERS", DEFAULT_MAX_USERS, 1),
       motd: values.motd ?? env.CHAT_MOTD,
       maxPerIp: number("max-per-ip", "CHAT_MAX_PER_IP", DEFAULT_MAX_PER_ADDRESS),
+      maxRooms: number("max-rooms", "CHAT_MAX_ROOMS", DEFAULT_MAX_ROOMS, 1),
+      maxRoomsPerUser: number(
+        "max-rooms-per-user",
+        "CHAT_MAX_ROOMS_PER_USER",
+        DEFAULT_MAX_ROOMS_PER_USER,
+        1,
+      ),
       floodRate: number("flood-rate", "CHAT_FLOOD_RATE", DEFAULT_FLOOD.rate),
       floodBurst: number("flood-burst", "CHAT_FLOOD_BURST", DEFAULT_FLOOD.burst, 1),
       pingInterval: number("ping-interval", "CHAT_PING_INTERVAL", DEFAULT_PING_INTERVAL_MS / 1000),

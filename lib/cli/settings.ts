@@ -28,6 +28,10 @@ export interface ServeSettings {
   motd: string | undefined;
   /** Most connections from one IP address; 0 for no limit. */
   maxPerIp: number;
+  /** Most rooms on the server. */
+  maxRooms: number;
+  /** Most rooms one user may be in at once. */
+  maxRoomsPerUser: number;
   /** Messages per second per user after the burst; 0 turns flood control off. */
   floodRate: number;
   /** Messages a user may send in a burst. */

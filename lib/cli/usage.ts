@@ -7,7 +7,14 @@
  */
 
 import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/cert_days.ts";
-import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
+import {
+  DEFAULT_FLOOD,
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_ROOMS,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  DEFAULT_MAX_USERS,
+  MAX_HISTORY,
+} from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
@@ -47,6 +54,8 @@ Options:
 
 Limits that protect the room:
   --max-per-ip N         Connections from one IP address (default ${DEFAULT_MAX_PER_ADDRESS}; 0: no limit)
+  --max-rooms N          Rooms on the server (default ${DEFAULT_MAX_ROOMS})
+  --max-rooms-per-user N Rooms one user may be in at once (default ${DEFAULT_MAX_ROOMS_PER_USER})
   --flood-rate R         Messages per second per user after a burst
                          (default ${DEFAULT_FLOOD.rate}; 0: no flood control)
   --flood-burst N        Messages a user may send at once (default ${DEFAULT_FLOOD.burst})

@@ -400,6 +400,10 @@ export class ChatClient {
   #login: { name: string; password: string } | null = null;
   #users: string[] = [];
   #userCount = 0;
+  // The current room, and who is in each room we are in (the current one's in #users).
+  #room = "";
+  #home = "";
+  #roomUsers = new Map<string, string[]>();
   #registered = false;
   #quitting = false;
   #closed = false;
@@ -440,6 +444,19 @@ export class ChatClient {
    */
   get users(): readonly string[] {
     return this.#users;
+  }
+
+  /** The current room: where what we say goes. */
+  get room(): string {
+    return this.#room;
+  }
+
+  /**
+   * Whether there is more to rooms than the one everyone enters: we are in
+   * several, or in another one (a prompt then says which is current).
+   */
+  get roaming(): boolean {
+    return this.#room !== this.#home || this.#roomUsers.size > 1;
   }
 
   /** How many users the room has, as the server last said. */
@@ -833,10 +850,17 @@ export class ChatClient {
     this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
     this.#userCount = Math.max(welcome.count ?? 0, welcome.users.length);
+    this.#room = welcome.room;
+    this.#home ||= welcome.room;
+    this.#roomUsers = new Map([[welcome.room, this.#users]]);
+    for (const room of welcome.rooms ?? []) {
+      if (room !== welcome.room) this.#roomUsers.set(room, []);
+    }
     this.#registered = true;
   }
 
   #track(event: ChatEvent): void {
+    if (this.#trackRooms(event)) return;
     switch (event.type) {
       case "join":
         if (!this.#users.includes(event.name)) this.#users.push(event.name);
@@ -855,6 +879,49 @@ export class ChatClient {
         this.#userCount = event.names.length;
         break;
     }
+  }
+
+  /**
+   * Follows the rooms: the current one, and the members of the others
+   * (whose events do not touch the current room's list); true when done.
+   */
+  #trackRooms(event: ChatEvent): boolean {
+    if (event.type === "current") {
+      if (this.#roomUsers.has(this.#room)) this.#roomUsers.set(this.#room, this.#users);
+      this.#room = event.room;
+      this.#users = this.#roomUsers.get(event.room) ?? [];
+      this.#userCount = this.#users.length;
+      return true;
+    }
+    if (event.type === "part") {
+      const names = event.room === this.#room ? this.#users : this.#roomUsers.get(event.room) ?? [];
+      const left = names.filter((n) => n !== event.name);
+      if (event.name === this.#name) this.#roomUsers.delete(event.room);
+      else this.#roomUsers.set(event.room, left);
+      if (event.room === this.#room) {
+        this.#users = left;
+        this.#userCount = event.count;
+      }
+      return true;
+    }
+    if (event.type === "rename") {
+      for (const [room, names] of this.#roomUsers) {
+        this.#roomUsers.set(room, names.map((n) => n === event.from ? event.to : n));
+      }
+      return false;
+    }
+    if ((event.type === "join" || event.type === "users") && event.room !== this.#room) {
+      const names = this.#roomUsers.get(event.room) ?? [];
+      if (event.type === "users") this.#roomUsers.set(event.room, [...event.names]);
+      else if (!names.includes(event.name)) this.#roomUsers.set(event.room, [...names, event.name]);
+      return true;
+    }
+    if (event.type === "leave" && event.room !== this.#room) {
+      const names = this.#roomUsers.get(event.room) ?? [];
+      this.#roomUsers.set(event.room, names.filter((n) => n !== event.name));
+      return true;
+    }
+    return false;
   }
 
   #startKeepalive(): void {

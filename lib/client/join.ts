@@ -59,6 +59,7 @@ import {
   statusLine,
   terminalTitle,
 } from "./render.ts";
+import { markRoom, roomPrompt } from "./room_view.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
 import { NameColors, paletteFor } from "./name_colors.ts";
 import {
@@ -250,7 +251,7 @@ async function pipeJoin(
     writeErr(refusal(client.address, answer.message));
     return ExitCode.Refused;
   }
-  printPlain(answer.welcome, client.name);
+  printPlain(answer.welcome, client.name, client.room);
   let leaving = false;
   const sending = (async () => {
     for await (const line of stdinLines(MAX_LINE_BYTES)) {
@@ -264,7 +265,7 @@ async function pipeJoin(
   let throttled = 0;
   for await (const update of client.updates(false)) {
     if (update.kind === "event") {
-      printPlain(update.event, client.name);
+      printPlain(update.event, client.name, client.room);
       if (update.event.type === "error" && update.event.code === ErrorCode.Flood) throttled++;
     }
     if (update.kind === "end") {
@@ -283,8 +284,8 @@ async function pipeJoin(
   return ExitCode.Ok;
 }
 
-function printPlain(event: ChatEvent, me: string): void {
-  const lines = renderEvent(event, { me, now: Date.now(), hints: false });
+function printPlain(event: ChatEvent, me: string, room: string): void {
+  const lines = markRoom(renderEvent(event, { me, now: Date.now(), hints: false }), event, room);
   const text = lines.map((line) => paint(line, "plain") + "\n").join("");
   // Refusals of what a bot sent go to stderr, so stdout stays the conversation.
   if (event.type === "error") writeErr(text);
@@ -405,7 +406,7 @@ class InteractiveJoin {
       if (answer.ok) {
         this.#editor = this.#chat;
         this.#joined = true;
-        this.#screen.setPrompt(promptLine(this.#client.name, true));
+        this.#screen.setPrompt(this.#onlinePrompt());
         this.#names.follow(answer.welcome, this.#client.name);
         this.#print(renderEvent(answer.welcome, this.#context()));
         this.#updateTitle();
@@ -527,7 +528,7 @@ class InteractiveJoin {
           // Who is here now, for the colours of newcomers.
           this.#names.follow(update.welcome, this.#client.name);
           this.#rejoined = true;
-          this.#screen.setPrompt(promptLine(this.#client.name, true));
+          this.#screen.setPrompt(this.#onlinePrompt());
           this.#print([
             statusLine(
               `Reconnected to ${address} as ${stripUnsafe(this.#client.name)}`,
@@ -608,10 +609,13 @@ class InteractiveJoin {
     if (event.type === "message") this.#remember([event]);
     if (event.type === "history") this.#remember(event.messages);
     if (event.type === "rename" && event.to === this.#client.name) {
-      this.#screen.setPrompt(promptLine(this.#client.name, true));
+      this.#screen.setPrompt(this.#onlinePrompt());
     }
     this.#names.follow(event, this.#client.name);
-    const lines = renderEvent(event, this.#context());
+    if (event.type === "current" || event.type === "part") {
+      this.#screen.setPrompt(this.#onlinePrompt());
+    }
+    const lines = markRoom(renderEvent(event, this.#context()), event, this.#client.room);
     if (lines.length > 0) this.#print(lines);
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
   }
@@ -744,6 +748,12 @@ class InteractiveJoin {
     this.#leaving = true;
     this.#client.quit();
     this.#leaveTimer = setTimeout(() => this.#client.close(), LEAVE_TIMEOUT_MS);
+  }
+
+  /** The prompt while connected: our name, after the current room once there are others. */
+  #onlinePrompt() {
+    const prompt = promptLine(this.#client.name, true);
+    return this.#client.roaming ? roomPrompt(prompt, this.#client.room) : prompt;
   }
 
   #context() {

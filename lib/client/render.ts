@@ -24,6 +24,7 @@ import { breakRows, type Cell } from "./line_breaks.ts";
 import { type ChatEvent, othersCount } from "../core/events.ts";
 import { clock, day } from "../protocol/time_text.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
+import { roomLines } from "./room_view.ts";
 
 /** How much styling the output may carry. */
 export type RenderMode = "color" | "mono" | "plain";
@@ -232,6 +233,13 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
     case "ping":
     case "pong":
       return [];
+    case "part":
+    case "current":
+    case "topic":
+    case "mode":
+    case "invite":
+    case "rooms":
+      return roomLines(event, me);
   }
 }
 

@@ -46,18 +46,35 @@ export function parseInput(line: string): Input {
 /**
  * What commands act on: the hub's actions for one member. Declared here, so
  * that the table of commands does not depend on the hub that runs it.
+ * `room` is the room the line was typed in (undefined: the current room).
  */
 export interface CommandActions {
   /** `/msg NAME TEXT`. */
   whisper(member: Member, to: string, text: string): void;
-  /** `/who`. */
-  who(member: Member): void;
+  /** `/who [#ROOM]`. */
+  who(member: Member, room?: string): void;
   /** `/nick NAME`. */
   rename(member: Member, name: string): void;
   /** `/me ACTION`. */
-  act(member: Member, text: string): void;
+  act(member: Member, text: string, room?: string): void;
   /** `/history [N]`. */
-  recall(member: Member, count: string): void;
+  recall(member: Member, count: string, room?: string): void;
+  /** `/join #ROOM`. */
+  join(member: Member, room: string): void;
+  /** `/part [#ROOM] [REASON]`. */
+  part(member: Member, room?: string, reason?: string): void;
+  /** `/rooms`. */
+  rooms(member: Member): void;
+  /** `/topic [TEXT]`. */
+  topic(member: Member, room?: string, text?: string): void;
+  /** `/kick NAME [REASON]`. */
+  roomKick(member: Member, room: string | undefined, name: string, reason?: string): void;
+  /** `/op NAME`, `/deop NAME`. */
+  setOperator(member: Member, room: string | undefined, name: string, op: boolean): void;
+  /** `/invite NAME`. */
+  invite(member: Member, room: string | undefined, name: string): void;
+  /** `/private`, `/public`. */
+  setPrivate(member: Member, room: string | undefined, privateRoom: boolean): void;
   /** `/help`. */
   help(member: Member): void;
   /** `/quit [REASON]`. */
@@ -76,8 +93,11 @@ export interface Command {
   help: string;
   /** How many space-separated words the arguments need. */
   minArgs?: number;
-  /** Runs the command; `args` is the text after the command name. */
-  run(hub: CommandActions, member: Member, args: string): void;
+  /**
+   * Runs the command; `args` is the text after the command name, `room` the
+   * room it was typed in (undefined: the current room).
+   */
+  run(hub: CommandActions, member: Member, args: string, room?: string): void;
 }
 
 /** A table of commands with lookup, argument checks and help. */
@@ -108,7 +128,7 @@ export class Commands {
    * @throws {ChatError} `unknown_command` (with a suggestion when one is
    * close) or `bad_arguments` with the usage.
    */
-  run(hub: CommandActions, member: Member, name: string, args: string): void {
+  run(hub: CommandActions, member: Member, name: string, args: string, room?: string): void {
     const command = this.#byName.get(name);
     if (!command) {
       if (!name) {
@@ -124,20 +144,20 @@ export class Commands {
     if (words < (command.minArgs ?? 0)) {
       throw new ChatError(ErrorCode.BadArguments, `Usage: /${command.name} ${command.usage ?? ""}`);
     }
-    command.run(hub, member, args.trim());
+    command.run(hub, member, args.trim(), room);
   }
 
   /** The help text: one line per command. */
   help(): string {
     const rows = this.#list.map((c) => {
       const call = `/${c.name}${c.usage ? " " + c.usage : ""}`;
-      return `  ${call.padEnd(22)} ${c.help}`;
+      return `  ${call.padEnd(24)} ${c.help}`;
     });
     return [
       "Commands:",
       ...rows,
-      "  @NAME TEXT             Same as /msg NAME TEXT",
-      "  exit                   Same as /quit",
+      "  @NAME TEXT               Same as /msg NAME TEXT",
+      "  exit                     Same as /quit",
     ]
       .join("\n");
   }
@@ -161,8 +181,9 @@ export const COMMANDS: Commands = new Commands()
   .add({
     name: "who",
     aliases: ["users", "names"],
+    usage: "[#ROOM]",
     help: "List the users in the room",
-    run: (hub, member) => hub.who(member),
+    run: (hub, member, args, room) => hub.who(member, args || room),
   })
   .add({
     name: "nick",
@@ -176,13 +197,82 @@ export const COMMANDS: Commands = new Commands()
     usage: "ACTION",
     help: "Describe what you do: /me waves",
     minArgs: 1,
-    run: (hub, member, args) => hub.act(member, args),
+    run: (hub, member, args, room) => hub.act(member, args, room),
   })
   .add({
     name: "history",
     usage: "[N]",
     help: "Show the room's last N messages (at most 1000)",
-    run: (hub, member, args) => hub.recall(member, args),
+    run: (hub, member, args, room) => hub.recall(member, args, room),
+  })
+  .add({
+    name: "join",
+    aliases: ["j"],
+    usage: "#ROOM",
+    help: "Enter a room (made when new), or switch to it",
+    minArgs: 1,
+    run: (hub, member, args) => hub.join(member, firstWord(args)[0]),
+  })
+  .add({
+    name: "part",
+    aliases: ["leave"],
+    usage: "[#ROOM] [REASON]",
+    help: "Leave a room (this one by default)",
+    run: (hub, member, args, room) => {
+      const [first, rest] = firstWord(args);
+      if (first.startsWith("#")) hub.part(member, first, rest);
+      else hub.part(member, room, args);
+    },
+  })
+  .add({
+    name: "rooms",
+    aliases: ["list"],
+    help: "List the rooms",
+    run: (hub, member) => hub.rooms(member),
+  })
+  .add({
+    name: "topic",
+    usage: "[TEXT]",
+    help: "Show the room's topic, or set it (operators)",
+    run: (hub, member, args, room) => hub.topic(member, room, args || undefined),
+  })
+  .add({
+    name: "kick",
+    usage: "NAME [REASON]",
+    help: "Put someone out of the room (operators)",
+    minArgs: 1,
+    run: (hub, member, args, room) => hub.roomKick(member, room, ...firstWord(args)),
+  })
+  .add({
+    name: "op",
+    usage: "NAME",
+    help: "Make a member an operator of the room (operators)",
+    minArgs: 1,
+    run: (hub, member, args, room) => hub.setOperator(member, room, args, true),
+  })
+  .add({
+    name: "deop",
+    usage: "NAME",
+    help: "Take operator rights back (operators)",
+    minArgs: 1,
+    run: (hub, member, args, room) => hub.setOperator(member, room, args, false),
+  })
+  .add({
+    name: "invite",
+    usage: "NAME",
+    help: "Let someone into the room, private or not (operators)",
+    minArgs: 1,
+    run: (hub, member, args, room) => hub.invite(member, room, args),
+  })
+  .add({
+    name: "private",
+    help: "Let only invited users join the room (operators)",
+    run: (hub, member, _args, room) => hub.setPrivate(member, room, true),
+  })
+  .add({
+    name: "public",
+    help: "Let anyone join the room again (operators)",
+    run: (hub, member, _args, room) => hub.setPrivate(member, room, false),
   })
   .add({
     name: "help",

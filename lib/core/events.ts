@@ -78,6 +78,20 @@ export const ErrorCode = {
   NotSaved: "not_saved",
   /** The action is not allowed here (such as `/nick` when names are accounts). */
   NotAllowed: "not_allowed",
+  /** The room name breaks the rules (see the message for why). */
+  RoomInvalid: "room_invalid",
+  /** No room of that name. */
+  NoSuchRoom: "no_such_room",
+  /** The user is not in that room. */
+  NotInRoom: "not_in_room",
+  /** The room is private and the user was not invited. */
+  InviteOnly: "invite_only",
+  /** Only the room's operators may do that. */
+  NotOperator: "not_operator",
+  /** The user is in as many rooms as allowed, or the server has as many as it holds. */
+  TooManyRooms: "too_many_rooms",
+  /** The server's operator keeps this name or address out for a while. */
+  Banned: "banned",
 } as const;
 
 /** One of the stable error codes. */
@@ -94,7 +108,8 @@ export type ByeCode =
   | "too_many_connections"
   | "replaced"
   | "refused"
-  | "kicked";
+  | "kicked"
+  | "banned";
 
 /** Sent once when registration succeeds. */
 export interface WelcomeEvent {
@@ -112,6 +127,8 @@ export interface WelcomeEvent {
   resume: string;
   /** Present when the user logged in to an account with its password. */
   account?: true;
+  /** Every room the user is in, the current one (`room`) first. */
+  rooms?: string[];
 }
 
 /** How many users a welcome says are in the room besides the newcomer. */
@@ -196,6 +213,72 @@ export interface UsersEvent {
   type: "users";
   room: string;
   names: string[];
+  /** The room's operators who are present. */
+  ops?: string[];
+}
+
+/** Someone left a room without leaving the chat; `by` is the operator who kicked them. */
+export interface PartEvent {
+  type: "part";
+  time: number;
+  room: string;
+  name: string;
+  count: number;
+  reason: string;
+  by?: string;
+}
+
+/** The user's current room (where frames that name none act) is now `room`. */
+export interface CurrentEvent {
+  type: "current";
+  room: string;
+}
+
+/** A room's topic ("" for none); `by` is the operator who set it. */
+export interface TopicEvent {
+  type: "topic";
+  time: number;
+  room: string;
+  topic: string;
+  by?: string;
+}
+
+/** How a room changed: an operator made or unmade, or its privacy. */
+export type ModeChange = "op" | "deop" | "private" | "public";
+
+/** A room changed; `by` is the operator who did it, "" for the server itself. */
+export interface ModeEvent {
+  type: "mode";
+  time: number;
+  room: string;
+  by: string;
+  change: ModeChange;
+  /** The member made or unmade an operator. */
+  name?: string;
+}
+
+/** To one user: an invitation into a private room. */
+export interface InviteEvent {
+  type: "invite";
+  time: number;
+  room: string;
+  from: string;
+}
+
+/** One room, as `/rooms` lists it. */
+export interface RoomListing {
+  room: string;
+  count: number;
+  topic: string;
+  private?: true;
+  /** The user asking is in it. */
+  joined?: true;
+}
+
+/** The answer to `rooms`: public rooms, and the private ones the user is in. */
+export interface RoomsEvent {
+  type: "rooms";
+  rooms: RoomListing[];
 }
 
 /** An announcement from the server's operator, or from the server itself. */
@@ -237,6 +320,8 @@ export interface ByeEvent {
   type: "bye";
   code: ByeCode;
   reason: string;
+  /** With `banned`: until when, in ms since the epoch (none: until the operator lifts it). */
+  until?: number;
 }
 
 /** Everything the server sends to a user. */
@@ -250,6 +335,12 @@ export type ChatEvent =
   | LeaveEvent
   | RenameEvent
   | UsersEvent
+  | PartEvent
+  | CurrentEvent
+  | TopicEvent
+  | ModeEvent
+  | InviteEvent
+  | RoomsEvent
   | NoticeEvent
   | InfoEvent
   | ErrorEvent

@@ -10,7 +10,8 @@
  * hands each decision to a policy: registering and resuming
  * (`registration.ts`), renaming (`renaming.ts`), flood and churn control
  * (`flood_control.ts`), posting (`posting.ts`), the offline mailbox
- * (`offline_mail.ts`) and room history (`room_history.ts`).
+ * (`offline_mail.ts`), room history (`room_history.ts`), the rooms
+ * (`rooms.ts`, `room_actions.ts`) and bans (`bans.ts`).
  *
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
@@ -22,6 +23,7 @@
  * @module
  */
 
+import { BanList, banMessage } from "./bans.ts";
 import { type Bus, LocalBus } from "./bus.ts";
 import { COMMANDS, parseInput } from "./commands.ts";
 import { ChatError } from "./errors.ts";
@@ -42,26 +44,32 @@ import { plural } from "./plural.ts";
 import { Posting } from "./posting.ts";
 import { type AuthMode, Registration } from "./registration.ts";
 import { checkRename } from "./renaming.ts";
-import { Member, Room } from "./room.ts";
+import { Member, type Room } from "./room.ts";
+import { listing, RoomActions } from "./room_actions.ts";
 import { RoomHistory } from "./room_history.ts";
+import { checkRoomName } from "./room_names.ts";
+import { RoomRegistry } from "./rooms.ts";
 import { cleanMessage } from "./sanitize.ts";
-import type { AccountBook, Mailbox, MessageLog } from "./store.ts";
+import type { AccountBook, BanBook, Mailbox, MessageLog, RoomBook, StoredBan } from "./store.ts";
 
 // Part of the hub's API, declared beside the policy they belong to.
 export type { AuthMode } from "./registration.ts";
 export { DEFAULT_RECALL } from "./room_history.ts";
-
-/** The room everyone enters first. */
-export const DEFAULT_ROOM = "lobby";
+export { DEFAULT_ROOM } from "./rooms.ts";
 
 /** Longest `/quit` reason, in code points. */
 const MAX_REASON_LENGTH = 200;
 
 /**
  * What the hub needs of the store: the history, the mailbox, and account
- * look-ups (not account changes), so that tests can pass a fake.
+ * look-ups (not account changes), so that tests can pass a fake; and, when
+ * it has them, rooms and bans.
  */
-export type HubStore = MessageLog & Mailbox & Pick<AccountBook, "getUser">;
+export type HubStore =
+  & MessageLog
+  & Mailbox
+  & Pick<AccountBook, "getUser">
+  & Partial<RoomBook & BanBook>;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -93,6 +101,10 @@ export interface HubOptions {
   auth?: AuthMode;
   /** Carries each room's events to its members. @default a new LocalBus */
   bus?: Bus;
+  /** Most rooms on the server. @default DEFAULT_MAX_ROOMS */
+  maxRooms?: number;
+  /** Most rooms one user may be in. @default DEFAULT_MAX_ROOMS_PER_USER */
+  maxRoomsPerUser?: number;
 }
 
 /** Where a registration comes from; every field is optional. */
@@ -110,7 +122,9 @@ export interface Origin {
 /** All users and rooms of one server, and the rules between them. */
 export class Hub {
   #users = new Map<string, Member>();
-  #rooms = new Map<string, Room>();
+  #rooms: RoomRegistry;
+  #roomActions: RoomActions;
+  #bans: BanList;
   #maxUsers: number;
   #motd: string | undefined;
   #server: string;
@@ -127,7 +141,7 @@ export class Hub {
   #roomHistory: RoomHistory;
 
   /**
-   * Creates a hub with one empty room, {@link DEFAULT_ROOM}.
+   * Creates a hub with `#lobby` and the rooms the store kept.
    *
    * @throws {TypeError} when `auth` is not "off" but there is no `store`.
    */
@@ -155,13 +169,28 @@ export class Hub {
       log: this.#log,
     });
     this.#roomHistory = new RoomHistory(options.history, store, this.#log);
-    this.#addRoom(new Room(DEFAULT_ROOM, this.#roomHistory.roomMemory));
-  }
-
-  /** Adds `room`, which receives what the bus carries for it. */
-  #addRoom(room: Room): void {
-    this.#rooms.set(room.name, room);
-    this.#bus.subscribe(room.name, (event, skip) => room.broadcast(event, skip));
+    const book = store?.listRooms && store.saveRoom && store.forgetRoom ? store as RoomBook : null;
+    this.#rooms = new RoomRegistry({
+      maxRooms: options.maxRooms,
+      maxRoomsPerUser: options.maxRoomsPerUser,
+      memory: this.#roomHistory.roomMemory,
+      book,
+      now: this.#now,
+      log: this.#log,
+      opened: (room) =>
+        this.#bus.subscribe(room.name, (event, skip) => room.broadcast(event, skip)),
+    });
+    this.#roomActions = new RoomActions({
+      registry: this.#rooms,
+      bus: this.#bus,
+      now: this.#now,
+      log: this.#log,
+      find: (name) => this.#find(name),
+      isQuiet: (member) => this.#flood.isQuiet(member),
+      showHistory: (member, room) => this.#roomHistory.showJoiner(member, room),
+    });
+    const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
+    this.#bans = new BanList(banBook, this.#now, this.#log);
   }
 
   /** Number of registered users. */
@@ -211,13 +240,19 @@ export class Hub {
    * not yet noticed, silently for the room. `origin.account` says the front
    * end has checked the name's password.
    *
-   * @throws {ChatError} `name_invalid`, `password_required`, `name_taken` or
-   * `room_full`; the connection may try again (except when full).
+   * @throws {ChatError} `name_invalid`, `password_required`, `name_taken`,
+   * `room_full` or `banned` (a {@link BannedError}); the connection may try
+   * again (except when full or banned).
    */
   register(name: string, sink: Sink, origin: Origin = {}): Member {
     const peer = origin.peer ?? "local";
     const address = origin.address ?? peer;
     const { name: wanted, holder } = this.#registration.admit(name, origin, peer);
+    const ban = this.#bans.find(wanted, address);
+    if (ban) {
+      this.#log(`refused ${wanted} from ${peer}: banned (${ban.kind} ${ban.value})`);
+      throw new BannedError(ban);
+    }
     if (!holder && this.isFull()) {
       this.#log(`refused ${wanted} from ${peer}: room full (${this.#maxUsers})`);
       throw new ChatError(ErrorCode.RoomFull, this.fullMessage());
@@ -231,13 +266,14 @@ export class Hub {
     );
     const now = this.#now();
     this.#flood.enter(member, now, holder);
-    const room = holder?.room ?? this.#rooms.get(DEFAULT_ROOM)!;
+    const room = holder?.room ?? this.#rooms.lobby;
     if (holder) {
       // The old connection is gone or going: it hands over without a leave.
       holder.sink.send({ type: "bye", code: "replaced", reason: "Resumed on another connection" });
-      room.replace(holder, member);
+      for (const held of [...holder.rooms]) held.replace(holder, member);
     } else {
       room.add(member);
+      member.room = room;
     }
     this.#users.set(member.key, member);
     sink.send(this.#welcome(member, room));
@@ -277,6 +313,7 @@ export class Hub {
       server: this.#server,
       resume: member.resume,
       ...(member.account ? { account: true as const } : {}),
+      rooms: [room.name, ...[...member.rooms].filter((r) => r !== room).map((r) => r.name)],
     };
   }
 
@@ -289,13 +326,13 @@ export class Hub {
    * Handles one line as a person typed it: a `/command`, `@name text`, the
    * word `exit`, or a message to the room. Refusals go to `member` only.
    */
-  handleLine(member: Member, line: string): void {
+  handleLine(member: Member, line: string, room?: string): void {
     const input = parseInput(line);
     // Leaving is never refused, however fast someone typed before.
     const free = input.kind === "command" && COMMANDS.get(input.name)?.name === "quit";
     this.#guard(member, () => {
-      if (input.kind === "say") this.say(member, input.text);
-      else COMMANDS.run(this, member, input.name, input.args);
+      if (input.kind === "say") this.say(member, input.text, room);
+      else COMMANDS.run(this, member, input.name, input.args, room);
     }, free);
   }
 
@@ -328,18 +365,20 @@ export class Hub {
     this.leave(member, "disconnected for flooding");
   }
 
-  /** Sends a message to the member's room, the sender included. */
-  say(member: Member, text: string): void {
-    this.#post(member, text, false);
+  /** Sends a message to `room` (the member's current room by default), the sender included. */
+  say(member: Member, text: string, room?: string): void {
+    this.#post(member, text, false, room);
   }
 
-  /** Sends a `/me` action to the member's room. */
-  act(member: Member, text: string): void {
-    this.#post(member, text, true);
+  /** Sends a `/me` action to `room` (the member's current room by default). */
+  act(member: Member, text: string, room?: string): void {
+    this.#post(member, text, true, room);
   }
 
-  #post(member: Member, text: string, action: boolean): void {
-    this.#guard(member, () => this.#posting.post(member, this.#roomOf(member), text, action));
+  #post(member: Member, text: string, action: boolean, room?: string): void {
+    this.#guard(member, () => {
+      this.#posting.post(member, this.#roomOf(member, room), text, action);
+    });
   }
 
   /**
@@ -364,7 +403,7 @@ export class Hub {
    */
   rename(member: Member, name: string): void {
     this.#guard(member, () => {
-      const room = this.#roomOf(member);
+      this.#roomOf(member);
       const next = checkRename(member, name, this.#registration);
       const old = member.name;
       member.rename(next);
@@ -372,43 +411,91 @@ export class Hub {
       this.#users = new Map(
         [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
       );
-      const event: ChatEvent = {
-        type: "rename",
-        time: this.#now(),
-        room: room.name,
-        from: old,
-        to: member.name,
-      };
-      // A user whose join was not announced is not revealed by a rename.
-      if (this.#flood.isQuiet(member)) member.sink.send(event);
-      else this.#bus.publish(room.name, event);
+      this.#roomActions.renamed(member, old);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }
 
-  /** Tells the member who is in their room. */
-  who(member: Member): void {
-    this.#guard(member, () => {
-      const room = this.#roomOf(member);
-      member.sink.send({ type: "users", room: room.name, names: room.names() });
-    });
+  /** Tells the member who is in `room` (their current room by default). */
+  who(member: Member, room?: string): void {
+    this.#guard(member, () => this.#roomActions.who(member, this.#roomOf(member, room)));
   }
 
   /**
    * Sends the member the last messages of their room (`/history [N]`), or
    * refuses (see {@link RoomHistory.recall}).
    */
-  recall(member: Member, count: string): void {
-    this.#guard(member, () => this.#roomHistory.recall(member, this.#roomOf(member), count));
+  recall(member: Member, count: string, room?: string): void {
+    this.#guard(member, () => {
+      this.#roomHistory.recall(member, this.#roomOf(member, room), count);
+    });
   }
 
   /**
    * Sends the member `count` messages of their room before the id `before`:
    * the JSON `history` frame, for paging back (see {@link RoomHistory.page}).
    */
-  history(member: Member, count?: number, before?: number): void {
+  history(member: Member, count?: number, before?: number, room?: string): void {
     this.#guard(member, () => {
-      this.#roomHistory.page(member, this.#roomOf(member), count, before);
+      this.#roomHistory.page(member, this.#roomOf(member, room), count, before);
+    });
+  }
+
+  /** `/join #name`: enters (or creates, or switches to) a room (see {@link RoomActions.join}). */
+  join(member: Member, room: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#roomActions.join(member, room);
+    });
+  }
+
+  /** `/part [#name] [reason]`: leaves `room` (the current one by default). */
+  part(member: Member, room?: string, reason = ""): void {
+    this.#guard(member, () => {
+      this.#roomActions.part(member, this.#roomOf(member, room), shortReason(reason));
+    });
+  }
+
+  /** `/rooms`: lists the public rooms and the member's own. */
+  rooms(member: Member): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#roomActions.list(member);
+    });
+  }
+
+  /** `/topic [text]`: shows the topic of `room`, or sets it (an operator). */
+  topic(member: Member, room?: string, text?: string): void {
+    this.#guard(member, () => {
+      this.#roomActions.topic(member, this.#roomOf(member, room), text);
+    });
+  }
+
+  /** `/kick NAME [reason]` by a room's operator: puts `name` out of `room`. */
+  roomKick(member: Member, room: string | undefined, name: string, reason = ""): void {
+    this.#guard(member, () => {
+      this.#roomActions.kick(member, this.#roomOf(member, room), name, shortReason(reason));
+    });
+  }
+
+  /** `/op NAME` or `/deop NAME` (`op` false) by a room's operator. */
+  setOperator(member: Member, room: string | undefined, name: string, op: boolean): void {
+    this.#guard(member, () => {
+      this.#roomActions.setOperator(member, this.#roomOf(member, room), name, op);
+    });
+  }
+
+  /** `/invite NAME` by a room's operator. */
+  invite(member: Member, room: string | undefined, name: string): void {
+    this.#guard(member, () => {
+      this.#roomActions.invite(member, this.#roomOf(member, room), name);
+    });
+  }
+
+  /** `/private` or `/public` (`privateRoom` false) by a room's operator. */
+  setPrivate(member: Member, room: string | undefined, privateRoom: boolean): void {
+    this.#guard(member, () => {
+      this.#roomActions.setPrivate(member, this.#roomOf(member, room), privateRoom);
     });
   }
 
@@ -434,19 +521,7 @@ export class Hub {
   leave(member: Member, reason: string): void {
     if (this.#users.get(member.key) !== member) return;
     this.#users.delete(member.key);
-    const room = member.room;
-    if (!room) return;
-    room.remove(member);
-    if (!this.#flood.isQuiet(member)) {
-      this.#bus.publish(room.name, {
-        type: "leave",
-        time: this.#now(),
-        room: room.name,
-        name: member.name,
-        count: room.size,
-        reason,
-      });
-    }
+    this.#roomActions.leaveAll(member, reason);
     this.#log(`leave ${member.name} (${reason}) (${plural(this.#users.size, "user")})`);
   }
 
@@ -465,6 +540,78 @@ export class Hub {
     return true;
   }
 
+  /**
+   * The operator bans a name or an address (`target`: an address when it
+   * reads as one) for `minutes` (undefined: until lifted); whoever it keeps
+   * out and is online is disconnected, told why and until when.
+   */
+  ban(target: string, minutes: number | undefined, reason = ""): StoredBan {
+    const value = target.trim();
+    const kind = isAddress(value) ? "address" : "name";
+    const ban = this.#bans.add(kind, value, minutes, shortReason(reason));
+    for (const member of [...this.#users.values()]) {
+      if (this.#bans.find(member.name, member.address) !== ban) continue;
+      member.sink.send({
+        type: "bye",
+        code: "banned",
+        reason: banMessage(ban),
+        ...(ban.until !== null ? { until: ban.until } : {}),
+      });
+      this.leave(member, "banned");
+    }
+    this.#log(`ban ${kind} ${value}${minutes === undefined ? "" : ` for ${minutes} min`}`);
+    return ban;
+  }
+
+  /** The operator lifts the ban of a name or address; false when there was none. */
+  unban(target: string): boolean {
+    const lifted = this.#bans.remove(target.trim());
+    if (lifted) this.#log(`unban ${target.trim()}`);
+    return lifted;
+  }
+
+  /** The bans in force. */
+  bans(): StoredBan[] {
+    return this.#bans.list();
+  }
+
+  /** Every room, private ones included, for the operator. */
+  roomList(): ReturnType<typeof listing>[] {
+    return [...this.#rooms.all()].map((room) => listing(room, false));
+  }
+
+  /**
+   * The members of the room `name` in join order, operators marked `@`, for
+   * the operator; undefined when there is no such room.
+   *
+   * @throws {ChatError} `room_invalid`.
+   */
+  roomMembers(name: string): string[] | undefined {
+    const room = this.#rooms.get(checkRoomName(name));
+    return room?.members().map((m) => room.isOp(m) ? `@${m.name}` : m.name);
+  }
+
+  /**
+   * The operator announces `text` to the room `name` alone; false when
+   * there is no such room.
+   *
+   * @throws {ChatError} `room_invalid`.
+   */
+  announceTo(name: string, text: string): boolean {
+    const room = this.#rooms.get(checkRoomName(name));
+    if (!room) return false;
+    const clean = cleanMessage(text);
+    if (!clean) return true;
+    this.#bus.publish(room.name, { type: "notice", time: this.#now(), text: clean });
+    this.#log(`announce to #${room.name}: ${clean}`);
+    return true;
+  }
+
+  /** Forgets the rooms that have been empty, without history, for a day; call it now and then. */
+  sweepRooms(): void {
+    this.#rooms.sweep();
+  }
+
   /** Sends an announcement from the server to every user. */
   announce(text: string): void {
     const clean = cleanMessage(text);
@@ -479,7 +626,7 @@ export class Hub {
     const event: ChatEvent = { type: "bye", code, reason };
     for (const member of this.#users.values()) {
       member.sink.send(event);
-      member.room?.remove(member);
+      for (const room of [...member.rooms]) room.remove(member);
     }
     this.#users.clear();
   }
@@ -489,12 +636,34 @@ export class Hub {
     return this.#users.get(nameKey(name));
   }
 
-  #roomOf(member: Member): Room {
+  /**
+   * The room `room` names, which the member is in, or their current room.
+   *
+   * @throws {ChatError} `not_registered` once they have left; else as
+   * {@link RoomActions.roomOf}.
+   */
+  #roomOf(member: Member, room?: string): Room {
     if (!member.room || this.#users.get(member.key) !== member) {
       throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
     }
-    return member.room;
+    return this.#roomActions.roomOf(member, room);
   }
+}
+
+/** Registration refused: the name or the address is banned. */
+export class BannedError extends ChatError {
+  /** The ban, with its end and reason. */
+  readonly ban: StoredBan;
+  /** Says why, and until when. */
+  constructor(ban: StoredBan) {
+    super(ErrorCode.Banned, banMessage(ban));
+    this.ban = ban;
+  }
+}
+
+/** Whether a ban target reads as an IP address (v4, or v6 with its colons) rather than a name. */
+function isAddress(value: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.includes(":");
 }
 
 /** A reason as people see it: cleaned, and cut to MAX_REASON_LENGTH characters (not UTF-16 units). */

@@ -33,6 +33,12 @@ export const MAX_MESSAGE_LENGTH = 2000;
 /** Users admitted at once: a big class, a small community. */
 export const DEFAULT_MAX_USERS = 100;
 
+/** Rooms one user may be in at once: more than anyone follows, few enough to stop a script. */
+export const DEFAULT_MAX_ROOMS_PER_USER = 20;
+
+/** Rooms a server holds: each of a school's classes and groups, and a bound on memory. */
+export const DEFAULT_MAX_ROOMS = 1000;
+
 /** Flood limits: well above any typist, low enough to stop a script. */
 export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
 

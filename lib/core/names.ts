@@ -89,6 +89,19 @@ function isReserved(name: string): boolean {
   return reserved.has(nameKey(name));
 }
 
+/** What {@link checkName} checks a name against: users' names, or rooms' (`room_names.ts`). */
+export interface NameRules {
+  /** How a refusal starts: "A name", "A room name". */
+  what: string;
+  /** Longest name, in code points. */
+  maxLength: number;
+  /** Whether names that read as the server's staff are refused. */
+  reserved: boolean;
+}
+
+/** The rules of user names. */
+export const USER_NAMES: NameRules = { what: "A name", maxLength: MAX_NAME_LENGTH, reserved: true };
+
 /** The result of checking a proposed name: the cleaned name, or why it is refused. */
 export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
 
@@ -113,9 +126,13 @@ export type NameCheck = { ok: true; name: string } | { ok: false; reason: string
  * assert.ok(!checkName("alice\uFE0F").ok);
  * ```
  */
-export function checkName(proposed: string): NameCheck {
+export function checkName(proposed: string, rules: NameRules = USER_NAMES): NameCheck {
   const name = proposed.normalize("NFC").trim();
-  const refuse = (reason: string): NameCheck => ({ ok: false, reason });
+  const refuse = (reason: string): NameCheck => ({
+    ok: false,
+    reason: reason.replace(/^A name/, rules.what),
+  });
+  const maxLength = rules.maxLength;
   if (name.length === 0) return refuse("A name cannot be empty");
   if (/\s/u.test(name)) return refuse("A name cannot contain spaces");
   if (/\p{Cc}/u.test(name) || INVISIBLE.test(name)) {
@@ -124,8 +141,8 @@ export function checkName(proposed: string): NameCheck {
   if (/[\p{Co}\p{Cn}\p{Cs}]/u.test(name)) {
     return refuse("A name cannot contain private-use or unassigned characters");
   }
-  if ([...name].length > MAX_NAME_LENGTH) {
-    return refuse(`A name can be at most ${MAX_NAME_LENGTH} characters long`);
+  if ([...name].length > maxLength) {
+    return refuse(`A name can be at most ${maxLength} characters long`);
   }
   if (/\p{Me}/u.test(name)) {
     return refuse("A name cannot contain enclosing marks (circles or boxes around a letter)");
@@ -142,7 +159,7 @@ export function checkName(proposed: string): NameCheck {
   if (REPEATED_MARK.test(decomposed)) {
     return refuse("A name cannot repeat the same accent or mark on a letter");
   }
-  if (isReserved(name)) return refuse(`The name ${name} is reserved`);
+  if (rules.reserved && isReserved(name)) return refuse(`The name ${name} is reserved`);
   const folded = name.normalize("NFKC");
   const scripts = [LATIN, CYRILLIC, GREEK].filter((script) => script.test(folded)).length;
   if (scripts > 1) return refuse("A name cannot mix Latin, Cyrillic and Greek letters");

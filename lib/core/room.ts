@@ -1,8 +1,10 @@
 /**
- * One chat room: who is in it, and delivery of an event to all of them.
+ * One chat room: who is in it (in the order they came), its operators,
+ * topic, privacy and invitations, and delivery of an event to all of them.
+ * A user may be in several rooms; one of them is their current room.
  *
  * A room knows nothing of sockets or terminals; members carry a {@link Sink}.
- * The {@link Hub} owns the rooms and decides who may enter.
+ * The {@link Hub} owns the rooms and decides who may enter (`room_actions.ts`).
  *
  * @module
  */
@@ -25,8 +27,10 @@ export class Member {
   readonly peer: string;
   /** The peer's address as limits per address count it. */
   readonly address: string;
-  /** The room the user is in; null once they have left. */
+  /** The user's current room, where what they say goes; null once they have left. */
   room: Room | null = null;
+  /** Every room the user is in, in the order they entered them. */
+  readonly rooms: Set<Room> = new Set();
   /** Secret that lets the user take this name back after a lost connection. */
   readonly resume: string;
   /**
@@ -62,19 +66,36 @@ export class Member {
 export class Room {
   /** The room's name, without the leading `#`. */
   readonly name: string;
+  /** The key the name is unique under (see `room_names.ts`). */
+  readonly key: string;
+  /** The topic; "" for none. */
+  topic = "";
+  /** Keys of the names of its operators, present or not (they are remembered by name). */
+  readonly ops: Set<string> = new Set();
+  /** Only invited users may enter. */
+  private = false;
+  /** Keys of the names invited in, until they enter. */
+  readonly invites: Set<string> = new Set();
+  /** When its last member left (ms since the epoch), for forgetting empty rooms. */
+  emptySince: number;
+  /** Whether anything was ever said in it (a room with history is not forgotten). */
+  hasHistory = false;
   #members = new Set<Member>();
   // The last messages, oldest first, for history; a ring of #keep entries.
   #recent: MessageEvent[] = [];
   #keep: number;
 
-  /** Creates an empty room that remembers its last `keep` messages. */
-  constructor(name: string, keep = 0) {
+  /** Creates an empty room (empty since `now`) that remembers its last `keep` messages. */
+  constructor(name: string, keep = 0, now = 0) {
     this.name = name;
+    this.key = nameKey(name);
     this.#keep = keep;
+    this.emptySince = now;
   }
 
   /** Remembers a message for history (when the room keeps any). */
   remember(message: MessageEvent): void {
+    this.hasHistory = true;
     if (this.#keep <= 0) return;
     this.#recent.push(message);
     // Trimming in batches keeps this O(1) on average.
@@ -112,24 +133,56 @@ export class Room {
     return names;
   }
 
-  /** Adds a member; the caller announces it. */
+  /** Whether `member` is in the room. */
+  has(member: Member): boolean {
+    return this.#members.has(member);
+  }
+
+  /** Adds a member (their current room is the caller's to set); the caller announces it. */
   add(member: Member): void {
     this.#members.add(member);
-    member.room = this;
+    member.rooms.add(this);
   }
 
   /** Puts `next` in the place of `previous` (a resumed connection), keeping the order. */
   replace(previous: Member, next: Member): void {
     const members = [...this.#members].map((m) => m === previous ? next : m);
     this.#members = new Set(members);
-    previous.room = null;
-    next.room = this;
+    previous.rooms.delete(this);
+    next.rooms.add(this);
+    if (previous.room === this) {
+      previous.room = null;
+      next.room = this;
+    }
   }
 
-  /** Removes a member; the caller announces it. */
+  /** Removes a member; the caller announces it and picks their next current room. */
   remove(member: Member): void {
     this.#members.delete(member);
+    member.rooms.delete(this);
     if (member.room === this) member.room = null;
+  }
+
+  /** Whether `member` is one of its operators. */
+  isOp(member: Member): boolean {
+    return this.ops.has(member.key);
+  }
+
+  /** Names of the operators present, in join order. */
+  operators(): string[] {
+    const names: string[] = [];
+    for (const member of this.#members) if (this.ops.has(member.key)) names.push(member.name);
+    return names;
+  }
+
+  /** The member present longest, when no operator is present (succession); else undefined. */
+  successor(): Member | undefined {
+    let first: Member | undefined;
+    for (const member of this.#members) {
+      if (this.ops.has(member.key)) return undefined;
+      first ??= member;
+    }
+    return first;
   }
 
   /** Gives the same event object to every member except `skip`. */

@@ -154,5 +154,55 @@ export interface AccountBook {
   setPassword(name: string, hash: string): boolean;
 }
 
+/** A room as kept: what survives a restart besides its history. */
+export interface StoredRoom {
+  /** Its name, without `#`. */
+  name: string;
+  /** Its topic; "" for none. */
+  topic: string;
+  /** Keys of its operators' names. */
+  ops: string[];
+  /** Whether it is entered by invitation only. */
+  private: boolean;
+  /** When its last member left, in ms since the epoch. */
+  emptySince: number;
+  /** Whether it has messages (read, not written: the messages say it). */
+  hasHistory?: boolean;
+}
+
+/** Rooms, by name. */
+export interface RoomBook {
+  /** Keeps (or replaces) a room, under its name's key. */
+  saveRoom(room: StoredRoom): void;
+  /** Forgets the room of this name's key. */
+  forgetRoom(key: string): void;
+  /** Every room kept. */
+  listRooms(): StoredRoom[];
+}
+
+/** Someone kept out of the whole server for a while, by name or by address. */
+export interface StoredBan {
+  /** What is banned: a name (by its key) or an address. */
+  kind: "name" | "address";
+  /** The name as typed, or the address. */
+  value: string;
+  /** What it is kept under: the name's key, or the address. */
+  key: string;
+  /** Until when, in ms since the epoch; null until lifted. */
+  until: number | null;
+  /** Why, as the operator said it; "" for no reason given. */
+  reason: string;
+}
+
+/** Bans of names and addresses. */
+export interface BanBook {
+  /** Keeps (or replaces) a ban of this kind and key. */
+  saveBan(ban: StoredBan): void;
+  /** Lifts the ban of this kind and key. */
+  removeBan(kind: StoredBan["kind"], key: string): void;
+  /** Every ban kept. */
+  listBans(): StoredBan[];
+}
+
 /** Everything a chat server keeps. */
-export interface ChatStore extends MessageLog, Mailbox, AccountBook {}
+export interface ChatStore extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook {}

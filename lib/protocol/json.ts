@@ -23,30 +23,50 @@ export type ClientFrame =
     resume?: string;
     password?: string;
   }
-  | { type: "say"; text: string }
-  | { type: "me"; text: string }
+  | { type: "say"; text: string; room?: string }
+  | { type: "me"; text: string; room?: string }
   | { type: "msg"; to: string; text: string }
   | { type: "nick"; name: string }
-  | { type: "who" }
+  | { type: "who"; room?: string }
   | { type: "help" }
   | { type: "quit"; reason?: string }
-  | { type: "input"; text: string }
-  | { type: "history"; count?: number; before?: number }
+  | { type: "input"; text: string; room?: string }
+  | { type: "history"; count?: number; before?: number; room?: string }
+  | { type: "join"; room: string }
+  | { type: "part"; room?: string; reason?: string }
+  | { type: "rooms" }
+  | { type: "topic"; room?: string; text?: string }
+  | { type: "kick"; room?: string; name: string; reason?: string }
+  | { type: "op"; room?: string; name: string }
+  | { type: "deop"; room?: string; name: string }
+  | { type: "invite"; room?: string; name: string }
+  | { type: "private"; room?: string }
+  | { type: "public"; room?: string }
   | { type: "ping"; token?: string }
   | { type: "pong"; token?: string };
 
 // For each frame type, its required and optional string fields.
 const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string[] }> = {
   hello: { required: ["name"], optional: ["client", "resume", "password"] },
-  say: { required: ["text"], optional: [] },
-  me: { required: ["text"], optional: [] },
+  say: { required: ["text"], optional: ["room"] },
+  me: { required: ["text"], optional: ["room"] },
   msg: { required: ["to", "text"], optional: [] },
   nick: { required: ["name"], optional: [] },
-  who: { required: [], optional: [] },
+  who: { required: [], optional: ["room"] },
   help: { required: [], optional: [] },
   quit: { required: [], optional: ["reason"] },
-  input: { required: ["text"], optional: [] },
-  history: { required: [], optional: [] },
+  input: { required: ["text"], optional: ["room"] },
+  history: { required: [], optional: ["room"] },
+  join: { required: ["room"], optional: [] },
+  part: { required: [], optional: ["room", "reason"] },
+  rooms: { required: [], optional: [] },
+  topic: { required: [], optional: ["room", "text"] },
+  kick: { required: ["name"], optional: ["room", "reason"] },
+  op: { required: ["name"], optional: ["room"] },
+  deop: { required: ["name"], optional: ["room"] },
+  invite: { required: ["name"], optional: ["room"] },
+  private: { required: [], optional: ["room"] },
+  public: { required: [], optional: ["room"] },
   ping: { required: [], optional: ["token"] },
   pong: { required: [], optional: ["token"] },
 };
@@ -119,7 +139,8 @@ type FieldKind =
   | "time"
   | "flag"
   | "messages"
-  | "privates";
+  | "privates"
+  | "listings";
 
 /** The fields of one server frame type: those it must have, and those it may have. */
 interface FrameFields {
@@ -139,7 +160,7 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
       server: "string",
       resume: "string",
     },
-    optional: { count: "whole", motd: "string", account: "flag" },
+    optional: { count: "whole", motd: "string", account: "flag", rooms: "strings" },
   },
   message: {
     required: { id: "whole", time: "time", room: "string", from: "string", text: "string" },
@@ -156,13 +177,28 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
     required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },
   },
   rename: { required: { time: "time", room: "string", from: "string", to: "string" } },
-  users: { required: { room: "string", names: "strings" } },
+  users: { required: { room: "string", names: "strings" }, optional: { ops: "strings" } },
+  part: {
+    required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },
+    optional: { by: "string" },
+  },
+  current: { required: { room: "string" } },
+  topic: {
+    required: { time: "time", room: "string", topic: "string" },
+    optional: { by: "string" },
+  },
+  mode: {
+    required: { time: "time", room: "string", by: "string", change: "string" },
+    optional: { name: "string" },
+  },
+  invite: { required: { time: "time", room: "string", from: "string" } },
+  rooms: { required: { rooms: "listings" } },
   notice: { required: { time: "time", text: "string" } },
   info: { required: { text: "string" } },
   error: { required: { code: "string", message: "string" }, optional: { wait: "whole" } },
   ping: { required: {}, optional: { token: "string" } },
   pong: { required: {}, optional: { token: "string" } },
-  bye: { required: { code: "string", reason: "string" } },
+  bye: { required: { code: "string", reason: "string" }, optional: { until: "time" } },
 };
 
 // What each kind must be, as a problem says it: `Frame "join" needs a whole number "count"`.
@@ -174,6 +210,7 @@ const KIND_NAMES: Record<FieldKind, string> = {
   flag: "true or false",
   messages: 'a list of "message" frames',
   privates: 'a list of "private" frames',
+  listings: "a list of rooms (room, count, topic)",
 };
 
 // The latest time a JavaScript Date can hold, in ms since the epoch.
@@ -198,6 +235,8 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIME;
     case "flag":
       return typeof value === "boolean";
+    case "listings":
+      return Array.isArray(value) && value.every(isListing);
     case "messages":
     case "privates": {
       const type = kind === "messages" ? "message" : "private";
@@ -205,6 +244,13 @@ function fits(value: unknown, kind: FieldKind): boolean {
         value.every((item) => isObject(item) && item.type === type && !frameProblem(item, type));
     }
   }
+}
+
+// One room of a `rooms` frame: its name, members and topic, maybe private and joined.
+function isListing(item: unknown): boolean {
+  return isObject(item) && typeof item.room === "string" && fits(item.count, "whole") &&
+    typeof item.topic === "string" &&
+    ["private", "joined"].every((flag) => !Object.hasOwn(item, flag) || item[flag] === true);
 }
 
 // What is wrong with `frame` as a frame of `type`, or "" when nothing is.

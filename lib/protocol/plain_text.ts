@@ -9,6 +9,7 @@
 
 import { type ChatEvent, othersCount } from "../core/events.ts";
 import { plural } from "../core/plural.ts";
+import { renderRoomEvent } from "./room_text.ts";
 import { clock, day } from "./time_text.ts";
 
 /** Names listed in a plain-text welcome; /who shows them all. */
@@ -84,6 +85,11 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
         ? `[${clock(event.time)}] (private to ${event.to}) ${event.text}`
         : `[${clock(event.time)}] (private) ${event.from}: ${event.text}`;
     case "join":
+      if (event.name === viewer) {
+        return `[${clock(event.time)}] --> You joined #${event.room} (${
+          plural(event.count, "user")
+        })`;
+      }
       return `[${clock(event.time)}] --> ${event.name} joined (${plural(event.count, "user")})`;
     case "leave":
       return `[${clock(event.time)}] <-- ${event.name} left: ${event.reason} (${
@@ -91,8 +97,18 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       })`;
     case "rename":
       return `[${clock(event.time)}] ${event.from} is now known as ${event.to}`;
-    case "users":
-      return `Users in #${event.room} (${event.names.length}): ${event.names.join(", ")}`;
+    case "users": {
+      const ops = new Set(event.ops ?? []);
+      const names = event.names.map((name) => ops.has(name) ? `@${name}` : name);
+      return `Users in #${event.room} (${event.names.length}): ${names.join(", ")}`;
+    }
+    case "part":
+    case "current":
+    case "topic":
+    case "mode":
+    case "invite":
+    case "rooms":
+      return renderRoomEvent(event, viewer);
     case "notice":
       return `[${clock(event.time)}] *** ${event.text}`;
     case "info":
@@ -112,22 +128,51 @@ const encoder = new TextEncoder();
 /** Lines of events that read the same for everyone, encoded once per event (null: nothing shown). */
 const plainCache = new WeakMap<ChatEvent, Uint8Array | null>();
 
+/** The same lines, with the room's name in front: for viewers whose current room it is not. */
+const prefixedCache = new WeakMap<ChatEvent, Uint8Array | null>();
+
 /**
  * The bytes a plain-text session sends for `event` (its line and CRLF), or
  * null when it shows nothing. An event fanned out to a room reads the same for
  * every viewer except its sender, so it is rendered and encoded once and the
  * same bytes go to every plain-text member, as the JSON encoding does.
+ * An event of a room other than `current` (the viewer's current room) starts
+ * with that room's name: `[12:11] [#lobby] Bob: lunch?`.
  */
-export function encodePlain(event: ChatEvent, viewer: string): Uint8Array | null {
+export function encodePlain(event: ChatEvent, viewer: string, current?: string): Uint8Array | null {
   // These read differently for their sender (or go to one viewer only); render them each time.
   const personal = event.type === "private" || event.type === "missed" ||
-    (event.type === "message" && event.from === viewer);
+    (event.type === "message" && event.from === viewer) ||
+    ((event.type === "join" || event.type === "part") && event.name === viewer);
+  const room = current !== undefined && "room" in event && PREFIXED.has(event.type) &&
+      event.room !== current
+    ? event.room
+    : null;
+  const cache = room === null ? plainCache : prefixedCache;
   if (!personal) {
-    const cached = plainCache.get(event);
+    const cached = cache.get(event);
     if (cached !== undefined) return cached;
   }
   const line = renderPlain(event, viewer);
-  const bytes = line === null ? null : encoder.encode(line + "\r\n");
-  if (!personal) plainCache.set(event, bytes);
+  const shown = line !== null && room !== null ? withRoom(line, room) : line;
+  const bytes = shown === null ? null : encoder.encode(shown + "\r\n");
+  if (!personal) cache.set(event, bytes);
   return bytes;
+}
+
+/** Events said in a room, which read with its name when it is not the viewer's current room. */
+const PREFIXED = new Set<ChatEvent["type"]>([
+  "message",
+  "history",
+  "join",
+  "leave",
+  "part",
+  "rename",
+  "topic",
+  "mode",
+]);
+
+/** `line` with `[#room]` after its time, if it has one. */
+function withRoom(line: string, room: string): string {
+  return line.replace(/^(\[\d\d:\d\d\] )?/, `$1[#${room}] `);
 }

@@ -18,6 +18,9 @@ import type { ChatStore } from "../core/store.ts";
 import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
 
+/** How often empty rooms are looked for, to forget those empty for a day. */
+const ROOM_SWEEP_MS = 60 * 60 * 1000;
+
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<ConnectionLimits> {
   /** Interface to listen on. @default "0.0.0.0" (all) */
@@ -42,6 +45,10 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   churn?: ChurnLimits | null;
   /** Earlier messages shown to each joiner; 0 keeps no history. @default 0 */
   history?: number;
+  /** Most rooms on the server. @default DEFAULT_MAX_ROOMS */
+  maxRooms?: number;
+  /** Most rooms one user may be in. @default DEFAULT_MAX_ROOMS_PER_USER */
+  maxRoomsPerUser?: number;
   /** Most connections that have not registered yet. @default max(64, maxUsers) */
   maxPending?: number;
   /** Persistence: room history, private messages and accounts survive restarts. */
@@ -71,6 +78,8 @@ export class ChatServer {
   #tcp: TcpFront;
   #log: (line: string) => void;
   #stopping = false;
+  /** Forgets, now and then, the rooms empty for a day (see RoomRegistry.sweep). */
+  #sweeper: ReturnType<typeof setInterval>;
 
   /**
    * Builds the core and listens.
@@ -103,6 +112,8 @@ export class ChatServer {
       flood: options.flood,
       churn: options.churn,
       history: options.history,
+      maxRooms: options.maxRooms,
+      maxRoomsPerUser: options.maxRoomsPerUser,
       store: options.store,
       auth,
       bus: new LocalBus(),
@@ -113,6 +124,8 @@ export class ChatServer {
       gatekeeper: this.gatekeeper,
       log: this.#log,
     });
+    // Started once listening: a constructor that throws leaves no timer behind.
+    this.#sweeper = setInterval(() => this.hub.sweepRooms(), ROOM_SWEEP_MS);
   }
 
   /** The address the TCP front listens on (useful with port 0). */
@@ -140,6 +153,7 @@ export class ChatServer {
   async shutdown(reason = "The server is shutting down"): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
+      clearInterval(this.#sweeper);
       this.#log("shutting down");
       this.#tcp.stop(reason);
       this.hub.closeAll("shutdown", reason);

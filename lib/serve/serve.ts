@@ -18,9 +18,12 @@ import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
 import { ChatServer } from "./chat_server.ts";
+import { operatorLine } from "./console_commands.ts";
 import { certificateNames, coveredBy, describeNames } from "./cert_names.ts";
 import type { Store } from "../store/sqlite_store.ts";
 import { VERSION } from "../version.ts";
+
+export { CONSOLE_HELP, operatorLine } from "./console_commands.ts";
 
 /** Where `chat serve` writes; tests and other front ends can pass their own. */
 export interface ServeIO {
@@ -130,6 +133,8 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       maxLineBytes: settings.maxLine,
       queueLimitBytes: settings.queueLimit,
       history: settings.history,
+      maxRooms: settings.maxRooms,
+      maxRoomsPerUser: settings.maxRoomsPerUser,
       store,
       auth: settings.auth,
       tls,
@@ -230,36 +235,6 @@ function lanAddresses(): string[] {
   } catch {
     // Without --allow-sys the operator still gets the localhost line.
     return [];
-  }
-}
-
-/** What the operator can type into the server's console. */
-export const CONSOLE_HELP = `Console commands:
-  TEXT                  Announce TEXT to everyone
-  /who                  List the users
-  /kick NAME [REASON]   Disconnect a user
-  /help                 Show this help`;
-
-/** Runs one line the operator typed: an announcement or a console command. */
-export function operatorLine(server: ChatServer, line: string, out: (line: string) => void): void {
-  const text = line.trim();
-  if (!text) return;
-  if (!text.startsWith("/")) {
-    server.announce(text);
-    return;
-  }
-  const [command, name = "", ...reason] = text.slice(1).split(/\s+/u);
-  if (command === "who") {
-    const names = server.hub.userNames();
-    out(`${names.length} ${names.length === 1 ? "user" : "users"}: ${names.join(", ")}`);
-  } else if (command === "kick" && !name) {
-    out("Usage: /kick NAME [REASON]");
-  } else if (command === "kick") {
-    if (!server.hub.kick(name, reason.join(" "))) out(`No user named ${name} is here`);
-  } else if (command === "help") {
-    out(CONSOLE_HELP);
-  } else {
-    out(`Unknown console command ${text.split(/\s/u)[0]}; /help lists them`);
   }
 }
 

@@ -143,23 +143,41 @@ export class JsonSession implements Protocol, LoginListener {
     const hub = this.#connection.context.hub;
     switch (frame.type) {
       case "say":
-        return hub.say(member, frame.text);
+        return hub.say(member, frame.text, frame.room);
       case "me":
-        return hub.act(member, frame.text);
+        return hub.act(member, frame.text, frame.room);
       case "msg":
         return hub.whisper(member, frame.to, frame.text);
       case "nick":
         return hub.rename(member, frame.name);
       case "who":
-        return hub.who(member);
+        return hub.who(member, frame.room);
       case "help":
         return hub.help(member);
       case "quit":
         return hub.quit(member, frame.reason);
       case "input":
-        return hub.handleLine(member, frame.text);
+        return hub.handleLine(member, frame.text, frame.room);
       case "history":
-        return hub.history(member, frame.count, frame.before);
+        return hub.history(member, frame.count, frame.before, frame.room);
+      case "join":
+        return hub.join(member, frame.room);
+      case "part":
+        return hub.part(member, frame.room, frame.reason);
+      case "rooms":
+        return hub.rooms(member);
+      case "topic":
+        return hub.topic(member, frame.room, frame.text);
+      case "kick":
+        return hub.roomKick(member, frame.room, frame.name, frame.reason);
+      case "op":
+      case "deop":
+        return hub.setOperator(member, frame.room, frame.name, frame.type === "op");
+      case "invite":
+        return hub.invite(member, frame.room, frame.name);
+      case "private":
+      case "public":
+        return hub.setPrivate(member, frame.room, frame.type === "private");
     }
   }
 }

@@ -15,8 +15,8 @@
 
 import type { Gatekeeper } from "../auth/gatekeeper.ts";
 import { ChatError, errorMessage } from "../core/errors.ts";
-import { ErrorCode } from "../core/events.ts";
-import type { Origin } from "../core/hub.ts";
+import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import { BannedError, type Origin } from "../core/hub.ts";
 import type { Connection } from "./connection.ts";
 
 /** Refused attempts (names, bad frames) a peer may make before registering. */
@@ -166,10 +166,25 @@ export class Login {
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       const full = error.code === ErrorCode.RoomFull;
+      const banned = error instanceof BannedError;
       // A plain-text peer reads the goodbye alone; a program gets the error code too.
-      if (!full || this.listener.readsErrorCodes) this.refuse(error.code, error.message);
+      if (!(full || banned) || this.listener.readsErrorCodes) {
+        this.refuse(error.code, error.message);
+      }
       if (full) connection.send({ type: "bye", code: "room_full", reason: error.message });
+      else if (banned) connection.send(banGoodbye(error));
       else this.listener.retry();
     }
   }
+}
+
+/** The goodbye of a banned peer: why, and until when. */
+function banGoodbye(error: BannedError): ChatEvent {
+  const until = error.ban.until;
+  return {
+    type: "bye",
+    code: "banned",
+    reason: error.message,
+    ...(until !== null ? { until } : {}),
+  };
 }

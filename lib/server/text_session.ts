@@ -56,6 +56,8 @@ export class TextSession implements Protocol, LoginListener {
   #crlf = false;
   /** The account name a plain-text peer is giving the password of, at the prompt. */
   #passwordFor: string | null = null;
+  /** The last `leave` or `rename` shown, not to show the same one for each shared room. */
+  #lastSaid = "";
   /** Lines a plain-text peer typed during the check, handled after it (made when needed). */
   #typedAhead: string[] | null = null;
 
@@ -152,7 +154,16 @@ export class TextSession implements Protocol, LoginListener {
 
   /** The event as a line of plain text, as this peer sees it (its own lines differ). */
   encode(event: ChatEvent): Uint8Array | null {
-    return encodePlain(event, this.#connection.member?.name ?? "");
+    const member = this.#connection.member;
+    // Someone leaving the chat, or renamed, is told once per shared room: shown once.
+    if (event.type === "leave" || event.type === "rename") {
+      const said = `${event.type} ${event.time} ${
+        event.type === "leave" ? event.name : event.from
+      }`;
+      if (said === this.#lastSaid) return null;
+      this.#lastSaid = said;
+    }
+    return encodePlain(event, member?.name ?? "", member?.room?.name);
   }
 
   /**

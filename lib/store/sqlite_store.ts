@@ -53,8 +53,10 @@ import type {
   NewMessage,
   NewPrivate,
   Refusal,
+  StoredBan,
   StoredMessage,
   StoredPrivate,
+  StoredRoom,
   StoredUser,
   Waiting,
 } from "../core/store.ts";
@@ -162,6 +164,28 @@ export const MIGRATIONS: readonly Migration[] = [
         count INTEGER NOT NULL,
         UNIQUE (recipient_key, sender)
       );
+    `,
+  },
+  {
+    description: "rooms (topic, operators, privacy) and bans",
+    sql: `
+      -- A rowid table: rooms are listed in the order they were made.
+      CREATE TABLE rooms (
+        key TEXT NOT NULL UNIQUE,      -- nameKey(name): rooms are unique by it
+        name TEXT NOT NULL,            -- without the #
+        topic TEXT NOT NULL DEFAULT '',
+        ops TEXT NOT NULL DEFAULT '[]', -- JSON list of the operators' name keys
+        private INTEGER NOT NULL DEFAULT 0,
+        empty_since INTEGER NOT NULL   -- ms since the epoch: when its last member left
+      );
+      CREATE TABLE bans (
+        kind TEXT NOT NULL,            -- 'name' or 'address'
+        key TEXT NOT NULL,             -- nameKey(name), or the address
+        value TEXT NOT NULL,           -- as the operator typed it
+        until INTEGER,                 -- ms since the epoch; NULL until lifted
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (kind, key)
+      ) WITHOUT ROWID;
     `,
   },
 ];
@@ -359,6 +383,82 @@ export class Store implements ChatStore {
       from: String(row.sender),
       text: String(row.text),
       action: row.action === 1,
+    }));
+  }
+
+  // ---- rooms and bans -----------------------------------------------------
+
+  /** Keeps (or replaces) a room under its name's key. */
+  saveRoom(room: StoredRoom): void {
+    this.#write(() =>
+      this.#run(
+        `INSERT INTO rooms (key, name, topic, ops, private, empty_since) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic,
+           ops = excluded.ops, private = excluded.private, empty_since = excluded.empty_since`,
+        nameKey(room.name),
+        room.name,
+        room.topic,
+        JSON.stringify(room.ops),
+        room.private ? 1 : 0,
+        room.emptySince,
+      )
+    );
+  }
+
+  /** Forgets the room kept under `key`. */
+  forgetRoom(key: string): void {
+    this.#write(() => this.#run("DELETE FROM rooms WHERE key = ?", key));
+  }
+
+  /** Every room kept, in the order they were made, each saying whether it has messages. */
+  listRooms(): StoredRoom[] {
+    const rows = this.#read(() =>
+      this.#statement(
+        `SELECT name, topic, ops, private, empty_since,
+           EXISTS (SELECT 1 FROM messages WHERE messages.room = rooms.name) AS history
+         FROM rooms ORDER BY rowid`,
+      ).all()
+    );
+    return rows.map((row) => ({
+      name: String(row.name),
+      topic: String(row.topic),
+      ops: parseKeys(String(row.ops)),
+      private: row.private === 1,
+      emptySince: Number(row.empty_since),
+      hasHistory: row.history === 1,
+    }));
+  }
+
+  /** Keeps (or replaces) a ban. */
+  saveBan(ban: StoredBan): void {
+    this.#write(() =>
+      this.#run(
+        "INSERT OR REPLACE INTO bans (kind, key, value, until, reason) VALUES (?, ?, ?, ?, ?)",
+        ban.kind,
+        ban.key,
+        ban.value,
+        ban.until ?? null,
+        ban.reason,
+      )
+    );
+  }
+
+  /** Lifts the ban of this kind and key. */
+  removeBan(kind: StoredBan["kind"], key: string): void {
+    this.#write(() => this.#run("DELETE FROM bans WHERE kind = ? AND key = ?", kind, key));
+  }
+
+  /** Every ban kept, expired ones included (the hub drops those). */
+  listBans(): StoredBan[] {
+    const rows = this.#read(() =>
+      this.#statement("SELECT kind, key, value, until, reason FROM bans").all()
+    );
+    return rows.map((row) => ({
+      kind: row.kind === "address" ? "address" : "name",
+      key: String(row.key),
+      value: String(row.value),
+      until: row.until === null ? null : Number(row.until),
+      reason: String(row.reason),
     }));
   }
 
@@ -626,7 +726,7 @@ export class Store implements ChatStore {
     return statement;
   }
 
-  #run(sql: string, ...values: (string | number)[]) {
+  #run(sql: string, ...values: (string | number | null)[]) {
     return this.#statement(sql).run(...values);
   }
 
@@ -672,6 +772,16 @@ function toUser(row: Record<string, unknown>): StoredUser {
     hash: String(row.hash),
     created: Number(row.created),
   };
+}
+
+/** Operators' keys as kept: a JSON list of strings (anything else reads as none). */
+function parseKeys(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((key) => typeof key === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function pageSize(limit: number): number {

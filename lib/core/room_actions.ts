@@ -1,0 +1,421 @@
+/**
+ * What people do with rooms: join (creating), switch, part, list, and what
+ * a room's operators may do: set the topic, kick, make and unmake
+ * operators, invite, and make the room private or public.
+ *
+ * Every change of a room goes out as an event on the bus, keyed by the
+ * room's name (`join`, `part`, `topic`, `mode`), so that another node could
+ * apply it. A room with members always has an operator present: when the
+ * last one leaves, the member present longest becomes one (`mode` by "").
+ * `#lobby` has no room operators: it is the server operator's.
+ *
+ * @module
+ */
+
+import type { Bus } from "./bus.ts";
+import { ChatError } from "./errors.ts";
+import { type ChatEvent, ErrorCode, type ModeChange, type RoomListing } from "./events.ts";
+import { nameKey } from "./names.ts";
+import { plural } from "./plural.ts";
+import type { Member, Room } from "./room.ts";
+import { checkRoomName, shownRoomName } from "./room_names.ts";
+import type { RoomRegistry } from "./rooms.ts";
+import { cleanMessage, codePointLength } from "./sanitize.ts";
+
+/** Longest topic, in code points. */
+export const MAX_TOPIC_LENGTH = 300;
+
+/** What room actions need of the hub. */
+export interface RoomActionsOptions {
+  /** The rooms. */
+  registry: RoomRegistry;
+  /** Carries each room's events to its members. */
+  bus: Bus;
+  /** The clock, in ms since the epoch. */
+  now: () => number;
+  /** Receives one line per notable event, for the operator. */
+  log: (line: string) => void;
+  /** The user online under a name, if any. */
+  find: (name: string) => Member | undefined;
+  /** Whether a member's comings and goings are not announced (join churn control). */
+  isQuiet: (member: Member) => boolean;
+  /** Sends a joiner the room's last messages (see RoomHistory.showJoiner). */
+  showHistory: (member: Member, room: Room) => void;
+}
+
+/** The rules of rooms, for the hub to run. */
+export class RoomActions {
+  #registry: RoomRegistry;
+  #bus: Bus;
+  #now: () => number;
+  #log: (line: string) => void;
+  #find: (name: string) => Member | undefined;
+  #isQuiet: (member: Member) => boolean;
+  #showHistory: (member: Member, room: Room) => void;
+
+  /** Room rules over `options.registry`. */
+  constructor(options: RoomActionsOptions) {
+    this.#registry = options.registry;
+    this.#bus = options.bus;
+    this.#now = options.now;
+    this.#log = options.log;
+    this.#find = options.find;
+    this.#isQuiet = options.isQuiet;
+    this.#showHistory = options.showHistory;
+  }
+
+  /**
+   * The room `typed` names (with or without `#`), which `member` is in; the
+   * member's current room when `typed` is undefined or "".
+   *
+   * @throws {ChatError} `room_invalid`, `no_such_room` or `not_in_room`.
+   */
+  roomOf(member: Member, typed: string | undefined): Room {
+    if (typed === undefined || typed.trim() === "") {
+      if (!member.room) throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
+      return member.room;
+    }
+    const room = this.#registry.get(checkRoomName(typed));
+    if (!room) {
+      throw new ChatError(ErrorCode.NoSuchRoom, `There is no room #${shownRoomName(typed)}`);
+    }
+    if (!room.has(member)) {
+      throw new ChatError(ErrorCode.NotInRoom, `You are not in #${room.name}; /join #${room.name}`);
+    }
+    return room;
+  }
+
+  /**
+   * `/join #name`: enters the room, creating it (the creator is its
+   * operator); a room the member is in becomes their current room.
+   *
+   * @throws {ChatError} `room_invalid`, `too_many_rooms`, `invite_only`.
+   */
+  join(member: Member, typed: string): void {
+    const name = checkRoomName(typed);
+    const existing = this.#registry.get(name);
+    if (existing?.has(member)) {
+      this.#makeCurrent(member, existing);
+      return;
+    }
+    this.#registry.checkRoomFor(member);
+    if (existing?.private && !existing.invites.has(member.key) && !existing.isOp(member)) {
+      throw new ChatError(
+        ErrorCode.InviteOnly,
+        `#${existing.name} is private: an operator of it must /invite you`,
+      );
+    }
+    let room = existing;
+    if (!room) {
+      room = this.#registry.create(name);
+      room.ops.add(member.key);
+      this.#registry.save(room);
+      this.#log(`room #${room.name} made by ${member.name}`);
+    }
+    room.invites.delete(member.key);
+    this.#enter(member, room);
+  }
+
+  /** Puts `member` in `room` and tells them all about it, their current room after. */
+  #enter(member: Member, room: Room): void {
+    room.add(member);
+    // Current from now (a plain-text joiner reads what follows without the room's name); told last.
+    member.room = room;
+    const event: ChatEvent = {
+      type: "join",
+      time: this.#now(),
+      room: room.name,
+      name: member.name,
+      count: room.size,
+    };
+    if (this.#isQuiet(member)) member.sink.send(event);
+    else this.#bus.publish(room.name, event);
+    this.#succeed(room);
+    this.who(member, room);
+    if (room.topic) {
+      member.sink.send({ type: "topic", time: event.time, room: room.name, topic: room.topic });
+    }
+    this.#showHistory(member, room);
+    member.sink.send({ type: "current", room: room.name });
+    this.#log(`${member.name} joined #${room.name} (${plural(room.size, "user")})`);
+  }
+
+  #makeCurrent(member: Member, room: Room): void {
+    member.room = room;
+    member.sink.send({ type: "current", room: room.name });
+  }
+
+  /**
+   * `/part`: takes `member` out of `room`; `by` is the operator who kicked
+   * them. Leaving one's only room but `#lobby` goes back to `#lobby`.
+   *
+   * @throws {ChatError} `not_allowed` for `#lobby` when it is their only room.
+   */
+  part(member: Member, room: Room, reason: string, by?: Member): void {
+    const lobby = this.#registry.lobby;
+    if (room === lobby && member.rooms.size === 1) {
+      throw new ChatError(
+        ErrorCode.NotAllowed,
+        "#lobby is your only room: join another first, or /quit to leave the chat",
+      );
+    }
+    room.remove(member);
+    const event: ChatEvent = {
+      type: "part",
+      time: this.#now(),
+      room: room.name,
+      name: member.name,
+      count: room.size,
+      reason,
+      ...(by ? { by: by.name } : {}),
+    };
+    if (!by && this.#isQuiet(member)) {
+      member.sink.send(event);
+    } else {
+      this.#bus.publish(room.name, event);
+      member.sink.send(event);
+    }
+    this.#log(
+      by
+        ? `${by.name} kicked ${member.name} from #${room.name}${reason ? ": " + reason : ""}`
+        : `${member.name} left #${room.name}`,
+    );
+    this.#afterLeaving(room);
+    if (member.rooms.size === 0) this.#enter(member, lobby);
+    else if (!member.room) this.#makeCurrent(member, [...member.rooms].at(-1)!);
+  }
+
+  /** Takes `member`, who is leaving the chat, out of every room: each is told (`leave`). */
+  leaveAll(member: Member, reason: string): void {
+    const quiet = this.#isQuiet(member);
+    for (const room of [...member.rooms]) {
+      room.remove(member);
+      if (!quiet) {
+        this.#bus.publish(room.name, {
+          type: "leave",
+          time: this.#now(),
+          room: room.name,
+          name: member.name,
+          count: room.size,
+          reason,
+        });
+      }
+      this.#afterLeaving(room);
+    }
+    member.room = null;
+  }
+
+  /** A member left `room`: a new operator when none is left, and an empty room may be forgotten. */
+  #afterLeaving(room: Room): void {
+    this.#succeed(room);
+    this.#registry.emptied(room);
+  }
+
+  /** Makes the member present longest an operator when no operator is present. */
+  #succeed(room: Room): void {
+    if (room === this.#registry.lobby) return;
+    const next = room.successor();
+    if (!next) return;
+    room.ops.add(next.key);
+    this.#registry.save(room);
+    this.#mode(room, "", "op", next.name);
+  }
+
+  /**
+   * Tells each room `member` is in that they are now called what they are
+   * (`old` their former name); operators stay operators.
+   */
+  renamed(member: Member, old: string): void {
+    const oldKey = nameKey(old);
+    const quiet = this.#isQuiet(member);
+    for (const room of member.rooms) {
+      if (room.ops.delete(oldKey)) {
+        room.ops.add(member.key);
+        this.#registry.save(room);
+      }
+      const event: ChatEvent = {
+        type: "rename",
+        time: this.#now(),
+        room: room.name,
+        from: old,
+        to: member.name,
+      };
+      // A user whose join was not announced is not revealed by a rename.
+      if (quiet) {
+        if (room === member.room) member.sink.send(event);
+      } else {
+        this.#bus.publish(room.name, event);
+      }
+    }
+  }
+
+  /** `/who`: the room's members in join order, and its operators present. */
+  who(member: Member, room: Room): void {
+    const ops = room.operators();
+    member.sink.send({
+      type: "users",
+      room: room.name,
+      names: room.names(),
+      ...(ops.length > 0 ? { ops } : {}),
+    });
+  }
+
+  /** `/rooms`: the public rooms and those `member` is in. */
+  list(member: Member): void {
+    const rooms: RoomListing[] = [];
+    for (const room of this.#registry.all()) {
+      const joined = room.has(member);
+      if (room.private && !joined) continue;
+      rooms.push(listing(room, joined));
+    }
+    member.sink.send({ type: "rooms", rooms });
+  }
+
+  /**
+   * `/topic [text]`: without `text` (undefined), tells `member` the topic;
+   * with it, an operator sets it ("" clears it).
+   *
+   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `message_too_long`.
+   */
+  topic(member: Member, room: Room, text: string | undefined): void {
+    const time = this.#now();
+    if (text === undefined) {
+      member.sink.send({ type: "topic", time, room: room.name, topic: room.topic });
+      return;
+    }
+    this.#checkOperator(member, room, "set the topic");
+    const topic = cleanMessage(text).trim();
+    const length = codePointLength(topic);
+    if (length > MAX_TOPIC_LENGTH) {
+      throw new ChatError(
+        ErrorCode.MessageTooLong,
+        `Topic not set: ${length} characters, the limit is ${MAX_TOPIC_LENGTH}`,
+      );
+    }
+    room.topic = topic;
+    this.#registry.save(room);
+    this.#bus.publish(room.name, { type: "topic", time, room: room.name, topic, by: member.name });
+    this.#log(`${member.name} set the topic of #${room.name}: ${topic}`);
+  }
+
+  /**
+   * `/kick NAME [reason]`: an operator puts a member out of the room.
+   *
+   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
+   */
+  kick(member: Member, room: Room, name: string, reason: string): void {
+    this.#checkOperator(member, room, "kick");
+    const target = this.#member(room, name);
+    this.part(target, room, cleanMessage(reason).trim() || "kicked", member);
+  }
+
+  /**
+   * `/op NAME`, `/deop NAME`: an operator makes a member an operator, or
+   * takes it back.
+   *
+   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
+   */
+  setOperator(member: Member, room: Room, name: string, op: boolean): void {
+    this.#checkOperator(member, room, op ? "make operators" : "unmake operators");
+    const target = this.#member(room, name);
+    if (op === room.isOp(target)) {
+      member.sink.send({
+        type: "info",
+        text: `${target.name} is ${op ? "already" : "not"} an operator of #${room.name}`,
+      });
+      return;
+    }
+    if (op) room.ops.add(target.key);
+    else room.ops.delete(target.key);
+    this.#registry.save(room);
+    this.#mode(room, member.name, op ? "op" : "deop", target.name);
+    this.#succeed(room);
+  }
+
+  /**
+   * `/invite NAME`: an operator lets someone online into the room, even
+   * when it is private; they are told.
+   *
+   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
+   */
+  invite(member: Member, room: Room, name: string): void {
+    this.#checkOperator(member, room, "invite");
+    const target = this.#find(name.trim().replace(/^@/, ""));
+    if (!target) {
+      throw new ChatError(ErrorCode.NoSuchUser, `Nobody called ${shownRoomName(name)} is here`);
+    }
+    if (room.has(target)) {
+      member.sink.send({ type: "info", text: `${target.name} is in #${room.name} already` });
+      return;
+    }
+    room.invites.add(target.key);
+    target.sink.send({ type: "invite", time: this.#now(), room: room.name, from: member.name });
+    member.sink.send({ type: "info", text: `${target.name} is invited to #${room.name}` });
+    this.#log(`${member.name} invited ${target.name} to #${room.name}`);
+  }
+
+  /**
+   * `/private`, `/public`: an operator makes the room entered by invitation
+   * only, or open to all again.
+   *
+   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`.
+   */
+  setPrivate(member: Member, room: Room, privateRoom: boolean): void {
+    this.#checkOperator(member, room, privateRoom ? "make it private" : "make it public");
+    if (room.private === privateRoom) return;
+    room.private = privateRoom;
+    this.#registry.save(room);
+    this.#mode(room, member.name, privateRoom ? "private" : "public");
+  }
+
+  #mode(room: Room, by: string, change: ModeChange, name?: string): void {
+    this.#bus.publish(room.name, {
+      type: "mode",
+      time: this.#now(),
+      room: room.name,
+      by,
+      change,
+      ...(name !== undefined ? { name } : {}),
+    });
+    this.#log(`#${room.name}: ${change}${name ? " " + name : ""}${by ? " by " + by : ""}`);
+  }
+
+  #checkOperator(member: Member, room: Room, what: string): void {
+    if (room === this.#registry.lobby) {
+      throw new ChatError(
+        ErrorCode.NotAllowed,
+        "#lobby has no room operators: only the server's operator looks after it",
+      );
+    }
+    if (!room.isOp(member)) {
+      throw new ChatError(
+        ErrorCode.NotOperator,
+        `Only an operator of #${room.name} may ${what}`,
+      );
+    }
+  }
+
+  /** The member of `room` called `name`. */
+  #member(room: Room, name: string): Member {
+    const key = nameKey(name.trim().replace(/^@/, ""));
+    const target = room.members().find((m) => m.key === key);
+    if (!target) {
+      throw new ChatError(
+        ErrorCode.NoSuchUser,
+        `Nobody called ${shownRoomName(name)} is in #${room.name}`,
+      );
+    }
+    return target;
+  }
+}
+
+/** How `/rooms` lists `room`. */
+export function listing(room: Room, joined: boolean): RoomListing {
+  return {
+    room: room.name,
+    count: room.size,
+    topic: room.topic,
+    ...(room.private ? { private: true as const } : {}),
+    ...(joined ? { joined: true as const } : {}),
+  };
+}
