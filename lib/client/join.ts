@@ -3,7 +3,7 @@
  *
  * When stdin and stdout are terminals, it is interactive: it asks for a name
  * if none was given (and again if the server refuses it), keeps the input
- * line at the bottom while the conversation scrolls above, completes names
+ * line at the bottom while the conversation scrolls above (PageUp scrolls back), completes names
  * and commands with Tab, reconnects by itself when the connection drops (a
  * line entered meanwhile is sent once back; history sent again shows only
  * what was not shown), waits up to RESTART_WAIT_MS for a server that shut
