@@ -113,6 +113,17 @@ export class TlsFront {
   #options: TlsFrontOptions;
   #arrivals = new Set<TlsArrival>();
   #stopped = false;
+  /** What arrivals call back: kept off the public interface. */
+  #host: ArrivalHost = {
+    firstByteWaitMs: () => Math.min(FIRST_BYTE_WAIT_MS, this.#options.registrationTimeoutMs),
+    lingerMs: () => this.#options.lingerMs,
+    log: (line) => this.#options.log(line),
+    secured: (arrival, conn, first) => this.#secured(arrival, conn, first),
+    ended: (arrival, handedOver) => {
+      this.#arrivals.delete(arrival);
+      if (!handedOver) this.#options.owner.ended(arrival);
+    },
+  };
 
   /**
    * Checks the certificate and key.
@@ -124,14 +135,9 @@ export class TlsFront {
     this.#context = secureContext(options.cert, options.key);
   }
 
-  /** How long a peer may stay silent before it is told that this is a TLS port, in ms. */
-  get firstByteWaitMs(): number {
-    return Math.min(FIRST_BYTE_WAIT_MS, this.#options.registrationTimeoutMs);
-  }
-
   /** Tells apart `conn`, accepted on the public port, whose peer is `peer` (host:port, for the log). */
   admit(conn: Deno.TcpConn, peer: string): TlsArrival {
-    const arrival = new TlsArrival(this, conn, peer);
+    const arrival = new TlsArrival(this.#host, conn, peer);
     this.#arrivals.add(arrival);
     if (this.#stopped) arrival.close();
     return arrival;
@@ -149,29 +155,32 @@ export class TlsFront {
     await Promise.all([...this.#arrivals].map((arrival) => arrival.done));
   }
 
-  /** For arrivals: the settings. */
-  get options(): TlsFrontOptions {
-    return this.#options;
-  }
-
-  /** For arrivals: its peer speaks TLS. */
-  secure(arrival: TlsArrival, conn: Deno.TcpConn, first: Uint8Array): void {
+  /** Hands `conn` to the owner as a TLS stream; false (after logging why) if none could start. */
+  #secured(arrival: TlsArrival, conn: Deno.TcpConn, first: Uint8Array): boolean {
     let stream: TlsStream;
     try {
       stream = new TlsStream(conn, first, this.#context);
     } catch (error) {
       this.#options.log(`drop ${arrival.peer}: cannot start TLS (${errorMessage(error)})`);
-      arrival.close();
-      return;
+      return false;
     }
     this.#options.owner.secured(stream, arrival);
+    return true;
   }
+}
 
-  /** For arrivals: it has ended. */
-  ended(arrival: TlsArrival, handedOver: boolean): void {
-    this.#arrivals.delete(arrival);
-    if (!handedOver) this.#options.owner.ended(arrival);
-  }
+/** What an arrival needs from its front. */
+interface ArrivalHost {
+  /** How long a peer may stay silent before it is told that this is a TLS port, in ms. */
+  firstByteWaitMs(): number;
+  /** How long a refused peer may take to close once told why, in ms. */
+  lingerMs(): number;
+  /** The operator's log. */
+  log(line: string): void;
+  /** The arrival's peer speaks TLS: `conn` goes to the owner; false if it could not (still the arrival's). */
+  secured(arrival: TlsArrival, conn: Deno.TcpConn, first: Uint8Array): boolean;
+  /** The arrival is over; `handedOver` if its connection went to the owner. */
+  ended(arrival: TlsArrival, handedOver: boolean): void;
 }
 
 /**
@@ -185,15 +194,15 @@ export class TlsArrival {
   readonly peer: string;
   /** Resolves when the arrival is over: handed over, or its connection closed. */
   readonly done: Promise<void>;
-  #front: TlsFront;
+  #host: ArrivalHost;
   #conn: Deno.TcpConn;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #handedOver = false;
 
   /** Starts telling `conn` apart; use {@link TlsFront.admit}. */
-  constructor(front: TlsFront, conn: Deno.TcpConn, peer: string) {
-    this.#front = front;
+  constructor(host: ArrivalHost, conn: Deno.TcpConn, peer: string) {
+    this.#host = host;
     this.#conn = conn;
     this.remoteAddr = conn.remoteAddr;
     this.peer = peer;
@@ -220,8 +229,7 @@ export class TlsArrival {
       const first = await this.#sniff(read);
       if (first === null || this.#closed) return;
       if (first !== "silent" && buffer[0] === TLS_HANDSHAKE) {
-        this.#handedOver = true;
-        this.#front.secure(this, this.#conn, buffer.subarray(0, first));
+        this.#handedOver = this.#host.secured(this, this.#conn, buffer.subarray(0, first));
         return;
       }
       await this.#refuse(buffer, first === "silent" ? read : null);
@@ -229,7 +237,7 @@ export class TlsArrival {
       // A reset, or close(): either way, it ends here.
     } finally {
       this.close();
-      this.#front.ended(this, this.#handedOver);
+      this.#host.ended(this, this.#handedOver);
     }
   }
 
@@ -237,7 +245,7 @@ export class TlsArrival {
   async #sniff(read: Promise<number | null>): Promise<number | null | "silent"> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const silent = new Promise<"silent">((resolve) => {
-      timer = setTimeout(resolve, this.#front.firstByteWaitMs, "silent");
+      timer = setTimeout(resolve, this.#host.firstByteWaitMs(), "silent");
     });
     try {
       return await Promise.race([read, silent]);
@@ -253,12 +261,11 @@ export class TlsArrival {
    * it closes too, for the linger time at most.
    */
   async #refuse(buffer: Uint8Array, pending: Promise<number | null> | null): Promise<void> {
-    const { log, lingerMs } = this.#front.options;
-    const silence = pending ? ` (nothing received in ${this.#front.firstByteWaitMs} ms)` : "";
-    log(`refuse ${this.peer}: not TLS${silence}`);
+    const silence = pending ? ` (nothing received in ${this.#host.firstByteWaitMs()} ms)` : "";
+    this.#host.log(`refuse ${this.peer}: not TLS${silence}`);
     await writeAll(this.#conn, TLS_ONLY_LINE);
     await this.#conn.closeWrite();
-    this.#timer = setTimeout(() => this.close(), lingerMs);
+    this.#timer = setTimeout(() => this.close(), this.#host.lingerMs());
     let read = pending ?? this.#conn.read(buffer);
     while ((await read) !== null && !this.#closed) read = this.#conn.read(buffer);
   }
