@@ -1,11 +1,12 @@
 /**
  * TLS on the public port alone (lib/server/tls_front.ts, tls_stream.ts): a
- * local program finds no other port to hold the server's descriptors with,
- * and every way a TLS peer can end (silence mid-handshake, a close or a
- * reset mid-handshake, a reset mid-session) frees its one socket at once or
- * at the deadline. Then the whole program: `chat serve --tls-cert`, `chat
- * join --tls --ca`, a bot on node:tls and a plain-text client over TLS chat
- * together, a plain peer is told to use TLS, and SIGTERM says goodbye to each.
+ * local program finds no other port to hold the server's descriptors with;
+ * every way a TLS peer can end (silence mid-handshake, a close or a reset
+ * mid-handshake, a reset mid-session) frees its one socket at once or at the
+ * deadline; a handshake of garbage fails alone. Then the whole program:
+ * `chat serve --tls-cert`, `chat join --tls --ca`, a bot on node:tls and a
+ * plain-text client over TLS chat together, a plain peer is told to use TLS,
+ * and SIGTERM says goodbye to each.
  *
  * @module
  */
@@ -217,6 +218,35 @@ Deno.test("a peer that closes or resets mid-handshake is let go at once, long be
     assert.equal(
       log.filter((line) => / TLS handshake failed \(/.test(line)).length,
       2,
+      log.join("\n"),
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("handshakes of garbage, sent whole in the first packet, fail one by one and the server goes on", async () => {
+  const log: string[] = [];
+  const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
+  // A handshake record's header and a body that is no ClientHello; and bytes after 0x16.
+  const records = [
+    new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x5f, ...new Array(95).fill(0xaa)]),
+    new Uint8Array([0x16, ...new Array(299).fill(0x41)]),
+  ];
+  try {
+    for (const record of records) {
+      for (let i = 0; i < 5; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+        await conn.write(record);
+        await ended(conn);
+        conn.close();
+      }
+    }
+    const alice = await JsonClient.join(server, "Alice", trusted);
+    await alice.close();
+    assert.equal(
+      log.filter((line) => / TLS handshake failed \(/.test(line)).length,
+      10,
       log.join("\n"),
     );
   } finally {

@@ -22,6 +22,7 @@
 
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
+import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { writeAll } from "../io/bytes.ts";
 
@@ -79,10 +80,12 @@ export class TlsStream {
     this.#tcp = tcp;
     this.remoteAddr = tcp.remoteAddr;
     this.localAddr = tcp.localAddr;
-    this.#socket = new tls.TLSSocket(transport(tcp, first), {
-      isServer: true,
-      secureContext: context,
-    });
+    const { stream, start } = transport(tcp, first);
+    this.#socket = new tls.TLSSocket(stream, { isServer: true, secureContext: context });
+    // Deno's node:tls throws out of a callback, which ends the process, when
+    // bytes it cannot parse are there already as the TLS socket starts (on
+    // the next tick); once started, it reports them as a failed handshake.
+    setImmediate(start);
     const socket = this.#socket;
     this.#handshake = new Promise<void>((resolve, reject) => {
       socket.once("secure", () => resolve());
@@ -215,19 +218,21 @@ export class TlsStream {
 
 /**
  * The byte stream node:tls runs over: the TCP connection, with `first`
- * (already read from it) coming first. Closing it (destroy) closes the TCP
- * connection; ending it closes the connection for writing.
+ * (already read from it) coming first, once `start` is called; nothing is
+ * read before. Closing the stream (destroy) closes the TCP connection;
+ * ending it closes the connection for writing.
  */
-function transport(tcp: Deno.TcpConn, first: Uint8Array): Duplex {
+function transport(tcp: Deno.TcpConn, first: Uint8Array): { stream: Duplex; start(): void } {
   let size = MIN_READ;
   let buffer = new Uint8Array(size);
+  let started = false;
   let reading = false;
   const duplex = new Duplex({
     // The peer's end of input leaves this side open (the TLS socket takes
     // this from the stream under it): what was queued for the peer still goes.
     allowHalfOpen: true,
     read() {
-      if (reading) return;
+      if (reading || !started) return;
       reading = true;
       tcp.read(buffer).then((n) => {
         reading = false;
@@ -261,6 +266,10 @@ function transport(tcp: Deno.TcpConn, first: Uint8Array): Duplex {
       callback(error);
     },
   });
-  duplex.push(Buffer.from(first));
-  return duplex;
+  const start = () => {
+    if (started || duplex.destroyed) return;
+    started = true;
+    duplex.push(Buffer.from(first));
+  };
+  return { stream: duplex, start };
 }
