@@ -599,7 +599,12 @@ export class Hub {
     if (!room) return false;
     const clean = cleanMessage(text);
     if (!clean) return true;
-    this.#bus.publish(room.name, { type: "notice", time: this.#now(), text: clean });
+    this.#bus.publish(room.name, {
+      type: "notice",
+      time: this.#now(),
+      text: clean,
+      room: room.name,
+    });
     this.#log(`announce to #${room.name}: ${clean}`);
     return true;
   }

@@ -75,6 +75,10 @@ export class RoomActions {
       if (!member.room) throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
       return member.room;
     }
+    // A bot names a room in every message: the room's own name is found
+    // among the member's few rooms without checking and folding it again.
+    const bare = typed.startsWith("#") ? typed.slice(1) : typed;
+    for (const joined of member.rooms) if (joined.name === bare) return joined;
     const room = this.#registry.get(checkRoomName(typed));
     if (!room) {
       throw new ChatError(ErrorCode.NoSuchRoom, `There is no room #${shownRoomName(typed)}`);
