@@ -184,12 +184,14 @@ export class RoomMembership {
   /** Takes `member`, who is leaving the chat, out of every room: each is told (`leave`). */
   leaveAll(member: Member, reason: string): void {
     const quiet = this.#isQuiet(member);
+    // One time for every room: a front end that shows it once per person knows the copies by it.
+    const time = this.#now();
     for (const room of [...member.rooms]) {
       room.remove(member);
       if (!quiet) {
         this.#bus.publish(room.name, {
           type: "leave",
-          time: this.#now(),
+          time,
           room: room.name,
           name: member.name,
           count: room.size,
@@ -224,6 +226,7 @@ export class RoomMembership {
   renamed(member: Member, old: string): void {
     const oldKey = nameKey(old);
     const quiet = this.#isQuiet(member);
+    const time = this.#now();
     for (const room of member.rooms) {
       if (room.ops.delete(oldKey)) {
         room.ops.add(member.key);
@@ -231,7 +234,7 @@ export class RoomMembership {
       }
       const event: ChatEvent = {
         type: "rename",
-        time: this.#now(),
+        time,
         room: room.name,
         from: old,
         to: member.name,
