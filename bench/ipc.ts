@@ -9,8 +9,8 @@
 
 import type { HistogramData } from "./histogram.ts";
 
-/** The four workloads of issue 5. */
-export type Workload = "fanout" | "saturation" | "idle" | "storm";
+/** The four workloads of issue 5, and rooms (issue 13). */
+export type Workload = "fanout" | "saturation" | "idle" | "storm" | "rooms";
 
 /** Everything a worker needs to know, passed as its one argument (JSON). */
 export interface WorkerConfig {
@@ -36,6 +36,10 @@ export interface WorkerConfig {
   window: number;
   /** Characters of padding in each message, to test bigger payloads. */
   size: number;
+  /** Rooms of the run (rooms): member g is in `r<(g * roomsPerMember + j) % rooms>`, j < roomsPerMember. */
+  rooms: number;
+  /** Rooms each member joins besides #lobby (rooms). */
+  roomsPerMember: number;
   /** Most connections being set up at once (not for the storm). */
   connectConcurrency: number;
   /** Bytes of each connection's read buffer. */

@@ -18,6 +18,9 @@
  *   seconds; reports the server's memory per connection.
  * - `storm`: `--connections` users connect at once; reports how long until
  *   each got `welcome`, and how many were refused.
+ * - `rooms`: `--members` users, each in `--rooms-per-member` of `--rooms`
+ *   rooms (all rooms the same size), `--senders` of them each sending
+ *   `--rate` messages a second to their rooms in turn (issue 13).
  *
  * `--tls` serves TLS (a certificate made for the run) and connects the
  * users with TLS; the idle workload then tells descriptors per connection.
@@ -64,13 +67,15 @@ because Deno allows reading /proc (CPU and memory figures) only with --allow-all
 its worker processes get network access to 127.0.0.1 only.
 
 Workload:
-  --workload W            fanout | saturation | idle | storm        (default fanout)
+  --workload W            fanout | saturation | idle | storm | rooms (default fanout)
   --members N             users in the room (fanout, saturation)    (default 100)
   --senders S             how many of them send                     (default 10)
   --rate R                messages/s per sender (fanout)            (default 10)
   --window W              unacknowledged messages per sender
                           (saturation)                              (default 16)
   --connections C         connections (idle, storm)                 (default 1000)
+  --rooms R               rooms (rooms)                             (default 150)
+  --rooms-per-member M    rooms each member joins (rooms)           (default 3)
   --stalled K             members that stop reading after joining   (default 0)
   --size B                padding characters per message            (default 0)
   --duration T            seconds of sending / holding; the storm's
@@ -122,6 +127,10 @@ export interface Options {
   window: number;
   /** Connections (idle, storm). */
   connections: number;
+  /** Rooms (rooms). */
+  rooms: number;
+  /** Rooms each member joins (rooms). */
+  roomsPerMember: number;
   /** Members that stop reading. */
   stalled: number;
   /** Padding per message. */
@@ -179,7 +188,12 @@ export class UsageError extends Error {
   }
 }
 
-const WORKLOADS: readonly Workload[] = ["fanout", "saturation", "idle", "storm"];
+const WORKLOADS: readonly Workload[] = ["fanout", "saturation", "idle", "storm", "rooms"];
+
+/** Whether the workload sends messages that fan out to members (and counts deliveries). */
+function fansOut(workload: Workload): boolean {
+  return workload === "fanout" || workload === "saturation" || workload === "rooms";
+}
 
 /** Parses the command line; `null` means `--help` was asked for. */
 export function parseOptions(args: string[]): Options | null {
@@ -192,6 +206,8 @@ export function parseOptions(args: string[]): Options | null {
       options: {
         workload: { type: "string", default: "fanout" },
         members: { type: "string", default: "100" },
+        rooms: { type: "string", default: "150" },
+        "rooms-per-member": { type: "string", default: "3" },
         senders: { type: "string", default: "10" },
         rate: { type: "string", default: "10" },
         window: { type: "string", default: "16" },
@@ -238,6 +254,8 @@ export function parseOptions(args: string[]): Options | null {
     rate: number(v.rate, "--rate"),
     window: integer(v.window, "--window", 1),
     connections: integer(v.connections, "--connections", 1),
+    rooms: integer(v.rooms, "--rooms", 1),
+    roomsPerMember: integer(v["rooms-per-member"], "--rooms-per-member", 1),
     stalled: integer(v.stalled, "--stalled", 0),
     size: integer(v.size, "--size", 0),
     duration: number(v.duration, "--duration"),
@@ -274,7 +292,16 @@ export function parseOptions(args: string[]): Options | null {
   if (!/^[A-Za-z][A-Za-z0-9]{0,7}$/.test(options.namePrefix)) {
     throw new UsageError(`--name-prefix must be 1 to 8 letters or digits: ${options.namePrefix}`);
   }
-  if (options.workload === "fanout" || options.workload === "saturation") {
+  if (options.workload === "rooms") {
+    const slots = options.members * options.roomsPerMember;
+    if (slots % options.rooms !== 0 || options.roomsPerMember > options.rooms) {
+      throw new UsageError(
+        "--members times --rooms-per-member must fill --rooms evenly (1000 x 3 = 150 rooms of 20)",
+      );
+    }
+    if (options.stalled > 0) throw new UsageError("--stalled is for fanout and saturation");
+  }
+  if (fansOut(options.workload)) {
     if (options.senders < 1) throw new UsageError("--senders must be at least 1");
     if (options.senders + options.stalled > options.members) {
       throw new UsageError(
@@ -570,6 +597,15 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       extraArgs: [
         ...(options.keepLimits ? [] : ["--max-per-ip", "0", "--flood-rate", "0"]),
         ...tlsArgs,
+        // Room for the run's rooms besides #lobby, and #lobby besides each member's.
+        ...(options.workload === "rooms"
+          ? [
+            "--max-rooms",
+            String(Math.max(1000, options.rooms + 1)),
+            "--max-rooms-per-user",
+            String(Math.max(20, options.roomsPerMember + 1)),
+          ]
+          : []),
         ...options.serverArgs,
       ],
       profileDir: options.profile,
@@ -593,7 +629,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
   const bigRun = options.workload === "idle" || options.workload === "storm";
   let first = 0;
   for (let id = 0; id < options.workers; id++) {
-    const fanning = options.workload === "fanout" || options.workload === "saturation";
+    const fanning = fansOut(options.workload);
     const config: WorkerConfig = {
       id,
       host: options.host,
@@ -606,6 +642,8 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       rate: options.rate,
       window: options.window,
       size: options.size,
+      rooms: options.rooms,
+      roomsPerMember: options.roomsPerMember,
       connectConcurrency: options.connectConcurrency,
       // Thousands of idle connections need small buffers; a busy few need big reads.
       readBuffer: bigRun ? 16 * 1024 : 64 * 1024,
@@ -706,8 +744,11 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
     const readers = sum(workers, "registered") -
       workers.reduce((n, w) => n + w.config.stalled, 0);
     stalledReceivers = workers.reduce((n, w) => n + w.config.stalled, 0);
-    expected = sentTotal * readers;
-    if (options.workload === "fanout" || options.workload === "saturation") {
+    // In the rooms workload each message reaches the members of one room.
+    expected = options.workload === "rooms"
+      ? sentTotal * (options.members * options.roomsPerMember / options.rooms)
+      : sentTotal * readers;
+    if (fansOut(options.workload)) {
       const drainStart = performance.now();
       while (sum(workers, "received") < expected && !failure()) {
         if (performance.now() - drainStart > options.drain * 1000) break;
@@ -766,7 +807,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
   }
 
   const wallS = (endAt - goAt) / 1000;
-  const fanning = options.workload === "fanout" || options.workload === "saturation";
+  const fanning = fansOut(options.workload);
   // Deliveries per second over the time they actually took (go to last delivery).
   const deliveryS = total.last > goUs ? (total.last - goUs) / 1e6 : wallS;
   const serverCpuS = before && after ? after.cpuS - before.cpuS : null;
@@ -793,7 +834,11 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
     params: {
       members: fanning ? options.members : undefined,
       senders: fanning ? options.senders : undefined,
-      rate: options.workload === "fanout" ? options.rate : undefined,
+      rate: options.workload === "fanout" || options.workload === "rooms"
+        ? options.rate
+        : undefined,
+      rooms: options.workload === "rooms" ? options.rooms : undefined,
+      "rooms_per_member": options.workload === "rooms" ? options.roomsPerMember : undefined,
       window: options.workload === "saturation" ? options.window : undefined,
       connections: fanning ? undefined : options.connections,
       stalled: options.stalled || undefined,

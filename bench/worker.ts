@@ -63,6 +63,8 @@ const PROGRESS_MS = 250;
 
 /** Saturation: each sender's own echo acknowledges a message and lets it send another. */
 const saturating = config.workload === "saturation";
+/** Rooms: members join rooms after welcome, and senders name a room in each message. */
+const inRooms = config.workload === "rooms";
 const padding = "x".repeat(config.size) + (config.size > 0 ? " " : "");
 
 // Byte values used by the line scanner.
@@ -122,12 +124,23 @@ class Member {
   #dropped = false;
   #textMode = false;
   #failed = false;
+  /** Rooms workload: the rooms this member joins and sends to, in turn. */
+  readonly rooms: string[];
+  #roomTurn = 0;
+  /** Rooms workload: rooms entered so far (`current` frames). */
+  #entered = 0;
 
   constructor(gid: number, name: string, sender: boolean, stalled: boolean) {
     this.gid = gid;
     this.name = name;
     this.sender = sender;
     this.stalled = stalled;
+    this.rooms = inRooms
+      ? Array.from(
+        { length: config.roomsPerMember },
+        (_, j) => `r${(gid * config.roomsPerMember + j) % config.rooms}`,
+      )
+      : [];
   }
 
   /** Whether the server closed this connection (seen by a stalled member once it reads). */
@@ -172,7 +185,10 @@ class Member {
   sendMessages(n: number, timeUs: number): void {
     let batch = "";
     const t = Math.floor(timeUs);
-    for (let i = 0; i < n; i++) batch += `{"type":"say","text":"${padding}k=${this.gid} t=${t}"}\n`;
+    for (let i = 0; i < n; i++) {
+      const room = inRooms ? `"room":"${this.rooms[this.#roomTurn++ % this.rooms.length]}",` : "";
+      batch += `{"type":"say",${room}"text":"${padding}k=${this.gid} t=${t}"}\n`;
+    }
     counters.sent += n;
     this.write(batch);
   }
@@ -334,7 +350,17 @@ class Member {
     this.registered = true;
     counters.registered++;
     if (config.workload === "storm") joinTime.record(nowUs() - goUs);
-    this.settled.resolve(true);
+    // In the rooms workload a member is ready once in each of its rooms.
+    if (inRooms) {
+      this.write(this.rooms.map((room) => `{"type":"join","room":"${room}"}\n`).join(""));
+    } else {
+      this.settled.resolve(true);
+    }
+  }
+
+  /** Rooms workload: one more room entered; ready once in all. */
+  #onCurrent(): void {
+    if (++this.#entered === this.rooms.length) this.settled.resolve(true);
   }
 
   #failRegistration(): void {
@@ -379,6 +405,8 @@ class Member {
       }
       case "welcome":
         return this.#onWelcome();
+      case "current":
+        return this.#onCurrent();
       case "join":
         counters.joins++;
         return;
@@ -470,7 +498,7 @@ function onCommand(command: Command): void {
     case "go":
       goUs = nowUs();
       sending = true;
-      if (config.workload === "fanout") startFanout();
+      if (config.workload === "fanout" || inRooms) startFanout();
       else if (config.workload === "saturation") startSaturation();
       else if (config.workload === "storm") { for (const m of members) void m.open(); }
       return;

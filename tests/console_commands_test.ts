@@ -40,7 +40,7 @@ Deno.test("the console lists rooms and their members, and announces to one room"
       "Usage: #ROOM TEXT",
     ]);
     const notice = await ann.next("notice");
-    assert.equal(notice.text, "Time is up");
+    assert.deepEqual([notice.text, notice.room], ["Time is up", "team"]);
     await ann.send({ type: "say", text: "after", room: "lobby" });
     await bob.next("message", (m) => m.text === "after");
     assert.ok(!bob.events().some((e) => e.type === "notice"), "only #team was told");

@@ -95,3 +95,28 @@ Deno.test("over TCP, a non-operator's /kick and a private room's door change not
     await cat.close();
   }
 });
+
+Deno.test("a plain-text user sees someone who leaves the chat leave once, however many rooms they shared", async () => {
+  const server = startServer({ flood: null });
+  const ann = await JsonClient.join(server, "Ann");
+  const bob = await person(server, "Bob");
+  try {
+    for (const room of ["a", "b"]) {
+      await ann.send({ type: "join", room });
+      await ann.next("current", (e) => e.room === room);
+      await bob.write(`/join #${room}\n`);
+      await bob.waitFor(`You are in #${room} now`);
+    }
+    await ann.send({ type: "nick", name: "Anna" });
+    await ann.send({ type: "quit", reason: "home" });
+    await ann.next("bye");
+    await bob.waitFor(/<-- Anna left: home/);
+    await bob.write("/who\n");
+    await bob.waitFor("Users in #b (1): @Bob");
+    assert.equal(bob.lines.filter((line) => line.includes("Ann is now known as Anna")).length, 1);
+    assert.equal(bob.lines.filter((line) => line.includes("<-- Anna left")).length, 1);
+  } finally {
+    await cleanUp(server, ann);
+    await bob.close();
+  }
+});

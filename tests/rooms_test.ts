@@ -420,9 +420,9 @@ class Rooms implements RoomBook {
   }
 }
 
-Deno.test("with a store, rooms are kept and read back; empty ones without history go after a day", () => {
-  const book = new Rooms();
-  const store = {
+/** A hub store with `book` for rooms and nothing else kept. */
+function storeWith(book: Rooms) {
+  return {
     ...book,
     saveRoom: (room: StoredRoom) => book.saveRoom(room),
     forgetRoom: (key: string) => book.forgetRoom(key),
@@ -447,6 +447,11 @@ Deno.test("with a store, rooms are kept and read back; empty ones without histor
     takeRefused: () => [],
     getUser: () => undefined,
   };
+}
+
+Deno.test("with a store, rooms are kept and read back; empty ones without history go after a day", () => {
+  const book = new Rooms();
+  const store = storeWith(book);
   const { hub, join, later } = setUp({ store });
   const ann = join("Ann");
   hub.join(ann.member, "#team");
@@ -473,4 +478,17 @@ Deno.test("with a store, rooms are kept and read back; empty ones without histor
   again.join(back, "#team");
   assert.deepEqual(inbox.of("users").at(-1)?.ops, ["Ann"], "an operator by name is one again");
   assert.equal(inbox.of("topic").at(-1)?.topic, "Week 2");
+});
+
+Deno.test("a room in use when the server stops gets its day's grace from then", () => {
+  const book = new Rooms();
+  const store = storeWith(book);
+  const { hub, join, later } = setUp({ store });
+  const ann = join("Ann");
+  hub.join(ann.member, "#busy");
+  const stopped = later(2 * FORGET_EMPTY_AFTER_MS);
+  hub.closeAll("shutdown", "bye");
+  assert.equal(book.kept.get(nameKey("busy"))?.emptySince, stopped);
+  const again = new Hub({ store, now: () => stopped + 60_000, flood: null });
+  assert.deepEqual(again.roomList().map((r) => r.room), ["lobby", "busy"]);
 });

@@ -6,13 +6,14 @@ import type { ChatServer } from "../lib/serve/chat_server.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-Deno.test("the operator announces, lists and kicks from the server's console", async () => {
+Deno.test("the operator announces, lists, kicks and bans from the server's console", async () => {
   const socket = `chat-test-${crypto.randomUUID()}`;
   const command = [Deno.execPath(), "run", "--allow-net", "--allow-env", "--allow-sys", MAIN]
     .concat(["serve", "--host", "127.0.0.1", "--port", "0"]);
   await startTerminal(socket, shellLine(command), { columns: 120 });
   let alice: JsonClient | undefined;
   let bob: JsonClient | undefined;
+  let eve: JsonClient | undefined;
   try {
     // Keep the pane readable after the server exits.
     await tmux(socket, "set-option", "-t", "chat", "remain-on-exit", "on");
@@ -37,12 +38,29 @@ Deno.test("the operator announces, lists and kicks from the server's console", a
     await screenShows(socket, /No user named Nobody is here/);
     await tmux(socket, "send-keys", "-t", "chat", "/kick", "Enter");
     await screenShows(socket, /Usage: \/kick NAME \[REASON\]/);
+    // Rooms and bans, through the same console.
+    eve = await JsonClient.join(server, "Eve");
+    await eve.send({ type: "join", room: "team" });
+    await eve.next("current");
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "#team Time is up");
+    await tmux(socket, "send-keys", "-t", "chat", "Enter");
+    assert.deepEqual((await eve.next("notice")).room, "team");
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "/rooms");
+    await tmux(socket, "send-keys", "-t", "chat", "Enter");
+    await screenShows(socket, /^ {2}#team \(1 user\)$/m);
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "/ban eve 5 spam");
+    await tmux(socket, "send-keys", "-t", "chat", "Enter");
+    const banned = await eve.next("bye");
+    assert.equal(banned.code, "banned");
+    assert.match(banned.reason, /^You are banned from this server until .* UTC: spam$/);
+    await screenShows(socket, /^Banned name eve until .* UTC: spam$/m);
     await tmux(socket, "send-keys", "-t", "chat", "C-c");
     assert.equal((await alice.next("bye")).code, "shutdown");
     await screenShows(socket, /\] stopped/);
   } finally {
     await alice?.close();
     await bob?.close();
+    await eve?.close();
     await stopTerminal(socket);
   }
 });

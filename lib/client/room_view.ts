@@ -30,6 +30,7 @@ const SAID_IN_ROOM = new Set<ChatEvent["type"]>([
   "rename",
   "topic",
   "mode",
+  "notice",
 ]);
 
 /** Room events that `renderEvent` leaves to this module. */
@@ -80,8 +81,9 @@ export function markRoom<L extends { spans: object[] }>(
   event: ChatEvent,
   current: string,
 ): L[] {
-  if (!SAID_IN_ROOM.has(event.type) || !("room" in event) || event.room === current) return lines;
-  const mark = { text: `[#${stripUnsafe(event.room)}] `, tone: "info" as const };
+  const room = SAID_IN_ROOM.has(event.type) && "room" in event ? event.room : undefined;
+  if (room === undefined || room === current) return lines;
+  const mark = { text: `[#${stripUnsafe(room)}] `, tone: "info" as const };
   return lines.map((line) => {
     const first = line.spans[0] as { tone?: string } | undefined;
     const timed = first?.tone === "time" ? 1 : 0;

@@ -286,6 +286,8 @@ export interface NoticeEvent {
   type: "notice";
   time: number;
   text: string;
+  /** The room it was announced to; none when to everyone. */
+  room?: string;
 }
 
 /** Information for one user only, such as the help text. */

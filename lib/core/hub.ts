@@ -11,7 +11,7 @@
  * (`registration.ts`), renaming (`renaming.ts`), flood and churn control
  * (`flood_control.ts`), posting (`posting.ts`), the offline mailbox
  * (`offline_mail.ts`), room history (`room_history.ts`), the rooms
- * (`rooms.ts`, `room_actions.ts`) and bans (`bans.ts`).
+ * (`rooms.ts`, `room_membership.ts`, `room_operators.ts`) and bans (`bans.ts`).
  *
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
@@ -45,7 +45,8 @@ import { Posting } from "./posting.ts";
 import { type AuthMode, Registration } from "./registration.ts";
 import { checkRename } from "./renaming.ts";
 import { Member, type Room } from "./room.ts";
-import { listing, RoomActions } from "./room_actions.ts";
+import { listing, RoomMembership } from "./room_membership.ts";
+import { RoomOperators } from "./room_operators.ts";
 import { RoomHistory } from "./room_history.ts";
 import { checkRoomName } from "./room_names.ts";
 import { RoomRegistry } from "./rooms.ts";
@@ -123,7 +124,8 @@ export interface Origin {
 export class Hub {
   #users = new Map<string, Member>();
   #rooms: RoomRegistry;
-  #roomActions: RoomActions;
+  #membership: RoomMembership;
+  #operators: RoomOperators;
   #bans: BanList;
   #maxUsers: number;
   #motd: string | undefined;
@@ -180,14 +182,21 @@ export class Hub {
       opened: (room) =>
         this.#bus.subscribe(room.name, (event, skip) => room.broadcast(event, skip)),
     });
-    this.#roomActions = new RoomActions({
+    this.#membership = new RoomMembership({
+      registry: this.#rooms,
+      bus: this.#bus,
+      now: this.#now,
+      log: this.#log,
+      isQuiet: (member) => this.#flood.isQuiet(member),
+      showHistory: (member, room) => this.#roomHistory.showJoiner(member, room),
+    });
+    this.#operators = new RoomOperators({
       registry: this.#rooms,
       bus: this.#bus,
       now: this.#now,
       log: this.#log,
       find: (name) => this.#find(name),
-      isQuiet: (member) => this.#flood.isQuiet(member),
-      showHistory: (member, room) => this.#roomHistory.showJoiner(member, room),
+      membership: this.#membership,
     });
     const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
     this.#bans = new BanList(banBook, this.#now, this.#log);
@@ -411,14 +420,14 @@ export class Hub {
       this.#users = new Map(
         [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
       );
-      this.#roomActions.renamed(member, old);
+      this.#membership.renamed(member, old);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }
 
   /** Tells the member who is in `room` (their current room by default). */
   who(member: Member, room?: string): void {
-    this.#guard(member, () => this.#roomActions.who(member, this.#roomOf(member, room)));
+    this.#guard(member, () => this.#membership.who(member, this.#roomOf(member, room)));
   }
 
   /**
@@ -441,18 +450,18 @@ export class Hub {
     });
   }
 
-  /** `/join #name`: enters (or creates, or switches to) a room (see {@link RoomActions.join}). */
+  /** `/join #name`: enters (or creates, or switches to) a room (see {@link RoomMembership.join}). */
   join(member: Member, room: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      this.#roomActions.join(member, room);
+      this.#membership.join(member, room);
     });
   }
 
   /** `/part [#name] [reason]`: leaves `room` (the current one by default). */
   part(member: Member, room?: string, reason = ""): void {
     this.#guard(member, () => {
-      this.#roomActions.part(member, this.#roomOf(member, room), shortReason(reason));
+      this.#membership.part(member, this.#roomOf(member, room), shortReason(reason));
     });
   }
 
@@ -460,42 +469,42 @@ export class Hub {
   rooms(member: Member): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      this.#roomActions.list(member);
+      this.#membership.list(member);
     });
   }
 
   /** `/topic [text]`: shows the topic of `room`, or sets it (an operator). */
   topic(member: Member, room?: string, text?: string): void {
     this.#guard(member, () => {
-      this.#roomActions.topic(member, this.#roomOf(member, room), text);
+      this.#operators.topic(member, this.#roomOf(member, room), text);
     });
   }
 
   /** `/kick NAME [reason]` by a room's operator: puts `name` out of `room`. */
   roomKick(member: Member, room: string | undefined, name: string, reason = ""): void {
     this.#guard(member, () => {
-      this.#roomActions.kick(member, this.#roomOf(member, room), name, shortReason(reason));
+      this.#operators.kick(member, this.#roomOf(member, room), name, shortReason(reason));
     });
   }
 
   /** `/op NAME` or `/deop NAME` (`op` false) by a room's operator. */
   setOperator(member: Member, room: string | undefined, name: string, op: boolean): void {
     this.#guard(member, () => {
-      this.#roomActions.setOperator(member, this.#roomOf(member, room), name, op);
+      this.#operators.setOperator(member, this.#roomOf(member, room), name, op);
     });
   }
 
   /** `/invite NAME` by a room's operator. */
   invite(member: Member, room: string | undefined, name: string): void {
     this.#guard(member, () => {
-      this.#roomActions.invite(member, this.#roomOf(member, room), name);
+      this.#operators.invite(member, this.#roomOf(member, room), name);
     });
   }
 
   /** `/private` or `/public` (`privateRoom` false) by a room's operator. */
   setPrivate(member: Member, room: string | undefined, privateRoom: boolean): void {
     this.#guard(member, () => {
-      this.#roomActions.setPrivate(member, this.#roomOf(member, room), privateRoom);
+      this.#operators.setPrivate(member, this.#roomOf(member, room), privateRoom);
     });
   }
 
@@ -521,7 +530,7 @@ export class Hub {
   leave(member: Member, reason: string): void {
     if (this.#users.get(member.key) !== member) return;
     this.#users.delete(member.key);
-    this.#roomActions.leaveAll(member, reason);
+    this.#membership.leaveAll(member, reason);
     this.#log(`leave ${member.name} (${reason}) (${plural(this.#users.size, "user")})`);
   }
 
@@ -602,7 +611,12 @@ export class Hub {
     if (!room) return false;
     const clean = cleanMessage(text);
     if (!clean) return true;
-    this.#bus.publish(room.name, { type: "notice", time: this.#now(), text: clean });
+    this.#bus.publish(room.name, {
+      type: "notice",
+      time: this.#now(),
+      text: clean,
+      room: room.name,
+    });
     this.#log(`announce to #${room.name}: ${clean}`);
     return true;
   }
@@ -624,11 +638,17 @@ export class Hub {
   /** Says goodbye to everyone (`bye` with `code`) and empties the hub. */
   closeAll(code: ByeCode, reason: string): void {
     const event: ChatEvent = { type: "bye", code, reason };
+    const rooms = new Set<Room>();
     for (const member of this.#users.values()) {
       member.sink.send(event);
-      for (const room of [...member.rooms]) room.remove(member);
+      for (const room of [...member.rooms]) {
+        room.remove(member);
+        rooms.add(room);
+      }
     }
     this.#users.clear();
+    // Kept as empty from now: a day's grace counts from the restart, not from their last quiet.
+    for (const room of rooms) this.#rooms.emptied(room);
   }
 
   /** The user registered under `name` (compared by its key), if any. */
@@ -640,13 +660,13 @@ export class Hub {
    * The room `room` names, which the member is in, or their current room.
    *
    * @throws {ChatError} `not_registered` once they have left; else as
-   * {@link RoomActions.roomOf}.
+   * {@link RoomMembership.roomOf}.
    */
   #roomOf(member: Member, room?: string): Room {
     if (!member.room || this.#users.get(member.key) !== member) {
       throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
     }
-    return this.#roomActions.roomOf(member, room);
+    return this.#membership.roomOf(member, room);
   }
 }
 

@@ -4,7 +4,7 @@
  * A user may be in several rooms; one of them is their current room.
  *
  * A room knows nothing of sockets or terminals; members carry a {@link Sink}.
- * The {@link Hub} owns the rooms and decides who may enter (`room_actions.ts`).
+ * The {@link Hub} owns the rooms and decides who may enter (`room_membership.ts`, `room_operators.ts`).
  *
  * @module
  */

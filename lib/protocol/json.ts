@@ -193,7 +193,7 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
   },
   invite: { required: { time: "time", room: "string", from: "string" } },
   rooms: { required: { rooms: "listings" } },
-  notice: { required: { time: "time", text: "string" } },
+  notice: { required: { time: "time", text: "string" }, optional: { room: "string" } },
   info: { required: { text: "string" } },
   error: { required: { code: "string", message: "string" }, optional: { wait: "whole" } },
   ping: { required: {}, optional: { token: "string" } },

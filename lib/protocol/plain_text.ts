@@ -144,10 +144,10 @@ export function encodePlain(event: ChatEvent, viewer: string, current?: string):
   const personal = event.type === "private" || event.type === "missed" ||
     (event.type === "message" && event.from === viewer) ||
     ((event.type === "join" || event.type === "part") && event.name === viewer);
-  const room = current !== undefined && "room" in event && PREFIXED.has(event.type) &&
-      event.room !== current
+  const said = current !== undefined && PREFIXED.has(event.type) && "room" in event
     ? event.room
-    : null;
+    : undefined;
+  const room = said !== undefined && said !== current ? said : null;
   const cache = room === null ? plainCache : prefixedCache;
   if (!personal) {
     const cached = cache.get(event);
@@ -170,6 +170,7 @@ const PREFIXED = new Set<ChatEvent["type"]>([
   "rename",
   "topic",
   "mode",
+  "notice",
 ]);
 
 /** `line` with `[#room]` after its time, if it has one. */

@@ -1,7 +1,7 @@
 /**
- * What people do with rooms: join (creating), switch, part, list, and what
- * a room's operators may do: set the topic, kick, make and unmake
- * operators, invite, and make the room private or public.
+ * Membership of rooms: joining (creating), switching, parting, leaving the
+ * chat, renames, and listing rooms and their members. What a room's
+ * operators may do is `room_operators.ts`.
  *
  * Every change of a room goes out as an event on the bus, keyed by the
  * room's name (`join`, `part`, `topic`, `mode`), so that another node could
@@ -20,13 +20,9 @@ import { plural } from "./plural.ts";
 import type { Member, Room } from "./room.ts";
 import { checkRoomName, shownRoomName } from "./room_names.ts";
 import type { RoomRegistry } from "./rooms.ts";
-import { cleanMessage, codePointLength } from "./sanitize.ts";
 
-/** Longest topic, in code points. */
-export const MAX_TOPIC_LENGTH = 300;
-
-/** What room actions need of the hub. */
-export interface RoomActionsOptions {
+/** What room membership needs of the hub. */
+export interface RoomMembershipOptions {
   /** The rooms. */
   registry: RoomRegistry;
   /** Carries each room's events to its members. */
@@ -35,31 +31,27 @@ export interface RoomActionsOptions {
   now: () => number;
   /** Receives one line per notable event, for the operator. */
   log: (line: string) => void;
-  /** The user online under a name, if any. */
-  find: (name: string) => Member | undefined;
   /** Whether a member's comings and goings are not announced (join churn control). */
   isQuiet: (member: Member) => boolean;
   /** Sends a joiner the room's last messages (see RoomHistory.showJoiner). */
   showHistory: (member: Member, room: Room) => void;
 }
 
-/** The rules of rooms, for the hub to run. */
-export class RoomActions {
+/** Who is in which room, and how they come and go, for the hub to run. */
+export class RoomMembership {
   #registry: RoomRegistry;
   #bus: Bus;
   #now: () => number;
   #log: (line: string) => void;
-  #find: (name: string) => Member | undefined;
   #isQuiet: (member: Member) => boolean;
   #showHistory: (member: Member, room: Room) => void;
 
-  /** Room rules over `options.registry`. */
-  constructor(options: RoomActionsOptions) {
+  /** Membership of the rooms of `options.registry`. */
+  constructor(options: RoomMembershipOptions) {
     this.#registry = options.registry;
     this.#bus = options.bus;
     this.#now = options.now;
     this.#log = options.log;
-    this.#find = options.find;
     this.#isQuiet = options.isQuiet;
     this.#showHistory = options.showHistory;
   }
@@ -75,6 +67,10 @@ export class RoomActions {
       if (!member.room) throw new ChatError(ErrorCode.NotRegistered, "You are not in a room");
       return member.room;
     }
+    // A bot names a room in every message: the room's own name is found
+    // among the member's few rooms without checking and folding it again.
+    const bare = typed.startsWith("#") ? typed.slice(1) : typed;
+    for (const joined of member.rooms) if (joined.name === bare) return joined;
     const room = this.#registry.get(checkRoomName(typed));
     if (!room) {
       throw new ChatError(ErrorCode.NoSuchRoom, `There is no room #${shownRoomName(typed)}`);
@@ -130,7 +126,7 @@ export class RoomActions {
     };
     if (this.#isQuiet(member)) member.sink.send(event);
     else this.#bus.publish(room.name, event);
-    this.#succeed(room);
+    this.succeed(room);
     this.who(member, room);
     if (room.topic) {
       member.sink.send({ type: "topic", time: event.time, room: room.name, topic: room.topic });
@@ -188,12 +184,14 @@ export class RoomActions {
   /** Takes `member`, who is leaving the chat, out of every room: each is told (`leave`). */
   leaveAll(member: Member, reason: string): void {
     const quiet = this.#isQuiet(member);
+    // One time for every room: a front end that shows it once per person knows the copies by it.
+    const time = this.#now();
     for (const room of [...member.rooms]) {
       room.remove(member);
       if (!quiet) {
         this.#bus.publish(room.name, {
           type: "leave",
-          time: this.#now(),
+          time,
           room: room.name,
           name: member.name,
           count: room.size,
@@ -207,18 +205,18 @@ export class RoomActions {
 
   /** A member left `room`: a new operator when none is left, and an empty room may be forgotten. */
   #afterLeaving(room: Room): void {
-    this.#succeed(room);
+    this.succeed(room);
     this.#registry.emptied(room);
   }
 
   /** Makes the member present longest an operator when no operator is present. */
-  #succeed(room: Room): void {
+  succeed(room: Room): void {
     if (room === this.#registry.lobby) return;
     const next = room.successor();
     if (!next) return;
     room.ops.add(next.key);
     this.#registry.save(room);
-    this.#mode(room, "", "op", next.name);
+    this.mode(room, "", "op", next.name);
   }
 
   /**
@@ -228,6 +226,7 @@ export class RoomActions {
   renamed(member: Member, old: string): void {
     const oldKey = nameKey(old);
     const quiet = this.#isQuiet(member);
+    const time = this.#now();
     for (const room of member.rooms) {
       if (room.ops.delete(oldKey)) {
         room.ops.add(member.key);
@@ -235,7 +234,7 @@ export class RoomActions {
       }
       const event: ChatEvent = {
         type: "rename",
-        time: this.#now(),
+        time,
         room: room.name,
         from: old,
         to: member.name,
@@ -271,104 +270,8 @@ export class RoomActions {
     member.sink.send({ type: "rooms", rooms });
   }
 
-  /**
-   * `/topic [text]`: without `text` (undefined), tells `member` the topic;
-   * with it, an operator sets it ("" clears it).
-   *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `message_too_long`.
-   */
-  topic(member: Member, room: Room, text: string | undefined): void {
-    const time = this.#now();
-    if (text === undefined) {
-      member.sink.send({ type: "topic", time, room: room.name, topic: room.topic });
-      return;
-    }
-    this.#checkOperator(member, room, "set the topic");
-    const topic = cleanMessage(text).trim();
-    const length = codePointLength(topic);
-    if (length > MAX_TOPIC_LENGTH) {
-      throw new ChatError(
-        ErrorCode.MessageTooLong,
-        `Topic not set: ${length} characters, the limit is ${MAX_TOPIC_LENGTH}`,
-      );
-    }
-    room.topic = topic;
-    this.#registry.save(room);
-    this.#bus.publish(room.name, { type: "topic", time, room: room.name, topic, by: member.name });
-    this.#log(`${member.name} set the topic of #${room.name}: ${topic}`);
-  }
-
-  /**
-   * `/kick NAME [reason]`: an operator puts a member out of the room.
-   *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
-   */
-  kick(member: Member, room: Room, name: string, reason: string): void {
-    this.#checkOperator(member, room, "kick");
-    const target = this.#member(room, name);
-    this.part(target, room, cleanMessage(reason).trim() || "kicked", member);
-  }
-
-  /**
-   * `/op NAME`, `/deop NAME`: an operator makes a member an operator, or
-   * takes it back.
-   *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
-   */
-  setOperator(member: Member, room: Room, name: string, op: boolean): void {
-    this.#checkOperator(member, room, op ? "make operators" : "unmake operators");
-    const target = this.#member(room, name);
-    if (op === room.isOp(target)) {
-      member.sink.send({
-        type: "info",
-        text: `${target.name} is ${op ? "already" : "not"} an operator of #${room.name}`,
-      });
-      return;
-    }
-    if (op) room.ops.add(target.key);
-    else room.ops.delete(target.key);
-    this.#registry.save(room);
-    this.#mode(room, member.name, op ? "op" : "deop", target.name);
-    this.#succeed(room);
-  }
-
-  /**
-   * `/invite NAME`: an operator lets someone online into the room, even
-   * when it is private; they are told.
-   *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
-   */
-  invite(member: Member, room: Room, name: string): void {
-    this.#checkOperator(member, room, "invite");
-    const target = this.#find(name.trim().replace(/^@/, ""));
-    if (!target) {
-      throw new ChatError(ErrorCode.NoSuchUser, `Nobody called ${shownRoomName(name)} is here`);
-    }
-    if (room.has(target)) {
-      member.sink.send({ type: "info", text: `${target.name} is in #${room.name} already` });
-      return;
-    }
-    room.invites.add(target.key);
-    target.sink.send({ type: "invite", time: this.#now(), room: room.name, from: member.name });
-    member.sink.send({ type: "info", text: `${target.name} is invited to #${room.name}` });
-    this.#log(`${member.name} invited ${target.name} to #${room.name}`);
-  }
-
-  /**
-   * `/private`, `/public`: an operator makes the room entered by invitation
-   * only, or open to all again.
-   *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`.
-   */
-  setPrivate(member: Member, room: Room, privateRoom: boolean): void {
-    this.#checkOperator(member, room, privateRoom ? "make it private" : "make it public");
-    if (room.private === privateRoom) return;
-    room.private = privateRoom;
-    this.#registry.save(room);
-    this.#mode(room, member.name, privateRoom ? "private" : "public");
-  }
-
-  #mode(room: Room, by: string, change: ModeChange, name?: string): void {
+  /** Tells the room how it changed (an operator made or unmade, its privacy); `by` "" is the server. */
+  mode(room: Room, by: string, change: ModeChange, name?: string): void {
     this.#bus.publish(room.name, {
       type: "mode",
       time: this.#now(),
@@ -378,34 +281,6 @@ export class RoomActions {
       ...(name !== undefined ? { name } : {}),
     });
     this.#log(`#${room.name}: ${change}${name ? " " + name : ""}${by ? " by " + by : ""}`);
-  }
-
-  #checkOperator(member: Member, room: Room, what: string): void {
-    if (room === this.#registry.lobby) {
-      throw new ChatError(
-        ErrorCode.NotAllowed,
-        "#lobby has no room operators: only the server's operator looks after it",
-      );
-    }
-    if (!room.isOp(member)) {
-      throw new ChatError(
-        ErrorCode.NotOperator,
-        `Only an operator of #${room.name} may ${what}`,
-      );
-    }
-  }
-
-  /** The member of `room` called `name`. */
-  #member(room: Room, name: string): Member {
-    const key = nameKey(name.trim().replace(/^@/, ""));
-    const target = room.members().find((m) => m.key === key);
-    if (!target) {
-      throw new ChatError(
-        ErrorCode.NoSuchUser,
-        `Nobody called ${shownRoomName(name)} is in #${room.name}`,
-      );
-    }
-    return target;
   }
 }
 
