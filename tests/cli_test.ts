@@ -21,6 +21,8 @@ const SERVE_DEFAULTS: ServeSettings = {
   tlsCert: undefined,
   tlsKey: undefined,
   history: 0,
+  keepDays: 365,
+  keepMessages: 100000,
 };
 
 /** What `chat join` runs with when nothing is said. */
@@ -86,6 +88,15 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     [["serve", "--data", "./data", "--auth", "names", "--history", "50"], {}, {
       command: "serve",
       settings: { ...SERVE_DEFAULTS, data: "./data", auth: "names", history: 50 },
+    }],
+    // Retention (issue 15): flags, variables, 0 for no limit.
+    [["serve", "--keep-days", "0", "--keep-messages", "500"], { CHAT_KEEP_DAYS: "30" }, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, keepDays: 0, keepMessages: 500 },
+    }],
+    [["serve"], { CHAT_KEEP_DAYS: "30", CHAT_KEEP_MESSAGES: "0" }, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, keepDays: 30, keepMessages: 0 },
     }],
     [["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"], { CHAT_HISTORY: "1000" }, {
       command: "serve",
@@ -195,6 +206,7 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "--history", "1001"], "invalid --history '1001': use a whole number from 0 to 1000"],
     [["serve", "--history=-1"], "invalid --history '-1': use a whole number from 0 to 1000"],
     [["serve", "--history", "lots"], "invalid --history 'lots': use a whole number from 0 to 1000"],
+    [["serve", "--keep-days", "-1"], "invalid --keep-days '-1': use a whole number of 0 or more"],
     [["join", "--ca"], "option '--ca' needs a value"],
     [["usr", "list"], "unknown command 'usr'; did you mean 'user'?"],
     [["help", "crt"], "no help for 'crt'; did you mean 'cert'?"],
@@ -289,6 +301,7 @@ Deno.test("chat serve --help documents every flag and the environment variables"
   const flags = ["--host", "--port", "--max-users", "--motd", "--max-per-ip", "--flood-rate"]
     .concat(["--flood-burst", "--ping-interval", "--register-timeout", "--max-line"])
     .concat(["--queue-limit", "--data", "--auth", "--history", "--tls-cert", "--tls-key"])
+    .concat(["--keep-days", "--keep-messages"])
     .concat(["CHAT_MAX_USERS", "Examples:", "--auth names"]);
   for (const flag of flags) {
     assert.ok(stdout.includes(flag), flag);

@@ -23,6 +23,7 @@ import {
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
 } from "../server/limits.ts";
+import { DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MESSAGES } from "../store/retention.ts";
 import { AUTH_MODES, type Invocation, type UserAction } from "./settings.ts";
 
 /** The command line was wrong; the message says how, for a person. */
@@ -55,6 +56,8 @@ const SERVE_OPTIONS = {
   data: { type: "string" },
   auth: { type: "string" },
   history: { type: "string" },
+  "keep-days": { type: "string" },
+  "keep-messages": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -188,6 +191,8 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       tlsCert,
       tlsKey,
       history: number("history", "CHAT_HISTORY", DEFAULT_HISTORY),
+      keepDays: number("keep-days", "CHAT_KEEP_DAYS", DEFAULT_KEEP_DAYS),
+      keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
     },
   };
 }

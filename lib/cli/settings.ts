@@ -50,6 +50,10 @@ export interface ServeSettings {
   tlsKey: string | undefined;
   /** Room messages a joiner is shown, marked as history (0: none). */
   history: number;
+  /** With `data`: days room messages and delivered private messages are kept (0: no limit). */
+  keepDays: number;
+  /** With `data`: room messages kept per room, the newest (0: no limit). */
+  keepMessages: number;
 }
 
 /** Settings of `chat join`. */

@@ -9,6 +9,7 @@
 import { DEFAULT_CERT_DAYS, MAX_CERT_DAYS } from "../auth/cert_days.ts";
 import { DEFAULT_FLOOD, DEFAULT_HISTORY, DEFAULT_MAX_USERS, MAX_HISTORY } from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MESSAGES } from "../store/retention.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
   DEFAULT_PING_INTERVAL_MS,
@@ -66,6 +67,10 @@ History, accounts and encryption:
                          /history works even with --history 0)
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
+  --keep-days N          With --data: delete room messages, and private messages
+                         read, after N days (default ${DEFAULT_KEEP_DAYS}; 0: keep them)
+  --keep-messages N      With --data: keep the newest N messages of each room
+                         (default ${DEFAULT_KEEP_MESSAGES}; 0: no limit)
   --auth MODE            off: any free name (default); names: registered names
                          need their password; required: registered users only.
                          names and required need --data. See 'chat help user'
