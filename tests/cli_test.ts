@@ -142,6 +142,14 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     }],
     [["user", "--help"], {}, { command: "help", topic: "user" }],
     [["help", "cert"], {}, { command: "help", topic: "cert" }],
+    [["backup", "--data", "./data", "copy.db"], {}, {
+      command: "backup",
+      settings: { data: "./data", file: "copy.db" },
+    }],
+    [["backup", "copy.db"], { CHAT_DATA: "/srv/chat" }, {
+      command: "backup",
+      settings: { data: "/srv/chat", file: "copy.db" },
+    }],
     [["cert", "chat.lan", "10.0.0.5"], {}, {
       command: "cert",
       settings: { names: ["chat.lan", "10.0.0.5"], out: ".", days: 365, force: false },
@@ -210,7 +218,7 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["join", "--ca"], "option '--ca' needs a value"],
     [["usr", "list"], "unknown command 'usr'; did you mean 'user'?"],
     [["help", "crt"], "no help for 'crt'; did you mean 'cert'?"],
-    [["help", "x"], "no help for 'x'; the commands are serve, join, user and cert"],
+    [["help", "x"], "no help for 'x'; the commands are serve, join, user, cert and backup"],
     [["user", "list", "--data"], "option '--data' needs a value"],
     [["cert", "--days", "900", "a"], "invalid --days '900': use a whole number from 1 to 825"],
     [["cert", "--days", "0", "a"], "invalid --days '0': use a whole number from 1 to 825"],
@@ -311,6 +319,7 @@ Deno.test("chat serve --help documents every flag and the environment variables"
 Deno.test("chat help user, chat help cert and chat join --help document their options", async () => {
   const want: [string[], string[]][] = [
     [["help", "user"], ["add", "passwd", "del", "list", "--data", "CHAT_DATA", "CHAT_PASSWORD"]],
+    [["help", "backup"], ["--data DIR FILE", "CHAT_DATA", "To restore", "Exit codes"]],
     [["cert", "--help"], ["NAME...", "--out", "--days", "--force", "chat-key.pem", "Example:"]],
     [["join", "--help"], ["--tls", "--ca", "CHAT_CA", "CHAT_PASSWORD"]],
   ];

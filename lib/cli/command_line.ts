@@ -39,7 +39,7 @@ export class UsageError extends Error {
   }
 }
 
-const HELP_TOPICS = ["serve", "join", "user", "cert"] as const;
+const HELP_TOPICS = ["serve", "join", "user", "cert", "backup"] as const;
 
 const SERVE_OPTIONS = {
   host: { type: "string" },
@@ -81,6 +81,11 @@ const CERT_OPTIONS = {
   out: { type: "string" },
   days: { type: "string" },
   force: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const BACKUP_OPTIONS = {
+  data: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -131,6 +136,8 @@ export function parseCommandLine(
       return parseUser(rest, env);
     case "cert":
       return parseCert(rest);
+    case "backup":
+      return parseBackup(rest, env);
     default: {
       const commands = [...HELP_TOPICS, "help"];
       const hint = first.startsWith("-") ? "" : suggest(first, commands);
@@ -275,6 +282,27 @@ function parseUser(args: string[], env: Record<string, string | undefined>): Inv
     command: "user",
     settings: { action, name: account, data, password: nonEmpty(env.CHAT_PASSWORD) },
   };
+}
+
+function parseBackup(args: string[], env: Record<string, string | undefined>): Invocation {
+  const { values, positionals } = parse(args, BACKUP_OPTIONS, "backup", true);
+  if (values.help) return { command: "help", topic: "backup" };
+  const data = nonEmpty(values.data ?? env.CHAT_DATA);
+  if (data === undefined) {
+    throw new UsageError(
+      "chat backup needs --data DIR (or CHAT_DATA): the directory of 'chat serve --data DIR'",
+      "backup",
+    );
+  }
+  if (positionals.length !== 1 || positionals[0] === "") {
+    throw new UsageError(
+      positionals.length > 1
+        ? `too many arguments: ${positionals.join(" ")}; name one file to write`
+        : "name the file to write the copy to, e.g. chat backup --data ./data chat-backup.db",
+      "backup",
+    );
+  }
+  return { command: "backup", settings: { data, file: positionals[0] } };
 }
 
 function parseCert(args: string[]): Invocation {

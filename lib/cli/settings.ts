@@ -99,8 +99,16 @@ export interface CertSettings {
   force: boolean;
 }
 
+/** Settings of `chat backup`. */
+export interface BackupSettings {
+  /** The server's data directory. */
+  data: string;
+  /** The file to write the copy to; must not exist. */
+  file: string;
+}
+
 /** Subcommands with their own help. */
-export type HelpTopic = "serve" | "join" | "user" | "cert";
+export type HelpTopic = "serve" | "join" | "user" | "cert" | "backup";
 
 /** What the command line asks for. */
 export type Invocation =
@@ -109,4 +117,5 @@ export type Invocation =
   | { command: "serve"; settings: ServeSettings }
   | { command: "join"; settings: JoinSettings }
   | { command: "user"; settings: UserSettings }
-  | { command: "cert"; settings: CertSettings };
+  | { command: "cert"; settings: CertSettings }
+  | { command: "backup"; settings: BackupSettings };

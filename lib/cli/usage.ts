@@ -26,6 +26,7 @@ Usage:
   chat join [HOST[:PORT]] [options] Join a chat server
   chat user add|passwd|del|list ... Manage a server's accounts
   chat cert NAME... [options]       Make a TLS certificate for a server
+  chat backup --data DIR FILE       Copy a server's data, even while it runs
   chat help [COMMAND]               Show help for a command
   chat --version                    Print the version
 
@@ -170,10 +171,32 @@ Example:
   chat cert classroom.lan 192.168.1.20
 `;
 
+/** Help for `chat backup`. */
+export const BACKUP_USAGE = `Usage: chat backup --data DIR FILE
+
+Write a consistent copy of a chat server's data directory (accounts, room
+history, private messages) to FILE, a new file readable by you only. It works
+while 'chat serve --data DIR' runs: the copy is the data as it was when the
+backup began, and the server goes on meanwhile.
+
+Options:
+  --data DIR        The server's data directory                      [CHAT_DATA]
+  -h, --help        Show this help
+
+To restore: stop the server, move DIR away, then
+  mkdir -m 700 DIR && cp FILE DIR/chat.db && chat serve --data DIR
+
+Example:
+  chat backup --data ./data "backups/chat-$(date +%F).db"
+
+Exit codes: 0 done, 1 failed (no data in DIR, FILE exists, disk full...), 2 usage.
+`;
+
 /** The help text of each subcommand. */
 export const HELP: Readonly<Record<HelpTopic, string>> = {
   serve: SERVE_USAGE,
   join: JOIN_USAGE,
   user: USER_USAGE,
   cert: CERT_USAGE,
+  backup: BACKUP_USAGE,
 };
