@@ -91,7 +91,7 @@ Deno.test("pruning deletes at most one batch a step, and gives the space back to
     let store = Store.open(dir, { exclusive: true });
     fill(
       store,
-      4 * PRUNE_BATCH,
+      2_000,
       (i) => ({ time: NOW - DAY, room: "lobby", text: `${i} ${text}` }),
     );
     store.close();

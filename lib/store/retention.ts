@@ -33,7 +33,7 @@ export const DEFAULT_KEEP_DAYS = 365;
 export const DEFAULT_KEEP_MESSAGES = 100_000;
 
 /** Most rows one pruning step deletes: a few milliseconds' work. */
-export const PRUNE_BATCH = 500;
+export const PRUNE_BATCH = 100;
 
 /** How often a pass looks for something to prune, in ms. */
 export const PRUNE_INTERVAL_MS = 10 * 60_000;
@@ -167,14 +167,18 @@ export class Pruner {
       let room = this.#get("SELECT room FROM messages ORDER BY room LIMIT 1")?.room;
       while (typeof room === "string") {
         // The newest message of the room that is past the count: it and older ones go.
-        const last = this.#get(
-          "SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-          room,
-          keepMessages,
-        )?.id;
+        let last: unknown;
+        const name = room;
+        this.#step(() => {
+          last = this.#get(
+            "SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            name,
+            keepMessages,
+          )?.id;
+          return 0;
+        }, false);
         if (typeof last === "number" || typeof last === "bigint") {
           const upTo = Number(last);
-          const name = room;
           while (this.#step(() => this.#pruneRoom(name, upTo)) === PRUNE_BATCH) yield;
         }
         yield;
@@ -185,7 +189,8 @@ export class Pruner {
     while (Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0) > VACUUM_SLACK_PAGES) {
       this.#step(() => {
         const free = Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0);
-        this.#db.exec(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
+        // One row per page freed: each must be stepped (exec would free one).
+        this.#statement(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`).all();
         const after = Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0);
         this.counts.pages += free - after;
         return 0;
