@@ -53,15 +53,15 @@ Deno.test("chat backup copies a live server under load; the restored copy serves
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stdout, /^backed up .* to .*小明's backup\.db \(\d+ KB in \d+\.\d s\)\n$/);
     assert.ok(during > 0, "the server went on while the backup ran");
-    assert.equal(Deno.statSync(file).mode! & 0o777, 0o600, "private, as the data is");
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600, "private, as the data is");
     await writer.close();
     live.child.kill("SIGTERM");
     assert.equal((await live.finish()).code, 0);
 
     // The README's restore steps.
     const restored = join(dir, "restored");
-    Deno.mkdirSync(restored, { mode: 0o700 });
-    Deno.copyFileSync(file, join(restored, "chat.db"));
+    await Deno.mkdir(restored, { mode: 0o700 });
+    await Deno.copyFile(file, join(restored, "chat.db"));
     const again = serve(restored);
     const reader = await JsonClient.join(await again.port(), "reader");
     const stored = new Map((await allHistory(reader)).map((m) => [m.id, m.text]));
@@ -85,11 +85,11 @@ Deno.test("chat backup says what is wrong in one line: no data, a file in the wa
     });
     assert.equal(made.code, 0, made.stderr);
     const taken = join(dir, "taken.db");
-    Deno.writeTextFileSync(taken, "keep me");
+    await Deno.writeTextFile(taken, "keep me");
     const exists = await runChat(["backup", "--data", data, taken]);
     assert.equal(exists.code, 1);
     assert.equal(exists.stderr, `chat: ${taken} exists; remove it or name another file\n`);
-    assert.equal(Deno.readTextFileSync(taken), "keep me");
+    assert.equal(await Deno.readTextFile(taken), "keep me");
 
     const missing = await runChat(["backup", "--data", data]);
     assert.equal(missing.code, 2);

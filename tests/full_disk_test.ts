@@ -34,7 +34,7 @@ Deno.test("a full disk refuses messages with not_saved, tells the operator once,
     assert.equal((await bo.next("message")).text, "before");
 
     // No file of the server may grow any more: the next commit cannot be written.
-    await limitFileSize(server.child.pid, Deno.statSync(join(dir, "chat.db-wal")).size);
+    await limitFileSize(server.child.pid, (await Deno.stat(join(dir, "chat.db-wal"))).size);
     const refused = 40;
     const text = "x".repeat(900);
     for (let i = 0; i < refused; i++) await ann.send({ type: "say", text: `${i} ${text}` });

@@ -11,7 +11,13 @@
  *   `bench/store.ts` measures 2,700 to 4,600 appends a second on the
  *   development machine (220 to 370 µs each); `NORMAL` was 7 times faster
  *   but may lose the last commits when the machine, not just the process,
- *   dies.
+ *   dies. The server's messages go through {@link Store.commitSoon}: those
+ *   of one turn of the event loop share one commit (`commit_group.ts`), so a
+ *   busy server pays for one fsync per turn, not per message.
+ * - **Bounded.** {@link Store.startPruning} deletes what `--keep-days` and
+ *   `--keep-messages` no longer keep, in small steps (`retention.ts`).
+ * - **Backups while it runs.** {@link Store.backup} copies the database
+ *   consistently while a server writes to it (`chat backup`).
  * - **One server per directory.** `chat serve` opens the store with
  *   `exclusive`, which takes an OS lock on `DIR/chat.lock`. The OS drops the
  *   lock when the process ends, however it ends, so there is no stale lock
