@@ -38,7 +38,7 @@ TAG ?=
 # The compiled executable `make test-exe` tests.
 CHAT_EXE ?= dist/chat
 
-.PHONY: all deno serve join install uninstall test check fmt compile dist test-exe bench-startup clean
+.PHONY: all deno serve join install uninstall test check fmt compile dist test-exe bench-startup bench-upkeep clean
 
 all: check test
 
@@ -117,6 +117,11 @@ dist: deno
 test-exe: deno $(if $(filter dist/chat,$(CHAT_EXE)),compile)
 	CHAT_EXE=$(CHAT_EXE) $(DENO) test $(TEST_PERMS) tests/version_test.ts tests/permissions_test.ts
 
+# What keeping --data in shape costs (issue 15): the longest pruning step and the
+# time of chat backup, for 200,000 messages in 10 rooms.
+bench-upkeep: deno
+	$(DENO) run -A bench/upkeep.ts 200000 10
+
 # Start-up times of `chat --version` and `chat join` (hyperfine when installed).
 bench-startup: deno
 	DENO=$(DENO) bench/startup.sh
@@ -150,6 +155,9 @@ bench: deno
 	@rm -rf .bench-data
 	@$(BENCH) --label fanout-100-data --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --server-arg=--data --server-arg=.bench-data/fanout
 	@$(BENCH) --label saturation-100-data --workload saturation --members 100 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation
+	@# Group commit (issue 15): 10 members all sending, so that the store is what is measured.
+	@$(BENCH) --label saturation-10 --workload saturation --members 10 --senders 10 --window 16 --duration 10
+	@$(BENCH) --label saturation-10-data --workload saturation --members 10 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation-10
 	@rm -rf .bench-data
 
 # A seconds-long run of each kind of workload, so that the generator keeps working;

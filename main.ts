@@ -1,7 +1,7 @@
 /**
  * chat: a terminal chat room. `chat serve` runs a room server, `chat join`
- * joins one, `chat user` manages a server's accounts and `chat cert` makes a
- * TLS certificate for it. See README.md for the commands and docs/PROTOCOL.md
+ * joins one, `chat user` manages a server's accounts, `chat cert` makes a
+ * TLS certificate for it and `chat backup` copies its data. See README.md for the commands and docs/PROTOCOL.md
  * for the wire protocol.
  *
  * Exit codes: 0 success, 1 failure, 2 usage error, 3 cannot connect,
@@ -61,6 +61,10 @@ export async function main(args: string[]): Promise<number> {
     case "cert": {
       const { certCommand } = await import("./lib/cli/cert_command.ts");
       return await certCommand(call.settings);
+    }
+    case "backup": {
+      const { backupCommand } = await import("./lib/cli/backup_command.ts");
+      return await backupCommand(call.settings);
     }
   }
 }

@@ -23,6 +23,8 @@ const SERVE_DEFAULTS: ServeSettings = {
   tlsCert: undefined,
   tlsKey: undefined,
   history: 0,
+  keepDays: 365,
+  keepMessages: 100000,
 };
 
 /** What `chat join` runs with when nothing is said. */
@@ -89,6 +91,15 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
       command: "serve",
       settings: { ...SERVE_DEFAULTS, data: "./data", auth: "names", history: 50 },
     }],
+    // Retention (issue 15): flags, variables, 0 for no limit.
+    [["serve", "--keep-days", "0", "--keep-messages", "500"], { CHAT_KEEP_DAYS: "30" }, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, keepDays: 0, keepMessages: 500 },
+    }],
+    [["serve"], { CHAT_KEEP_DAYS: "30", CHAT_KEEP_MESSAGES: "0" }, {
+      command: "serve",
+      settings: { ...SERVE_DEFAULTS, keepDays: 30, keepMessages: 0 },
+    }],
     [["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"], { CHAT_HISTORY: "1000" }, {
       command: "serve",
       settings: { ...SERVE_DEFAULTS, tlsCert: "c.pem", tlsKey: "k.pem", history: 1000 },
@@ -133,6 +144,14 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     }],
     [["user", "--help"], {}, { command: "help", topic: "user" }],
     [["help", "cert"], {}, { command: "help", topic: "cert" }],
+    [["backup", "--data", "./data", "copy.db"], {}, {
+      command: "backup",
+      settings: { data: "./data", file: "copy.db" },
+    }],
+    [["backup", "copy.db"], { CHAT_DATA: "/srv/chat" }, {
+      command: "backup",
+      settings: { data: "/srv/chat", file: "copy.db" },
+    }],
     [["cert", "chat.lan", "10.0.0.5"], {}, {
       command: "cert",
       settings: { names: ["chat.lan", "10.0.0.5"], out: ".", days: 365, force: false },
@@ -197,10 +216,11 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "--history", "1001"], "invalid --history '1001': use a whole number from 0 to 1000"],
     [["serve", "--history=-1"], "invalid --history '-1': use a whole number from 0 to 1000"],
     [["serve", "--history", "lots"], "invalid --history 'lots': use a whole number from 0 to 1000"],
+    [["serve", "--keep-days", "-1"], "invalid --keep-days '-1': use a whole number of 0 or more"],
     [["join", "--ca"], "option '--ca' needs a value"],
     [["usr", "list"], "unknown command 'usr'; did you mean 'user'?"],
     [["help", "crt"], "no help for 'crt'; did you mean 'cert'?"],
-    [["help", "x"], "no help for 'x'; the commands are serve, join, user and cert"],
+    [["help", "x"], "no help for 'x'; the commands are serve, join, user, cert and backup"],
     [["user", "list", "--data"], "option '--data' needs a value"],
     [["cert", "--days", "900", "a"], "invalid --days '900': use a whole number from 1 to 825"],
     [["cert", "--days", "0", "a"], "invalid --days '0': use a whole number from 1 to 825"],
@@ -291,6 +311,7 @@ Deno.test("chat serve --help documents every flag and the environment variables"
   const flags = ["--host", "--port", "--max-users", "--motd", "--max-per-ip", "--flood-rate"]
     .concat(["--flood-burst", "--ping-interval", "--register-timeout", "--max-line"])
     .concat(["--queue-limit", "--data", "--auth", "--history", "--tls-cert", "--tls-key"])
+    .concat(["--keep-days", "--keep-messages"])
     .concat(["CHAT_MAX_USERS", "Examples:", "--auth names"]);
   for (const flag of flags) {
     assert.ok(stdout.includes(flag), flag);
@@ -300,6 +321,7 @@ Deno.test("chat serve --help documents every flag and the environment variables"
 Deno.test("chat help user, chat help cert and chat join --help document their options", async () => {
   const want: [string[], string[]][] = [
     [["help", "user"], ["add", "passwd", "del", "list", "--data", "CHAT_DATA", "CHAT_PASSWORD"]],
+    [["help", "backup"], ["--data DIR FILE", "CHAT_DATA", "To restore", "Exit codes"]],
     [["cert", "--help"], ["NAME...", "--out", "--days", "--force", "chat-key.pem", "Example:"]],
     [["join", "--help"], ["--tls", "--ca", "CHAT_CA", "CHAT_PASSWORD"]],
   ];

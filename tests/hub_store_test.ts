@@ -36,7 +36,8 @@ const T0 = Date.UTC(2026, 10, 25, 12, 3);
 /** Runs `body` with a store in a fresh temporary directory, closed and removed afterwards. */
 async function withStore(body: (store: Store, dir: string) => void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chat-hub-" });
-  const store = Store.open(dir);
+  // Each append commits at once, so that a test sees it at once; group commit: store_group_test.ts.
+  const store = Store.open(dir, { groupCommit: false });
   try {
     body(store, dir);
   } finally {
@@ -190,7 +191,7 @@ Deno.test("a restarted hub keeps the room's history, and ids keep increasing", a
     assert.deepEqual(before, [1, 2, 3]);
     first.close();
 
-    const second = Store.open(dir);
+    const second = Store.open(dir, { groupCommit: false });
     try {
       const restarted = hubOver(second, { history: 10 });
       const carol = join(restarted, "Carol");
@@ -973,7 +974,7 @@ Deno.test("an away account's mailbox takes text up to exactly 128 KiB, counted i
 Deno.test("refusals are counted per sender on disk, the first 20 by name, and told once", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-hub-" });
   try {
-    let store = Store.open(dir);
+    let store = Store.open(dir, { groupCommit: false });
     store.addUser("Bob", "$fake$", T0);
     const hub = hubOver(store, { auth: "names" });
     // Fill what strangers may send, then have 22 more try once each, one of them twice.
@@ -991,7 +992,7 @@ Deno.test("refusals are counted per sender on disk, the first 20 by name, and to
     assert.ok(late.every((sender) => sender.inbox.of("error").length > 0));
     store.close();
     // A restart keeps the count.
-    store = Store.open(dir);
+    store = Store.open(dir, { groupCommit: false });
     const after = hubOver(store, { auth: "names" });
     const bob = join(after, "Bob", { account: true });
     const told = bob.inbox.of("info").map((e) => e.text);

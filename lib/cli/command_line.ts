@@ -30,6 +30,7 @@ import {
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
 } from "../server/limits.ts";
+import { DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MESSAGES } from "../store/retention.ts";
 import { AUTH_MODES, type Invocation, type UserAction } from "./settings.ts";
 
 /** The command line was wrong; the message says how, for a person. */
@@ -45,7 +46,7 @@ export class UsageError extends Error {
   }
 }
 
-const HELP_TOPICS = ["serve", "join", "user", "cert"] as const;
+const HELP_TOPICS = ["serve", "join", "user", "cert", "backup"] as const;
 
 /** What `chat help X` answers with the overview: help itself, and the version. */
 const OVERVIEW_TOPICS = ["help", "-h", "--help", "version", "-v", "-V", "--version"];
@@ -70,6 +71,8 @@ const SERVE_OPTIONS = {
   data: { type: "string" },
   auth: { type: "string" },
   history: { type: "string" },
+  "keep-days": { type: "string" },
+  "keep-messages": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -96,12 +99,18 @@ const CERT_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+const BACKUP_OPTIONS = {
+  data: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Each subcommand's options, to say which one a misplaced option belongs to. */
 const COMMAND_OPTIONS: Record<string, OptionSpec> = {
   serve: SERVE_OPTIONS,
   join: JOIN_OPTIONS,
   user: USER_OPTIONS,
   cert: CERT_OPTIONS,
+  backup: BACKUP_OPTIONS,
 };
 
 const USER_ACTIONS: readonly UserAction[] = ["add", "passwd", "del", "list"];
@@ -154,6 +163,8 @@ export function parseCommandLine(
       return parseUser(rest, env);
     case "cert":
       return parseCert(rest);
+    case "backup":
+      return parseBackup(rest, env);
     default: {
       if (first.startsWith("-")) {
         const owner = Object.entries(COMMAND_OPTIONS).find(([, options]) =>
@@ -226,6 +237,8 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       tlsCert,
       tlsKey,
       history: number("history", "CHAT_HISTORY", DEFAULT_HISTORY),
+      keepDays: number("keep-days", "CHAT_KEEP_DAYS", DEFAULT_KEEP_DAYS),
+      keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
     },
   };
 }
@@ -316,6 +329,27 @@ function parseUser(args: string[], env: Record<string, string | undefined>): Inv
     command: "user",
     settings: { action, name: account, data, password: nonEmpty(env.CHAT_PASSWORD) },
   };
+}
+
+function parseBackup(args: string[], env: Record<string, string | undefined>): Invocation {
+  const { values, positionals } = parse(args, BACKUP_OPTIONS, "backup", true);
+  if (values.help) return { command: "help", topic: "backup" };
+  const data = nonEmpty(values.data ?? env.CHAT_DATA);
+  if (data === undefined) {
+    throw new UsageError(
+      "chat backup needs --data DIR (or CHAT_DATA): the directory of 'chat serve --data DIR'",
+      "backup",
+    );
+  }
+  if (positionals.length !== 1 || positionals[0] === "") {
+    throw new UsageError(
+      positionals.length > 1
+        ? `too many arguments: ${positionals.join(" ")}; name one file to write`
+        : "name the file to write the copy to, e.g. chat backup --data ./data chat-backup.db",
+      "backup",
+    );
+  }
+  return { command: "backup", settings: { data, file: positionals[0] } };
 }
 
 function parseCert(args: string[]): Invocation {

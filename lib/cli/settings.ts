@@ -54,6 +54,10 @@ export interface ServeSettings {
   tlsKey: string | undefined;
   /** Room messages a joiner is shown, marked as history (0: none). */
   history: number;
+  /** With `data`: days room messages and delivered private messages are kept (0: no limit). */
+  keepDays: number;
+  /** With `data`: room messages kept per room, the newest (0: no limit). */
+  keepMessages: number;
 }
 
 /** Settings of `chat join`. */
@@ -99,8 +103,16 @@ export interface CertSettings {
   force: boolean;
 }
 
+/** Settings of `chat backup`. */
+export interface BackupSettings {
+  /** The server's data directory. */
+  data: string;
+  /** The file to write the copy to; must not exist. */
+  file: string;
+}
+
 /** Subcommands with their own help. */
-export type HelpTopic = "serve" | "join" | "user" | "cert";
+export type HelpTopic = "serve" | "join" | "user" | "cert" | "backup";
 
 /** What the command line asks for. */
 export type Invocation =
@@ -109,4 +121,5 @@ export type Invocation =
   | { command: "serve"; settings: ServeSettings }
   | { command: "join"; settings: JoinSettings }
   | { command: "user"; settings: UserSettings }
-  | { command: "cert"; settings: CertSettings };
+  | { command: "cert"; settings: CertSettings }
+  | { command: "backup"; settings: BackupSettings };

@@ -16,6 +16,7 @@ import {
   MAX_HISTORY,
 } from "../core/limits.ts";
 import { DEFAULT_JOIN_HOST, DEFAULT_PORT, MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MESSAGES } from "../store/retention.ts";
 import {
   DEFAULT_MAX_PER_ADDRESS,
   DEFAULT_PING_INTERVAL_MS,
@@ -32,6 +33,7 @@ Usage:
   chat join [HOST[:PORT]] [options] Join a chat server
   chat user add|passwd|del|list ... Manage a server's accounts
   chat cert NAME... [options]       Make a TLS certificate for a server
+  chat backup --data DIR FILE       Copy a server's data, even while it runs
   chat help [COMMAND]               Show help for a command
   chat --version                    Print the version
 
@@ -75,6 +77,10 @@ History, accounts and encryption:
                          /history works even with --history 0)
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
+  --keep-days N          With --data: delete room messages, and private messages
+                         read, after N days (default ${DEFAULT_KEEP_DAYS}; 0: keep them)
+  --keep-messages N      With --data: keep the newest N messages of each room
+                         (default ${DEFAULT_KEEP_MESSAGES}; 0: no limit)
   --auth MODE            off: any free name (default); names: registered names
                          need their password; required: registered users only.
                          names and required need --data. See 'chat help user'
@@ -174,10 +180,32 @@ Example:
   chat cert classroom.lan 192.168.1.20
 `;
 
+/** Help for `chat backup`. */
+export const BACKUP_USAGE = `Usage: chat backup --data DIR FILE
+
+Write a consistent copy of a chat server's data directory (accounts, room
+history, private messages) to FILE, a new file readable by you only. It works
+while 'chat serve --data DIR' runs: the copy is the data as it was when the
+backup began, and the server goes on meanwhile.
+
+Options:
+  --data DIR        The server's data directory                      [CHAT_DATA]
+  -h, --help        Show this help
+
+To restore: stop the server, move DIR away, then
+  mkdir -m 700 DIR && cp FILE DIR/chat.db && chat serve --data DIR
+
+Example:
+  chat backup --data ./data "backups/chat-$(date +%F).db"
+
+Exit codes: 0 done, 1 failed (no data in DIR, FILE exists, disk full...), 2 usage.
+`;
+
 /** The help text of each subcommand. */
 export const HELP: Readonly<Record<HelpTopic, string>> = {
   serve: SERVE_USAGE,
   join: JOIN_USAGE,
   user: USER_USAGE,
   cert: CERT_USAGE,
+  backup: BACKUP_USAGE,
 };

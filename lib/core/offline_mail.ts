@@ -89,11 +89,12 @@ export class OfflineMail {
         `${owner.name} is away and ${full}; this one was not kept`,
       );
     }
-    const event = this.#posting.privateMessage(member, owner.name, clean, false);
-    member.sink.send({ ...event, offline: true });
-    this.#log(
-      `private ${member.name} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
-    );
+    this.#posting.privateMessage(member, owner.name, clean, false, (event) => {
+      member.sink.send({ ...event, offline: true });
+      this.#log(
+        `private ${member.name} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
+      );
+    });
   }
 
   /**

@@ -5,7 +5,9 @@
  * own copy (the echo) is the acknowledgement, so a message a sender has
  * seen is on disk. One the store refuses is not sent at all (`not_saved`),
  * rather than shown and then lost at the next restart. The store hands out
- * the ids; without one, they are counted here.
+ * the ids; without one, they are counted here. A store that commits in
+ * groups ({@link GroupCommit}) keeps the room messages of one turn of the
+ * event loop in one transaction; each is sent once that is on disk.
  *
  * @module
  */
@@ -16,11 +18,20 @@ import { ErrorCode, type MessageEvent, type PrivateEvent } from "./events.ts";
 import { MAX_MESSAGE_LENGTH } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import type { Mailbox, MessageLog } from "./store.ts";
+import type { GroupCommit, Mailbox, MessageLog } from "./store.ts";
 import { StoreOutage } from "./store_outage.ts";
 
-/** What posting needs of the store: somewhere to keep each message. */
-export type PostingStore = Pick<MessageLog, "appendMessage"> & Pick<Mailbox, "appendPrivate">;
+/**
+ * What posting needs of the store: somewhere to keep each message, and
+ * perhaps a way to keep the room messages of one turn together.
+ */
+export type PostingStore =
+  & Pick<MessageLog, "appendMessage">
+  & Pick<Mailbox, "appendPrivate">
+  & Partial<GroupCommit>;
+
+/** What a sender is told when their message could not be kept. */
+const NOT_SAVED = "Message not sent: the server could not save it";
 
 /** Settings of {@link Posting}. */
 export interface PostingOptions {
@@ -74,28 +85,33 @@ export class Posting {
     this.#outage = new StoreOutage(options.now, options.log);
   }
 
-  /** Sends a message (or a `/me` action) from `member` to `room`, the sender included. */
+  /**
+   * Sends a message (or a `/me` action) from `member` to `room`, the sender
+   * included, once it is stored.
+   */
   post(member: Member, room: Room, text: string, action: boolean): void {
     const clean = checkText(text);
     const time = this.#now();
-    // Stored first: the sender's echo tells them it is saved. The store hands out the id.
-    const id = this.#keep(
+    this.#keepThenSend(
+      member,
       `message from ${member.name} in #${room.name}`,
       (store) =>
         store.appendMessage({ time, room: room.name, from: member.name, text: clean, action }),
-    ) ?? this.#nextId++;
-    const message: MessageEvent = {
-      type: "message",
-      id,
-      time,
-      room: room.name,
-      from: member.name,
-      text: clean,
-      ...(action ? { action: true as const } : {}),
-    };
-    this.#bus.publish(room.name, message);
-    room.remember(message);
-    this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
+      (id) => {
+        const message: MessageEvent = {
+          type: "message",
+          id,
+          time,
+          room: room.name,
+          from: member.name,
+          text: clean,
+          ...(action ? { action: true as const } : {}),
+        };
+        this.#bus.publish(room.name, message);
+        room.remember(message);
+        this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
+      },
+    );
   }
 
   /**
@@ -104,24 +120,59 @@ export class Posting {
    */
   whisper(member: Member, target: Member, text: string): void {
     const clean = checkText(text);
-    const event = this.privateMessage(member, target.name, clean, true);
-    target.sink.send(event);
-    if (target !== member) member.sink.send(event);
-    // The operator sees that it happened, not what was said.
-    this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
+    this.privateMessage(member, target.name, clean, true, (event) => {
+      target.sink.send(event);
+      if (target !== member) member.sink.send(event);
+      // The operator sees that it happened, not what was said.
+      this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
+    });
   }
 
   /**
    * A private message from `member` to `to`, stored (as `delivered` or
-   * waiting) before it is sent.
+   * waiting), then handed to `send`.
    */
-  privateMessage(member: Member, to: string, text: string, delivered: boolean): PrivateEvent {
+  privateMessage(
+    member: Member,
+    to: string,
+    text: string,
+    delivered: boolean,
+    send: (event: PrivateEvent) => void,
+  ): void {
     const time = this.#now();
-    const id = this.#keep(
+    this.#keepThenSend(
+      member,
       `private message from ${member.name}`,
       (store) => store.appendPrivate({ time, from: member.name, to, text, delivered }),
-    ) ?? this.#nextId++;
-    return { type: "private", id, time, from: member.name, to, text };
+      (id) => send({ type: "private", id, time, from: member.name, to, text }),
+    );
+  }
+
+  /**
+   * Keeps a message from `member` with `append`, then `send`s it with its id.
+   * With a store that commits in groups, both happen once the group is on
+   * disk, and a refusal reaches `member` then; otherwise now, and a refusal
+   * is thrown (see {@link save}).
+   */
+  #keepThenSend(
+    member: Member,
+    what: string,
+    append: (store: PostingStore) => number,
+    send: (id: number) => void,
+  ): void {
+    const store = this.#store;
+    if (!store?.commitSoon) {
+      // Stored first: the sender's echo tells them it is saved. The store hands out the id.
+      send(this.#keep(what, append) ?? this.#nextId++);
+      return;
+    }
+    store.commitSoon(() => append(store), (id) => {
+      this.#outage.stored();
+      send(id);
+    }, (error) => {
+      this.#outage.refused(what, errorMessage(error));
+      member.sink.send({ type: "error", code: ErrorCode.NotSaved, message: NOT_SAVED });
+    });
   }
 
   /**
@@ -138,7 +189,7 @@ export class Posting {
       return write(this.#store);
     } catch (error) {
       this.#outage.refused(what, errorMessage(error));
-      throw new ChatError(ErrorCode.NotSaved, "Message not sent: the server could not save it");
+      throw new ChatError(ErrorCode.NotSaved, NOT_SAVED);
     }
   }
 

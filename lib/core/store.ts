@@ -204,5 +204,21 @@ export interface BanBook {
   listBans(): StoredBan[];
 }
 
+/**
+ * Writes that share one commit (group commit): a store that offers it commits
+ * the writes asked for in one turn of the event loop in one transaction, so
+ * that a busy server pays for one flush to disk per turn, not per message.
+ */
+export interface GroupCommit {
+  /**
+   * Runs `write` (which calls this store's appends) in the transaction of the
+   * current group, soon; once that group is durable, calls `done` with what
+   * `write` returned. When the group cannot be kept, none of it is, and
+   * `failed` is called for each of its writes instead. Callbacks come in the
+   * order the writes were asked for.
+   */
+  commitSoon<T>(write: () => T, done: (result: T) => void, failed: (error: unknown) => void): void;
+}
+
 /** Everything a chat server keeps. */
 export interface ChatStore extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook {}

@@ -70,9 +70,12 @@ const STOP_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
  * signal has a listener Deno (2.9) catches SIGHUP and dies of it, even when
  * `nohup` set it to be ignored.
  */
-const IGNORED_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" || IN_TERMINAL
-  ? []
-  : ["SIGHUP"];
+const IGNORED_SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows" ? [] : [
+  ...(IN_TERMINAL ? [] : ["SIGHUP" as const]),
+  // A file grown to the size limit (ulimit -f) would kill the server; heard,
+  // the write fails instead, and the store refuses messages until there is room.
+  "SIGXFSZ",
+];
 
 /** How long the last lines of the log may take to be written when the server stops. */
 const FINAL_FLUSH_MS = 2_000;
@@ -153,6 +156,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   if (store) {
     log(`data in ${store.path}; accounts: ${settings.auth}`);
     for (const warning of store.warnings) log(`warning: ${warning}`);
+    store.startPruning({ keepDays: settings.keepDays, keepMessages: settings.keepMessages }, log);
   }
   if (settings.auth !== "off" && !tls) {
     log(

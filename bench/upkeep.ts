@@ -1,0 +1,72 @@
+/**
+ * What keeping a data directory in shape costs (issue 15): the longest step
+ * of a pruning pass, which holds the server's event loop, and the time of
+ * `chat backup` (the store's online backup), for a database of COUNT
+ * messages of about 100 bytes in ROOMS rooms.
+ *
+ * ```sh
+ * deno run -A bench/upkeep.ts [COUNT] [ROOMS] [DIR]   # defaults: 200000 messages, 10 rooms, a temp dir
+ * ```
+ *
+ * Prints one line per measure. Pruning keeps a tenth of each room
+ * (`--keep-messages COUNT/ROOMS/10`); each step is timed as the server runs
+ * it, in a turn of the event loop of its own.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { DATABASE_FILE, Store } from "../lib/store/sqlite_store.ts";
+
+const count = Number(Deno.args[0] ?? 200_000);
+const rooms = Number(Deno.args[1] ?? 10);
+const dir = await Deno.makeTempDir({ prefix: "chat-upkeep-bench-", dir: Deno.args[2] });
+const text =
+  "a message of a typical length, about a hundred characters long, as people type them in a class chat.";
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+try {
+  let store = Store.open(dir, { exclusive: true });
+  const now = Date.now();
+  for (let i = 0; i < count; i++) {
+    const message = { time: now, room: `room${i % rooms}`, from: "bench", text };
+    store.commitSoon?.(() => store.appendMessage(message), () => {}, () => {});
+    if (i % 5000 === 4999) store.commitWaiting();
+  }
+  store.close();
+  const size = () => Deno.statSync(join(dir, DATABASE_FILE)).size;
+  const full = size();
+
+  store = Store.open(dir, { exclusive: true });
+  const copy = join(dir, "backup.db");
+  let start = performance.now();
+  const copied = await store.backup(copy);
+  console.log(
+    `backup of ${count} messages (${mb(copied)}): ${(performance.now() - start).toFixed(0)} ms`,
+  );
+
+  const keep = Math.floor(count / rooms / 10);
+  const pruner = store.pruner({ keepDays: 0, keepMessages: keep });
+  start = performance.now();
+  // Each next() is what the server runs in one turn of its event loop.
+  const turns: number[] = [];
+  const pass = pruner.pass();
+  for (let done = false; !done;) {
+    const turn = performance.now();
+    done = pass.next().done ?? false;
+    turns.push(performance.now() - turn);
+  }
+  turns.sort((a, b) => a - b);
+  const at = (q: number) => turns[Math.min(turns.length - 1, Math.floor(turns.length * q))];
+  const { messages, pages } = pruner.counts;
+  console.log(
+    `pruning to ${keep} a room: ${messages} deleted in ${turns.length} turns, ` +
+      `${(performance.now() - start).toFixed(0)} ms in all; a turn: p50 ${
+        at(0.5).toFixed(1)
+      } ms, ` +
+      `p99 ${at(0.99).toFixed(1)} ms, longest ${at(1).toFixed(1)} ms; ${pages} pages given back`,
+  );
+  store.close();
+  console.log(`file: ${mb(full)} before pruning, ${mb(size())} after`);
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}

@@ -1,0 +1,254 @@
+/**
+ * Retention: how much history a data directory keeps, and the pruning that
+ * holds it there without stalling the server.
+ *
+ * Room messages older than `keepDays`, room messages past the newest
+ * `keepMessages` of their room, and private messages delivered more than
+ * `keepDays` ago are deleted; private messages still waiting for their
+ * reader are not (the mailbox limits bound them). Pruning runs in steps of at
+ * most {@link PRUNE_BATCH} rows, one transaction each, with the event loop
+ * free between them, so that no step holds the server up for more than a few
+ * milliseconds (docs/PERFORMANCE.md has the longest measured). The space
+ * freed goes to new messages first; beyond {@link VACUUM_SLACK_PAGES} free
+ * pages, the file is shrunk in steps too (`auto_vacuum = INCREMENTAL`).
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { errorMessage } from "../core/errors.ts";
+
+/** How much history is kept. */
+export interface RetentionPolicy {
+  /** Days room messages and delivered private messages are kept; 0: no age limit. */
+  keepDays: number;
+  /** Room messages kept per room, the newest; 0: no count limit. */
+  keepMessages: number;
+}
+
+/** A year: a class or a team looks back over its year, and no further than that. */
+export const DEFAULT_KEEP_DAYS = 365;
+
+/** Per room: a year of a busy room (270 a day), 20 to 50 MB on disk. */
+export const DEFAULT_KEEP_MESSAGES = 100_000;
+
+/** Most rows one pruning step deletes: a few milliseconds' work. */
+export const PRUNE_BATCH = 100;
+
+/** How often a pass looks for something to prune, in ms. */
+export const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/** Free pages kept for new messages before the file is shrunk (1,024 pages: 4 MiB). */
+export const VACUUM_SLACK_PAGES = 1024;
+
+/** Pages one step gives back to the file system. */
+const VACUUM_STEP_PAGES = 256;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What pruning has done so far, for the log and for measuring. */
+export interface PruneCounts {
+  /** Room messages deleted. */
+  messages: number;
+  /** Delivered private messages deleted. */
+  privates: number;
+  /** Pages given back to the file system. */
+  pages: number;
+  /** Steps run. */
+  steps: number;
+  /** The longest step, in ms. */
+  longestStepMs: number;
+}
+
+/**
+ * Prunes one database by a policy, a bounded step at a time: {@link pass}
+ * yields after each step, and {@link Pruner.start} runs passes on a timer
+ * with the event loop free between steps.
+ */
+export class Pruner {
+  #db: DatabaseSync;
+  #policy: RetentionPolicy;
+  #transact: (work: () => void) => void;
+  #now: () => number;
+  #statements = new Map<string, StatementSync>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running = false;
+  /** Totals since the pruner was made. */
+  readonly counts: PruneCounts = { messages: 0, privates: 0, pages: 0, steps: 0, longestStepMs: 0 };
+
+  /**
+   * A pruner of `db` by `policy`; `transact` runs a step in one transaction
+   * (the store's, so that it waits for other writes); `now` in ms.
+   */
+  constructor(
+    db: DatabaseSync,
+    policy: RetentionPolicy,
+    transact: (work: () => void) => void,
+    now: () => number = Date.now,
+  ) {
+    this.#db = db;
+    this.#policy = policy;
+    this.#transact = transact;
+    this.#now = now;
+  }
+
+  /** Whether the policy prunes anything at all. */
+  get active(): boolean {
+    return this.#policy.keepDays > 0 || this.#policy.keepMessages > 0;
+  }
+
+  /**
+   * Runs a pass now and then every {@link PRUNE_INTERVAL_MS}, one step per
+   * turn of the event loop; `log` hears what each pass deleted, and why a
+   * step failed (a pass that fails is tried again at the next interval).
+   */
+  start(log: (line: string) => void): void {
+    if (this.#timer !== undefined || !this.active) return;
+    const runPass = () => {
+      this.#timer = undefined;
+      const before = { ...this.counts };
+      const steps = this.pass();
+      const step = () => {
+        this.#timer = undefined;
+        if (!this.#running) return;
+        let done: boolean | undefined;
+        try {
+          done = steps.next().done;
+        } catch (error) {
+          log(`pruning stopped until the next pass: ${errorMessage(error)}`);
+          done = true;
+        }
+        if (!done) {
+          this.#timer = setTimeout(step, 0);
+          return;
+        }
+        const messages = this.counts.messages - before.messages;
+        const privates = this.counts.privates - before.privates;
+        if (messages + privates > 0) {
+          log(
+            `pruned ${messages} room and ${privates} private messages ` +
+              `(--keep-days ${this.#policy.keepDays}, --keep-messages ${this.#policy.keepMessages})`,
+          );
+        }
+        this.#timer = setTimeout(runPass, PRUNE_INTERVAL_MS);
+      };
+      step();
+    };
+    this.#running = true;
+    this.#timer = setTimeout(runPass, 0);
+  }
+
+  /** Stops pruning (a step under way is finished). */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * One pass over the database, a step per `next()`: old room messages,
+   * rooms over their count, old delivered private messages, then giving
+   * space back. Each step deletes at most {@link PRUNE_BATCH} rows.
+   */
+  *pass(): Generator<void, void, void> {
+    const { keepDays, keepMessages } = this.#policy;
+    if (keepDays > 0) {
+      const before = this.#now() - keepDays * DAY_MS;
+      // Ids grow with time: the oldest rows come first, and the pass stops at the first newer one.
+      while (this.#step(() => this.#pruneOld("messages", "", before)) === PRUNE_BATCH) yield;
+      yield;
+      while (
+        this.#step(() => this.#pruneOld("privates", "WHERE delivered = 1", before)) ===
+          PRUNE_BATCH
+      ) yield;
+      yield;
+    }
+    if (keepMessages > 0) {
+      let room = this.#get("SELECT room FROM messages ORDER BY room LIMIT 1")?.room;
+      while (typeof room === "string") {
+        // The newest message of the room that is past the count: it and older ones go.
+        let last: unknown;
+        const name = room;
+        this.#step(() => {
+          last = this.#get(
+            "SELECT id FROM messages WHERE room = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            name,
+            keepMessages,
+          )?.id;
+          return 0;
+        }, false);
+        if (typeof last === "number" || typeof last === "bigint") {
+          const upTo = Number(last);
+          while (this.#step(() => this.#pruneRoom(name, upTo)) === PRUNE_BATCH) yield;
+        }
+        yield;
+        room = this.#get("SELECT room FROM messages WHERE room > ? ORDER BY room LIMIT 1", room)
+          ?.room;
+      }
+    }
+    while (Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0) > VACUUM_SLACK_PAGES) {
+      this.#step(() => {
+        const free = Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0);
+        // One row per page freed: each must be stepped (exec would free one).
+        this.#statement(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`).all();
+        const after = Number(this.#get("PRAGMA freelist_count")?.freelist_count ?? 0);
+        this.counts.pages += free - after;
+        return 0;
+      }, false);
+      if (Number(this.#get("PRAGMA auto_vacuum")?.auto_vacuum) !== 2) break;
+      yield;
+    }
+  }
+
+  /** Runs one step, timed; returns how many rows it deleted. */
+  #step(work: () => number, inTransaction = true): number {
+    const start = performance.now();
+    let deleted = 0;
+    if (inTransaction) {
+      this.#transact(() => {
+        deleted = work();
+      });
+    } else {
+      deleted = work();
+    }
+    this.counts.steps++;
+    this.counts.longestStepMs = Math.max(this.counts.longestStepMs, performance.now() - start);
+    return deleted;
+  }
+
+  #pruneOld(table: "messages" | "privates", where: string, before: number): number {
+    const deleted = Number(
+      this.#statement(
+        `DELETE FROM ${table} WHERE id IN
+           (SELECT id FROM ${table} ${where} ORDER BY id LIMIT ${PRUNE_BATCH}) AND time < ?`,
+      ).run(before).changes,
+    );
+    if (table === "messages") this.counts.messages += deleted;
+    else this.counts.privates += deleted;
+    return deleted;
+  }
+
+  #pruneRoom(room: string, upTo: number): number {
+    const deleted = Number(
+      this.#statement(
+        `DELETE FROM messages WHERE id IN
+           (SELECT id FROM messages WHERE room = ? AND id <= ? ORDER BY id LIMIT ${PRUNE_BATCH})`,
+      ).run(room, upTo).changes,
+    );
+    this.counts.messages += deleted;
+    return deleted;
+  }
+
+  #get(sql: string, ...values: (string | number)[]): Record<string, unknown> | undefined {
+    return this.#statement(sql).get(...values);
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}

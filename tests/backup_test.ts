@@ -1,0 +1,99 @@
+/**
+ * `chat backup --data DIR FILE` as an operator runs it: against a live
+ * server under load, restored as the README says and served again; and each
+ * mistake as one line with its exit code.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { JsonClient, until, withDir } from "./_helpers.ts";
+import { runChat } from "./_chat_command.ts";
+import { ServeProcess } from "./_serve_process.ts";
+
+type Message = { id: number; text: string };
+
+/** Every message of the lobby, read page by page with `history` frames. */
+async function allHistory(client: JsonClient): Promise<Message[]> {
+  const pages: Message[][] = [];
+  let before: number | undefined;
+  while (true) {
+    await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
+    const page = (await client.next("history")).messages as Message[];
+    if (page.length === 0) return pages.reverse().flat();
+    pages.push(page);
+    before = page[0].id;
+  }
+}
+
+Deno.test("chat backup copies a live server under load; the restored copy serves every message echoed before it began", async () => {
+  await withDir(async (dir) => {
+    const data = join(dir, "data");
+    const file = join(dir, "小明's backup.db");
+    const serve = (path: string) =>
+      new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", path, "--flood-rate", "0"]);
+    const live = serve(data);
+    const writer = await JsonClient.join(await live.port(), "writer");
+    const echoed: Message[] = [];
+    let sending = true;
+    const load = (async () => {
+      for (let i = 0; sending; i++) {
+        await writer.send({ type: "say", text: `message ${i}` });
+        const echo = await writer.next("message");
+        echoed.push({ id: echo.id, text: echo.text });
+      }
+    })();
+    await until(() => echoed.length >= 300, () => `300 echoes (${echoed.length} so far)`);
+    const before = [...echoed];
+    const backup = await runChat(["backup", "--data", data, file]);
+    const during = echoed.length - before.length;
+    sending = false;
+    await load;
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.match(backup.stdout, /^backed up .* to .*小明's backup\.db \(\d+ KB in \d+\.\d s\)\n$/);
+    assert.ok(during > 0, "the server went on while the backup ran");
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600, "private, as the data is");
+    await writer.close();
+    live.child.kill("SIGTERM");
+    assert.equal((await live.finish()).code, 0);
+
+    // The README's restore steps.
+    const restored = join(dir, "restored");
+    await Deno.mkdir(restored, { mode: 0o700 });
+    await Deno.copyFile(file, join(restored, "chat.db"));
+    const again = serve(restored);
+    const reader = await JsonClient.join(await again.port(), "reader");
+    const stored = new Map((await allHistory(reader)).map((m) => [m.id, m.text]));
+    const lost = before.filter((m) => stored.get(m.id) !== m.text);
+    assert.deepEqual(lost, [], `${lost.length} of ${before.length} echoed messages missing`);
+    await reader.close();
+    again.child.kill("SIGTERM");
+    assert.equal((await again.finish()).code, 0);
+  });
+});
+
+Deno.test("chat backup says what is wrong in one line: no data, a file in the way, a missing argument", async () => {
+  await withDir(async (dir) => {
+    const empty = await runChat(["backup", "--data", join(dir, "none"), join(dir, "x.db")]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /^chat: the data directory .*none does not exist; check --data\n$/);
+
+    const data = join(dir, "data");
+    const made = await runChat(["user", "add", "Ann", "--data", data], {
+      env: { CHAT_PASSWORD: "long enough" },
+    });
+    assert.equal(made.code, 0, made.stderr);
+    const taken = join(dir, "taken.db");
+    await Deno.writeTextFile(taken, "keep me");
+    const exists = await runChat(["backup", "--data", data, taken]);
+    assert.equal(exists.code, 1);
+    assert.equal(exists.stderr, `chat: ${taken} exists; remove it or name another file\n`);
+    assert.equal(await Deno.readTextFile(taken), "keep me");
+
+    const missing = await runChat(["backup", "--data", data]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^chat: name the file to write the copy to, e.g\. /);
+    assert.match(missing.stderr, /Run 'chat backup --help' for usage\.\n$/);
+  });
+});
