@@ -17,6 +17,8 @@ import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "../core/l
 import type { ChatStore } from "../core/store.ts";
 import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
+import { WebFront } from "../web/web_front.ts";
+import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<ConnectionLimits> {
@@ -53,6 +55,8 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
    * do not speak TLS are told to use it, in a line of plain text.
    */
   tls?: { cert: string; key: string };
+  /** Serve the web page on this port (0 picks a free one), on the same interface. @default none */
+  webPort?: number;
   /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
   throttle?: ThrottleLimits;
   /** Password checks at once, the queue beyond, and what tests replace. */
@@ -69,6 +73,7 @@ export class ChatServer {
   /** Checks account passwords; null when no name needs one. */
   readonly gatekeeper: Gatekeeper | null;
   #tcp: TcpFront;
+  #web: WebFront | null = null;
   #log: (line: string) => void;
   #stopping = false;
 
@@ -113,6 +118,26 @@ export class ChatServer {
       gatekeeper: this.gatekeeper,
       log: this.#log,
     });
+    if (options.webPort !== undefined) {
+      try {
+        this.#web = new WebFront({
+          hostname: options.hostname ?? this.#tcp.addr.hostname,
+          port: options.webPort,
+          tls: options.tls,
+          maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+          pool: this.#tcp,
+          log: this.#log,
+        });
+      } catch (error) {
+        this.#tcp.stop("");
+        throw error;
+      }
+    }
+  }
+
+  /** The address the web page is served on, or null without one. */
+  get webAddr(): Deno.NetAddr | null {
+    return this.#web?.addr ?? null;
   }
 
   /** The address the TCP front listens on (useful with port 0). */
@@ -142,9 +167,11 @@ export class ChatServer {
       this.#stopping = true;
       this.#log("shutting down");
       this.#tcp.stop(reason);
+      this.#web?.stop();
       this.hub.closeAll("shutdown", reason);
     }
     await this.#tcp.closed();
+    await this.#web?.closed();
     // A rehash still running would write to a store the caller is about to close.
     await this.gatekeeper?.settled();
   }

@@ -19,6 +19,7 @@ import type { Member } from "../core/room.ts";
 import { type LineRead, LineSplitter } from "../io/line_reader.ts";
 import { Outbox, type OutboxFailure, TURN_FLUSHER } from "../io/outbox.ts";
 import { addressKey, formatAddress } from "./address.ts";
+import type { Transport } from "./transport.ts";
 
 /** Limits and timings of a connection. */
 export interface ConnectionLimits {
@@ -117,7 +118,7 @@ export class Connection implements Sink {
   readonly address: string;
   /** What this connection shares with the others of its front end. */
   readonly context: ConnectionContext;
-  #conn: Deno.Conn;
+  #conn: Transport;
   #outbox: Outbox;
   #protocol: Protocol;
   #member: Member | null = null;
@@ -145,14 +146,15 @@ export class Connection implements Sink {
   #ready: boolean;
 
   /**
-   * Wraps an accepted connection; call {@link run} to serve it. A TLS
-   * connection (`Deno.TlsConn`) is told apart by its `handshake` method.
+   * Wraps an accepted connection (or another {@link Transport}); call
+   * {@link run} to serve it. A TLS connection (`Deno.TlsConn`) is told apart
+   * by its `handshake` method.
    * `remoteAddr` is the peer's address when it is not the connection's own:
    * a TLS connection relayed over loopback comes from the server itself
    * (see tls_front.ts).
    */
   constructor(
-    conn: Deno.Conn,
+    conn: Transport,
     context: ConnectionContext,
     remoteAddr: Deno.Addr = conn.remoteAddr,
   ) {

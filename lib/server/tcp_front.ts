@@ -40,9 +40,11 @@ import {
   type ConnectionContext,
   type ConnectionLimits,
   type ConnectionOwner,
+  type Protocol,
 } from "./connection.ts";
 import { sniff } from "./sniff.ts";
 import { type Relay, type RelayOwner, TlsFront } from "./tls_front.ts";
+import type { Transport } from "./transport.ts";
 import { WaitingRoom } from "./waiting_room.ts";
 
 /** Settings of a TCP front end; every field but the core's parts has a default. */
@@ -89,6 +91,17 @@ interface Refusal {
 function isSilent(entry: Connection | Relay): boolean {
   // A relay is not served yet: its peer has not said a word of chat.
   return entry instanceof Connection ? !entry.heard : true;
+}
+
+/** The contexts of connections that start with one protocol: as they come, and to be refused. */
+interface Contexts {
+  normal: ConnectionContext;
+  refusal: ConnectionContext;
+}
+
+/** Whether `conn` is a TCP connection of Deno's own (not another front end's transport). */
+function isTcpConn(conn: Transport): conn is Deno.TcpConn {
+  return "setNoDelay" in conn;
 }
 
 /** Sets what every public connection gets: no delay for small writes, TCP keepalive. */
@@ -174,10 +187,13 @@ export class TcpFront {
     },
   };
   #limits: ConnectionLimits;
-  /** What every connection shares. */
-  #context: ConnectionContext;
-  /** The same, with the limits of a connection that is only waiting to be refused. */
-  #refusalContext: ConnectionContext;
+  /**
+   * What every connection shares; the refusal context has the limits of a
+   * connection that is only waiting to be refused.
+   */
+  #contexts: Contexts;
+  /** The same for connections adopted from another front end, by their first protocol. */
+  #adoptedContexts = new Map<(connection: Connection) => Protocol, Contexts>();
   #log: (line: string) => void;
   #stopping = false;
   #acceptLoop: Promise<void>;
@@ -206,21 +222,7 @@ export class TcpFront {
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
-    this.#context = {
-      hub: this.#hub,
-      gatekeeper: options.gatekeeper ?? null,
-      limits: this.#limits,
-      log: this.#log,
-      owner: this.#owner,
-      start: sniff,
-    };
-    this.#refusalContext = {
-      ...this.#context,
-      limits: {
-        ...this.#limits,
-        registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
-      },
-    };
+    this.#contexts = this.#contextsFor(sniff, options.gatekeeper ?? null);
     const address = {
       hostname: options.hostname ?? DEFAULT_SERVE_HOST,
       port: options.port ?? DEFAULT_PORT,
@@ -297,7 +299,57 @@ export class TcpFront {
     await this.#front?.close();
   }
 
+  /**
+   * Serves a connection that another front end accepted (the web page's
+   * WebSocket), starting with the protocol `start` gives it, under the same
+   * limits as this front's own: per address, the places for unregistered
+   * connections, keepalive; it ends with them on {@link stop}.
+   */
+  adopt(conn: Transport & { remoteAddr: Deno.NetAddr }, start: (c: Connection) => Protocol): void {
+    if (this.#stopping) {
+      conn.close();
+      return;
+    }
+    let contexts = this.#adoptedContexts.get(start);
+    if (!contexts) {
+      contexts = this.#contextsFor(start, this.#contexts.normal.gatekeeper);
+      this.#adoptedContexts.set(start, contexts);
+    }
+    this.#admit(conn, contexts, false);
+  }
+
+  #contextsFor(start: (c: Connection) => Protocol, gatekeeper: Gatekeeper | null): Contexts {
+    const normal: ConnectionContext = {
+      hub: this.#hub,
+      gatekeeper,
+      limits: this.#limits,
+      log: this.#log,
+      owner: this.#owner,
+      start,
+    };
+    const refusal = {
+      ...normal,
+      limits: {
+        ...this.#limits,
+        registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
+      },
+    };
+    return { normal, refusal };
+  }
+
   #serve(conn: Deno.TcpConn): void {
+    this.#admit(conn, this.#contexts, this.#front !== null);
+  }
+
+  /**
+   * Admits `conn` within the limits; `relay`: a TLS front relays it to its
+   * internal listener (a connection of this front's own port).
+   */
+  #admit(
+    conn: Transport & { remoteAddr: Deno.NetAddr },
+    contexts: Contexts,
+    relay: boolean,
+  ): void {
     const address = addressKey(conn.remoteAddr.hostname);
     // Connections that have not registered yet cost memory and a descriptor
     // each and are cheap to open: their places are few, and shared fairly.
@@ -306,22 +358,22 @@ export class TcpFront {
       if (!this.#shedding) this.#log(`shedding connections: ${waiting} have not registered yet`);
       this.#shedding = true;
       if (!this.#makeRoom(address)) {
-        this.#refuseNewcomer(conn, address);
+        this.#refuseNewcomer(conn, address, contexts, relay);
         return;
       }
     } else if (this.#shedding) {
       this.#log("accepting connections again");
       this.#shedding = false;
     }
-    setOptions(conn);
+    if (isTcpConn(conn)) setOptions(conn);
     const over = this.#count(address);
-    if (this.#front) {
+    if (relay && this.#front && isTcpConn(conn)) {
       const relay = this.#front.admit(conn, formatAddress(conn.remoteAddr));
       this.#unserved.set(relay, over);
       this.#waiting.add(relay, address);
     } else {
       this.#waiting.add(
-        this.#start(conn, conn.remoteAddr, null, this.#overLimit(over, address)),
+        this.#start(conn, conn.remoteAddr, null, this.#overLimit(over, address), contexts),
         address,
       );
     }
@@ -360,19 +412,24 @@ export class TcpFront {
    * there are places, more would cost what the places limit: those are
    * closed at once.
    */
-  #refuseNewcomer(conn: Deno.TcpConn, address: string): void {
-    if (this.#front || this.#stopping || this.#refusing.size >= this.#maxPending) {
+  #refuseNewcomer(
+    conn: Transport & { remoteAddr: Deno.NetAddr },
+    address: string,
+    contexts: Contexts,
+    relay: boolean,
+  ): void {
+    if (relay || this.#stopping || this.#refusing.size >= this.#maxPending) {
       conn.close();
       return;
     }
-    setOptions(conn);
+    if (isTcpConn(conn)) setOptions(conn);
     this.#count(address);
     const held = this.#waiting.held(address);
     this.#refusing.add(this.#start(conn, conn.remoteAddr, null, {
       why: `no place left, and ${plural(held, "connection")} from ${address} not registered yet`,
       message: `The server has too many connections waiting to register, and your address ` +
         `holds the most (${held}); register or close some first`,
-    }));
+    }, contexts));
   }
 
   /**
@@ -381,14 +438,15 @@ export class TcpFront {
    * that once its protocol is known, and the connection closed.
    */
   #start(
-    conn: Deno.Conn,
+    conn: Transport,
     remoteAddr: Deno.NetAddr,
     relay: Relay | null,
     refusal: Refusal | null,
+    contexts: Contexts = this.#contexts,
   ): Connection {
     const connection = new Connection(
       conn,
-      refusal ? this.#refusalContext : this.#context,
+      refusal ? contexts.refusal : contexts.normal,
       remoteAddr,
     );
     if (refusal) {
