@@ -91,6 +91,7 @@ check: deno
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check main.ts lib/ tests/ tools/ bench/
+	$(DENO) check --config lib/web/page/check.json lib/web/page/app.js
 
 fmt: deno
 	$(DENO) fmt
