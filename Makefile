@@ -33,7 +33,7 @@ TAG ?=
 # The compiled executable `make test-exe` tests.
 CHAT_EXE ?= dist/chat
 
-.PHONY: all deno serve join install uninstall test check fmt compile dist test-exe bench-startup clean
+.PHONY: all deno serve join install uninstall test check fmt page compile dist test-exe bench-startup clean
 
 all: check test
 
@@ -95,6 +95,11 @@ check: deno
 
 fmt: deno
 	$(DENO) fmt
+
+# lib/web/page_files.ts from the web page's files in lib/web/page/: after changing them.
+page: deno
+	$(DENO) run -RW tools/gen_page.ts
+	$(DENO) fmt -q lib/web/page_files.ts
 
 # dist/chat for this machine. deno compile downloads the runtime it wraps the
 # program in; DENORT_BIN=/path/to/denort uses a given one instead.

@@ -28,7 +28,6 @@ import {
   unexpectedEmbeds,
 } from "../tools/build.ts";
 import { readEmbedded } from "../tools/inspect.ts";
-import { PAGE_FILES } from "../lib/web/page_files.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const DENO = Deno.execPath();
@@ -129,10 +128,6 @@ Deno.test("compileArgs() bakes in the chat permission set and no prompts", () =>
   assert.ok(args.includes("--config=deno.json"));
   assert.ok(args.includes("--target=x86_64-apple-darwin"));
   assert.ok(args.includes("--output=/out/chat"));
-  assert.ok(
-    args.includes("--include=lib/web/page/app.js"),
-    "the web page's files are not embedded",
-  );
   assert.equal(args[0], "compile");
   assert.equal(args.at(-1), "main.ts");
   assert.ok(!args.some((a) => /^--allow-|^-A$|--no-config/.test(a)), args.join(" "));
@@ -351,21 +346,17 @@ Deno.test("make compile's build embeds exactly our module graph and the chat per
     const embedded = readEmbedded(await Deno.readFile(exe));
     const graph = await moduleGraph();
     const ours = embedded.files.filter((f) => !f.startsWith(`${NPM_EMBED_DIR}/`));
-    // The web page's files are read, not imported: embedded beside the module graph.
-    const page = Object.values(PAGE_FILES).map((name) => `lib/web/page/${name}`);
-    assert.deepEqual(
-      ours,
-      [...graph.files, ...page].toSorted(),
-      "embedded files differ from the module graph and the page",
-    );
+    assert.deepEqual(ours, graph.files, "embedded files differ from the module graph");
     assert.ok(ours.includes("lib/serve/serve.ts") && ours.includes("lib/client/join.ts"));
+    // The web page travels as a module, its files' text in it.
+    assert.ok(ours.includes("lib/web/page_files.ts"));
     assert.ok(!ours.some((f) => /node_modules|^\.tools\/|^tests\//.test(f)));
     // npm: the packages of deno.json that the program uses (the tests' own, such as
     // puppeteer-core, stay out), at their versions, and nothing they'd pull in.
     const declared = [...NPM_PACKAGES].map(([name, version]) => `${name}@${version}`);
     const used = Object.keys(graph.npmPackages as object).sort();
     assert.ok(used.every((p) => declared.includes(p)), `undeclared: ${used}`);
-    assert.ok(used.includes("node-forge@1.4.3"), used.join(", "));
+    assert.ok(used.includes("node-forge@1.4.3") && used.includes("uqr@0.1.3"), used.join(", "));
     const npmFiles = embedded.files.filter((f) => f.startsWith(`${NPM_EMBED_DIR}/`));
     const packages = new Set(npmFiles.map((f) => f.split("/").slice(2, 4).join("@")));
     assert.deepEqual([...packages].sort(), used);

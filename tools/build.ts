@@ -29,7 +29,6 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import config from "../deno.json" with { type: "json" };
 import { VERSION } from "../lib/version.ts";
-import { PAGE_FILES } from "../lib/web/page_files.ts";
 
 /** Every target `deno compile --target` supports, in release order. */
 export const TARGETS = [
@@ -53,14 +52,6 @@ export const PERMISSION_SET = "chat";
  * Anything else (a `node_modules` nearby, `.tools/`, tests) is a mistake.
  */
 export const EMBED_ALLOWED: readonly string[] = ["deno.json", "lib", "main.ts"];
-
-/**
- * Files the program reads at run time rather than imports, which `deno
- * compile` embeds only when told (`--include`): the web page's files.
- */
-export const EMBED_INCLUDE: readonly string[] = Object.values(PAGE_FILES).map((name) =>
-  `lib/web/page/${name}`
-);
 
 /** The name of the checksums file written next to the executables. */
 export const CHECKSUMS_FILE = "SHA256SUMS";
@@ -147,7 +138,6 @@ export function compileArgs(
     `--config=${options.config}`,
     `--permission-set=${PERMISSION_SET}`,
     "--no-prompt",
-    ...EMBED_INCLUDE.map((path) => `--include=${path}`),
     `--target=${options.target}`,
     `--output=${options.output}`,
     options.entry,

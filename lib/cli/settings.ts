@@ -50,6 +50,8 @@ export interface ServeSettings {
   tlsKey: string | undefined;
   /** Room messages a joiner is shown, marked as history (0: none). */
   history: number;
+  /** Port of the web page; null: no web page (--no-web). */
+  webPort: number | null;
 }
 
 /** Settings of `chat join`. */

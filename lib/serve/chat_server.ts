@@ -19,6 +19,7 @@ import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
 import { WebFront } from "../web/web_front.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { errorMessage } from "../core/errors.ts";
 
 /** Settings of a chat server; every field has a default. */
 export interface ServerOptions extends Partial<ConnectionLimits> {
@@ -64,6 +65,15 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
     GatekeeperOptions,
     "maxConcurrent" | "maxQueued" | "verify" | "rehashParams" | "now"
   >;
+}
+
+/** The web page could not be served (its port is taken, say); `cause` says why. */
+export class WebListenError extends Error {
+  /** Wraps the error of listening on the web page's port. */
+  constructor(cause: unknown) {
+    super(`cannot serve the web page (${errorMessage(cause)})`, { cause });
+    this.name = "WebListenError";
+  }
 }
 
 /** A running chat server: the core and its front ends. */
@@ -130,7 +140,7 @@ export class ChatServer {
         });
       } catch (error) {
         this.#tcp.stop("");
-        throw error;
+        throw new WebListenError(error);
       }
     }
   }

@@ -21,7 +21,7 @@ import { formatAddress } from "../server/address.ts";
 import { JsonSession } from "../server/json_session.ts";
 import { Login } from "../server/login.ts";
 import type { Transport } from "../server/transport.ts";
-import { type PageFile, readPageFiles } from "./page_files.ts";
+import { PAGE_FILES } from "./page_files.ts";
 import { WebSocketTransport } from "./websocket_transport.ts";
 
 /** Where the page's WebSocket is. */
@@ -79,18 +79,21 @@ function speakJson(connection: Connection): Protocol {
 /** A listening web front end. */
 export class WebFront {
   #server: Deno.HttpServer<Deno.NetAddr>;
-  #files: Map<string, PageFile>;
+  /** Each file of the page as bytes, with its content type, by URL path. */
+  #files = new Map<string, { body: Uint8Array; type: string }>();
   #options: WebFrontOptions;
   #stopping = false;
 
   /**
-   * Reads the page's files and listens.
+   * Listens.
    *
    * @throws {Deno.errors.AddrInUse} and other listen errors, for the caller to report.
    */
   constructor(options: WebFrontOptions) {
     this.#options = options;
-    this.#files = readPageFiles();
+    for (const [path, file] of Object.entries(PAGE_FILES)) {
+      this.#files.set(path, { body: new TextEncoder().encode(file.text), type: file.type });
+    }
     this.#server = Deno.serve({
       hostname: options.hostname,
       port: options.port,
