@@ -7,7 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { JsonClient, LineClient, startServer, streamReader, WAIT_MS } from "./_helpers.ts";
+import {
+  JsonClient,
+  LineClient,
+  startServer,
+  streamReader,
+  tempStore,
+  WAIT_MS,
+} from "./_helpers.ts";
 import {
   ARTIFACTS,
   joinPage,
@@ -272,5 +279,35 @@ Deno.test("another site's page cannot open the chat's WebSocket", async () => {
     await close();
     await other.shutdown();
     await server.shutdown();
+  }
+});
+
+Deno.test("an account's name asks for its password; a wrong one is refused next to the field", async () => {
+  const data = await tempStore({ 小明: "correct horse" });
+  const server = startServer({ webPort: 0, store: data.store, auth: "names", history: 10 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    await bot.type("said before 小明 came");
+    const page = await openPage(browser, pageUrl(server));
+    await page.locator("#name").fill("小明");
+    await page.click("#join");
+    await page.waitForSelector("#password-row:not([hidden])");
+    await waitForText(page, "login-error", "password");
+    await page.locator("#password").fill("wrong horse");
+    await page.click("#join");
+    await waitForText(page, "login-error", "rong password");
+    assert.ok(await page.$eval("#chat-view", (view) => view.hasAttribute("hidden")));
+    await page.locator("#password").fill("correct horse");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    // History is shown on joining when the server keeps it.
+    await waitForLine(page, "bot: said before 小明 came");
+    await bot.next("join", (j) => j.name === "小明");
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+    await data.dispose();
   }
 });
