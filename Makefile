@@ -139,6 +139,7 @@ BENCH_SERVER_ARGS ?=
 bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label fanout-100 --workload fanout --members 100 --senders 10 --rate 10 --duration 10
+	@$(BENCH) --label fanout-500-ws --transport ws --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label saturation-100 --workload saturation --members 100 --senders 10 --window 16 --duration 10
 	@$(BENCH) --label slow-none --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20
 	@$(BENCH) --label slow-one --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20 --stalled 1
@@ -155,6 +156,7 @@ bench: deno
 bench-smoke: deno
 	$(DENO) check bench/
 	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2
+	$(BENCH) --quiet --strict --transport ws --workload fanout --members 20 --senders 4 --rate 5 --duration 2
 	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1
 	$(BENCH) --quiet --workload storm --connections 50 --duration 5

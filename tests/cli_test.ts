@@ -22,6 +22,7 @@ const SERVE_DEFAULTS: ServeSettings = {
   tlsKey: undefined,
   history: 0,
   webPort: 7778,
+  webPortChosen: false,
 };
 
 /** What `chat join` runs with when nothing is said. */

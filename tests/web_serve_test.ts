@@ -147,3 +147,34 @@ Deno.test("webHints() gives the LAN address as a QR code only for a console that
   assert.ok(code.every((row) => /^[█▀▄ ]+$/.test(row)), code.join("\n"));
   assert.deepEqual(webHints(null, undefined, true), []);
 });
+
+Deno.test("when the chat port + 1 is taken, the web page is served on a free port, which it prints", async () => {
+  // A taken port whose neighbour below is free, for the chat port.
+  let taken: Deno.TcpListener | null = null;
+  for (let i = 0; i < 20 && !taken; i++) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: listener.addr.port - 1 }).close();
+      taken = listener;
+    } catch {
+      listener.close();
+    }
+  }
+  assert.ok(taken, "no taken port with a free one below it");
+  const chatPort = taken.addr.port - 1;
+  const server = new ServeProcess(["--host", "127.0.0.1", "--port", String(chatPort)]);
+  try {
+    await server.waitFor(
+      new RegExp(`port ${taken.addr.port} is in use; serving it on a free port`),
+    );
+    const port = Number((await server.waitFor(/web page on 127\.0\.0\.1:(\d+)$/))[1]);
+    assert.notEqual(port, taken.addr.port);
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+  } finally {
+    taken.close();
+    server.child.kill("SIGTERM");
+    await server.finish();
+  }
+});

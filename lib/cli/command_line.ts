@@ -193,6 +193,7 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       tlsKey,
       history: number("history", "CHAT_HISTORY", DEFAULT_HISTORY),
       webPort: parseWebPort(values["web-port"], values["no-web"], env, port),
+      webPortChosen: nonEmpty(values["web-port"] ?? env.CHAT_WEB_PORT) !== undefined,
     },
   };
 }

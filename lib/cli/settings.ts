@@ -52,6 +52,8 @@ export interface ServeSettings {
   history: number;
   /** Port of the web page; null: no web page (--no-web). */
   webPort: number | null;
+  /** Whether --web-port or CHAT_WEB_PORT chose it: taken, it is an error, not a reason to pick another. */
+  webPortChosen: boolean;
 }
 
 /** Settings of `chat join`. */

@@ -58,6 +58,8 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   tls?: { cert: string; key: string };
   /** Serve the web page on this port (0 picks a free one), on the same interface. @default none */
   webPort?: number;
+  /** When `webPort` is taken, serve the page on a free port instead of failing. @default false */
+  webPortFallback?: boolean;
   /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
   throttle?: ThrottleLimits;
   /** Password checks at once, the queue beyond, and what tests replace. */
@@ -129,15 +131,23 @@ export class ChatServer {
       log: this.#log,
     });
     if (options.webPort !== undefined) {
-      try {
-        this.#web = new WebFront({
+      const web = (port: number) =>
+        new WebFront({
           hostname: options.hostname ?? this.#tcp.addr.hostname,
-          port: options.webPort,
+          port,
           tls: options.tls,
           maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
           pool: this.#tcp,
           log: this.#log,
         });
+      try {
+        try {
+          this.#web = web(options.webPort);
+        } catch (error) {
+          if (!options.webPortFallback || !(error instanceof Deno.errors.AddrInUse)) throw error;
+          this.#web = web(0);
+          this.#log(`web page: port ${options.webPort} is in use; serving it on a free port`);
+        }
       } catch (error) {
         this.#tcp.stop("");
         throw new WebListenError(error);

@@ -135,7 +135,9 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       store,
       auth: settings.auth,
       tls,
-      ...(settings.webPort !== null ? { webPort: settings.webPort } : {}),
+      ...(settings.webPort !== null
+        ? { webPort: settings.webPort, webPortFallback: !settings.webPortChosen }
+        : {}),
     });
   } catch (error) {
     io.err(`chat: ${listenFailure(error, settings)}`);
