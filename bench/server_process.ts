@@ -130,9 +130,13 @@ export class ServerProcess {
       if (stderrTail.length > 20) stderrTail.shift();
     });
     void child.status.then((status) =>
-      [listening, web].forEach((waiting) => waiting.reject(
-        new Error(`server exited (code ${status.code}): ${stderrTail.join(" | ") || "no output"}`),
-      ))
+      [listening, web].forEach((waiting) =>
+        waiting.reject(
+          new Error(
+            `server exited (code ${status.code}): ${stderrTail.join(" | ") || "no output"}`,
+          ),
+        )
+      )
     );
     web.promise.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
