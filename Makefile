@@ -38,7 +38,7 @@ TAG ?=
 # The compiled executable `make test-exe` tests.
 CHAT_EXE ?= dist/chat
 
-.PHONY: all deno serve join install uninstall test check fmt compile dist test-exe bench-startup bench-upkeep clean
+.PHONY: all deno serve join install uninstall test check fmt page compile dist test-exe bench-startup bench-upkeep clean
 
 all: check test
 
@@ -96,9 +96,15 @@ check: deno
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check main.ts lib/ tests/ tools/ bench/
+	$(DENO) check --config lib/web/page/check.json lib/web/page/app.js
 
 fmt: deno
 	$(DENO) fmt
+
+# lib/web/page_files.ts from the web page's files in lib/web/page/: after changing them.
+page: deno
+	$(DENO) run -RW tools/gen_page.ts
+	$(DENO) fmt -q lib/web/page_files.ts
 
 # dist/chat for this machine. deno compile downloads the runtime it wraps the
 # program in; DENORT_BIN=/path/to/denort uses a given one instead.
@@ -143,6 +149,7 @@ BENCH_SERVER_ARGS ?=
 bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label fanout-100 --workload fanout --members 100 --senders 10 --rate 10 --duration 10
+	@$(BENCH) --label fanout-500-ws --transport ws --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label saturation-100 --workload saturation --members 100 --senders 10 --window 16 --duration 10
 	@$(BENCH) --label slow-none --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20
 	@$(BENCH) --label slow-one --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20 --stalled 1
@@ -165,6 +172,7 @@ bench: deno
 bench-smoke: deno
 	$(DENO) check bench/
 	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2
+	$(BENCH) --quiet --strict --transport ws --workload fanout --members 20 --senders 4 --rate 5 --duration 2
 	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1
 	$(BENCH) --quiet --strict --tls --workload saturation --members 4 --senders 2 --window 4 --duration 1

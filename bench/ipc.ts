@@ -20,6 +20,10 @@ export interface WorkerConfig {
   host: string;
   /** Server port. */
   port: number;
+  /** How members connect: TCP to `port`, or the web page's WebSocket on `webPort`. */
+  transport: Transport;
+  /** The web page's port (transport "ws"). */
+  webPort: number;
   /** What to do once told to go. */
   workload: Workload;
   /** Global index of this worker's first member (member ids are unique across workers). */
@@ -51,6 +55,9 @@ export interface WorkerConfig {
   /** With TLS: the server's certificate (PEM), trusted; null for plain TCP. */
   caCert: string | null;
 }
+
+/** How the simulated users connect: TCP, or the web page's WebSocket (`/socket`). */
+export type Transport = "tcp" | "ws";
 
 /** Commands from the coordinator. */
 export type Command =

@@ -45,6 +45,7 @@ import {
   type Counters,
   nowUs,
   type Report,
+  type Transport,
   type WorkerConfig,
   type WorkerResult,
   type Workload,
@@ -94,6 +95,9 @@ Server:
   --server-main PATH      main.ts of the spawned server (default: this checkout's),
                           to measure another checkout (git worktree) for comparison
   --profile DIR           spawned server writes a V8 CPU profile into DIR on exit
+  --transport T           tcp | ws: members join over TCP, or over the web
+                          page's WebSocket (not with --stalled)     (default tcp)
+  --web-port PORT         the web page's port, when not --spawn        (default 7778)
   --host HOST             server address, loopback only                (default 127.0.0.1)
   --port PORT             server port, when not --spawn                 (default 7777)
   --pid PID               server process, for CPU and memory from /proc
@@ -155,6 +159,10 @@ export interface Options {
   host: string;
   /** Server port (ignored with --spawn). */
   port: number;
+  /** How members connect. */
+  transport: Transport;
+  /** The web page's port (ignored with --spawn). */
+  webPort: number;
   /** Server pid for /proc (null: unknown). */
   pid: number | null;
   /** Worker processes. */
@@ -224,6 +232,8 @@ export function parseOptions(args: string[]): Options | null {
         profile: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
         port: { type: "string", default: "7777" },
+        transport: { type: "string", default: "tcp" },
+        "web-port": { type: "string", default: "7778" },
         pid: { type: "string" },
         workers: { type: "string", default: "2" },
         "worker-profile": { type: "string" },
@@ -268,6 +278,8 @@ export function parseOptions(args: string[]): Options | null {
     profile: v.profile,
     host: loopbackHost(v.host),
     port: integer(v.port, "--port", 1),
+    transport: v.transport as Transport,
+    webPort: integer(v["web-port"], "--web-port", 1),
     pid: v.pid === undefined ? null : integer(v.pid, "--pid", 1),
     workers: integer(v.workers, "--workers", 1),
     workerProfile: v["worker-profile"],
@@ -282,6 +294,12 @@ export function parseOptions(args: string[]): Options | null {
   };
   if (options.spawn && options.pid !== null) {
     throw new UsageError("--spawn and --pid exclude each other: --spawn knows the pid");
+  }
+  if (options.transport !== "tcp" && options.transport !== "ws") {
+    throw new UsageError(`Unknown transport: ${options.transport} (expected tcp or ws)`);
+  }
+  if (options.transport === "ws" && options.stalled > 0) {
+    throw new UsageError("--stalled needs --transport tcp (a WebSocket client reads on its own)");
   }
   if (options.profile && !options.spawn) throw new UsageError("--profile needs --spawn");
   if (options.pin && !options.spawn) throw new UsageError("--pin needs --spawn");
@@ -587,6 +605,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
     tlsArgs.push("--tls-cert", `${run.dir}/cert.pem`, "--tls-key", `${run.dir}/key.pem`);
     caCert = cert;
   }
+  let webPort = options.webPort;
   if (options.spawn) {
     progress.show("starting the server");
     run.server = await ServerProcess.start({
@@ -611,9 +630,11 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       profileDir: options.profile,
       startTimeoutMs: 15_000,
       cpus: options.pin?.server,
+      web: options.transport === "ws",
     });
     pid = run.server.pid;
     port = run.server.port;
+    webPort = run.server.webPort;
     // Let the fresh server finish starting up before taking its empty size.
     await sleep(500);
   }
@@ -634,6 +655,8 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       id,
       host: options.host,
       port,
+      transport: options.transport,
+      webPort,
       workload: options.workload,
       firstMember: first,
       members: shares[id],
@@ -845,6 +868,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       size: options.size || undefined,
       "duration_s": options.duration,
       workers: options.workers,
+      transport: options.transport,
       pin: options.pin ? `${options.pin.server}:${options.pin.workers}` : undefined,
       tls: options.tls || undefined,
     },

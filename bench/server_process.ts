@@ -26,6 +26,8 @@ export interface SpawnOptions {
   startTimeoutMs: number;
   /** CPUs to run the server on (`taskset -c` list), or undefined for any. */
   cpus?: string;
+  /** Serve the web page (on a free port) and wait for it; without, `--no-web`. */
+  web?: boolean;
 }
 
 /** What the server logged during the run, by kind. */
@@ -39,6 +41,7 @@ export interface ServerLogCounts {
 }
 
 const LISTENING = /listening on (\S+):(\d+)/;
+const WEB_PAGE = /web page on (\S+):(\d+)/;
 
 /** A running server process that this benchmark started and will stop. */
 export class ServerProcess {
@@ -46,6 +49,8 @@ export class ServerProcess {
   readonly pid: number;
   /** The port it listens on. */
   readonly port: number;
+  /** The web page's port, when it serves one. */
+  webPort = 0;
   /** Counts of interesting log lines so far. */
   readonly log: ServerLogCounts;
   #child: Deno.ChildProcess;
@@ -93,6 +98,7 @@ export class ServerProcess {
       "0",
       "--max-users",
       String(options.maxUsers),
+      ...(options.web ? ["--web-port", "0"] : ["--no-web"]),
       ...options.extraArgs,
     ];
     // taskset execs the server in its own process, so the pid stays the server's.
@@ -107,6 +113,7 @@ export class ServerProcess {
     const stderrTail: string[] = [];
     const firstDrop: { at: number | null } = { at: null };
     const listening = Promise.withResolvers<number>();
+    const web = Promise.withResolvers<number>();
     void readLines(child.stdout, (line) => {
       log.lines++;
       if (line.includes("] drop ")) {
@@ -115,16 +122,23 @@ export class ServerProcess {
       } else if (line.includes("] error ") || line.includes("accept failed")) log.errors++;
       const match = LISTENING.exec(line);
       if (match) listening.resolve(Number(match[2]));
+      const page = WEB_PAGE.exec(line);
+      if (page) web.resolve(Number(page[2]));
     });
     void readLines(child.stderr, (line) => {
       stderrTail.push(line);
       if (stderrTail.length > 20) stderrTail.shift();
     });
     void child.status.then((status) =>
-      listening.reject(
-        new Error(`server exited (code ${status.code}): ${stderrTail.join(" | ") || "no output"}`),
+      [listening, web].forEach((waiting) =>
+        waiting.reject(
+          new Error(
+            `server exited (code ${status.code}): ${stderrTail.join(" | ") || "no output"}`,
+          ),
+        )
       )
     );
+    web.promise.catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -134,7 +148,9 @@ export class ServerProcess {
     });
     try {
       const port = await Promise.race([listening.promise, timeout]);
-      return new ServerProcess(child, port, log, stderrTail, firstDrop);
+      const server = new ServerProcess(child, port, log, stderrTail, firstDrop);
+      if (options.web) server.webPort = await Promise.race([web.promise, timeout]);
+      return server;
     } catch (error) {
       try {
         child.kill("SIGKILL");

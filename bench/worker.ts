@@ -117,6 +117,8 @@ class Member {
   /** Settles when registration succeeds (true) or fails (false). */
   readonly settled = Promise.withResolvers<boolean>();
   #conn: Deno.Conn | null = null;
+  /** With transport "ws": the WebSocket instead of the connection. */
+  #socket: WebSocket | null = null;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #out: string[] = [];
@@ -150,6 +152,7 @@ class Member {
 
   /** Connects, sends `hello` and reads until the connection ends. */
   async open(): Promise<void> {
+    if (config.transport === "ws") return await this.#openSocket();
     try {
       if (config.caCert === null) {
         const conn = await Deno.connect({ hostname: config.host, port: config.port });
@@ -174,8 +177,17 @@ class Member {
     await this.#readLoop();
   }
 
-  /** Queues text for the connection's one writer. */
+  /** Queues text for the connection's one writer (on a WebSocket: one message per line). */
   write(text: string): void {
+    if (this.#socket) {
+      if (this.closed || this.#socket.readyState !== WebSocket.OPEN) return;
+      let start = 0;
+      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+        this.#socket.send(text.slice(start, end));
+        start = end + 1;
+      }
+      return;
+    }
     if (this.closed || !this.#conn) return;
     this.#out.push(text);
     if (!this.#writing) void this.#pump();
@@ -198,11 +210,42 @@ class Member {
     this.closed = true;
     try {
       this.#conn?.close();
+      this.#socket?.close();
     } catch {
       // Already closed by the server.
     }
   }
 
+  /**
+   * Joins over the web page's WebSocket: each message is one frame, handled
+   * as a line read at the time it arrives.
+   */
+  async #openSocket(): Promise<void> {
+    const ended = Promise.withResolvers<void>();
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(`ws://${config.host}:${config.webPort}/socket`);
+    } catch (error) {
+      countError(errorName(error));
+      this.#failRegistration();
+      return;
+    }
+    this.#socket = socket;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () =>
+      this.write(`{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"}\n`);
+    socket.onmessage = (event) => {
+      const at = nowUs();
+      const data = event.data;
+      const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+      this.#onLine(bytes, 0, bytes.length, at);
+      this.#sendCredit();
+    };
+    socket.onerror = (event) => event.preventDefault();
+    socket.onclose = () => ended.resolve();
+    await ended.promise;
+    this.#ended();
+  }
   async #pump(): Promise<void> {
     this.#writing = true;
     try {
@@ -233,7 +276,18 @@ class Member {
     } catch (error) {
       if (!quitting && !this.closed) countError(`read_${errorName(error)}`);
     }
-    if (quitting || this.closed) return;
+    if (this.#ended()) {
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  }
+
+  /** Counts a connection the server ended; false when this side closed it. */
+  #ended(): boolean {
+    if (quitting || this.closed) return false;
     this.closed = true;
     this.#dropped = true;
     if (this.registered) {
@@ -242,11 +296,7 @@ class Member {
       if (!this.#failed) countError("closed_before_welcome");
       this.#failRegistration();
     }
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
+    return true;
   }
 
   #onBytes(buffer: Uint8Array, n: number): void {
@@ -284,6 +334,11 @@ class Member {
       this.#pending.push(chunk.slice(start));
       this.#pendingBytes += n - start;
     }
+    this.#sendCredit();
+  }
+
+  /** Saturation: replaces the messages acknowledged since the last read. */
+  #sendCredit(): void {
     if (this.credit > 0) {
       if (sending) this.sendMessages(this.credit, nowUs());
       this.credit = 0;

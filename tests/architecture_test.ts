@@ -23,7 +23,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   server: ["core", "io", "protocol", "auth"],
   cli: ["core", "io", "protocol", "server", "store", "auth", "version"],
   client: ["core", "io", "protocol", "cli", "version"],
-  serve: ["core", "io", "protocol", "server", "store", "auth", "cli", "version"],
+  web: ["core", "io", "protocol", "server", "auth"],
+  serve: ["core", "io", "protocol", "server", "store", "auth", "cli", "web", "version"],
 };
 
 /**

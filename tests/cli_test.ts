@@ -25,6 +25,8 @@ const SERVE_DEFAULTS: ServeSettings = {
   history: 0,
   keepDays: 365,
   keepMessages: 100000,
+  webPort: 7778,
+  webPortChosen: false,
 };
 
 /** What `chat join` runs with when nothing is said. */
@@ -49,11 +51,11 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
     }],
     [["serve", "--port", "9000", "--max-users", "5", "--motd", "Hi"], { CHAT_PORT: "1" }, {
       command: "serve",
-      settings: { ...SERVE_DEFAULTS, port: 9000, maxUsers: 5, motd: "Hi" },
+      settings: { ...SERVE_DEFAULTS, port: 9000, maxUsers: 5, motd: "Hi", webPort: 9001 },
     }],
     [["serve"], { CHAT_PORT: "8000", CHAT_HOST: "127.0.0.1", CHAT_MAX_USERS: "7" }, {
       command: "serve",
-      settings: { ...SERVE_DEFAULTS, host: "127.0.0.1", port: 8000, maxUsers: 7 },
+      settings: { ...SERVE_DEFAULTS, host: "127.0.0.1", port: 8000, maxUsers: 7, webPort: 8001 },
     }],
     [
       ["serve", "--flood-rate", "0.5", "--queue-limit", "64K", "--max-per-ip", "0"],

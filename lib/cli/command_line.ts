@@ -29,6 +29,7 @@ import {
   DEFAULT_QUEUE_LIMIT,
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
+  DEFAULT_WEB_PORT,
 } from "../server/limits.ts";
 import { DEFAULT_KEEP_DAYS, DEFAULT_KEEP_MESSAGES } from "../store/retention.ts";
 import { AUTH_MODES, type Invocation, type UserAction } from "./settings.ts";
@@ -75,6 +76,8 @@ const SERVE_OPTIONS = {
   "keep-messages": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "web-port": { type: "string" },
+  "no-web": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -198,6 +201,7 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
   if (auth !== "off" && data === undefined) {
     throw new UsageError(`--auth ${auth} needs --data DIR, where the accounts are kept`, "serve");
   }
+  const port = parsePort(values.port ?? env.CHAT_PORT, "serve");
   const tlsCert = nonEmpty(values["tls-cert"] ?? env.CHAT_TLS_CERT);
   const tlsKey = nonEmpty(values["tls-key"] ?? env.CHAT_TLS_KEY);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -210,7 +214,7 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
     command: "serve",
     settings: {
       host: values.host ?? env.CHAT_HOST ?? DEFAULT_SERVE_HOST,
-      port: parsePort(values.port ?? env.CHAT_PORT, "serve"),
+      port,
       maxUsers: number("max-users", "CHAT_MAX_USERS", DEFAULT_MAX_USERS, 1),
       motd: values.motd ?? env.CHAT_MOTD,
       maxPerIp: number("max-per-ip", "CHAT_MAX_PER_IP", DEFAULT_MAX_PER_ADDRESS),
@@ -239,8 +243,53 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       history: number("history", "CHAT_HISTORY", DEFAULT_HISTORY),
       keepDays: number("keep-days", "CHAT_KEEP_DAYS", DEFAULT_KEEP_DAYS),
       keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
+      webPort: parseWebPort(values["web-port"], values["no-web"], env, port),
+      webPortChosen: nonEmpty(values["web-port"] ?? env.CHAT_WEB_PORT) !== undefined,
     },
   };
+}
+
+/**
+ * The web page's port from --web-port and --no-web (or their variables);
+ * null for none. By default the port after the chat `port` (7778 after
+ * 7777), so that two servers on their own ports do not collide on it; a
+ * free one when the chat port is picked freely too (0).
+ */
+function parseWebPort(
+  flag: string | undefined,
+  noWeb: boolean | undefined,
+  env: Record<string, string | undefined>,
+  port: number,
+): number | null {
+  if (flag !== undefined && noWeb) {
+    throw new UsageError("--web-port and --no-web contradict each other: give one", "serve");
+  }
+  const off = noWeb ?? (flag === undefined ? parseSwitch(env.CHAT_NO_WEB, "CHAT_NO_WEB") : false);
+  if (off) return null;
+  const text = flag ?? env.CHAT_WEB_PORT;
+  if (text === undefined || text === "") {
+    if (port === DEFAULT_PORT) return DEFAULT_WEB_PORT;
+    return port === 0 || port === 65535 ? 0 : port + 1;
+  }
+  const web = Number(text);
+  if (!/^\d+$/.test(text) || web > 65535) {
+    throw new UsageError(`invalid --web-port '${text}': use a number from 0 to 65535`, "serve");
+  }
+  if (web !== 0 && web === port) {
+    throw new UsageError(
+      `--web-port ${web} is the chat port too: give the web page another port`,
+      "serve",
+    );
+  }
+  return web;
+}
+
+/** An on/off environment variable: 1, true or yes; 0, false, no or empty. */
+function parseSwitch(value: string | undefined, name: string): boolean {
+  const text = (value ?? "").trim().toLowerCase();
+  if (["1", "true", "yes"].includes(text)) return true;
+  if (["", "0", "false", "no"].includes(text)) return false;
+  throw new UsageError(`invalid ${name} '${value}': use 1 (on) or 0 (off)`, "serve");
 }
 
 function parseJoin(args: string[], env: Record<string, string | undefined>): Invocation {

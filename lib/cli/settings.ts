@@ -58,6 +58,10 @@ export interface ServeSettings {
   keepDays: number;
   /** With `data`: room messages kept per room, the newest (0: no limit). */
   keepMessages: number;
+  /** Port of the web page; null: no web page (--no-web). */
+  webPort: number | null;
+  /** Whether --web-port or CHAT_WEB_PORT chose it: taken, it is an error, not a reason to pick another. */
+  webPortChosen: boolean;
 }
 
 /** Settings of `chat join`. */

@@ -22,6 +22,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_REGISTRATION_TIMEOUT_MS,
   DEFAULT_SERVE_HOST,
+  DEFAULT_WEB_PORT,
 } from "../server/limits.ts";
 import type { HelpTopic } from "./settings.ts";
 
@@ -52,6 +53,10 @@ Options:
   --port PORT            TCP port (default ${DEFAULT_PORT})
   --max-users N          Most users at once (default ${DEFAULT_MAX_USERS})
   --motd TEXT            Message of the day, shown to each user on joining
+  --web-port PORT        Serve the web page, to join from a browser, on this
+                         port (default: the chat port + 1, ${DEFAULT_WEB_PORT}; 0: any
+                         free port); HTTPS with --tls-cert
+  --no-web               No web page
   -h, --help             Show this help
 
 Limits that protect the room:

@@ -17,6 +17,9 @@ import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "../core/l
 import type { ChatStore } from "../core/store.ts";
 import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
+import { WebFront } from "../web/web_front.ts";
+import { MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { errorMessage } from "../core/errors.ts";
 
 /** How often empty rooms are looked for, to forget those empty for a day. */
 const ROOM_SWEEP_MS = 60 * 60 * 1000;
@@ -60,6 +63,10 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
    * do not speak TLS are told to use it, in a line of plain text.
    */
   tls?: { cert: string; key: string };
+  /** Serve the web page on this port (0 picks a free one), on the same interface. @default none */
+  webPort?: number;
+  /** When `webPort` is taken, serve the page on a free port instead of failing. @default false */
+  webPortFallback?: boolean;
   /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
   throttle?: ThrottleLimits;
   /** Password checks at once, the queue beyond, and what tests replace. */
@@ -69,6 +76,15 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   >;
 }
 
+/** The web page could not be served (its port is taken, say); `cause` says why. */
+export class WebListenError extends Error {
+  /** Wraps the error of listening on the web page's port. */
+  constructor(cause: unknown) {
+    super(`cannot serve the web page (${errorMessage(cause)})`, { cause });
+    this.name = "WebListenError";
+  }
+}
+
 /** A running chat server: the core and its front ends. */
 export class ChatServer {
   /** The chat core. */
@@ -76,6 +92,7 @@ export class ChatServer {
   /** Checks account passwords; null when no name needs one. */
   readonly gatekeeper: Gatekeeper | null;
   #tcp: TcpFront;
+  #web: WebFront | null = null;
   #log: (line: string) => void;
   #stopping = false;
   /** Forgets, now and then, the rooms empty for a day (see RoomRegistry.sweep). */
@@ -124,8 +141,36 @@ export class ChatServer {
       gatekeeper: this.gatekeeper,
       log: this.#log,
     });
+    if (options.webPort !== undefined) {
+      const web = (port: number) =>
+        new WebFront({
+          hostname: options.hostname ?? this.#tcp.addr.hostname,
+          port,
+          tls: options.tls,
+          maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+          pool: this.#tcp,
+          log: this.#log,
+        });
+      try {
+        try {
+          this.#web = web(options.webPort);
+        } catch (error) {
+          if (!options.webPortFallback || !(error instanceof Deno.errors.AddrInUse)) throw error;
+          this.#web = web(0);
+          this.#log(`web page: port ${options.webPort} is in use; serving it on a free port`);
+        }
+      } catch (error) {
+        this.#tcp.stop("");
+        throw new WebListenError(error);
+      }
+    }
     // Started once listening: a constructor that throws leaves no timer behind.
     this.#sweeper = setInterval(() => this.hub.sweepRooms(), ROOM_SWEEP_MS);
+  }
+
+  /** The address the web page is served on, or null without one. */
+  get webAddr(): Deno.NetAddr | null {
+    return this.#web?.addr ?? null;
   }
 
   /** The address the TCP front listens on (useful with port 0). */
@@ -156,9 +201,11 @@ export class ChatServer {
       clearInterval(this.#sweeper);
       this.#log("shutting down");
       this.#tcp.stop(reason);
+      this.#web?.stop();
       this.hub.closeAll("shutdown", reason);
     }
     await this.#tcp.closed();
+    await this.#web?.closed();
     // A rehash still running would write to a store the caller is about to close.
     await this.gatekeeper?.settled();
   }

@@ -17,9 +17,11 @@ import { DEFAULT_PORT } from "../protocol/limits.ts";
 import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
 import { LogWriter, timeOfDay } from "./log_writer.ts";
-import { ChatServer } from "./chat_server.ts";
+import { ChatServer, WebListenError } from "./chat_server.ts";
 import { operatorLine } from "./console_commands.ts";
 import { certificateNames, coveredBy, describeNames } from "./cert_names.ts";
+import { lanAddresses } from "./lan_addresses.ts";
+import { webHints } from "./web_hints.ts";
 import type { Store } from "../store/sqlite_store.ts";
 import { VERSION } from "../version.ts";
 
@@ -141,6 +143,9 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       store,
       auth: settings.auth,
       tls,
+      ...(settings.webPort !== null
+        ? { webPort: settings.webPort, webPortFallback: !settings.webPortChosen }
+        : {}),
     });
   } catch (error) {
     io.err(`chat: ${listenFailure(error, settings)}`);
@@ -165,6 +170,10 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
     );
   }
   for (const line of joinHints(hostname, port, tls?.cert)) io.out(line);
+  if (server.webAddr) {
+    log(`web page on ${server.webAddr.hostname}:${server.webAddr.port}${tls ? " with TLS" : ""}`);
+  }
+  for (const line of webHints(server.webAddr, tls?.cert, io.console)) io.out(line);
   if (io.console) {
     io.out(
       "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
@@ -231,17 +240,6 @@ function isLoopback(hostname: string): boolean {
   return hostname === "127.0.0.1" || hostname === "::1";
 }
 
-function lanAddresses(): string[] {
-  try {
-    return Deno.networkInterfaces()
-      .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
-      .map((i) => i.address);
-  } catch {
-    // Without --allow-sys the operator still gets the localhost line.
-    return [];
-  }
-}
-
 async function operatorConsole(server: ChatServer, io: ServeIO): Promise<void> {
   for await (const read of readLines(Deno.stdin)) {
     if (read.kind === "line") operatorLine(server, read.text, io.out);
@@ -288,6 +286,10 @@ async function openStore(settings: ServeSettings, io: ServeIO): Promise<Store | 
 
 /** Why the server could not start listening, for a person. */
 function listenFailure(error: unknown, settings: ServeSettings): string {
+  if (error instanceof WebListenError) {
+    return `cannot serve the web page on ${settings.host}:${settings.webPort} ` +
+      `(${listenReason(error.cause)}); --web-port PORT picks another, --no-web serves none`;
+  }
   const message = errorMessage(error);
   // The TLS front reports mistakes in the certificate and key (see secureContext).
   if (/no certificates found/i.test(message)) {

@@ -19,6 +19,7 @@ import type { Member } from "../core/room.ts";
 import { type LineRead, LineSplitter } from "../io/line_reader.ts";
 import { Outbox, type OutboxFailure, TURN_FLUSHER } from "../io/outbox.ts";
 import { addressKey, formatAddress } from "./address.ts";
+import type { Transport } from "./transport.ts";
 
 /** Limits and timings of a connection. */
 export interface ConnectionLimits {
@@ -107,25 +108,6 @@ export interface Protocol {
   ended(): void;
 }
 
-/**
- * What a connection reads and writes: a `Deno.Conn`, or a TLS session that
- * has a handshake to do first (a `TlsStream`, see tls_stream.ts).
- */
-export interface PeerStream {
-  /** Reads into `buffer`: how many bytes, or null at the end of input. */
-  read(buffer: Uint8Array): Promise<number | null>;
-  /** Writes some of `bytes`; resolves to how many. */
-  write(bytes: Uint8Array): Promise<number>;
-  /** Closes for writing; reading goes on. */
-  closeWrite(): Promise<void>;
-  /** Closes now, which also ends a read in progress. */
-  close(): void;
-  /** The peer's address. */
-  readonly remoteAddr: Deno.Addr;
-  /** With TLS: completes the handshake, which comes before anything else. */
-  handshake?(): Promise<unknown>;
-}
-
 type Timer = ReturnType<typeof setTimeout>;
 
 /** A connected peer, from accept to close; the hub's sink for its member. */
@@ -136,7 +118,7 @@ export class Connection implements Sink {
   readonly address: string;
   /** What this connection shares with the others of its front end. */
   readonly context: ConnectionContext;
-  #conn: PeerStream;
+  #conn: Transport;
   #outbox: Outbox;
   #protocol: Protocol;
   #member: Member | null = null;
@@ -164,12 +146,13 @@ export class Connection implements Sink {
   #ready: boolean;
 
   /**
-   * Wraps an accepted connection; call {@link run} to serve it. A TLS
-   * connection is told apart by its `handshake` method. `remoteAddr` is the
-   * peer's address when it is not the connection's own.
+   * Wraps an accepted connection (or another {@link Transport}); call
+   * {@link run} to serve it. A TLS connection is told apart by its
+   * `handshake` method. `remoteAddr` is the peer's address when it is not
+   * the connection's own.
    */
   constructor(
-    conn: PeerStream,
+    conn: Transport,
     context: ConnectionContext,
     remoteAddr: Deno.Addr = conn.remoteAddr,
   ) {

@@ -19,3 +19,6 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 /** How long a connection may take to give a name: time to think of one. */
 export const DEFAULT_REGISTRATION_TIMEOUT_MS = 60_000;
+
+/** Port of the web page: next to the chat port, so that both are easy to remember. */
+export const DEFAULT_WEB_PORT = 7778;

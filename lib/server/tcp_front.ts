@@ -41,10 +41,11 @@ import {
   type ConnectionContext,
   type ConnectionLimits,
   type ConnectionOwner,
-  type PeerStream,
+  type Protocol,
 } from "./connection.ts";
 import { sniff } from "./sniff.ts";
 import { type TlsArrival, TlsFront, type TlsOwner } from "./tls_front.ts";
+import type { Transport } from "./transport.ts";
 import { WaitingRoom } from "./waiting_room.ts";
 
 /** Settings of a TCP front end; every field but the core's parts has a default. */
@@ -85,6 +86,17 @@ const REFUSAL_TIMEOUT_MS = 1_000;
 interface Refusal {
   why: string;
   message: string;
+}
+
+/** The contexts of connections that start with one protocol: as they come, and to be refused. */
+interface Contexts {
+  normal: ConnectionContext;
+  refusal: ConnectionContext;
+}
+
+/** Whether `conn` is a TCP connection of Deno's own (not another front end's transport). */
+function isTcpConn(conn: Transport): conn is Deno.TcpConn {
+  return "setNoDelay" in conn;
 }
 
 /** Whether the peer of an unregistered connection (or of a TLS arrival) has said nothing yet. */
@@ -169,10 +181,13 @@ export class TcpFront {
     },
   };
   #limits: ConnectionLimits;
-  /** What every connection shares. */
-  #context: ConnectionContext;
-  /** The same, with the limits of a connection that is only waiting to be refused. */
-  #refusalContext: ConnectionContext;
+  /**
+   * What every connection shares; the refusal context has the limits of a
+   * connection that is only waiting to be refused.
+   */
+  #contexts: Contexts;
+  /** The same for connections adopted from another front end, by their first protocol. */
+  #adoptedContexts = new Map<(connection: Connection) => Protocol, Contexts>();
   #log: (line: string) => void;
   #stopping = false;
   #acceptLoop: Promise<void>;
@@ -201,21 +216,7 @@ export class TcpFront {
       drainTimeoutMs: options.drainTimeoutMs ?? 1_000,
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     };
-    this.#context = {
-      hub: this.#hub,
-      gatekeeper: options.gatekeeper ?? null,
-      limits: this.#limits,
-      log: this.#log,
-      owner: this.#owner,
-      start: sniff,
-    };
-    this.#refusalContext = {
-      ...this.#context,
-      limits: {
-        ...this.#limits,
-        registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
-      },
-    };
+    this.#contexts = this.#contextsFor(sniff, options.gatekeeper ?? null);
     const address = {
       hostname: options.hostname ?? DEFAULT_SERVE_HOST,
       port: options.port ?? DEFAULT_PORT,
@@ -291,7 +292,57 @@ export class TcpFront {
     await this.#front?.close();
   }
 
+  /**
+   * Serves a connection that another front end accepted (the web page's
+   * WebSocket), starting with the protocol `start` gives it, under the same
+   * limits as this front's own: per address, the places for unregistered
+   * connections, keepalive; it ends with them on {@link stop}.
+   */
+  adopt(conn: Transport & { remoteAddr: Deno.NetAddr }, start: (c: Connection) => Protocol): void {
+    if (this.#stopping) {
+      conn.close();
+      return;
+    }
+    let contexts = this.#adoptedContexts.get(start);
+    if (!contexts) {
+      contexts = this.#contextsFor(start, this.#contexts.normal.gatekeeper);
+      this.#adoptedContexts.set(start, contexts);
+    }
+    this.#admit(conn, contexts, false);
+  }
+
+  #contextsFor(start: (c: Connection) => Protocol, gatekeeper: Gatekeeper | null): Contexts {
+    const normal: ConnectionContext = {
+      hub: this.#hub,
+      gatekeeper,
+      limits: this.#limits,
+      log: this.#log,
+      owner: this.#owner,
+      start,
+    };
+    const refusal = {
+      ...normal,
+      limits: {
+        ...this.#limits,
+        registrationTimeoutMs: Math.min(this.#limits.registrationTimeoutMs, REFUSAL_TIMEOUT_MS),
+      },
+    };
+    return { normal, refusal };
+  }
+
   #serve(conn: Deno.TcpConn): void {
+    this.#admit(conn, this.#contexts, this.#front !== null);
+  }
+
+  /**
+   * Admits `conn` within the limits; `tls`: the TLS front tells a TLS peer
+   * from the others first (a connection of this front's own port).
+   */
+  #admit(
+    conn: Transport & { remoteAddr: Deno.NetAddr },
+    contexts: Contexts,
+    tls: boolean,
+  ): void {
     const address = addressKey(conn.remoteAddr.hostname);
     // Connections that have not registered yet cost memory and a descriptor
     // each and are cheap to open: their places are few, and shared fairly.
@@ -300,22 +351,22 @@ export class TcpFront {
       if (!this.#shedding) this.#log(`shedding connections: ${waiting} have not registered yet`);
       this.#shedding = true;
       if (!this.#makeRoom(address)) {
-        this.#refuseNewcomer(conn, address);
+        this.#refuseNewcomer(conn, address, contexts, tls);
         return;
       }
     } else if (this.#shedding) {
       this.#log("accepting connections again");
       this.#shedding = false;
     }
-    setOptions(conn);
+    if (isTcpConn(conn)) setOptions(conn);
     const over = this.#count(address);
-    if (this.#front) {
+    if (tls && this.#front && isTcpConn(conn)) {
       const arrival = this.#front.admit(conn, formatAddress(conn.remoteAddr));
       this.#unserved.set(arrival, over);
       this.#waiting.add(arrival, address);
     } else {
       this.#waiting.add(
-        this.#start(conn, conn.remoteAddr, this.#overLimit(over, address)),
+        this.#start(conn, conn.remoteAddr, this.#overLimit(over, address), contexts),
         address,
       );
     }
@@ -354,19 +405,24 @@ export class TcpFront {
    * there are places, more would cost what the places limit: those are
    * closed at once.
    */
-  #refuseNewcomer(conn: Deno.TcpConn, address: string): void {
-    if (this.#front || this.#stopping || this.#refusing.size >= this.#maxPending) {
+  #refuseNewcomer(
+    conn: Transport & { remoteAddr: Deno.NetAddr },
+    address: string,
+    contexts: Contexts,
+    tls: boolean,
+  ): void {
+    if (tls || this.#stopping || this.#refusing.size >= this.#maxPending) {
       conn.close();
       return;
     }
-    setOptions(conn);
+    if (isTcpConn(conn)) setOptions(conn);
     this.#count(address);
     const held = this.#waiting.held(address);
     this.#refusing.add(this.#start(conn, conn.remoteAddr, {
       why: `no place left, and ${plural(held, "connection")} from ${address} not registered yet`,
       message: `The server has too many connections waiting to register, and your address ` +
         `holds the most (${held}); register or close some first`,
-    }));
+    }, contexts));
   }
 
   /**
@@ -374,10 +430,15 @@ export class TcpFront {
    * `remoteAddr`, already counted; with a `refusal`, the peer is only told
    * that once its protocol is known, and the connection closed.
    */
-  #start(conn: PeerStream, remoteAddr: Deno.NetAddr, refusal: Refusal | null): Connection {
+  #start(
+    conn: Transport,
+    remoteAddr: Deno.NetAddr,
+    refusal: Refusal | null,
+    contexts: Contexts = this.#contexts,
+  ): Connection {
     const connection = new Connection(
       conn,
-      refusal ? this.#refusalContext : this.#context,
+      refusal ? contexts.refusal : contexts.normal,
       remoteAddr,
     );
     if (refusal) {

@@ -1,0 +1,928 @@
+/**
+ * The chat web page: joins the server that served it over its WebSocket
+ * (`/socket`), speaking the JSON protocol of docs/PROTOCOL.md, one frame per
+ * message. Plain DOM, no framework; every text from the server is untrusted
+ * and goes into the page as text (`textContent`, text nodes), never as HTML.
+ *
+ * What a line typed here means is the server's business: it goes out as an
+ * `input` frame, parsed as in a terminal (`/msg`, `@name`, `/me`...).
+ *
+ * Type-checked as browser code (the DOM, no Deno) by `make check`, with
+ * lib/web/page/check.json: plain JavaScript with JSDoc types, so that what
+ * is checked is what the browser runs, with no build step.
+ *
+ * The conversation is kept per room (a room's log, people and unread
+ * count), keyed by the `room` of each event, so that a list of rooms can
+ * grow from it; today the server has one.
+ *
+ * @module
+ */
+
+/** The protocol version this page speaks. */
+const PROTOCOL_VERSION = 1;
+/** What the page calls itself in `hello`. */
+const CLIENT = "chat-web/1";
+/** How long reconnecting goes on after the connection is lost, in ms. */
+const RECONNECT_FOR_MS = 2 * 60_000;
+/** First and longest pause between attempts to reconnect, in ms. */
+const BACKOFF_FIRST_MS = 1_000;
+const BACKOFF_MAX_MS = 10_000;
+/** After a server's planned shutdown, the first attempt waits this long (it is restarting). */
+const SHUTDOWN_FIRST_MS = 2_000;
+/** A view this close to the bottom (px) counts as following the conversation. */
+const STICK_PX = 48;
+/** Sent lines the Up key recalls. */
+const RECALL_LINES = 100;
+/** Goodbyes after which the page does not reconnect on its own. */
+const FINAL_BYES = new Set([
+  "quit",
+  "kicked",
+  "replaced",
+  "refused",
+  "flood",
+  "version",
+  "room_full",
+  "too_many_connections",
+  "timeout",
+]);
+/** Errors during login that are about the password field rather than the name. */
+const PASSWORD_ERRORS = new Set(["password_required", "wrong_password", "throttled"]);
+
+/**
+ * @typedef {{ [field: string]: unknown, type: string }} Frame
+ * An event from the server, not trusted: each field is checked where used.
+ */
+
+/**
+ * One room's part of the page.
+ * @typedef {{
+ *   name: string,
+ *   log: HTMLOListElement,
+ *   users: string[],
+ *   count: number,
+ *   unread: number,
+ *   seen: Set<number>,
+ * }} Room
+ */
+
+/** @param {string} id */
+function element(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found;
+}
+
+const view = {
+  login: element("login-view"),
+  loginForm: /** @type {HTMLFormElement} */ (element("login-form")),
+  name: /** @type {HTMLInputElement} */ (element("name")),
+  passwordRow: element("password-row"),
+  password: /** @type {HTMLInputElement} */ (element("password")),
+  loginError: element("login-error"),
+  join: /** @type {HTMLButtonElement} */ (element("join")),
+  chat: element("chat-view"),
+  title: element("room-title"),
+  status: element("status"),
+  peopleToggle: element("people-toggle"),
+  leave: element("leave"),
+  logs: element("logs"),
+  newMessages: element("new-messages"),
+  sidebar: element("sidebar"),
+  rooms: element("rooms"),
+  users: element("users"),
+  userCount: element("user-count"),
+  sendForm: /** @type {HTMLFormElement} */ (element("send-form")),
+  input: /** @type {HTMLInputElement} */ (element("input")),
+  inputError: element("input-error"),
+  left: element("left-view"),
+  leftReason: element("left-reason"),
+  rejoin: element("rejoin"),
+  leaveDialog: /** @type {HTMLDialogElement} */ (element("leave-dialog")),
+  leaveCancel: element("leave-cancel"),
+  leaveConfirm: element("leave-confirm"),
+};
+
+const state = {
+  /** @type {WebSocket | null} */
+  socket: null,
+  /** The name asked for, then the one the server gave. */
+  name: "",
+  /** Kept in memory only, to log in again after a lost connection. */
+  password: "",
+  /** @type {string | undefined} The token of the last `welcome`, to take the name back. */
+  resume: undefined,
+  registered: false,
+  /** The last `bye`, if the server said goodbye. */
+  /** @type {{ code: string, reason: string } | null} */
+  bye: null,
+  /** When the connection was lost (ms), while reconnecting. */
+  lostAt: 0,
+  attempts: 0,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  retryTimer: undefined,
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  countdown: undefined,
+  /** @type {Map<string, Room>} */
+  rooms: new Map(),
+  /** @type {Room | null} */
+  current: null,
+  /** Lines sent, for Up and Down, and where recall is. */
+  /** @type {string[]} */
+  sent: [],
+  recall: 0,
+  draft: "",
+  /** Messages that arrived below the view while scrolled up. */
+  below: 0,
+  /** Mentions and private messages while the tab was hidden. */
+  hiddenUnread: 0,
+};
+
+// ---- Joining ---------------------------------------------------------------
+
+view.name.value = localStorage.getItem("chat.name") ?? "";
+view.name.focus();
+
+view.loginForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = view.name.value.trim();
+  if (!name) {
+    loginError("Type a name first");
+    view.name.focus();
+    return;
+  }
+  if (!view.passwordRow.hidden && !view.password.value) {
+    loginError("Type the password of this name first");
+    view.password.focus();
+    return;
+  }
+  if (name !== state.name) state.resume = undefined;
+  state.name = name;
+  state.password = view.passwordRow.hidden ? "" : view.password.value;
+  localStorage.setItem("chat.name", name);
+  askForNotifications();
+  loginError("");
+  view.join.disabled = true;
+  // A refused name or password is tried again on the same connection.
+  if (state.socket?.readyState === WebSocket.OPEN) sendHello();
+  else connect();
+});
+
+view.rejoin.addEventListener("click", () => {
+  state.bye = null;
+  showLogin();
+});
+
+/** @param {string} text */
+function loginError(text) {
+  view.loginError.textContent = text;
+}
+
+function showLogin() {
+  view.chat.hidden = true;
+  view.left.hidden = true;
+  view.login.hidden = false;
+  view.join.disabled = false;
+  view.name.focus();
+}
+
+/** Notifications for mentions and private messages, when the person allows them. */
+function askForNotifications() {
+  if ("Notification" in window && Notification.permission === "default") {
+    // Asked while the person clicks Join: browsers allow asking only then.
+    Notification.requestPermission().catch(() => {});
+  }
+}
+
+// ---- The connection --------------------------------------------------------
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/socket`);
+  socket.binaryType = "arraybuffer";
+  state.socket = socket;
+  state.bye = null;
+  socket.addEventListener("open", () => {
+    if (socket === state.socket) sendHello();
+  });
+  socket.addEventListener("message", (event) => {
+    if (socket !== state.socket) return;
+    const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+    /** @type {unknown} */
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (isFrame(frame)) handle(frame);
+  });
+  socket.addEventListener("close", () => {
+    if (socket === state.socket) closed();
+  });
+}
+
+function sendHello() {
+  /** @type {Record<string, unknown>} */
+  const hello = { type: "hello", version: PROTOCOL_VERSION, name: state.name, client: CLIENT };
+  if (state.resume !== undefined) hello.resume = state.resume;
+  if (state.password) hello.password = state.password;
+  send(hello);
+}
+
+/** @param {Record<string, unknown>} frame */
+function send(frame) {
+  const socket = state.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(JSON.stringify(frame));
+  return true;
+}
+
+/** The connection has closed: after a goodbye, or lost. */
+function closed() {
+  state.socket = null;
+  const wasRegistered = state.registered;
+  state.registered = false;
+  const bye = state.bye;
+  if (bye && FINAL_BYES.has(bye.code)) {
+    showLeft(bye.code === "quit" ? "You left the chat." : bye.reason);
+    return;
+  }
+  if (!wasRegistered && state.lostAt === 0) {
+    // Never got in: the person is still at the form.
+    view.join.disabled = false;
+    loginError(bye ? bye.reason : "Cannot reach the chat server; try again in a moment");
+    return;
+  }
+  if (state.lostAt === 0) {
+    state.lostAt = Date.now();
+    state.attempts = 0;
+    systemLine(bye ? `${bye.reason}; reconnecting…` : "Connection lost; reconnecting…", "error");
+  }
+  retry(bye?.code === "shutdown");
+}
+
+/** @param {boolean} shutdown */
+function retry(shutdown) {
+  const elapsed = Date.now() - state.lostAt;
+  if (elapsed > RECONNECT_FOR_MS) {
+    setStatus("", false);
+    showLeft("The connection was lost and could not be made again.");
+    return;
+  }
+  const first = shutdown ? SHUTDOWN_FIRST_MS : BACKOFF_FIRST_MS;
+  const delay = Math.min(BACKOFF_MAX_MS, first * 2 ** state.attempts++);
+  const due = Date.now() + delay;
+  const show = () => {
+    const seconds = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+    setStatus(`Connection lost; reconnecting in ${seconds} s`, true);
+  };
+  show();
+  clearInterval(state.countdown);
+  state.countdown = setInterval(show, 1000);
+  state.retryTimer = setTimeout(() => {
+    clearInterval(state.countdown);
+    setStatus("Reconnecting…", true);
+    connect();
+  }, delay);
+}
+
+/**
+ * @param {string} text
+ * @param {boolean} lost
+ */
+function setStatus(text, lost) {
+  view.status.textContent = text;
+  view.status.classList.toggle("lost", lost);
+}
+
+/** @param {string} reason */
+function showLeft(reason) {
+  clearTimeout(state.retryTimer);
+  clearInterval(state.countdown);
+  state.lostAt = 0;
+  view.chat.hidden = true;
+  view.login.hidden = true;
+  view.left.hidden = false;
+  view.leftReason.textContent = reason;
+  view.rejoin.focus();
+  document.title = "chat";
+}
+
+// ---- Events from the server ------------------------------------------------
+
+/**
+ * @param {unknown} value
+ * @returns {value is Frame}
+ */
+function isFrame(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    typeof (/** @type {{ type?: unknown }} */ (value).type) === "string";
+}
+
+/**
+ * @param {Frame} frame
+ * @param {string} field
+ */
+function str(frame, field) {
+  const value = frame[field];
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * @param {Frame} frame
+ * @param {string} field
+ */
+function num(frame, field) {
+  const value = frame[field];
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** @param {Frame} frame */
+function handle(frame) {
+  switch (frame.type) {
+    case "welcome":
+      return welcome(frame);
+    case "error":
+      return error(frame);
+    case "ping":
+      send({ type: "pong", ...(typeof frame.token === "string" ? { token: frame.token } : {}) });
+      return;
+    case "bye":
+      state.bye = { code: str(frame, "code"), reason: str(frame, "reason") };
+      return;
+  }
+  if (!state.registered) return;
+  switch (frame.type) {
+    case "message":
+      return message(frame, roomOf(frame), false);
+    case "private":
+      return privateMessage(frame, false);
+    case "history":
+      return history(frame);
+    case "missed":
+      return missed(frame);
+    case "join":
+      return joined(frame);
+    case "leave":
+      return left(frame);
+    case "rename":
+      return renamed(frame);
+    case "users":
+      return users(frame);
+    case "notice":
+      return notice(frame);
+    case "info":
+      return systemLine(str(frame, "text"), "info");
+  }
+}
+
+/** @param {Frame} frame */
+function welcome(frame) {
+  const reconnected = state.lostAt !== 0;
+  state.registered = true;
+  state.name = str(frame, "name") || state.name;
+  state.resume = typeof frame.resume === "string" ? frame.resume : undefined;
+  state.lostAt = 0;
+  clearTimeout(state.retryTimer);
+  clearInterval(state.countdown);
+  setStatus("", false);
+  const room = roomNamed(str(frame, "room") || "lobby");
+  room.users = Array.isArray(frame.users)
+    ? frame.users.filter((name) => typeof name === "string")
+    : [];
+  room.count = num(frame, "count") ?? room.users.length;
+  showRoom(room);
+  view.login.hidden = true;
+  view.left.hidden = true;
+  view.chat.hidden = false;
+  view.password.value = "";
+  if (reconnected) {
+    systemLine("Reconnected.", "system");
+  } else {
+    systemLine(`You joined #${room.name} as ${state.name}.`, "system");
+    const motd = str(frame, "motd");
+    if (motd) systemLine(`Message of the day: ${motd}`, "notice");
+  }
+  renderPeople();
+  view.input.focus();
+}
+
+/** @param {Frame} frame */
+function error(frame) {
+  const code = str(frame, "code");
+  const text = str(frame, "message") || code;
+  if (state.registered) {
+    systemLine(text, "error");
+    return;
+  }
+  if (PASSWORD_ERRORS.has(code)) {
+    view.passwordRow.hidden = false;
+    // The first answer for an account's name only says a password is needed.
+    if (code === "password_required" && !state.password) {
+      loginError(text || "This name needs its password");
+    } else {
+      loginError(text);
+    }
+  } else {
+    loginError(text);
+  }
+  if (state.lostAt !== 0) {
+    // Coming back did not work (the name was taken meanwhile, say): the person decides.
+    state.lostAt = 0;
+    setStatus("", false);
+  }
+  // The socket stays open for another try: the form sends a new hello on it.
+  view.chat.hidden = true;
+  view.left.hidden = true;
+  view.login.hidden = false;
+  view.join.disabled = false;
+  (view.passwordRow.hidden ? view.name : view.password).focus();
+}
+
+/** Closes the socket without counting it as lost: the person is back at the form. */
+function closeQuietly() {
+  const socket = state.socket;
+  state.socket = null;
+  socket?.close();
+}
+
+/** @param {Frame} frame */
+function roomOf(frame) {
+  const name = str(frame, "room");
+  return name ? roomNamed(name) : state.current ?? roomNamed("lobby");
+}
+
+/**
+ * The room called `name`, made the first time it is met.
+ * @param {string} name
+ * @returns {Room}
+ */
+function roomNamed(name) {
+  let room = state.rooms.get(name);
+  if (!room) {
+    const log = document.createElement("ol");
+    log.className = "log";
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-label", `Conversation in #${name}`);
+    log.tabIndex = 0;
+    log.hidden = true;
+    log.addEventListener("scroll", () => {
+      if (room && room === state.current && atBottom(log)) clearBelow();
+    });
+    view.logs.append(log);
+    room = { name, log, users: [], count: 0, unread: 0, seen: new Set() };
+    state.rooms.set(name, room);
+  }
+  return room;
+}
+
+/** @param {Room} room */
+function showRoom(room) {
+  for (const other of state.rooms.values()) other.log.hidden = other !== room;
+  state.current = room;
+  room.unread = 0;
+  view.title.textContent = `#${room.name}`;
+  updateTitle();
+  renderRooms();
+}
+
+/**
+ * @param {Frame} frame
+ * @param {Room} room
+ * @param {boolean} old from `history`: shown as earlier, never notified
+ */
+function message(frame, room, old) {
+  const id = num(frame, "id");
+  if (id !== undefined) {
+    // History after a reconnect repeats what this page has shown already.
+    if (room.seen.has(id)) return;
+    room.seen.add(id);
+  }
+  const from = str(frame, "from");
+  const text = str(frame, "text");
+  const own = from === state.name;
+  const mention = !own && mentions(text);
+  const item = line(num(frame, "time"));
+  if (own) item.classList.add("own");
+  if (mention) item.classList.add("mention");
+  if (old) item.classList.add("history");
+  if (frame.action === true) {
+    item.append("* ", nameButton(from), " ", ...linked(text));
+  } else {
+    item.append(nameButton(from), ": ", ...linked(text));
+  }
+  append(room, item, !old && !own);
+  if (mention && !old) notify(`${from} mentioned you in #${room.name}`, text);
+}
+
+/**
+ * @param {Frame} frame
+ * @param {boolean} old from `missed`: kept while away
+ */
+function privateMessage(frame, old) {
+  const room = state.current ?? roomNamed("lobby");
+  const id = num(frame, "id");
+  if (id !== undefined) {
+    if (room.seen.has(id)) return;
+    room.seen.add(id);
+  }
+  const from = str(frame, "from");
+  const to = str(frame, "to");
+  const text = str(frame, "text");
+  const own = from === state.name;
+  const item = line(num(frame, "time"));
+  item.classList.add("private");
+  if (own) item.classList.add("own");
+  const tag = document.createElement("span");
+  tag.className = "private-tag";
+  tag.textContent = own ? "(private to" : "(private)";
+  if (own) {
+    item.append(tag, nameButton(to), ") ", ...linked(text));
+    if (frame.offline === true) item.append(" (kept until they come back)");
+  } else {
+    item.append(tag, nameButton(from), ": ", ...linked(text));
+  }
+  append(room, item, !own);
+  if (!own && !old) notify(`Private message from ${from}`, text);
+}
+
+/** @param {Frame} frame */
+function history(frame) {
+  const room = roomOf(frame);
+  const messages = Array.isArray(frame.messages) ? frame.messages.filter(isFrame) : [];
+  const fresh = messages.filter((m) => !room.seen.has(num(m, "id") ?? -1));
+  if (fresh.length === 0) return;
+  for (const m of fresh) message(m, room, true);
+  systemLine("— earlier messages above —", "separator", room);
+}
+
+/** @param {Frame} frame */
+function missed(frame) {
+  const messages = Array.isArray(frame.messages) ? frame.messages.filter(isFrame) : [];
+  if (messages.length === 0) return;
+  systemLine("Private messages sent to you while you were away:", "system");
+  for (const m of messages) privateMessage(m, true);
+}
+
+/** @param {Frame} frame */
+function joined(frame) {
+  const room = roomOf(frame);
+  const name = str(frame, "name");
+  if (!room.users.includes(name)) room.users.push(name);
+  room.count = num(frame, "count") ?? room.count + 1;
+  const item = line(num(frame, "time"), "system");
+  item.append("→ ", nameButton(name), ` joined (${room.count})`);
+  append(room, item, false);
+  renderPeople();
+}
+
+/** @param {Frame} frame */
+function left(frame) {
+  const room = roomOf(frame);
+  const name = str(frame, "name");
+  room.users = room.users.filter((user) => user !== name);
+  room.count = num(frame, "count") ?? Math.max(0, room.count - 1);
+  const reason = str(frame, "reason");
+  const item = line(num(frame, "time"), "system");
+  item.append("← ", nameButton(name), ` left${reason ? `: ${reason}` : ""} (${room.count})`);
+  append(room, item, false);
+  renderPeople();
+}
+
+/** @param {Frame} frame */
+function renamed(frame) {
+  const room = roomOf(frame);
+  const from = str(frame, "from");
+  const to = str(frame, "to");
+  room.users = room.users.map((user) => user === from ? to : user);
+  if (from === state.name) {
+    state.name = to;
+    updateTitle();
+  }
+  const item = line(num(frame, "time"), "system");
+  item.append(nameButton(from), " is now ", nameButton(to));
+  append(room, item, false);
+  renderPeople();
+}
+
+/** @param {Frame} frame */
+function users(frame) {
+  const room = roomOf(frame);
+  const names = Array.isArray(frame.names)
+    ? frame.names.filter((name) => typeof name === "string")
+    : [];
+  room.users = names;
+  room.count = Math.max(room.count, names.length);
+  systemLine(`${names.length} here: ${names.join(", ")}`, "info", room);
+  renderPeople();
+}
+
+/** @param {Frame} frame */
+function notice(frame) {
+  const item = line(num(frame, "time"), "notice");
+  item.append("*** ", ...linked(str(frame, "text")));
+  for (const room of state.rooms.values()) append(room, item.cloneNode(true), true);
+}
+
+// ---- Rendering -------------------------------------------------------------
+
+/**
+ * A line of the conversation, stamped with `time` (ms), or now.
+ * @param {number | undefined} time
+ * @param {string} [kind]
+ */
+function line(time, kind) {
+  const item = document.createElement("li");
+  if (kind) item.className = kind;
+  const when = new Date(time ?? Date.now());
+  const stamp = document.createElement("time");
+  stamp.dateTime = when.toISOString();
+  stamp.title = when.toLocaleString();
+  stamp.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  item.append(stamp);
+  return item;
+}
+
+/**
+ * A line from the page itself (or a server text with no sender).
+ * @param {string} text
+ * @param {string} kind
+ * @param {Room | null} [room]
+ */
+function systemLine(text, kind, room = state.current) {
+  if (!room) return;
+  const item = line(undefined, kind);
+  item.append(...linked(text));
+  append(room, item, false);
+}
+
+/**
+ * A person's name: in its colour, isolated from the text around it (a
+ * right-to-left name stays whole), and a button that starts a private message.
+ * @param {string} name
+ */
+function nameButton(name) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "name";
+  button.style.setProperty("--hue", String(hue(name)));
+  const isolated = document.createElement("bdi");
+  isolated.textContent = name;
+  button.append(isolated);
+  button.title = `Send ${name} a private message`;
+  button.addEventListener("click", () => startPrivate(name));
+  return button;
+}
+
+/**
+ * A colour for each name, the same on every page.
+ * @param {string} name
+ */
+function hue(name) {
+  let hash = 0;
+  for (const char of name.toLowerCase()) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  return hash % 360;
+}
+
+/**
+ * `text` as nodes: web addresses become links that open in a new tab and
+ * tell the site nothing of this page; everything else stays text. Only
+ * http and https addresses are links (never `javascript:`).
+ * @param {string} text
+ * @returns {Node[]}
+ */
+function linked(text) {
+  /** @type {Node[]} */
+  const nodes = [];
+  const span = document.createElement("span");
+  span.dir = "auto";
+  let last = 0;
+  for (const match of text.matchAll(/\bhttps?:\/\/[^\s<>"]+/giu)) {
+    let url = match[0];
+    // Punctuation that ends a sentence is not part of the address.
+    url = url.replace(/[.,;:!?)\]}'»”]+$/u, "");
+    const start = match.index ?? 0;
+    let href;
+    try {
+      href = new URL(url);
+    } catch {
+      continue;
+    }
+    if (href.protocol !== "http:" && href.protocol !== "https:") continue;
+    span.append(text.slice(last, start));
+    const link = document.createElement("a");
+    link.href = href.href;
+    link.textContent = url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    span.append(link);
+    last = start + url.length;
+  }
+  span.append(text.slice(last));
+  nodes.push(span);
+  return nodes;
+}
+
+/**
+ * Whether `text` mentions this person's name as a word (or `@name`).
+ * @param {string} text
+ */
+function mentions(text) {
+  const name = state.name.toLocaleLowerCase();
+  if (!name) return false;
+  const lower = text.toLocaleLowerCase();
+  let at = lower.indexOf(name);
+  while (at >= 0) {
+    const before = lower.slice(0, at).at(-1) ?? " ";
+    const after = lower.slice(at + name.length).at(0) ?? " ";
+    if (!/[\p{L}\p{N}_]/u.test(before) && !/[\p{L}\p{N}_]/u.test(after)) return true;
+    at = lower.indexOf(name, at + 1);
+  }
+  return false;
+}
+
+/**
+ * Adds `item` to `room`'s log: the view follows the newest line unless the
+ * person scrolled up, who is offered "N new messages" instead.
+ * @param {Room} room
+ * @param {Node} item
+ * @param {boolean} counts whether it counts as unread
+ */
+function append(room, item, counts) {
+  const log = room.log;
+  const following = room !== state.current || atBottom(log);
+  log.append(item);
+  if (room !== state.current) {
+    if (counts) room.unread++;
+    renderRooms();
+    return;
+  }
+  if (following) {
+    log.scrollTop = log.scrollHeight;
+  } else if (counts) {
+    state.below++;
+    view.newMessages.textContent = `${state.below} new ${
+      state.below === 1 ? "message" : "messages"
+    } ↓`;
+    view.newMessages.hidden = false;
+  }
+  if (counts && document.hidden) {
+    state.hiddenUnread++;
+    updateTitle();
+  }
+}
+
+/** @param {HTMLElement} log */
+function atBottom(log) {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < STICK_PX;
+}
+
+function clearBelow() {
+  state.below = 0;
+  view.newMessages.hidden = true;
+}
+
+view.newMessages.addEventListener("click", () => {
+  const log = state.current?.log;
+  if (log) log.scrollTop = log.scrollHeight;
+  clearBelow();
+  view.input.focus();
+});
+
+function updateTitle() {
+  const room = state.current ? `#${state.current.name}` : "chat";
+  const unread = state.hiddenUnread > 0 ? `(${state.hiddenUnread}) ` : "";
+  document.title = `${unread}${room} — ${state.name}`;
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) {
+    state.hiddenUnread = 0;
+    if (state.registered) updateTitle();
+  }
+});
+
+/**
+ * A browser notification, while the tab is hidden and the person allowed them.
+ * @param {string} title
+ * @param {string} body
+ */
+function notify(title, body) {
+  if (!document.hidden || !("Notification" in window)) return;
+  if (Notification.permission !== "granted") return;
+  const note = new Notification(title, { body, tag: "chat" });
+  note.addEventListener("click", () => {
+    globalThis.focus();
+    note.close();
+  });
+}
+
+function renderPeople() {
+  const room = state.current;
+  if (!room) return;
+  const items = room.users.toSorted((a, b) => a.localeCompare(b)).map((name) => {
+    const item = document.createElement("li");
+    item.append(nameButton(name));
+    if (name === state.name) item.append(" (you)");
+    return item;
+  });
+  view.users.replaceChildren(...items);
+  view.userCount.textContent = `(${room.count})`;
+}
+
+function renderRooms() {
+  const items = [...state.rooms.values()].map((room) => {
+    const item = document.createElement("li");
+    if (room === state.current) {
+      item.className = "current";
+      item.setAttribute("aria-current", "true");
+    }
+    item.append(`#${room.name}`);
+    if (room.unread > 0) {
+      const badge = document.createElement("span");
+      badge.className = "unread";
+      badge.textContent = String(room.unread);
+      badge.setAttribute("aria-label", `${room.unread} unread`);
+      item.append(badge);
+    }
+    return item;
+  });
+  view.rooms.replaceChildren(...items);
+}
+
+// ---- Typing ----------------------------------------------------------------
+
+view.sendForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = view.input.value;
+  if (!text.trim()) {
+    view.inputError.textContent = "Type a message first: an empty message is not sent";
+    view.input.focus();
+    return;
+  }
+  if (!send({ type: "input", text })) {
+    view.inputError.textContent = "Not connected: wait until the chat is back, then send again";
+    return;
+  }
+  view.inputError.textContent = "";
+  if (state.sent.at(-1) !== text) state.sent.push(text);
+  if (state.sent.length > RECALL_LINES) state.sent.shift();
+  state.recall = state.sent.length;
+  state.draft = "";
+  view.input.value = "";
+  const log = state.current?.log;
+  if (log) log.scrollTop = log.scrollHeight;
+  clearBelow();
+});
+
+view.input.addEventListener("input", () => {
+  view.inputError.textContent = "";
+});
+
+view.input.addEventListener("keydown", (event) => {
+  if (event.key === "ArrowUp" && state.recall > 0) {
+    if (state.recall === state.sent.length) state.draft = view.input.value;
+    state.recall--;
+    view.input.value = state.sent[state.recall];
+    event.preventDefault();
+  } else if (event.key === "ArrowDown" && state.recall < state.sent.length) {
+    state.recall++;
+    view.input.value = state.recall === state.sent.length ? state.draft : state.sent[state.recall];
+    event.preventDefault();
+  }
+});
+
+/** @param {string} name */
+function startPrivate(name) {
+  view.input.value = `/msg ${name} `;
+  view.input.focus();
+  closePeople();
+}
+
+view.peopleToggle.addEventListener("click", () => {
+  const open = !view.sidebar.classList.contains("open");
+  view.sidebar.classList.toggle("open", open);
+  view.peopleToggle.setAttribute("aria-expanded", String(open));
+});
+
+function closePeople() {
+  view.sidebar.classList.remove("open");
+  view.peopleToggle.setAttribute("aria-expanded", "false");
+}
+
+// ---- Leaving ---------------------------------------------------------------
+
+view.leave.addEventListener("click", () => view.leaveDialog.showModal());
+view.leaveCancel.addEventListener("click", () => {
+  view.leaveDialog.close();
+  view.input.focus();
+});
+view.leaveConfirm.addEventListener("click", () => {
+  view.leaveDialog.close();
+  if (!send({ type: "quit" })) {
+    closeQuietly();
+    showLeft("You left the chat.");
+  }
+});

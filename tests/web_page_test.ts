@@ -1,0 +1,313 @@
+/**
+ * The web page in a real browser (chromium, headless): browser users talk
+ * with terminal, nc and bot users; what others send is only ever text; Leave
+ * asks first; a restarted server is rejoined; a phone shows it without
+ * sideways scrolling; the page asks nothing of other sites, and another
+ * site's page cannot use its socket.
+ */
+
+import assert from "node:assert/strict";
+import {
+  JsonClient,
+  LineClient,
+  startServer,
+  streamReader,
+  tempStore,
+  WAIT_MS,
+} from "./_helpers.ts";
+import {
+  ARTIFACTS,
+  joinPage,
+  launchBrowser,
+  openPage,
+  say,
+  waitForLine,
+  waitForText,
+} from "./_browser.ts";
+import { spawnChat } from "./_chat_command.ts";
+import { readLines } from "../lib/io/line_reader.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
+
+function pageUrl(server: ChatServer): string {
+  return `http://127.0.0.1:${server.webAddr!.port}/`;
+}
+
+Deno.test("two browser users, a chat join user and an nc user talk to each other", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const join = spawnChat(["join", `127.0.0.1:${server.addr.port}`, "--name", "Carol"]);
+  const joinIn = join.stdin.getWriter();
+  const joinStdout = streamReader(join.stdout);
+  const joinOut = readLines(joinStdout);
+  const nc = await LineClient.connect(server);
+  try {
+    const ming = await joinPage(browser, pageUrl(server), "小明");
+    const hua = await joinPage(browser, pageUrl(server), "李华");
+    await nc.waitFor("Welcome to chat!");
+    await nc.write("Dave\r\n");
+    await waitForLine(hua, "Dave joined");
+    await waitForText(hua, "users", "Carol");
+
+    await say(ming, "大家好 from the browser");
+    await waitForLine(hua, "小明: 大家好 from the browser");
+    await nc.waitFor("小明: 大家好 from the browser");
+    const carolSaw = async () => {
+      for await (const read of joinOut) {
+        if (read.kind === "line" && read.text.includes("大家好")) return read.text;
+      }
+      return "";
+    };
+    assert.match(await carolSaw(), /小明: 大家好 from the browser/);
+    // Your own messages look different from others'.
+    assert.ok(await ming.$eval(".log .own", (li) => li.textContent?.includes("大家好")));
+
+    await nc.write("hi from nc\r\n");
+    await waitForLine(ming, "Dave: hi from nc");
+    await joinIn.write(new TextEncoder().encode("hi from chat join\n"));
+    await waitForLine(hua, "Carol: hi from chat join");
+    await say(hua, "/msg 小明 a secret");
+    const secret = await waitForLine(ming, "a secret");
+    assert.match(secret, /\(private\)李华: a secret/);
+  } finally {
+    await joinIn.close().catch(() => {});
+    await joinStdout.cancel();
+    await join.stderr.cancel();
+    await join.status;
+    await nc.close();
+    await close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("markup and javascript: links from others arrive as text", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const page = await joinPage(browser, pageUrl(server), "Ann");
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await bot.type("<img src=x onerror=alert(1)>");
+    await bot.type('click javascript:alert(2) or <a href="javascript:alert(3)">me</a>');
+    await bot.type("see https://example.com/a?b=1, then");
+    await waitForLine(page, "<img src=x onerror=alert(1)>");
+    await waitForLine(page, '<a href="javascript:alert(3)">me</a>');
+    await waitForLine(page, "see https://example.com/a?b=1, then");
+    const links = await page.$$eval(".log a", (as) =>
+      as.map((a) => ({
+        href: a.getAttribute("href"),
+        rel: a.getAttribute("rel"),
+        target: a.getAttribute("target"),
+        text: a.textContent,
+      })));
+    assert.deepEqual(links, [{
+      href: "https://example.com/a?b=1",
+      rel: "noopener noreferrer",
+      target: "_blank",
+      text: "https://example.com/a?b=1",
+    }]);
+    assert.equal(await page.$$eval(".log img", (images) => images.length), 0);
+    assert.deepEqual(dialogs, []);
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("Leave asks first: Stay keeps you in, Leave leaves", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const page = await joinPage(browser, pageUrl(server), "Ann");
+    await bot.next("join", (j) => j.name === "Ann");
+    await page.click("#leave");
+    await page.waitForSelector("#leave-dialog[open]");
+    await page.click("#leave-cancel");
+    await page.waitForSelector("#leave-dialog:not([open])");
+    await say(page, "still here");
+    // Had Stay left, the bot would see Ann leave before this.
+    await bot.next("message", (m) => m.from === "Ann" && m.text === "still here");
+    await page.click("#leave");
+    await page.click("#leave-confirm");
+    await bot.next("leave", (l) => l.name === "Ann");
+    await page.waitForSelector("#left-view:not([hidden])");
+    assert.equal(await page.$eval("#left-reason", (p) => p.textContent), "You left the chat.");
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("an empty message is not sent and says why; Up recalls what was sent", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  try {
+    const page = await joinPage(browser, pageUrl(server), "Ann");
+    await say(page, "   ");
+    await waitForText(page, "input-error", "empty message is not sent");
+    await say(page, "first");
+    await waitForLine(page, "Ann: first");
+    await page.keyboard.press("ArrowUp");
+    assert.equal(
+      await page.$eval("#input", (input) => (input as { value?: string }).value),
+      "first",
+    );
+  } finally {
+    await close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("after a server restart the page comes back with the same name", async () => {
+  let server = startServer({ webPort: 0 });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, pageUrl(server), "小明");
+    await server.shutdown("Restarting");
+    await waitForLine(page, "Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    server = startServer(ports);
+    bot = await JsonClient.join(server, "bot");
+    await waitForLine(page, "Reconnected.");
+    await say(page, "back again");
+    await bot.next("message", (m) => m.from === "小明" && m.text === "back again");
+  } finally {
+    await close();
+    await bot?.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("on a phone the page fits the screen: no sideways scrolling", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "Алиса");
+  try {
+    const page = await openPage(browser, pageUrl(server));
+    await page.setViewport({ width: 375, height: 667, deviceScaleFactor: 2, isMobile: true });
+    await page.locator("#name").fill("小明");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    await bot.type(`a long word: ${"x".repeat(300)}`);
+    await bot.type(`and a long address https://example.com/${"path/".repeat(40)}`);
+    await bot.type("שלום לכולם, right to left");
+    await bot.type("你好，小明！这是一条很长的中文消息，".repeat(6));
+    await waitForLine(page, "right to left");
+    await waitForLine(page, "这是一条很长的中文消息");
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: new URL("web-phone.png", ARTIFACTS).pathname });
+    // Every element shown ends within the screen (the closed people list is off to the side).
+    const overflow = await page.evaluate(`({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+      wide: [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .filter((e) => !e.closest("[hidden], dialog:not([open])"))
+        .map((e) => e.tagName + "." + e.className),
+    })`) as { scroll: number; client: number; wide: string[] };
+    assert.ok(overflow.scroll <= overflow.client, JSON.stringify(overflow));
+    assert.deepEqual(overflow.wide, []);
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("the page makes no request to another origin, and has a strict CSP", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const requested: string[] = [];
+    page.on("request", (request) => requested.push(request.url()));
+    const response = await page.goto(pageUrl(server));
+    assert.match(response?.headers()["content-security-policy"] ?? "", /default-src 'none'/);
+    await page.locator("#name").fill("Ann");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    await bot.type("look https://example.com/picture.png");
+    await waitForLine(page, "look https://example.com/picture.png");
+    const origin = new URL(pageUrl(server)).origin;
+    const foreign = requested.filter((url) => new URL(url).origin !== origin);
+    assert.deepEqual(foreign, []);
+    assert.ok(requested.some((url) => url.endsWith("/app.js")), requested.join("\n"));
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("another site's page cannot open the chat's WebSocket", async () => {
+  const log: string[] = [];
+  const server = startServer({ webPort: 0, log: (line) => log.push(line) });
+  // Another site on this machine whose page tries to join the chat.
+  const other = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response("<!doctype html><title>other</title>", {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  const { browser, close } = await launchBrowser();
+  try {
+    const page = await openPage(browser, `http://127.0.0.1:${other.addr.port}/`);
+    const outcome = await page.evaluate((url: string) =>
+      new Promise<string>((resolve) => {
+        const socket = new WebSocket(url);
+        socket.onopen = () => resolve("opened");
+        socket.onclose = () => resolve("refused");
+      }), `ws://127.0.0.1:${server.webAddr!.port}/socket`);
+    assert.equal(outcome, "refused");
+    assert.ok(
+      log.some((line) => line.includes(`another origin (http://127.0.0.1:${other.addr.port})`)),
+      log.join("\n"),
+    );
+  } finally {
+    await close();
+    await other.shutdown();
+    await server.shutdown();
+  }
+});
+
+Deno.test("an account's name asks for its password; a wrong one is refused next to the field", async () => {
+  const data = await tempStore({ 小明: "correct horse" });
+  const server = startServer({ webPort: 0, store: data.store, auth: "names", history: 10 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    await bot.type("said before 小明 came");
+    const page = await openPage(browser, pageUrl(server));
+    await page.locator("#name").fill("小明");
+    await page.click("#join");
+    await page.waitForSelector("#password-row:not([hidden])");
+    await waitForText(page, "login-error", "password");
+    await page.locator("#password").fill("wrong horse");
+    await page.click("#join");
+    await waitForText(page, "login-error", "rong password");
+    assert.ok(await page.$eval("#chat-view", (view) => view.hasAttribute("hidden")));
+    await page.locator("#password").fill("correct horse");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    // History is shown on joining when the server keeps it.
+    await waitForLine(page, "bot: said before 小明 came");
+    await bot.next("join", (j) => j.name === "小明");
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+});
