@@ -173,8 +173,8 @@ Deno.test("with a certificate the server listens on its port only; 50 stalled ha
       await conn.write(PARTIAL_HELLO);
       stalled.push(conn);
     }
-    await until(() => server.connections === 50, () => `50 connections (${server.connections})`);
-    // They keep their ends open; the server lets go of its own at the deadline.
+    // They keep their ends open; the server lets go of its own at the deadline (on a loaded
+    // machine, some before the last has connected: the log, not a count at one moment, says so).
     await Promise.all(stalled.map(ended));
     await serverHolds(server, 0);
     assert.equal(
