@@ -159,6 +159,7 @@ bench: deno
 	@$(BENCH) --label tls-rt --tls --workload saturation --members 1 --senders 1 --window 1 --workers 1 --duration 10
 	@$(BENCH) --label tls-saturation-10 --tls --workload saturation --members 10 --senders 2 --window 16 --duration 10
 	@$(BENCH) --label tls-idle-1000 --tls --workload idle --connections 1000 --duration 10
+	@$(BENCH) --label tls-storm-300 --tls --workload storm --connections 300 --duration 20
 	@rm -rf .bench-data
 	@$(BENCH) --label fanout-100-data --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --server-arg=--data --server-arg=.bench-data/fanout
 	@$(BENCH) --label saturation-100-data --workload saturation --members 100 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation

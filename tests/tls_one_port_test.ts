@@ -3,7 +3,8 @@
  * local program finds no other port to hold the server's descriptors with;
  * every way a TLS peer can end (silence mid-handshake, a close or a reset
  * mid-handshake, a reset mid-session) frees its one socket at once or at the
- * deadline; a handshake of garbage fails alone. Then the whole program:
+ * deadline; a handshake of garbage fails alone; a busy server does not take a
+ * TLS client for silent. Then the whole program:
  * `chat serve --tls-cert`, `chat join --tls --ca`, a bot on node:tls and a
  * plain-text client over TLS chat together, a plain peer is told to use TLS,
  * and SIGTERM says goodbye to each.
@@ -250,6 +251,58 @@ Deno.test("handshakes of garbage, sent whole in the first packet, fail one by on
       log.join("\n"),
     );
   } finally {
+    await server.shutdown();
+  }
+});
+
+/**
+ * A TLS client in a process of its own: it connects, prints "connected",
+ * sends its ClientHello 200 ms later, says hello as Late, and prints the
+ * first line the server sends (or the error).
+ */
+const LATE_CLIENT = `
+  import net from "node:net";
+  import tls from "node:tls";
+  const [port, cert] = [Number(Deno.args[0]), Deno.args[1]];
+  const raw = net.connect(port, "127.0.0.1");
+  await new Promise((resolve) => raw.once("connect", resolve));
+  console.log("connected");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const socket = tls.connect({ socket: raw, ca: [cert], servername: "localhost" });
+  socket.on("error", (error) => { console.log("error: " + error.message); Deno.exit(0); });
+  await new Promise((resolve) => socket.once("secureConnect", resolve));
+  socket.write('{"type":"hello","version":1,"name":"Late"}\\n');
+  socket.setEncoding("utf8");
+  socket.on("data", (text) => { console.log(text.split("\\n")[0]); Deno.exit(0); });
+`;
+
+Deno.test("a server too busy to read a ClientHello for a second does not take its client for silent", async () => {
+  const log: string[] = [];
+  const server = startServer({ tls: { cert, key }, log: (line) => log.push(line) });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", LATE_CLIENT, String(server.addr.port), cert],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdout = streamReader(child.stdout);
+  const lines = readLines(stdout);
+  const line = async () => {
+    const next = await within(lines.next(), () => "the client said nothing");
+    return next.done || next.value.kind !== "line" ? "(end)" : next.value.text;
+  };
+  try {
+    assert.equal(await line(), "connected");
+    await until(() => server.connections === 1, "the server to take the connection");
+    // The server's thread does nothing else for 1.5 s, as in a storm of
+    // handshakes; meanwhile the ClientHello comes, and the first byte's wait passes.
+    const busyUntil = performance.now() + 1_500;
+    while (performance.now() < busyUntil) { /* busy */ }
+    assert.match(await line(), /^\{"type":"welcome"/);
+    assert.ok(!log.some((entry) => entry.includes("not TLS")), log.join("\n"));
+  } finally {
+    await stdout.cancel();
+    await within(child.status, () => "the client did not exit");
     await server.shutdown();
   }
 });

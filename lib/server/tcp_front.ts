@@ -5,10 +5,10 @@
  * cleanly on request.
  *
  * A TLS front listens with plain TCP too, and hands each connection to a
- * {@link TlsFront}, which turns a TLS peer's into a TLS stream on the same
- * socket (node:tls, see tls_stream.ts) and turns the others away. There is
- * no other port: each peer holds one descriptor, its own connection, which
- * the server closes whenever it likes, mid-handshake too.
+ * {@link TlsFront}, which serves TLS on the connection of a peer that speaks
+ * it (node:tls, see tls_stream.ts) and turns the others away. There is no
+ * other port: each peer holds one descriptor, its own connection, which the
+ * server closes whenever it likes, mid-handshake too.
  * Limits count the connection and its peer's address from accept on.
  * The places for connections that have not registered yet are few and
  * shared fairly among addresses (see waiting_room.ts): whoever gives way or
@@ -288,7 +288,7 @@ export class TcpFront {
   async closed(): Promise<void> {
     await this.#acceptLoop;
     await Promise.all(this.#tasks.values());
-    // Arrivals refused a moment ago may still be lingering: they close now.
+    // Every arrival was closed at stop: this waits for the last to finish.
     await this.#front?.close();
   }
 

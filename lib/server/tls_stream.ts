@@ -12,6 +12,10 @@
  * write. The TCP connection stays ours, and {@link TlsStream.close} closes it
  * at once, mid-handshake or not: its descriptor is free when `close` returns.
  *
+ * The cost: the handshake's work runs on this thread (Deno's listener ran it
+ * on its own), and an idle session holds about 17 KB more than a relayed
+ * one did; one descriptor instead of three (docs/PERFORMANCE.md).
+ *
  * However the peer ends, reading ends: its close_notify or its end of stream
  * (FIN) is the end of input, once what came before has been read; a reset
  * fails the read. Before the handshake is done, any of them (or a failed
