@@ -6,8 +6,9 @@
  * seen is on disk. One the store refuses is not sent at all (`not_saved`),
  * rather than shown and then lost at the next restart. The store hands out
  * the ids; without one, they are counted here. A store that commits in
- * groups ({@link GroupCommit}) keeps the room messages of one turn of the
- * event loop in one transaction; each is sent once that is on disk.
+ * groups ({@link GroupCommit}) keeps the messages (room and private) of one
+ * turn of the event loop in one transaction; each is sent once that is on
+ * disk, or refused then.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import { StoreOutage } from "./store_outage.ts";
 
 /**
  * What posting needs of the store: somewhere to keep each message, and
- * perhaps a way to keep the room messages of one turn together.
+ * perhaps a way to keep the messages of one turn together.
  */
 export type PostingStore =
   & Pick<MessageLog, "appendMessage">

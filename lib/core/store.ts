@@ -7,7 +7,9 @@
  * The calls are synchronous, and a write returns once the record is durable:
  * the hub sends a message only after its store has kept it, so the sender's
  * echo means it is saved. A failing call throws; the hub turns that into a
- * `not_saved` refusal for the one user concerned.
+ * `not_saved` refusal for the one user concerned. A store may also offer
+ * {@link GroupCommit}: the messages of one turn then share one commit, and
+ * the hub hears back about each (kept, or refused) once it is durable.
  *
  * The store hands out message ids: each append returns the next one of one
  * sequence for room and private messages alike, above every id it holds.

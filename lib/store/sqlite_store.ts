@@ -288,7 +288,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
         throw explain(error, path);
       }
       const store = new Store(dir, db, lock, options.groupCommit ?? true);
-      store.#setUp(options.program ?? `chat ${VERSION}`, options.exclusive ?? false);
+      store.#setUp(options.program ?? `chat ${VERSION}`);
       return store;
     } catch (error) {
       try {
@@ -703,7 +703,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
 
   // ---- internals ----------------------------------------------------------
 
-  #setUp(program: string, exclusive: boolean): void {
+  #setUp(program: string): void {
     const db = this.#db;
     // Fails with "file is not a database" on a file that is not SQLite.
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -717,7 +717,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       );
     }
     // Space freed by pruning can be given back (PRAGMA incremental_vacuum),
-    // which needs the setting before the first table.
+    // which needs the setting before the first table. An older database
+    // cannot be converted here: that takes a VACUUM, which Deno refuses to
+    // programs without every permission; its freed space is reused, not returned.
     if (tables.length === 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     const damage = db.prepare("PRAGMA quick_check").all().map((row) => String(row.quick_check));
     if (damage.join() !== "ok") {
@@ -731,11 +733,6 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     }
     db.exec("PRAGMA synchronous = FULL");
     this.#migrate(program);
-    if (exclusive && Number(db.prepare("PRAGMA auto_vacuum").get()?.auto_vacuum) === 0) {
-      // A database from before pruning: rewritten once so that pruning can shrink it.
-      db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-      db.exec("VACUUM");
-    }
     this.#lastId = Number(
       db.prepare(
         "SELECT max(seq) AS seq FROM sqlite_sequence WHERE name IN ('messages', 'privates')",
