@@ -23,10 +23,11 @@
  * @module
  */
 
+import { setAway } from "./away.ts";
 import { BanList, banMessage } from "./bans.ts";
 import { type Bus, LocalBus } from "./bus.ts";
 import { COMMANDS, parseInput } from "./commands.ts";
-import { ChatError } from "./errors.ts";
+import { ChatError, errorMessage } from "./errors.ts";
 import {
   type ByeCode,
   type ChatEvent,
@@ -37,6 +38,8 @@ import {
   type WelcomeEvent,
 } from "./events.ts";
 import { FloodControl } from "./flood_control.ts";
+import { IgnoreList } from "./ignore_list.ts";
+import { ignore, ignoringEvent, unignore } from "./ignoring.ts";
 import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
@@ -50,7 +53,16 @@ import { RoomHistory } from "./room_history.ts";
 import { checkRoomName } from "./room_names.ts";
 import { RoomRegistry } from "./rooms.ts";
 import { cleanMessage } from "./sanitize.ts";
-import type { AccountBook, BanBook, Mailbox, MessageLog, RoomBook, StoredBan } from "./store.ts";
+import type {
+  AccountBook,
+  BanBook,
+  IgnoreBook,
+  Mailbox,
+  MessageLog,
+  RoomBook,
+  StoredBan,
+} from "./store.ts";
+import { whois } from "./whois.ts";
 
 // Part of the hub's API, declared beside the policy they belong to.
 export type { AuthMode } from "./registration.ts";
@@ -63,13 +75,13 @@ const MAX_REASON_LENGTH = 200;
 /**
  * What the hub needs of the store: the history, the mailbox, and account
  * look-ups (not account changes), so that tests can pass a fake; and, when
- * it has them, rooms and bans.
+ * it has them, rooms, bans and whom account holders ignore.
  */
 export type HubStore =
   & MessageLog
   & Mailbox
   & Pick<AccountBook, "getUser">
-  & Partial<RoomBook & BanBook>;
+  & Partial<RoomBook & BanBook & IgnoreBook>;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -139,6 +151,7 @@ export class Hub {
   #posting: Posting;
   #mail: OfflineMail;
   #roomHistory: RoomHistory;
+  #store: HubStore | null;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -147,6 +160,7 @@ export class Hub {
    */
   constructor(options: HubOptions = {}) {
     const store = options.store ?? null;
+    this.#store = store;
     this.#log = options.log ?? (() => {});
     this.#registration = new Registration({
       auth: options.auth,
@@ -262,9 +276,17 @@ export class Hub {
     const member = new Member(
       holder?.name ?? this.#registration.accountName(wanted, account),
       sink,
-      { peer, address, resume: this.#token(), account },
+      { peer, address, resume: this.#token(), account, now: this.#now() },
     );
     const now = this.#now();
+    if (holder) {
+      member.since = holder.since;
+      member.active = holder.active;
+      member.away = holder.away;
+      member.ignoring = holder.ignoring;
+    } else if (account) {
+      member.ignoring = this.#ignoredBy(member);
+    }
     this.#flood.enter(member, now, holder);
     const room = holder?.room ?? this.#rooms.lobby;
     if (holder) {
@@ -378,6 +400,7 @@ export class Hub {
   #post(member: Member, text: string, action: boolean, room?: string): void {
     this.#guard(member, () => {
       this.#posting.post(member, this.#roomOf(member, room), text, action);
+      member.active = this.#now();
     });
   }
 
@@ -393,7 +416,91 @@ export class Hub {
       const target = this.#find(wanted);
       if (target) this.#posting.whisper(member, target, text);
       else this.#mail.keep(member, wanted, text);
+      member.active = this.#now();
     });
+  }
+
+  /** `/away [text]`: marks the member away with `text`, or back without it. */
+  away(member: Member, text = ""): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      setAway(member, text, this.#now());
+    });
+  }
+
+  /** `/ignore NAME`: the member stops seeing what NAME says (see `ignoring.ts`). */
+  ignore(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      if (ignore(member, name)) this.#keepIgnored(member);
+    });
+  }
+
+  /** `/unignore NAME`: the member sees what NAME says again. */
+  unignore(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      if (unignore(member, name)) this.#keepIgnored(member);
+    });
+  }
+
+  /** `/ignore` alone: tells the member whom they ignore. */
+  ignoreList(member: Member): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      member.sink.send(ignoringEvent(member.ignoring));
+    });
+  }
+
+  /** `/whois NAME`: tells the member what they may know of NAME (see `whois.ts`). */
+  whois(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      member.sink.send(whois(member, name, {
+        find: (typed) => this.#find(typed),
+        account: (typed) => this.#accountName(typed),
+        now: this.#now(),
+      }));
+    });
+  }
+
+  /** The name of the account `name` belongs to, if any (none without a store, or when it fails). */
+  #accountName(name: string): string | undefined {
+    if (!this.#store) return undefined;
+    try {
+      return this.#store.getUser(name)?.name;
+    } catch (error) {
+      this.#log(
+        `cannot look up the account ${[...name].slice(0, 40).join("")}: ${errorMessage(error)}`,
+      );
+      return undefined;
+    }
+  }
+
+  /** The ignore list kept with `member`'s account; null when none (or it cannot be read). */
+  #ignoredBy(member: Member): IgnoreList | null {
+    if (!this.#store?.ignoredBy) return null;
+    try {
+      const list = new IgnoreList(this.#store.ignoredBy(member.name));
+      return list.size > 0 ? list : null;
+    } catch (error) {
+      this.#log(`cannot read whom ${member.name} ignores: ${errorMessage(error)}`);
+      return null;
+    }
+  }
+
+  /** Keeps an account holder's ignore list with the account; they hear when it cannot be. */
+  #keepIgnored(member: Member): void {
+    if (!member.account || !this.#store?.setIgnored) return;
+    try {
+      this.#store.setIgnored(member.name, member.ignoring?.names() ?? []);
+    } catch (error) {
+      this.#log(`cannot store whom ${member.name} ignores: ${errorMessage(error)}`);
+      member.sink.send({
+        type: "info",
+        text: "The server could not keep this with your account: it holds for this session only",
+      });
+    }
   }
 
   /**
