@@ -432,7 +432,7 @@ export class Hub {
   ignore(member: Member, name: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      if (ignore(member, name)) this.#keepIgnored(member);
+      if (ignore(member, name, (typed) => this.#find(typed)?.name)) this.#keepIgnored(member);
     });
   }
 

@@ -30,12 +30,17 @@ export function ignores(member: Member, from: string): boolean {
 
 /**
  * `/ignore NAME`: `member` stops seeing what `name` says; returns whether
- * the list changed (it needs keeping).
+ * the list changed (it needs keeping). `online` gives the name as someone
+ * online writes it, kept rather than as typed.
  *
  * @throws {ChatError} `name_invalid` (not a name, or their own) or
  * `bad_arguments` when the list is full.
  */
-export function ignore(member: Member, name: string): boolean {
+export function ignore(
+  member: Member,
+  name: string,
+  online: (name: string) => string | undefined = () => undefined,
+): boolean {
   const typed = name.trim().replace(/^@/, "");
   const checked = checkName(typed);
   if (!checked.ok) {
@@ -55,9 +60,10 @@ export function ignore(member: Member, name: string): boolean {
       `You ignore ${MAX_IGNORED} names, the most one may; /unignore one first`,
     );
   }
-  list.add(checked.name);
+  const added = online(checked.name) ?? checked.name;
+  list.add(added);
   member.ignoring = list;
-  member.sink.send(ignoringEvent(list, { added: checked.name }));
+  member.sink.send(ignoringEvent(list, { added }));
   return true;
 }
 
