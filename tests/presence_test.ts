@@ -205,6 +205,19 @@ Deno.test("/ignore refuses yourself, what is no name, a full list, and /unignore
   assert.equal(ann.member.ignoring?.size, MAX_IGNORED);
 });
 
+Deno.test("someone ignored who changes their name is ignored under the new one too", () => {
+  const { join } = setUp();
+  const ann = join("Ann");
+  const bob = join("Bob");
+  ann.type("/ignore Bob");
+  bob.type("/nick Robert");
+  ann.inbox.clear();
+  bob.type("you cannot escape me");
+  bob.type("/msg Ann nor here");
+  assert.deepEqual(got(ann), []);
+  assert.deepEqual(ann.member.ignoring?.names(), ["Bob", "Robert"]);
+});
+
 Deno.test("history shown to someone leaves out the names they ignore", () => {
   const { join } = setUp({ history: 10 });
   const ann = join("Ann");

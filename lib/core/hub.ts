@@ -39,7 +39,7 @@ import {
 } from "./events.ts";
 import { FloodControl } from "./flood_control.ts";
 import { IgnoreList } from "./ignore_list.ts";
-import { ignore, ignoringEvent, unignore } from "./ignoring.ts";
+import { followRename, ignore, ignoringEvent, unignore } from "./ignoring.ts";
 import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
@@ -519,6 +519,10 @@ export class Hub {
         [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
       );
       this.#roomActions.renamed(member, old);
+      const oldKey = nameKey(old);
+      for (const other of this.#users.values()) {
+        if (followRename(other, oldKey, member.name)) this.#keepIgnored(other);
+      }
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }

@@ -7,7 +7,8 @@
  * them, nor shown in history or among the private messages kept for an
  * account; joins, leaves and renames still are. The ignored person is not
  * told, and a private message to someone who ignores them gets its usual
- * receipt: nothing leaks that they are ignored. An account holder's list is
+ * receipt: nothing leaks that they are ignored. Someone ignored who changes
+ * their name is ignored under the new one too. An account holder's list is
  * kept with the account (the store's `IgnoreBook`), for the next login.
  *
  * Delivery decides per recipient: a member who ignores nobody has no list
@@ -82,6 +83,17 @@ export function unignore(member: Member, name: string): boolean {
   if (member.ignoring?.size === 0) member.ignoring = null;
   member.sink.send(ignoringEvent(member.ignoring, { removed }));
   return true;
+}
+
+/**
+ * After a rename from `oldKey` to `next`: when `member` ignores the old
+ * name, they ignore the new one too (a new name is no way out of it), room
+ * permitting; returns whether their list changed.
+ */
+export function followRename(member: Member, oldKey: string, next: string): boolean {
+  const list = member.ignoring;
+  if (!list?.hasKey(oldKey) || list.hasKey(nameKey(next)) || list.size >= MAX_IGNORED) return false;
+  return list.add(next);
 }
 
 /** The `ignoring` event: whom `list` ignores, and what just changed. */
