@@ -11,7 +11,8 @@
  * (`registration.ts`), renaming (`renaming.ts`), flood and churn control
  * (`flood_control.ts`), posting (`posting.ts`), the offline mailbox
  * (`offline_mail.ts`), room history (`room_history.ts`), the rooms
- * (`rooms.ts`, `room_actions.ts`) and bans (`bans.ts`).
+ * (`rooms.ts`, `room_actions.ts`), bans (`bans.ts`), and presence: being away
+ * (`away.ts`), ignoring (`ignoring.ts`) and `/whois` (`whois.ts`).
  *
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
