@@ -100,7 +100,11 @@ Deno.test("over TCP, what an ignored person says reaches neither a JSON nor a pl
     );
 
     await bot.send({ type: "unignore", name: "Eve" });
-    assert.deepEqual(await bot.next("ignoring"), { type: "ignoring", names: [], removed: "Eve" });
+    assert.deepEqual(
+      await bot.next("ignoring"),
+      { type: "ignoring", names: ["Evelyn"], removed: "Eve" },
+      "her new name stays ignored",
+    );
     await bot.send({ type: "ignore", name: "Bot" });
     assert.equal((await bot.next("error")).code, "name_invalid");
     await bot.send({ type: "unignore", name: "Nobody" });

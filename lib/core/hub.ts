@@ -11,8 +11,8 @@
  * (`registration.ts`), renaming (`renaming.ts`), flood and churn control
  * (`flood_control.ts`), posting (`posting.ts`), the offline mailbox
  * (`offline_mail.ts`), room history (`room_history.ts`), the rooms
- * (`rooms.ts`, `room_actions.ts`), bans (`bans.ts`), and presence: being away
- * (`away.ts`), ignoring (`ignoring.ts`) and `/whois` (`whois.ts`).
+ * (`rooms.ts`, `room_actions.ts`), bans (`bans.ts`), and presence: away,
+ * ignoring and `/whois` (`presence.ts`).
  *
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
@@ -24,11 +24,10 @@
  * @module
  */
 
-import { setAway } from "./away.ts";
 import { BanList, banMessage } from "./bans.ts";
 import { type Bus, LocalBus } from "./bus.ts";
 import { COMMANDS, parseInput } from "./commands.ts";
-import { ChatError, errorMessage } from "./errors.ts";
+import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
   type ChatEvent,
@@ -39,13 +38,12 @@ import {
   type WelcomeEvent,
 } from "./events.ts";
 import { FloodControl } from "./flood_control.ts";
-import { IgnoreList } from "./ignore_list.ts";
-import { followRename, ignore, ignoringEvent, unignore } from "./ignoring.ts";
 import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
 import { plural } from "./plural.ts";
 import { Posting } from "./posting.ts";
+import { Presence } from "./presence.ts";
 import { type AuthMode, Registration } from "./registration.ts";
 import { checkRename } from "./renaming.ts";
 import { Member, type Room } from "./room.ts";
@@ -63,7 +61,6 @@ import type {
   RoomBook,
   StoredBan,
 } from "./store.ts";
-import { whois } from "./whois.ts";
 
 // Part of the hub's API, declared beside the policy they belong to.
 export type { AuthMode } from "./registration.ts";
@@ -152,7 +149,7 @@ export class Hub {
   #posting: Posting;
   #mail: OfflineMail;
   #roomHistory: RoomHistory;
-  #store: HubStore | null;
+  #presence: Presence;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -161,7 +158,6 @@ export class Hub {
    */
   constructor(options: HubOptions = {}) {
     const store = options.store ?? null;
-    this.#store = store;
     this.#log = options.log ?? (() => {});
     this.#registration = new Registration({
       auth: options.auth,
@@ -203,6 +199,13 @@ export class Hub {
       find: (name) => this.#find(name),
       isQuiet: (member) => this.#flood.isQuiet(member),
       showHistory: (member, room) => this.#roomHistory.showJoiner(member, room),
+    });
+    this.#presence = new Presence({
+      store,
+      find: (name) => this.#find(name),
+      members: () => this.#users.values(),
+      now: this.#now,
+      log: this.#log,
     });
     const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
     this.#bans = new BanList(banBook, this.#now, this.#log);
@@ -280,14 +283,7 @@ export class Hub {
       { peer, address, resume: this.#token(), account, now: this.#now() },
     );
     const now = this.#now();
-    if (holder) {
-      member.since = holder.since;
-      member.active = holder.active;
-      member.away = holder.away;
-      member.ignoring = holder.ignoring;
-    } else if (account) {
-      member.ignoring = this.#ignoredBy(member);
-    }
+    this.#presence.arrived(member, holder);
     this.#flood.enter(member, now, holder);
     const room = holder?.room ?? this.#rooms.lobby;
     if (holder) {
@@ -425,7 +421,7 @@ export class Hub {
   away(member: Member, text = ""): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      setAway(member, text, this.#now());
+      this.#presence.away(member, text);
     });
   }
 
@@ -433,7 +429,7 @@ export class Hub {
   ignore(member: Member, name: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      if (ignore(member, name, (typed) => this.#find(typed)?.name)) this.#keepIgnored(member);
+      this.#presence.ignore(member, name);
     });
   }
 
@@ -441,7 +437,7 @@ export class Hub {
   unignore(member: Member, name: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      if (unignore(member, name)) this.#keepIgnored(member);
+      this.#presence.unignore(member, name);
     });
   }
 
@@ -449,7 +445,7 @@ export class Hub {
   ignoreList(member: Member): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      member.sink.send(ignoringEvent(member.ignoring));
+      this.#presence.list(member);
     });
   }
 
@@ -457,51 +453,8 @@ export class Hub {
   whois(member: Member, name: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      member.sink.send(whois(member, name, {
-        find: (typed) => this.#find(typed),
-        account: (typed) => this.#accountName(typed),
-        now: this.#now(),
-      }));
+      this.#presence.whois(member, name);
     });
-  }
-
-  /** The name of the account `name` belongs to, if any (none without a store, or when it fails). */
-  #accountName(name: string): string | undefined {
-    if (!this.#store) return undefined;
-    try {
-      return this.#store.getUser(name)?.name;
-    } catch (error) {
-      this.#log(
-        `cannot look up the account ${[...name].slice(0, 40).join("")}: ${errorMessage(error)}`,
-      );
-      return undefined;
-    }
-  }
-
-  /** The ignore list kept with `member`'s account; null when none (or it cannot be read). */
-  #ignoredBy(member: Member): IgnoreList | null {
-    if (!this.#store?.ignoredBy) return null;
-    try {
-      const list = new IgnoreList(this.#store.ignoredBy(member.name));
-      return list.size > 0 ? list : null;
-    } catch (error) {
-      this.#log(`cannot read whom ${member.name} ignores: ${errorMessage(error)}`);
-      return null;
-    }
-  }
-
-  /** Keeps an account holder's ignore list with the account; they hear when it cannot be. */
-  #keepIgnored(member: Member): void {
-    if (!member.account || !this.#store?.setIgnored) return;
-    try {
-      this.#store.setIgnored(member.name, member.ignoring?.names() ?? []);
-    } catch (error) {
-      this.#log(`cannot store whom ${member.name} ignores: ${errorMessage(error)}`);
-      member.sink.send({
-        type: "info",
-        text: "The server could not keep this with your account: it holds for this session only",
-      });
-    }
   }
 
   /**
@@ -520,10 +473,7 @@ export class Hub {
         [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
       );
       this.#roomActions.renamed(member, old);
-      const oldKey = nameKey(old);
-      for (const other of this.#users.values()) {
-        if (followRename(other, oldKey, member.name)) this.#keepIgnored(other);
-      }
+      this.#presence.renamed(member, old);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }
