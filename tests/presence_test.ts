@@ -354,3 +354,29 @@ Deno.test("kept private messages from a name the account ignores are not shown a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the store keeps an ignore list per account, and forgets it with the account", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-presence-" });
+  try {
+    let store = Store.open(dir);
+    store.addUser("Ann", "hash", T0);
+    assert.deepEqual(store.ignoredBy("ann"), []);
+    store.setIgnored("Ann", ["Bob", "小明"]);
+    store.close();
+    store = Store.open(dir);
+    assert.deepEqual(
+      store.ignoredBy("ANN"),
+      ["Bob", "小明"],
+      "by the account's key, after reopening",
+    );
+    store.setIgnored("Ann", []);
+    assert.deepEqual(store.ignoredBy("Ann"), []);
+    store.setIgnored("Ann", ["Eve"]);
+    store.deleteUser("Ann");
+    store.addUser("Ann", "hash", T0);
+    assert.deepEqual(store.ignoredBy("Ann"), [], "a new owner of the name starts with none");
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
