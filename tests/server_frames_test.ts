@@ -35,6 +35,9 @@ const GOOD: Record<ChatEvent["type"], Record<string, unknown>> = {
   leave: { type: "leave", time: 1, room: "lobby", name: "Bob", count: 1, reason: "" },
   rename: { type: "rename", time: 1, room: "lobby", from: "Bob", to: "Rob" },
   users: { type: "users", room: "lobby", names: [] },
+  away: { type: "away", name: "Bob" },
+  ignoring: { type: "ignoring", names: [] },
+  whois: { type: "whois", name: "Bob", online: false },
   part: { type: "part", time: 1, room: "team", name: "Bob", count: 0, reason: "" },
   current: { type: "current", room: "team" },
   topic: { type: "topic", time: 1, room: "team", topic: "" },
@@ -63,7 +66,7 @@ function problem(line: string): string {
 Deno.test("decodeServerFrame() takes a frame of each type with the fields it needs, and extra ones", () => {
   for (const frame of Object.values(GOOD)) {
     assert.deepEqual(decodeServerFrame(JSON.stringify(frame)), frame);
-    const extra = { ...frame, added: { later: [1] } };
+    const extra = { ...frame, newer: { later: [1] } };
     assert.deepEqual(decodeServerFrame(JSON.stringify(extra)), extra);
   }
   const optional = [
@@ -72,6 +75,20 @@ Deno.test("decodeServerFrame() takes a frame of each type with the fields it nee
     { ...GOOD.private, offline: true },
     { type: "ping", token: "t" },
     { type: "history", room: "lobby", messages: [] },
+    { ...GOOD.users, names: ["Bob"], away: ["Bob"] },
+    { type: "away", name: "Bob", text: "lunch", since: 5 },
+    { type: "ignoring", names: ["Bob"], added: "Bob" },
+    {
+      ...GOOD.whois,
+      online: true,
+      account: true,
+      since: 1,
+      idle: 0,
+      away: "lunch",
+      awaySince: 2,
+      rooms: ["lobby"],
+      ops: [],
+    },
   ];
   for (const frame of optional) assert.deepEqual(decodeServerFrame(JSON.stringify(frame)), frame);
 });
@@ -158,6 +175,12 @@ Deno.test("every frame a real server sends decodes", async () => {
     await ann.next("rooms");
     await ann.send({ type: "part", room: "team" });
     await ann.next("part");
+    await ann.send({ type: "away", text: "lunch" });
+    await ann.next("away");
+    await ann.send({ type: "ignore", name: "Eve" });
+    await ann.next("ignoring");
+    await ann.send({ type: "whois", name: "Bob" });
+    await ann.next("whois");
     await bob.type("/quit lunch");
     await bob.next("bye");
     await ann.next("leave");

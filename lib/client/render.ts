@@ -22,6 +22,7 @@
 import { graphemes, graphemeWidth, textWidth } from "./display_width.ts";
 import { breakRows, type Cell } from "./line_breaks.ts";
 import { type ChatEvent, othersCount } from "../core/events.ts";
+import { renderPresence } from "../protocol/presence_text.ts";
 import { clock, day } from "../protocol/time_text.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { roomLines } from "./room_view.ts";
@@ -212,12 +213,29 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         text: " is now known as ",
         tone: "event",
       }, nameSpan(event.to, me))];
-    case "users":
+    case "users": {
+      const away = new Set(event.away ?? []);
       return [at(
         now,
         { text: `Users in #${clean(event.room)} (${event.names.length}): `, tone: "info" },
-        ...nameList(event.names, me),
+        ...nameList(event.names, me).flatMap((span) =>
+          span.name !== undefined && away.has(span.name)
+            ? [span, { text: " (away)", tone: "event" } as Span]
+            : [span]
+        ),
       )];
+    }
+    case "away":
+    case "ignoring":
+    case "whois":
+      return renderPresence(event, me, now).split("\r\n").map((text, i) =>
+        i === 0 ? at(now, { text: clean(text), tone: "info" }) : {
+          spans: [{
+            text: " ".repeat(TIME_WIDTH) + clean(text),
+            tone: "info",
+          }],
+        }
+      );
     case "notice":
       return [{ ...at(event.time, { text: `*** ${clean(event.text)}`, tone: "notice" }) }];
     case "info":

@@ -75,6 +75,16 @@ export interface CommandActions {
   invite(member: Member, room: string | undefined, name: string): void;
   /** `/private`, `/public`. */
   setPrivate(member: Member, room: string | undefined, privateRoom: boolean): void;
+  /** `/away [TEXT]`, `/back`. */
+  away(member: Member, text?: string): void;
+  /** `/ignore NAME`. */
+  ignore(member: Member, name: string): void;
+  /** `/unignore NAME`. */
+  unignore(member: Member, name: string): void;
+  /** `/ignore` alone. */
+  ignoreList(member: Member): void;
+  /** `/whois NAME`. */
+  whois(member: Member, name: string): void;
   /** `/help`. */
   help(member: Member): void;
   /** `/quit [REASON]`. */
@@ -273,6 +283,38 @@ export const COMMANDS: Commands = new Commands()
     name: "public",
     help: "Let anyone join the room again (operators)",
     run: (hub, member, _args, room) => hub.setPrivate(member, room, false),
+  })
+  .add({
+    name: "away",
+    usage: "[MESSAGE]",
+    help: "Say you are away, shown in /who and to who messages you; alone: back",
+    run: (hub, member, args) => hub.away(member, args),
+  })
+  .add({
+    name: "back",
+    help: "Say you are back (same as /away alone)",
+    run: (hub, member) => hub.away(member, ""),
+  })
+  .add({
+    name: "ignore",
+    usage: "[NAME]",
+    help: "Stop seeing what NAME says (they are not told); alone: whom you ignore",
+    run: (hub, member, args) =>
+      args ? hub.ignore(member, firstWord(args)[0]) : hub.ignoreList(member),
+  })
+  .add({
+    name: "unignore",
+    usage: "NAME",
+    help: "See what NAME says again",
+    minArgs: 1,
+    run: (hub, member, args) => hub.unignore(member, firstWord(args)[0]),
+  })
+  .add({
+    name: "whois",
+    usage: "NAME",
+    help: "Who NAME is: since when here, away, account, rooms",
+    minArgs: 1,
+    run: (hub, member, args) => hub.whois(member, firstWord(args)[0]),
   })
   .add({
     name: "help",

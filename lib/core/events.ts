@@ -215,6 +215,53 @@ export interface UsersEvent {
   names: string[];
   /** The room's operators who are present. */
   ops?: string[];
+  /** Those of `names` who are away (see `away`); older servers leave it out. */
+  away?: string[];
+}
+
+/**
+ * Someone's away state: to yourself when you set it (`text`, `since`) or
+ * end it (neither), and to whoever sends a private message to someone away.
+ */
+export interface AwayEvent {
+  type: "away";
+  name: string;
+  /** Their away message; absent: they are back. */
+  text?: string;
+  /** Since when they are away, in ms since the epoch. */
+  since?: number;
+}
+
+/** The names you ignore, in the order added: the answer to `ignore` and `unignore`. */
+export interface IgnoringEvent {
+  type: "ignoring";
+  names: string[];
+  /** The name just added. */
+  added?: string;
+  /** The name just removed. */
+  removed?: string;
+}
+
+/** The answer to `whois`: what you may know of someone. */
+export interface WhoisEvent {
+  type: "whois";
+  name: string;
+  /** Whether they are here now; offline, only `account` is told. */
+  online: boolean;
+  /** The name belongs to an account. */
+  account?: true;
+  /** Since when they are here, in ms since the epoch. */
+  since?: number;
+  /** Milliseconds since they last said something (in a room or privately), or since they came. */
+  idle?: number;
+  /** Their away message, when they are away. */
+  away?: string;
+  /** Since when they are away. */
+  awaySince?: number;
+  /** Their rooms that you may know of: the public ones, and private ones you are in too. */
+  rooms?: string[];
+  /** Of `rooms`, those they are an operator of. */
+  ops?: string[];
 }
 
 /** Someone left a room without leaving the chat; `by` is the operator who kicked them. */
@@ -337,6 +384,9 @@ export type ChatEvent =
   | LeaveEvent
   | RenameEvent
   | UsersEvent
+  | AwayEvent
+  | IgnoringEvent
+  | WhoisEvent
   | PartEvent
   | CurrentEvent
   | TopicEvent

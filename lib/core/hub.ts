@@ -11,7 +11,8 @@
  * (`registration.ts`), renaming (`renaming.ts`), flood and churn control
  * (`flood_control.ts`), posting (`posting.ts`), the offline mailbox
  * (`offline_mail.ts`), room history (`room_history.ts`), the rooms
- * (`rooms.ts`, `room_membership.ts`, `room_operators.ts`) and bans (`bans.ts`).
+ * (`rooms.ts`, `room_membership.ts`, `room_operators.ts`), bans (`bans.ts`), and
+ * presence: away, ignoring and `/whois` (`presence.ts`).
  *
  * Refusals are thrown as {@link ChatError} inside and reach only the user who
  * caused them, as an `error` event.
@@ -42,6 +43,7 @@ import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
 import { plural } from "./plural.ts";
 import { Posting } from "./posting.ts";
+import { Presence } from "./presence.ts";
 import { type AuthMode, Registration } from "./registration.ts";
 import { checkRename } from "./renaming.ts";
 import { Member, type Room } from "./room.ts";
@@ -51,7 +53,15 @@ import { RoomHistory } from "./room_history.ts";
 import { checkRoomName } from "./room_names.ts";
 import { RoomRegistry } from "./rooms.ts";
 import { cleanMessage } from "./sanitize.ts";
-import type { AccountBook, BanBook, Mailbox, MessageLog, RoomBook, StoredBan } from "./store.ts";
+import type {
+  AccountBook,
+  BanBook,
+  IgnoreBook,
+  Mailbox,
+  MessageLog,
+  RoomBook,
+  StoredBan,
+} from "./store.ts";
 
 // Part of the hub's API, declared beside the policy they belong to.
 export type { AuthMode } from "./registration.ts";
@@ -64,13 +74,13 @@ const MAX_REASON_LENGTH = 200;
 /**
  * What the hub needs of the store: the history, the mailbox, and account
  * look-ups (not account changes), so that tests can pass a fake; and, when
- * it has them, rooms and bans.
+ * it has them, rooms, bans and whom account holders ignore.
  */
 export type HubStore =
   & MessageLog
   & Mailbox
   & Pick<AccountBook, "getUser">
-  & Partial<RoomBook & BanBook>;
+  & Partial<RoomBook & BanBook & IgnoreBook>;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -141,6 +151,7 @@ export class Hub {
   #posting: Posting;
   #mail: OfflineMail;
   #roomHistory: RoomHistory;
+  #presence: Presence;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -197,6 +208,13 @@ export class Hub {
       log: this.#log,
       find: (name) => this.#find(name),
       membership: this.#membership,
+    });
+    this.#presence = new Presence({
+      store,
+      find: (name) => this.#find(name),
+      members: () => this.#users.values(),
+      now: this.#now,
+      log: this.#log,
     });
     const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
     this.#bans = new BanList(banBook, this.#now, this.#log);
@@ -271,9 +289,10 @@ export class Hub {
     const member = new Member(
       holder?.name ?? this.#registration.accountName(wanted, account),
       sink,
-      { peer, address, resume: this.#token(), account },
+      { peer, address, resume: this.#token(), account, now: this.#now() },
     );
     const now = this.#now();
+    this.#presence.arrived(member, holder);
     this.#flood.enter(member, now, holder);
     const room = holder?.room ?? this.#rooms.lobby;
     if (holder) {
@@ -387,6 +406,7 @@ export class Hub {
   #post(member: Member, text: string, action: boolean, room?: string): void {
     this.#guard(member, () => {
       this.#posting.post(member, this.#roomOf(member, room), text, action);
+      member.active = this.#now();
     });
   }
 
@@ -402,6 +422,47 @@ export class Hub {
       const target = this.#find(wanted);
       if (target) this.#posting.whisper(member, target, text);
       else this.#mail.keep(member, wanted, text);
+      member.active = this.#now();
+    });
+  }
+
+  /** `/away [text]`: marks the member away with `text`, or back without it. */
+  away(member: Member, text = ""): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#presence.away(member, text);
+    });
+  }
+
+  /** `/ignore NAME`: the member stops seeing what NAME says (see `ignoring.ts`). */
+  ignore(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#presence.ignore(member, name);
+    });
+  }
+
+  /** `/unignore NAME`: the member sees what NAME says again. */
+  unignore(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#presence.unignore(member, name);
+    });
+  }
+
+  /** `/ignore` alone: tells the member whom they ignore. */
+  ignoreList(member: Member): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#presence.list(member);
+    });
+  }
+
+  /** `/whois NAME`: tells the member what they may know of NAME (see `whois.ts`). */
+  whois(member: Member, name: string): void {
+    this.#guard(member, () => {
+      this.#roomOf(member);
+      this.#presence.whois(member, name);
     });
   }
 
@@ -421,6 +482,7 @@ export class Hub {
         [...this.#users].map(([key, m]) => m === member ? [m.key, m] : [key, m]),
       );
       this.#membership.renamed(member, old);
+      this.#presence.renamed(member, old);
       this.#log(`rename ${old} -> ${member.name}`);
     });
   }

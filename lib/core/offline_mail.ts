@@ -12,6 +12,7 @@
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode, type PrivateEvent } from "./events.ts";
 import { oldestThatFit, utf8Length } from "./frame_budget.ts";
+import { ignores } from "./ignoring.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "./limits.ts";
 import { plural } from "./plural.ts";
 import { checkText, type Posting } from "./posting.ts";
@@ -111,7 +112,9 @@ export class OfflineMail {
         const found = store.undelivered(member.name, MISSED_PAGE);
         if (found.length === 0) break;
         const page = oldestThatFit(found.map(toPrivateEvent));
-        member.sink.send({ type: "missed", messages: page });
+        // Marked delivered all the same: those from the ignored are not kept for later.
+        const shown = page.filter((message) => !ignores(member, message.from));
+        if (shown.length > 0) member.sink.send({ type: "missed", messages: shown });
         total += page.length;
         // Marked after sending: the sink has them queued, in order, before anything else.
         const marked = store.markDelivered(member.name, page[page.length - 1].id);

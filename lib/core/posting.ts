@@ -13,9 +13,11 @@
  * @module
  */
 
+import { awayEvent } from "./away.ts";
 import type { Bus } from "./bus.ts";
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode, type MessageEvent, type PrivateEvent } from "./events.ts";
+import { ignores } from "./ignoring.ts";
 import { MAX_MESSAGE_LENGTH } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
@@ -116,14 +118,16 @@ export class Posting {
   }
 
   /**
-   * Sends a private message to `target`, who is online; the sender gets the
-   * same event as a receipt.
+   * Sends a private message to `target`, who is online (unless they ignore
+   * the sender); the sender gets the same event as a receipt, whether or
+   * not, and hears it when the target is away.
    */
   whisper(member: Member, target: Member, text: string): void {
     const clean = checkText(text);
     this.privateMessage(member, target.name, clean, true, (event) => {
-      target.sink.send(event);
+      if (!ignores(target, member.name)) target.sink.send(event);
       if (target !== member) member.sink.send(event);
+      if (target.away && target !== member) member.sink.send(awayEvent(target));
       // The operator sees that it happened, not what was said.
       this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
     });

@@ -10,6 +10,7 @@
  */
 
 import type { ChatEvent, MessageEvent, Sink } from "./events.ts";
+import type { IgnoreList } from "./ignore_list.ts";
 import { nameKey } from "./names.ts";
 
 /**
@@ -39,12 +40,20 @@ export class Member {
    * while they were away are kept for them.
    */
   readonly account: boolean;
+  /** When they came (ms since the epoch); a resumed connection keeps the first one's. */
+  since: number;
+  /** When they last said something (ms since the epoch), for `/whois`'s idle time. */
+  active: number;
+  /** Their away message (see `away.ts`); null when they are here. */
+  away: { text: string; since: number } | null = null;
+  /** The names they ignore (see `ignoring.ts`); null when none, so delivery checks cheaply. */
+  ignoring: IgnoreList | null = null;
 
   /** Creates a member; the hub registers it. */
   constructor(
     name: string,
     sink: Sink,
-    origin: { peer: string; address: string; resume: string; account?: boolean },
+    origin: { peer: string; address: string; resume: string; account?: boolean; now?: number },
   ) {
     this.name = name;
     this.key = nameKey(name);
@@ -53,6 +62,7 @@ export class Member {
     this.address = origin.address;
     this.resume = origin.resume;
     this.account = origin.account ?? false;
+    this.since = this.active = origin.now ?? 0;
   }
 
   /** Changes the name (the hub checks that the new one is free). */
@@ -185,10 +195,20 @@ export class Room {
     return first;
   }
 
-  /** Gives the same event object to every member except `skip`. */
+  /**
+   * Gives the same event object to every member except `skip`, and a
+   * message to none who ignore its sender.
+   */
   broadcast(event: ChatEvent, skip?: Member): void {
+    // The sender's key, worked out once, and only when someone here ignores anyone.
+    let from: string | undefined;
     for (const member of this.#members) {
-      if (member !== skip) member.sink.send(event);
+      if (member === skip) continue;
+      if (
+        member.ignoring !== null && event.type === "message" &&
+        member.ignoring.hasKey(from ??= nameKey(event.from))
+      ) continue;
+      member.sink.send(event);
     }
   }
 

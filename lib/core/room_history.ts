@@ -9,6 +9,7 @@
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode, type MessageEvent } from "./events.ts";
 import { newestThatFit } from "./frame_budget.ts";
+import { ignores } from "./ignoring.ts";
 import { DEFAULT_HISTORY, MAX_HISTORY } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import type { MessageLog, StoredMessage } from "./store.ts";
@@ -43,7 +44,7 @@ export class RoomHistory {
   /** Sends someone who just joined `room` its last messages, when the hub shows joiners any. */
   showJoiner(member: Member, room: Room): void {
     if (this.#shown <= 0) return;
-    const earlier = newestThatFit(this.#recentOrNothing(room, this.#shown));
+    const earlier = newestThatFit(unignored(member, this.#recentOrNothing(room, this.#shown)));
     if (earlier.length > 0) {
       member.sink.send({ type: "history", room: room.name, messages: earlier });
     }
@@ -116,7 +117,11 @@ export class RoomHistory {
       this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
       throw new ChatError(ErrorCode.NotSaved, "History not shown: the server could not read it");
     }
-    member.sink.send({ type: "history", room: room.name, messages: newestThatFit(messages) });
+    member.sink.send({
+      type: "history",
+      room: room.name,
+      messages: newestThatFit(unignored(member, messages)),
+    });
   }
 
   /** Joiner history: a store that cannot be read costs the joiner their history, not their join. */
@@ -134,6 +139,11 @@ export class RoomHistory {
     if (!this.#store) return room.recent(count, before);
     return this.#store.recentMessages(room.name, count, before).map(toMessageEvent);
   }
+}
+
+/** `messages` without those from names `member` ignores. */
+function unignored(member: Member, messages: MessageEvent[]): MessageEvent[] {
+  return member.ignoring ? messages.filter((message) => !ignores(member, message.from)) : messages;
 }
 
 function toMessageEvent(stored: StoredMessage): MessageEvent {

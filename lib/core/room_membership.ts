@@ -12,6 +12,7 @@
  * @module
  */
 
+import { awayNames } from "./away.ts";
 import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { type ChatEvent, ErrorCode, type ModeChange, type RoomListing } from "./events.ts";
@@ -248,14 +249,16 @@ export class RoomMembership {
     }
   }
 
-  /** `/who`: the room's members in join order, and its operators present. */
+  /** `/who`: the room's members in join order, its operators present, and who is away. */
   who(member: Member, room: Room): void {
     const ops = room.operators();
+    const away = awayNames(room.members());
     member.sink.send({
       type: "users",
       room: room.name,
       names: room.names(),
       ...(ops.length > 0 ? { ops } : {}),
+      ...(away.length > 0 ? { away } : {}),
     });
   }
 

@@ -222,5 +222,14 @@ export interface GroupCommit {
   commitSoon<T>(write: () => T, done: (result: T) => void, failed: (error: unknown) => void): void;
 }
 
+/** Whom each account holder ignores (see `ignoring.ts`), kept across logins. */
+export interface IgnoreBook {
+  /** The names the account `name` (compared by its key) ignores, in the order added. */
+  ignoredBy(name: string): string[];
+  /** Replaces the names the account `name` ignores; none forgets the list. */
+  setIgnored(name: string, names: string[]): void;
+}
+
 /** Everything a chat server keeps. */
-export interface ChatStore extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook {}
+export interface ChatStore
+  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook {}

@@ -42,6 +42,10 @@ export type ClientFrame =
   | { type: "invite"; room?: string; name: string }
   | { type: "private"; room?: string }
   | { type: "public"; room?: string }
+  | { type: "away"; text?: string }
+  | { type: "ignore"; name?: string }
+  | { type: "unignore"; name: string }
+  | { type: "whois"; name: string }
   | { type: "ping"; token?: string }
   | { type: "pong"; token?: string };
 
@@ -67,6 +71,10 @@ const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string
   invite: { required: ["name"], optional: ["room"] },
   private: { required: [], optional: ["room"] },
   public: { required: [], optional: ["room"] },
+  away: { required: [], optional: ["text"] },
+  ignore: { required: [], optional: ["name"] },
+  unignore: { required: ["name"], optional: [] },
+  whois: { required: ["name"], optional: [] },
   ping: { required: [], optional: ["token"] },
   pong: { required: [], optional: ["token"] },
 };
@@ -177,7 +185,27 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
     required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },
   },
   rename: { required: { time: "time", room: "string", from: "string", to: "string" } },
-  users: { required: { room: "string", names: "strings" }, optional: { ops: "strings" } },
+  users: {
+    required: { room: "string", names: "strings" },
+    optional: { ops: "strings", away: "strings" },
+  },
+  away: { required: { name: "string" }, optional: { text: "string", since: "time" } },
+  ignoring: {
+    required: { names: "strings" },
+    optional: { added: "string", removed: "string" },
+  },
+  whois: {
+    required: { name: "string", online: "flag" },
+    optional: {
+      account: "flag",
+      since: "time",
+      idle: "whole",
+      away: "string",
+      awaySince: "time",
+      rooms: "strings",
+      ops: "strings",
+    },
+  },
   part: {
     required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },
     optional: { by: "string" },

@@ -9,6 +9,7 @@
 
 import { type ChatEvent, othersCount } from "../core/events.ts";
 import { plural } from "../core/plural.ts";
+import { renderPresence } from "./presence_text.ts";
 import { renderRoomEvent } from "./room_text.ts";
 import { clock, day } from "./time_text.ts";
 
@@ -99,9 +100,16 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       return `[${clock(event.time)}] ${event.from} is now known as ${event.to}`;
     case "users": {
       const ops = new Set(event.ops ?? []);
-      const names = event.names.map((name) => ops.has(name) ? `@${name}` : name);
+      const away = new Set(event.away ?? []);
+      const names = event.names.map((name) =>
+        `${ops.has(name) ? "@" : ""}${name}${away.has(name) ? " (away)" : ""}`
+      );
       return `Users in #${event.room} (${event.names.length}): ${names.join(", ")}`;
     }
+    case "away":
+    case "ignoring":
+    case "whois":
+      return renderPresence(event, viewer);
     case "part":
     case "current":
     case "topic":

@@ -178,6 +178,14 @@ export class JsonSession implements Protocol, LoginListener {
       case "private":
       case "public":
         return hub.setPrivate(member, frame.room, frame.type === "private");
+      case "away":
+        return hub.away(member, frame.text);
+      case "ignore":
+        return frame.name === undefined ? hub.ignoreList(member) : hub.ignore(member, frame.name);
+      case "unignore":
+        return hub.unignore(member, frame.name);
+      case "whois":
+        return hub.whois(member, frame.name);
     }
   }
 }

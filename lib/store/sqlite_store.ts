@@ -203,6 +203,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: "whom account holders ignore",
+    sql: `
+      CREATE TABLE ignores (
+        owner_key TEXT PRIMARY KEY,    -- nameKey(account): whose list it is
+        names TEXT NOT NULL            -- JSON list of the names ignored, as typed
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this program writes and understands. */
@@ -567,6 +576,26 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     }));
   }
 
+  /** The names the account `name` ignores, in the order added. */
+  ignoredBy(name: string): string[] {
+    const row = this.#read(() =>
+      this.#statement("SELECT names FROM ignores WHERE owner_key = ?").get(nameKey(name))
+    );
+    return row ? parseKeys(String(row.names)) : [];
+  }
+
+  /** Replaces the names the account `name` ignores; none forgets the list. */
+  setIgnored(name: string, names: string[]): void {
+    const key = nameKey(name);
+    this.#write(() =>
+      names.length === 0 ? this.#run("DELETE FROM ignores WHERE owner_key = ?", key) : this.#run(
+        "INSERT OR REPLACE INTO ignores (owner_key, names) VALUES (?, ?)",
+        key,
+        JSON.stringify(names),
+      )
+    );
+  }
+
   // ---- private messages ---------------------------------------------------
 
   /**
@@ -807,16 +836,18 @@ export class Store implements ChatStore, Partial<GroupCommit> {
             user.key,
           );
         }
+        this.#run("UPDATE ignores SET owner_key = ? WHERE owner_key = ?", key, user.key);
         taken.delete(user.key);
         taken.add(key);
       }
     });
   }
 
-  /** Deletes the mail waiting for the account key `key`, and the refusals counted for it. */
+  /** Forgets what was kept for the account key `key`: its mail, refusals and ignore list. */
   #forgetMail(key: string): void {
     this.#run("DELETE FROM privates WHERE recipient_key = ?", key);
     this.#run("DELETE FROM refusals WHERE recipient_key = ?", key);
+    this.#run("DELETE FROM ignores WHERE owner_key = ?", key);
   }
 
   #nextId(given: number | undefined): number {
@@ -891,7 +922,7 @@ function toUser(row: Record<string, unknown>): StoredUser {
   };
 }
 
-/** Operators' keys as kept: a JSON list of strings (anything else reads as none). */
+/** Keys or names as kept: a JSON list of strings (anything else reads as none). */
 function parseKeys(text: string): string[] {
   try {
     const value: unknown = JSON.parse(text);
