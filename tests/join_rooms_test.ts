@@ -1,0 +1,193 @@
+/**
+ * Rooms in `chat join` as a person meets them (README, "Rooms in chat
+ * join"): each room its own view, the status line with unread counts and
+ * mentions, Alt+digit, Ctrl+N and Alt+arrows to switch, Tab after `#`, a
+ * kick, an 80x24 window with many rooms and a Chinese room name. The real
+ * client in a real terminal (tmux) against a real server, with bots
+ * (JSON clients) talking in the rooms.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { textWidth } from "../lib/client/display_width.ts";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
+import { cleanUp, JsonClient, startServer } from "./_helpers.ts";
+import { chatCommand } from "./_chat_command.ts";
+import {
+  rowsWith,
+  screenShows,
+  shellLine,
+  type TerminalOptions,
+  tmux,
+  typeLine,
+  withTerminal,
+} from "./_tmux.ts";
+
+/** Runs `chat join` as Ann in a terminal, with a server and Bob (a bot); then cleans up. */
+async function withAnn(
+  options: TerminalOptions,
+  body: (socket: string, bob: JsonClient, server: ChatServer) => Promise<void>,
+): Promise<void> {
+  const server = startServer({ flood: null });
+  const socket = `chat-rooms-${crypto.randomUUID()}`;
+  const command = chatCommand(["join", `127.0.0.1:${server.addr.port}`, "--name", "Ann"]);
+  let bob: JsonClient | undefined;
+  try {
+    await withTerminal(socket, `${shellLine(command)}; sleep 30`, {
+      ...options,
+      env: { NO_COLOR: "", TERM: "xterm", ...options.env },
+    }, async () => {
+      await screenShows(socket, /Welcome, Ann!/);
+      bob = await JsonClient.join(server, "Bob");
+      await body(socket, bob, server);
+    });
+  } finally {
+    await cleanUp(server, ...(bob ? [bob] : []));
+  }
+}
+
+/** Presses `keys` (tmux key names) in the terminal. */
+async function press(socket: string, ...keys: string[]): Promise<void> {
+  for (const key of keys) await tmux(socket, "send-keys", "-t", "chat", key);
+}
+
+/** The screen as text. */
+function screen(socket: string): Promise<string> {
+  return tmux(socket, "capture-pane", "-p", "-t", "chat");
+}
+
+/** Has Ann join `room` in the terminal, and Bob too (so he can talk there); waits until on screen. */
+async function joinBoth(socket: string, bob: JsonClient, room: string): Promise<void> {
+  await typeLine(socket, `/join #${room}`);
+  await screenShows(socket, new RegExp(`\\[\\d:#${room}\\]`));
+  await bob.send({ type: "join", room });
+  await bob.next("current", (e) => e.room === room);
+}
+
+Deno.test("each room has its own view: Alt+digit, Ctrl+N and Alt+Left switch, and the server follows", async () => {
+  await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
+    await joinBoth(socket, bob, "team");
+    await screenShows(socket, /^#team Ann>/m);
+    // The lobby's line waits there, counted; #team's view does not show it.
+    await bob.send({ type: "say", text: "lunch at noon", room: "lobby" });
+    await screenShows(socket, /1:#lobby 1(?!\d)/);
+    await bob.send({ type: "say", text: "the plan is ready", room: "team" });
+    await screenShows(socket, /Bob: the plan is ready/);
+    assert.ok(!(await screen(socket)).includes("lunch at noon"));
+
+    await press(socket, "M-1");
+    await screenShows(socket, /Bob: lunch at noon/);
+    let shown = await screenShows(socket, /^#lobby Ann>/m);
+    assert.ok(!shown.input.includes("the plan is ready"), shown.input);
+    assert.ok(rowsWith(shown.input, "[1:#lobby] 2:#team").length === 1, shown.input);
+    // What Ann types now goes to the lobby: the server switched with her.
+    await typeLine(socket, "back in the lobby");
+    const said = await bob.next("message", (m) => m.from === "Ann");
+    assert.equal(said.room, "lobby");
+
+    await press(socket, "C-n");
+    shown = await screenShows(socket, /^#team Ann>/m);
+    assert.ok(shown.input.includes("Bob: the plan is ready"), shown.input);
+    assert.ok(!shown.input.includes("lunch at noon"), shown.input);
+    await typeLine(socket, "in the team room");
+    assert.equal((await bob.next("message", (m) => m.from === "Ann")).room, "team");
+
+    await press(socket, "M-Left");
+    await screenShows(socket, /^#lobby Ann>/m);
+    await press(socket, "C-p");
+    await screenShows(socket, /^#team Ann>/m);
+  });
+});
+
+Deno.test("a mention of your name in another room is marked on the status line, and cleared once seen", async () => {
+  await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
+    await joinBoth(socket, bob, "team");
+    await press(socket, "M-1");
+    await screenShows(socket, /^#lobby Ann>/m);
+    await bob.send({ type: "say", text: "first", room: "team" });
+    await screenShows(socket, /2:#team 1(?![\d!])/);
+    await bob.send({ type: "say", text: "Ann: can you look?", room: "team" });
+    await screenShows(socket, /\[1:#lobby\] 2:#team 2!/);
+    await press(socket, "M-2");
+    const shown = await screenShows(socket, /1:#lobby \[2:#team\]\s*$/m);
+    assert.ok(shown.input.includes("Bob: Ann: can you look?"), shown.input);
+  });
+});
+
+Deno.test("Tab completes a room name after #", async () => {
+  await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
+    await bob.send({ type: "join", room: "teamwork" });
+    await bob.next("current", (e) => e.room === "teamwork");
+    // Rooms Ann has heard of: /rooms lists them.
+    await typeLine(socket, "/rooms");
+    await screenShows(socket, /#teamwork \(1 user\)/);
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "/join #teamw");
+    await press(socket, "Tab");
+    await screenShows(socket, /Ann> \/join #teamwork$/m);
+    await press(socket, "Enter");
+    await screenShows(socket, /^#teamwork Ann>/m);
+  });
+});
+
+Deno.test("put out of a room, its view stays readable, marked as left; a line typed there is kept", async () => {
+  await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
+    await bob.send({ type: "join", room: "proj" });
+    await bob.next("current", (e) => e.room === "proj");
+    await typeLine(socket, "/join #proj");
+    await screenShows(socket, /^#proj Ann>/m);
+    await bob.send({ type: "say", text: "welcome to the project", room: "proj" });
+    await screenShows(socket, /Bob: welcome to the project/);
+    await bob.send({ type: "kick", room: "proj", name: "Ann", reason: "wrong room" });
+    let shown = await screenShows(socket, /Bob put you out of #proj: wrong room/);
+    shown = await screenShows(socket, /^#proj \(left\) Ann>/m);
+    assert.ok(shown.input.includes("Bob: welcome to the project"), shown.input);
+    assert.ok(rowsWith(shown.input, "[2:#proj (left)]").length === 1, shown.input);
+    await typeLine(socket, "hello?");
+    await screenShows(socket, /You are not in #proj any more \(put out by Bob: wrong room\)/);
+    await screenShows(socket, /Ann> hello\?$/m);
+    await tmux(socket, "send-keys", "-t", "chat", "C-u");
+    // Switching away drops the room.
+    await press(socket, "M-1");
+    shown = await screenShows(socket, /^Ann>$/m);
+    assert.ok(!shown.input.includes("#proj (left)"), shown.input);
+  });
+});
+
+Deno.test("an 80x24 window with many rooms and a Chinese name: the status line fits, the current room and mentions stay", async () => {
+  await withAnn({ columns: 80, rows: 24 }, async (socket, bob) => {
+    const rooms = [
+      "design",
+      "小组",
+      "a-very-long-room-name-for-tests",
+      "ops",
+      "sales",
+      "support",
+      "random",
+      "music",
+      "books",
+      "games",
+      "food",
+    ];
+    for (const room of rooms) {
+      await typeLine(socket, `/join #${room}`);
+      await screenShows(socket, new RegExp(`^#${room} Ann>`, "m"));
+    }
+    await bob.send({ type: "join", room: "小组" });
+    await bob.next("current", (e) => e.room === "小组");
+    await bob.send({ type: "say", text: "Ann: 你好", room: "小组" });
+    const shown = await screenShows(socket, /3:#小组 1!/);
+    // Past the ninth, rooms have no number (no Alt key reaches them).
+    const [status] = rowsWith(shown.input, "[#food]");
+    assert.ok(status, shown.input);
+    assert.ok(textWidth(status.trimEnd()) <= 79, status);
+    assert.match(status, /3:#小组 1!/);
+    assert.match(status, /\+\d+$/);
+    // The long name is cut with an ellipsis wherever it shows.
+    assert.ok(!shown.input.includes("a-very-long-room-name-for-tests]"), shown.input);
+    // The Chinese room switches like any other.
+    await press(socket, "M-3");
+    const there = await screenShows(socket, /^#小组 Ann>/m);
+    assert.ok(there.input.includes("Bob: Ann: 你好"), there.input);
+  });
+});
