@@ -57,6 +57,31 @@ function screen(socket: string): Promise<string> {
   return tmux(socket, "capture-pane", "-p", "-t", "chat");
 }
 
+Deno.test("a ban ends chat join with the server's reason and until when, exit code 1", async () => {
+  const server = startServer({ flood: null });
+  const socket = `chat-rooms-${crypto.randomUUID()}`;
+  const command = chatCommand(["join", `127.0.0.1:${server.addr.port}`, "--name", "Ann"]);
+  try {
+    await withTerminal(socket, `${shellLine(command)}; echo "[exit $?]"; sleep 30`, {
+      columns: 120,
+      rows: 30,
+      env: { NO_COLOR: "", TERM: "xterm" },
+    }, async () => {
+      await screenShows(socket, /Welcome, Ann!/);
+      await typeLine(socket, "/join #team");
+      await screenShows(socket, /^#team Ann>/m);
+      server.hub.ban("Ann", 90, "spam");
+      const shown = await screenShows(socket, /\[exit \d+\]/);
+      assert.match(
+        shown.input,
+        /chat: you are banned from this server until \d{4}-\d\d-\d\d \d\d:\d\d UTC: spam \(127\.0\.0\.1:\d+\)\n\[exit 1\]/,
+      );
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
 /** Has Ann join `room` in the terminal, and Bob too (so he can talk there); waits until on screen. */
 async function joinBoth(socket: string, bob: JsonClient, room: string): Promise<void> {
   await typeLine(socket, `/join #${room}`);
@@ -190,4 +215,64 @@ Deno.test("an 80x24 window with many rooms and a Chinese name: the status line f
     const there = await screenShows(socket, /^#小组 Ann>/m);
     assert.ok(there.input.includes("Bob: Ann: 你好"), there.input);
   });
+});
+
+Deno.test("/part shows the room you land in, with the line saying you left; one room left, no status line", async () => {
+  await withAnn({ columns: 100, rows: 30 }, async (socket) => {
+    await typeLine(socket, "/join #team");
+    await screenShows(socket, /^#team Ann>/m);
+    await typeLine(socket, "/part #team done here");
+    const shown = await screenShows(socket, /You left #team: done here/);
+    assert.match(shown.input, /^Ann>/m);
+    assert.ok(!shown.input.includes("[1:#lobby]"), shown.input);
+  });
+});
+
+Deno.test("after a restart that forgot the rooms, chat join joins them again and the room on screen stays current", async () => {
+  let server = startServer({ flood: null });
+  const port = server.addr.port;
+  const socket = `chat-rooms-${crypto.randomUUID()}`;
+  const command = chatCommand(["join", `127.0.0.1:${port}`, "--name", "Ann"]);
+  let bob: JsonClient | undefined;
+  try {
+    await withTerminal(socket, `${shellLine(command)}; sleep 30`, {
+      columns: 100,
+      rows: 30,
+      env: { NO_COLOR: "", TERM: "xterm" },
+    }, async () => {
+      await screenShows(socket, /Welcome, Ann!/);
+      for (const room of ["team", "ops"]) {
+        await typeLine(socket, `/join #${room}`);
+        await screenShows(socket, new RegExp(`^#${room} Ann>`, "m"));
+      }
+      await press(socket, "M-2");
+      await screenShows(socket, /^#team Ann>/m);
+      await server.shutdown("Restarting");
+      server = startServer({ flood: null, port });
+      // The client's first try comes 1 to 3 s after the shutdown.
+      await screenShows(socket, /Reconnected to/, 20_000);
+      bob = await JsonClient.join(server, "Bob");
+      await bob.send({ type: "join", room: "team" });
+      await bob.next("join", (e) => e.room === "team" && e.name === "Bob");
+      await bob.send({ type: "say", text: "you are back", room: "team" });
+      const shown = await screenShows(socket, /Bob: you are back/);
+      assert.match(shown.input, /^#team Ann>/m);
+      assert.ok(rowsWith(shown.input, "1:#lobby [2:#team] 3:#ops").length === 1, shown.input);
+      await typeLine(socket, "glad to be");
+      assert.equal((await bob.next("message", (m) => m.from === "Ann")).room, "team");
+      await bob.send({ type: "who", room: "ops" });
+      const ops = await bob.next("error");
+      // Bob is not in #ops, but Ann is again: the room exists on the new server.
+      assert.equal(ops.code, "not_in_room");
+      await bob.send({ type: "rooms" });
+      const rooms = await bob.next("rooms");
+      assert.deepEqual(rooms.rooms.map((r) => [r.room, r.count]).sort(), [
+        ["lobby", 2],
+        ["ops", 1],
+        ["team", 2],
+      ]);
+    });
+  } finally {
+    await cleanUp(server, ...(bob ? [bob] : []));
+  }
 });
