@@ -214,6 +214,11 @@ Deno.test("an 80x24 window with many rooms and a Chinese name: the status line f
     await press(socket, "M-3");
     const there = await screenShows(socket, /^#小组 Ann>/m);
     assert.ok(there.input.includes("Bob: Ann: 你好"), there.input);
+    // A narrower window lays the status line out again for its width.
+    await tmux(socket, "resize-window", "-t", "chat", "-x", "40");
+    const narrow = await screenShows(socket, /\[3:#小组\] .*\+\d+\s*$/m);
+    const [row] = rowsWith(narrow.input, "[3:#小组]");
+    assert.ok(textWidth(row.trimEnd()) <= 39, row);
   });
 });
 

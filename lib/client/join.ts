@@ -375,8 +375,10 @@ class InteractiveJoin {
     this.#term.start();
     try {
       this.#term.onResize((size) => {
-        this.#statusText = "";
-        this.#screen.setStatus(this.#statusBar(size.columns), this.#input());
+        // The status line is laid out for the new width; resize draws it with the rest.
+        const status = this.#statusBar(size.columns);
+        this.#statusText = status === null ? "" : JSON.stringify(status);
+        this.#screen.setStatus(status, this.#input());
         this.#write(this.#screen.resize(size.columns, size.rows, this.#input()));
       });
       this.#term.onStopSignal(() => this.#leave());
