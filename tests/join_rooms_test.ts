@@ -125,15 +125,19 @@ Deno.test("each room has its own view: Alt+digit, Ctrl+N and Alt+Left switch, an
   });
 });
 
-Deno.test("a mention of your name in another room is marked on the status line, and cleared once seen", async () => {
+Deno.test("a mention of your name in another room rings, is marked on the status line, and cleared once seen", async () => {
   await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
     await joinBoth(socket, bob, "team");
     await press(socket, "M-1");
     await screenShows(socket, /^#lobby Ann>/m);
     await bob.send({ type: "say", text: "first", room: "team" });
     await screenShows(socket, /2:#team 1(?![\d!])/);
+    const bell = async () =>
+      (await tmux(socket, "display", "-p", "-t", "chat", "#{window_bell_flag}")).trim();
+    assert.equal(await bell(), "0");
     await bob.send({ type: "say", text: "Ann: can you look?", room: "team" });
     await screenShows(socket, /\[1:#lobby\] 2:#team 2!/);
+    assert.equal(await bell(), "1", "a mention in another room rings the bell");
     await press(socket, "M-2");
     const shown = await screenShows(socket, /1:#lobby \[2:#team\]\s*$/m);
     assert.ok(shown.input.includes("Bob: Ann: can you look?"), shown.input);

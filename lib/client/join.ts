@@ -94,6 +94,9 @@ const COUNTDOWN_TICK_MS = 250;
 /** Lines entered while offline that wait to be sent; more stay in the input. */
 const MAX_QUEUED = 20;
 
+/** The terminal bell. */
+const BELL = "\x07";
+
 /** Messages remembered as shown, so that history after a reconnect skips them. */
 const SHOWN_KEPT = 5_000;
 
@@ -653,6 +656,8 @@ class InteractiveJoin {
       else {
         const marked = this.#names.colorLines(markRoom(lines, event, room));
         this.#views.view(room).append(marked, this.#screen.columns - 1);
+        // Your name said in another room rings as it would here; the status line says where.
+        if (marked.some((line) => line.bell)) this.#write(BELL);
       }
     }
     if (show !== null) this.#showRoom(show);
