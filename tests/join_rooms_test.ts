@@ -144,7 +144,7 @@ Deno.test("a mention of your name in another room rings, is marked on the status
   });
 });
 
-Deno.test("Tab completes a room name after #", async () => {
+Deno.test("Tab completes a room name after #, heard of in /rooms or in an invitation", async () => {
   await withAnn({ columns: 100, rows: 30 }, async (socket, bob) => {
     await bob.send({ type: "join", room: "teamwork" });
     await bob.next("current", (e) => e.room === "teamwork");
@@ -156,6 +156,15 @@ Deno.test("Tab completes a room name after #", async () => {
     await screenShows(socket, /Ann> \/join #teamwork$/m);
     await press(socket, "Enter");
     await screenShows(socket, /^#teamwork Ann>/m);
+    // An invitation shows where Ann is looking, and its room completes too.
+    await bob.send({ type: "join", room: "secret" });
+    await bob.next("current", (e) => e.room === "secret");
+    await bob.send({ type: "private", room: "secret" });
+    await bob.send({ type: "invite", room: "secret", name: "Ann" });
+    await screenShows(socket, /Bob invites you to #secret: \/join #secret/);
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "/join #se");
+    await press(socket, "Tab", "Enter");
+    await screenShows(socket, /^#secret Ann>/m);
   });
 });
 
