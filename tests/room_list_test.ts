@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RoomList } from "../lib/client/room_list.ts";
+import { MAX_LISTED_ROOMS, RoomList } from "../lib/client/room_list.ts";
 import { RoomViews } from "../lib/client/room_views.ts";
 import { Scrollback } from "../lib/client/scrollback.ts";
 import type { WelcomeEvent } from "../lib/core/events.ts";
@@ -109,4 +109,11 @@ Deno.test("lines go to the view of their room; a private message and errors to t
     "lobby",
     "asked with /who",
   );
+});
+
+Deno.test("a server that names thousands of rooms cannot make the list grow without bound", () => {
+  const rooms = new RoomList();
+  for (let i = 0; i < 5_000; i++) rooms.enter(`r${i}`);
+  assert.equal(rooms.rooms.length, MAX_LISTED_ROOMS);
+  assert.equal(rooms.get("r4999"), undefined);
 });

@@ -23,6 +23,12 @@ export interface RoomEntry {
   left: string | null;
 }
 
+/**
+ * Rooms listed at most: far more than a server lets one user be in (20 by
+ * default), so that a server that names thousands cannot slow the client down.
+ */
+export const MAX_LISTED_ROOMS = 200;
+
 /** The rooms you are in, the one on screen, and what is new in the others. */
 export class RoomList {
   #rooms: RoomEntry[] = [];
@@ -47,7 +53,9 @@ export class RoomList {
   enter(name: string): void {
     const room = this.get(name);
     if (room) room.left = null;
-    else this.#rooms.push({ name, unread: 0, mention: false, left: null });
+    else if (this.#rooms.length < MAX_LISTED_ROOMS) {
+      this.#rooms.push({ name, unread: 0, mention: false, left: null });
+    } else return;
     if (this.#shown === "") this.#shown = name;
   }
 

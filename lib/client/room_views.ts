@@ -146,10 +146,11 @@ export class RoomViews {
       case "current":
         return this.#current(event.room);
       case "invite":
-        this.#heard.add(event.room);
+        if (this.#heard.size < MAX_HEARD) this.#heard.add(event.room);
         return null;
       case "rooms":
-        for (const room of event.rooms) this.#heard.add(room.room);
+        // The latest listing only: what the server has now, bounded by what it lists.
+        this.#heard = new Set(event.rooms.slice(0, MAX_HEARD).map((room) => room.room));
         return null;
       default:
         return null;
@@ -202,6 +203,9 @@ export class RoomViews {
     return room;
   }
 }
+
+/** Room names from `/rooms` and invitations kept for Tab, at most. */
+const MAX_HEARD = 2_000;
 
 /** Events said in a room, whose lines go to its view. */
 const SAID_IN_ROOM = new Set<ChatEvent["type"]>([
