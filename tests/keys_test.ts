@@ -47,6 +47,13 @@ Deno.test("Ctrl and Alt combinations decode to editing keys", () => {
   );
 });
 
+Deno.test("Alt+digit and Alt+arrows decode to the keys that switch rooms", () => {
+  assert.deepEqual(
+    decode("\x1b1\x1b9\x1b[1;3D\x1b[1;3C\x0e\x10"),
+    named("alt+1", "alt+9", "alt+left", "alt+right", "ctrl+n", "ctrl+p"),
+  );
+});
+
 Deno.test("Enter is one key whether the terminal sends CR, LF or CR LF", () => {
   assert.deepEqual(decode("a\rb\nc\r\n"), [
     { kind: "text", text: "a" },

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ROOM_COMMANDS } from "../lib/client/room_views.ts";
 import { textWidth } from "../lib/client/display_width.ts";
 import { KeyDecoder } from "../lib/client/keys.ts";
 import {
@@ -154,6 +155,17 @@ Deno.test("Tab completes commands after a slash, @names, and a name at the start
 
 Deno.test("the commands offered by Tab are ones the server knows", () => {
   for (const name of COMMAND_NAMES) assert.ok(COMMANDS.names().includes(name), name);
+  for (const name of ROOM_COMMANDS) assert.ok(COMMANDS.names().includes(name), name);
+});
+
+Deno.test("Tab completes a room after #, by display name and in any script", () => {
+  const rooms = ["lobby", "team", "teamwork", "小组"];
+  assert.deepEqual(completeWord("/join #te", 9, [], [], rooms)?.candidates, [
+    "#team ",
+    "#teamwork ",
+  ]);
+  assert.deepEqual(completeWord("see #小", 6, ["小明"], [], rooms)?.candidates, ["#小组 "]);
+  assert.equal(completeWord("#zz", 3, [], [], rooms), null);
 });
 
 Deno.test("a short line is shown whole with the cursor at its display column", () => {

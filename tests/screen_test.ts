@@ -10,6 +10,7 @@ import { KeyDecoder } from "../lib/client/keys.ts";
 import { LineEditor } from "../lib/client/line_editor.ts";
 import { promptLine, statusLine } from "../lib/client/render.ts";
 import { clipLine, Screen } from "../lib/client/screen.ts";
+import { Scrollback } from "../lib/client/scrollback.ts";
 import { VirtualTerminal } from "./vt.ts";
 
 const NOON = new Date(2024, 0, 1, 12, 3).getTime();
@@ -211,4 +212,60 @@ Deno.test("a resize wraps the conversation again for the new width", () => {
   s.resize(24);
   const rows = s.vt.lines().filter(Boolean);
   assert.deepEqual(rows.slice(-3), ["12:03 -- one two three", "      four five six", "Alice> hi"]);
+});
+
+Deno.test("a status line stays on the row above the input while lines scroll, and when scrolled up", () => {
+  const s = setup(40, 6);
+  s.type("draft");
+  s.receive("line 1");
+  s.vt.write(s.screen.setStatus({ spans: [{ text: "[1:#lobby] 2:#team 3" }] }, s.input()));
+  s.receive("line 2");
+  assert.deepEqual(s.vt.lines().filter((line) => line !== ""), [
+    "12:03 -- line 1",
+    "12:03 -- line 2",
+    "[1:#lobby] 2:#team 3",
+    "Alice> draft",
+  ]);
+  for (let i = 3; i <= 12; i++) s.receive(`line ${i}`);
+  assert.deepEqual(s.vt.lines().slice(-3), [
+    "12:03 -- line 12",
+    "[1:#lobby] 2:#team 3",
+    "Alice> draft",
+  ]);
+  assert.equal(s.vt.column, "Alice> draft".length);
+  s.press("pageUp");
+  s.receive("news");
+  assert.deepEqual(s.vt.lines(), [
+    "12:03 -- line 7",
+    "12:03 -- line 8",
+    "12:03 -- line 9",
+    "-- 4 below, 1 new --",
+    "[1:#lobby] 2:#team 3",
+    "Alice> draft",
+  ]);
+  s.press("toBottom");
+  assert.deepEqual(s.vt.lines().slice(-3), [
+    "12:03 -- news",
+    "[1:#lobby] 2:#team 3",
+    "Alice> draft",
+  ]);
+  // A new status replaces the old in place; none at all gives its row back to the conversation.
+  s.vt.write(s.screen.setStatus({ spans: [{ text: "1:#lobby [2:#team]" }] }, s.input()));
+  assert.equal(s.vt.lines().at(-2), "1:#lobby [2:#team]");
+  s.vt.write(s.screen.setStatus(null, s.input()));
+  assert.deepEqual(s.vt.lines().slice(-2), ["12:03 -- news", "Alice> draft"]);
+});
+
+Deno.test("showing another scrollback draws that conversation whole, the input kept", () => {
+  const s = setup(40, 6);
+  s.type("draft");
+  for (let i = 1; i <= 8; i++) s.receive(`lobby ${i}`);
+  const lobby = s.screen.scrollback;
+  const team = new Scrollback();
+  team.append([statusLine("team 1", NOON)], 39);
+  s.vt.write(s.screen.show(team, s.input()));
+  assert.deepEqual(s.vt.lines().filter((line) => line !== ""), ["12:03 -- team 1", "Alice> draft"]);
+  assert.equal(s.vt.column, "Alice> draft".length);
+  s.vt.write(s.screen.show(lobby, s.input()));
+  assert.deepEqual(s.vt.lines().slice(-2), ["12:03 -- lobby 8", "Alice> draft"]);
 });

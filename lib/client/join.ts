@@ -4,7 +4,8 @@
  * When stdin and stdout are terminals, it is interactive: it asks for a name
  * if none was given (and again if the server refuses it), keeps the input
  * line at the bottom while the conversation scrolls above (PageUp scrolls back), completes names
- * and commands with Tab, reconnects by itself when the connection drops (a
+ * and commands with Tab, shows each room in its own view (room_views.ts) with a status line of
+ * the others (Alt+1..9, Ctrl+N/Ctrl+P switch), reconnects by itself when the connection drops (a
  * line entered meanwhile is sent once back; history sent again shows only
  * what was not shown), waits up to RESTART_WAIT_MS for a server that shut
  * down on purpose to come back, counting down on the prompt, and leaves
@@ -46,7 +47,7 @@ import { lowerFirst } from "../core/errors.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
 import { type Key, KeyDecoder } from "./keys.ts";
-import { completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
+import { COMMAND_NAMES, completeWord, type EditorAction, LineEditor } from "./line_editor.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import { PacedQueue } from "./paced_queue.ts";
 import {
@@ -60,6 +61,8 @@ import {
   terminalTitle,
 } from "./render.ts";
 import { markRoom, roomPrompt } from "./room_view.ts";
+import { ROOM_COMMANDS, RoomViews } from "./room_views.ts";
+import { statusBar } from "./room_status.ts";
 import { type InputState, Screen, titleSequence } from "./screen.ts";
 import { NameColors, paletteFor } from "./name_colors.ts";
 import {
@@ -90,6 +93,9 @@ const COUNTDOWN_TICK_MS = 250;
 
 /** Lines entered while offline that wait to be sent; more stay in the input. */
 const MAX_QUEUED = 20;
+
+/** The terminal bell. */
+const BELL = "\x07";
 
 /** Messages remembered as shown, so that history after a reconnect skips them. */
 const SHOWN_KEPT = 5_000;
@@ -333,6 +339,13 @@ class InteractiveJoin {
   #countdown: ReturnType<typeof setInterval> | undefined;
   // The offline prompt last drawn, as text.
   #promptText = "";
+  // Each room's conversation, and the status line of the others (as last drawn).
+  #views: RoomViews;
+  #statusText = "";
+  // Lines of your leaving the room on screen: shown in the room you land in.
+  #held: Line[] = [];
+  // Rooms joined again after a reconnect: their history shows only what was not shown.
+  #refill = new Set<string>();
 
   constructor(client: ChatClient, settings: JoinSettings, mode: RenderMode) {
     this.#client = client;
@@ -340,6 +353,7 @@ class InteractiveJoin {
     this.#password = settings.password;
     const size = this.#term.size();
     this.#screen = new Screen(size.columns, size.rows, mode);
+    this.#views = new RoomViews(this.#screen.scrollback);
     this.#chat = this.#chatEditor();
     this.#editor = this.#chat;
     this.#queued = new PacedQueue(MAX_QUEUED, (text) => client.deliver(text), (text, reason) => {
@@ -350,16 +364,26 @@ class InteractiveJoin {
 
   #chatEditor(): LineEditor {
     return new LineEditor((text, cursor) =>
-      completeWord(text, cursor, this.#client.users.filter((n) => n !== this.#client.name))
+      completeWord(
+        text,
+        cursor,
+        this.#client.users.filter((n) => n !== this.#client.name),
+        [...COMMAND_NAMES, ...ROOM_COMMANDS],
+        this.#views.names,
+      )
     );
   }
 
   async run(): Promise<number> {
     this.#term.start();
     try {
-      this.#term.onResize((size) =>
-        this.#write(this.#screen.resize(size.columns, size.rows, this.#input()))
-      );
+      this.#term.onResize((size) => {
+        // The status line is laid out for the new width; resize draws it with the rest.
+        const status = this.#statusBar(size.columns);
+        this.#statusText = status === null ? "" : JSON.stringify(status);
+        this.#screen.setStatus(status, this.#input());
+        this.#write(this.#screen.resize(size.columns, size.rows, this.#input()));
+      });
       this.#term.onStopSignal(() => this.#leave());
       void this.#readKeys();
       const registered = await this.#register();
@@ -406,9 +430,11 @@ class InteractiveJoin {
       if (answer.ok) {
         this.#editor = this.#chat;
         this.#joined = true;
+        this.#views.welcome(answer.welcome);
         this.#screen.setPrompt(this.#onlinePrompt());
         this.#names.follow(answer.welcome, this.#client.name);
         this.#print(renderEvent(answer.welcome, this.#context()));
+        this.#drawStatus();
         this.#updateTitle();
         // Lines typed ahead, while the server had not answered yet, go now.
         for (const line of this.#typedAhead.splice(0)) this.#client.input(line);
@@ -528,6 +554,12 @@ class InteractiveJoin {
           // Who is here now, for the colours of newcomers.
           this.#names.follow(update.welcome, this.#client.name);
           this.#rejoined = true;
+          // Rooms a restarted server forgot are joined again, the one on screen last.
+          for (const room of this.#views.welcome(update.welcome)) {
+            this.#refill.add(room);
+            this.#client.input(`/join #${room}`);
+          }
+          this.#drawStatus();
           this.#screen.setPrompt(this.#onlinePrompt());
           this.#print([
             statusLine(
@@ -601,7 +633,9 @@ class InteractiveJoin {
     // History resent with a reconnect's welcome: only what this screen has not shown.
     const rejoined = this.#rejoined;
     this.#rejoined = false;
-    if (event.type === "history" && rejoined) {
+    const refill = event.type === "history" && this.#refill.delete(event.room);
+    if (event.type === "current") this.#refill.delete(event.room);
+    if (event.type === "history" && (rejoined || refill)) {
       const unseen = event.messages.filter((m) => !this.#shown.has(shownKey(m)));
       if (unseen.length === 0) return;
       event = { ...event, messages: unseen };
@@ -612,12 +646,74 @@ class InteractiveJoin {
       this.#screen.setPrompt(this.#onlinePrompt());
     }
     this.#names.follow(event, this.#client.name);
-    if (event.type === "current" || event.type === "part") {
-      this.#screen.setPrompt(this.#onlinePrompt());
+    const show = this.#views.follow(event, this.#client.name);
+    // The room on screen and the prompt say where you are; a line saying it too is noise.
+    const lines = event.type === "current" ? [] : renderEvent(event, this.#context());
+    if (lines.length > 0) {
+      const room = this.#views.place(event, lines);
+      if (room === null) this.#held.push(...lines);
+      else if (room === this.#views.shown) this.#print(markRoom(lines, event, room));
+      else {
+        const marked = this.#names.colorLines(markRoom(lines, event, room));
+        this.#views.view(room).append(marked, this.#screen.columns - 1);
+        // Your name said in another room rings as it would here; the status line says where.
+        if (marked.some((line) => line.bell)) this.#write(BELL);
+      }
     }
-    const lines = markRoom(renderEvent(event, this.#context()), event, this.#client.room);
-    if (lines.length > 0) this.#print(lines);
+    if (show !== null) this.#showRoom(show);
+    if (["current", "part", "join"].includes(event.type)) {
+      this.#screen.setPrompt(this.#onlinePrompt());
+      this.#write(this.#screen.drawInput(this.#input()));
+    }
+    this.#drawStatus();
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
+  }
+
+  /** Puts `room`'s view on screen, and the lines held for it. */
+  #showRoom(room: string): void {
+    this.#views.list.show(room);
+    this.#screen.setPrompt(this.#onlinePrompt());
+    this.#write(this.#screen.show(this.#views.view(room), this.#input()));
+    if (this.#held.length > 0) this.#print(this.#held.splice(0));
+    this.#drawStatus();
+  }
+
+  /**
+   * A key asked for `room`: on screen now, and the server's current room
+   * too (a `join` of a room you are in only makes it current). A room you
+   * were put out of is only shown: joining it would enter it again.
+   */
+  #switchRoom(room: string | undefined): void {
+    if (room === undefined || room === this.#views.shown) return;
+    const left = Boolean(this.#views.list.get(room)?.left);
+    const asked = !left && this.#client.input(`/join #${room}`);
+    this.#views.switchTo(room, asked);
+    this.#showRoom(room);
+  }
+
+  /** The status line for a window `columns` wide; null while there is one room. */
+  #statusBar(columns: number) {
+    if (!this.#views.several) return null;
+    return statusBar(this.#views.list.rooms, this.#views.shown, columns - 1);
+  }
+
+  #drawStatus(): void {
+    const status = this.#statusBar(this.#screen.columns);
+    const text = status === null ? "" : JSON.stringify(status);
+    if (text === this.#statusText) return;
+    this.#statusText = text;
+    this.#write(this.#screen.setStatus(status, this.#input()));
+  }
+
+  // The keys that switch rooms, while there are several (else they edit, as before).
+  #roomKey(key: Key): string | undefined | null {
+    if (key.kind !== "key" || !this.#joined || this.#answer || !this.#views.several) return null;
+    const list = this.#views.list;
+    const digit = /^alt\+([1-9])$/.exec(key.name);
+    if (digit) return list.nth(Number(digit[1]));
+    if (key.name === "ctrl+n" || key.name === "alt+right") return list.next(1);
+    if (key.name === "ctrl+p" || key.name === "alt+left") return list.next(-1);
+    return null;
   }
 
   #remember(messages: MessageEvent[]): void {
@@ -646,7 +742,10 @@ class InteractiveJoin {
 
   // PageUp and PageDown scroll the conversation; End also returns to its bottom; the rest edit.
   #onKey(key: Key): void {
-    if (key.kind === "key" && key.name === "page_up") {
+    const room = this.#roomKey(key);
+    if (room !== null) {
+      this.#switchRoom(room);
+    } else if (key.kind === "key" && key.name === "page_up") {
       this.#write(this.#screen.pageUp(this.#input()));
     } else if (key.kind === "key" && key.name === "page_down") {
       this.#write(this.#screen.pageDown(this.#input()));
@@ -696,6 +795,21 @@ class InteractiveJoin {
     // A reconnect's history came with its welcome, before anything typed now
     // is answered: a history after this is one the person asked for, shown whole.
     this.#rejoined = false;
+    const why = this.#views.leftWhy;
+    if (why !== null && !text.trimStart().startsWith("/")) {
+      // Said in a room you are no longer in, it would go to another: kept, and said why.
+      this.#chat.setText(text);
+      const room = stripUnsafe(this.#views.shown);
+      this.#print([
+        statusLine(
+          `You are not in #${room} any more (${why}): /join #${room} to go back, ` +
+            "or switch rooms (Alt+1..9, Ctrl+N)",
+          Date.now(),
+          "error",
+        ),
+      ]);
+      return;
+    }
     // While lines typed offline are still going out, a new one waits its turn.
     if (this.#queued.length === 0 && this.#client.input(text)) {
       this.#write(this.#screen.drawInput(this.#input()));
@@ -750,10 +864,12 @@ class InteractiveJoin {
     this.#leaveTimer = setTimeout(() => this.#client.close(), LEAVE_TIMEOUT_MS);
   }
 
-  /** The prompt while connected: our name, after the current room once there are others. */
+  /** The prompt while connected: our name, after the room on screen once there are others. */
   #onlinePrompt() {
     const prompt = promptLine(this.#client.name, true);
-    return this.#client.roaming ? roomPrompt(prompt, this.#client.room) : prompt;
+    if (!this.#client.roaming && !this.#views.several) return prompt;
+    const left = this.#views.leftWhy !== null ? " (left)" : "";
+    return roomPrompt(prompt, (this.#views.shown || this.#client.room) + left);
   }
 
   #context() {

@@ -46,7 +46,18 @@ export type KeyName =
   | "ctrl+u"
   | "ctrl+w"
   | "ctrl+y"
-  | "ctrl+z";
+  | "ctrl+z"
+  | "alt+1"
+  | "alt+2"
+  | "alt+3"
+  | "alt+4"
+  | "alt+5"
+  | "alt+6"
+  | "alt+7"
+  | "alt+8"
+  | "alt+9"
+  | "alt+left"
+  | "alt+right";
 
 /** One decoded key: typed text, pasted text, or a named key. */
 export type Key =
@@ -223,16 +234,17 @@ function parseEscape(text: string, at: number): Escape | "incomplete" {
     const key = FINAL[final];
     if (!key) return { length };
     const modifier = Number(params.split(";")[1] ?? "1");
-    // Ctrl (5) or Alt (3) with an arrow moves by word, as in most editors.
-    if ((modifier === 5 || modifier === 3) && key === "left") return { length, key: "word_left" };
-    if ((modifier === 5 || modifier === 3) && key === "right") {
-      return { length, key: "word_right" };
-    }
+    // Ctrl (5) with an arrow moves by word, as in most editors; Alt (3) switches rooms.
+    if (modifier === 5 && key === "left") return { length, key: "word_left" };
+    if (modifier === 5 && key === "right") return { length, key: "word_right" };
+    if (modifier === 3 && key === "left") return { length, key: "alt+left" };
+    if (modifier === 3 && key === "right") return { length, key: "alt+right" };
     return { length, key };
   }
   if (next === ESC) return { length: 1, key: "escape" };
   const alt = ALT[next];
   if (alt) return { length: 2, key: alt };
+  if (next >= "1" && next <= "9") return { length: 2, key: `alt+${next}` as KeyName };
   // Alt with any other key: the key alone is what the editor can use.
   return { length: 1 };
 }

@@ -126,9 +126,11 @@ export class LineEditor {
         this.#cursor = this.#text.length;
         return EDIT;
       case "word_left":
+      case "alt+left":
         this.#cursor = wordStart(this.#text, this.#cursor);
         return EDIT;
       case "word_right":
+      case "alt+right":
         this.#cursor = wordEnd(this.#text, this.#cursor);
         return EDIT;
       case "backspace":
@@ -287,9 +289,9 @@ function wordEnd(text: string, cursor: number): number {
 export const COMMAND_NAMES: readonly string[] = ["help", "me", "msg", "nick", "quit", "who"];
 
 /**
- * Completes the word before the cursor: `/com` to a command, `@na` and `na`
- * to a user name (case-insensitively). A name that starts the line gets a
- * colon, as in "Bob: see above".
+ * Completes the word before the cursor: `/com` to a command, `#ro` to a
+ * room, `@na` and `na` to a user name (case-insensitively). A name that
+ * starts the line gets a colon, as in "Bob: see above".
  *
  * @example
  * ```ts
@@ -304,6 +306,7 @@ export function completeWord(
   cursor: number,
   names: readonly string[],
   commands: readonly string[] = COMMAND_NAMES,
+  rooms: readonly string[] = [],
 ): Completion | null {
   const start = wordStart(text, cursor);
   const word = text.slice(start, cursor);
@@ -317,6 +320,8 @@ export function completeWord(
   let candidates: string[];
   if (word.startsWith("/") && start === 0) {
     candidates = matching(commands, word.slice(1)).map((c) => `/${c} `);
+  } else if (word.startsWith("#")) {
+    candidates = matching(rooms, word.slice(1)).map((r) => `#${r} `);
   } else if (word.startsWith("@")) {
     candidates = matching(names, word.slice(1)).map((n) => `@${n} `);
   } else {

@@ -19,6 +19,10 @@
  * returns to the bottom. A resized window is drawn again from the
  * scrollback, wrapped for its new width.
  *
+ * Once there are rooms, a status line (set with {@link Screen.setStatus})
+ * stands on the row above the input line, and each room has its own
+ * scrollback: {@link Screen.show} puts another one on screen.
+ *
  * @module
  */
 
@@ -54,6 +58,7 @@ export class Screen {
   #scroll = 0;
   #cursorColumn = 0;
   #scrollback: Scrollback;
+  #status: Line | null = null;
 
   /**
    * A screen `columns` wide and `rows` high, styled for `mode` ("color" or
@@ -81,6 +86,31 @@ export class Screen {
     return this.#scrollback.below > 0;
   }
 
+  /** The scrollback on screen. */
+  get scrollback(): Scrollback {
+    return this.#scrollback;
+  }
+
+  /**
+   * Sets the status line above the input (null: none); returns what redraws
+   * it, or the whole screen when it comes or goes.
+   */
+  setStatus(status: Line | null, input: InputState): string {
+    const had = this.#status !== null;
+    this.#status = status;
+    if (had !== (status !== null)) return this.#drawView(input);
+    if (status === null) return "";
+    return UP + this.#statusRow() + "\r\n" + this.drawInput(input);
+  }
+
+  /** Puts `scrollback` on screen (another room's conversation), drawn whole. */
+  show(scrollback: Scrollback, input: InputState): string {
+    this.#scrollback = scrollback;
+    if (this.scrolled && this.#rows < MIN_SCROLL_ROWS + this.#footer) scrollback.toBottom();
+    if (this.scrolled) scrollback.scroll(0, this.#height, this.#width);
+    return this.#drawView(input);
+  }
+
   /** Changes what stands before the input (takes effect at the next draw). */
   setPrompt(prompt: Line): void {
     this.#prompt = prompt;
@@ -94,15 +124,17 @@ export class Screen {
     const rows = this.#scrollback.append(lines, this.#width);
     const bell = lines.some((line) => line.bell) ? BELL : "";
     if (this.scrolled) {
-      return UP + ERASE_LINE + this.#mark() + "\r\n" + bell + this.drawInput(input);
+      return UP.repeat(1 + this.#footer) + ERASE_LINE + this.#mark() + "\r\n" +
+        this.#statusLine() + bell + this.drawInput(input);
     }
-    return this.#printRows(rows) + bell + this.drawInput(input);
+    return UP.repeat(this.#footer) + this.#printRows(rows) + this.#statusLine() + bell +
+      this.drawInput(input);
   }
 
   /** Scrolls up a page (PageUp); "" when there is nothing further up. */
   pageUp(input: InputState): string {
-    if (this.#rows < MIN_SCROLL_ROWS) return "";
-    const height = this.#rows - 2;
+    if (this.#rows < MIN_SCROLL_ROWS + this.#footer) return "";
+    const height = this.#height;
     // The first page up starts from the full view, one row taller than a scrolled one.
     const by = this.scrolled ? height - 1 : height;
     if (!this.#scrollback.scroll(by, height, this.#width)) return "";
@@ -112,7 +144,7 @@ export class Screen {
   /** Scrolls down a page (PageDown), back to following the conversation at the bottom. */
   pageDown(input: InputState): string {
     if (!this.scrolled) return "";
-    const height = this.#rows - 2;
+    const height = this.#height;
     if (this.#scrollback.below <= height - 1) return this.toBottom(input);
     this.#scrollback.scroll(-(height - 1), height, this.#width);
     return this.#drawView(input);
@@ -130,7 +162,7 @@ export class Screen {
     const total = this.#scrollback.rowCount(this.#width);
     return this.#drawBottom(total - unseen) +
       this.#printRows(this.#scrollback.rows(this.#width, total - unseen, total)) +
-      this.drawInput(input);
+      this.#statusLine() + this.drawInput(input);
   }
 
   /** Redraws the input line, the cursor at its place in the text. */
@@ -151,21 +183,41 @@ export class Screen {
   resize(columns: number, rows: number, input: InputState): string {
     this.#columns = Math.max(columns, 4);
     this.#rows = Math.max(rows, 1);
-    if (this.scrolled && this.#rows < MIN_SCROLL_ROWS) this.#scrollback.toBottom();
+    if (this.scrolled && this.#rows < MIN_SCROLL_ROWS + this.#footer) this.#scrollback.toBottom();
     // Keeps the view inside the re-wrapped rows.
-    if (this.scrolled) this.#scrollback.scroll(0, this.#rows - 2, this.#width);
+    if (this.scrolled) this.#scrollback.scroll(0, this.#height, this.#width);
     return this.#drawView(input);
   }
 
   /** Clears the whole screen (Ctrl+L) and redraws the input line at the top. */
   clear(input: InputState): string {
     this.#scrollback.toBottom();
-    return CLEAR_SCREEN + this.drawInput(input);
+    return CLEAR_SCREEN + this.#statusLine() + this.drawInput(input);
   }
 
   /** Back at the bottom, erases the input line, the cursor left at its start (for leaving). */
   close(): string {
-    return this.toBottom({ text: "", cursor: 0 }) + ERASE_LINE;
+    return this.toBottom({ text: "", cursor: 0 }) + ERASE_LINE +
+      (this.#status ? UP + ERASE_BELOW : "");
+  }
+
+  // Rows under the conversation besides the input line: the status line, once there is one.
+  get #footer(): number {
+    return this.#status ? 1 : 0;
+  }
+
+  // Rows of a scrolled view: all but the mark, the status line and the input line.
+  get #height(): number {
+    return this.#rows - 2 - this.#footer;
+  }
+
+  // The status line and a line break, from the start of its row; "" when there is none.
+  #statusLine(): string {
+    return this.#status ? this.#statusRow() + "\r\n" : "";
+  }
+
+  #statusRow(): string {
+    return ERASE_LINE + paint(clipLine(this.#status!, this.#width), this.#mode) + ERASE_TO_END;
   }
 
   // Rows are one column short of the terminal: the last column is where terminals disagree.
@@ -173,10 +225,11 @@ export class Screen {
     return this.#columns - 1;
   }
 
-  // Prints rows from the input row down, the terminal scrolling as needed; the input row is
+  // Prints rows from the cursor's row down, the terminal scrolling as needed; the rows below are
   // left empty.
   #printRows(rows: Line[]): string {
-    let out = ERASE_LINE;
+    // From the status line down, when there is one: both rows are drawn again after.
+    let out = ERASE_BELOW;
     for (const row of rows) out += paint(row, this.#mode) + "\r\n";
     return out;
   }
@@ -184,22 +237,25 @@ export class Screen {
   // Draws the whole screen from the top: the view (scrolled or not), then the input line.
   #drawView(input: InputState): string {
     if (!this.scrolled) {
-      return this.#drawBottom(this.#scrollback.rowCount(this.#width)) + this.drawInput(input);
+      return this.#drawBottom(this.#scrollback.rowCount(this.#width)) + this.#statusLine() +
+        this.drawInput(input);
     }
-    const height = this.#rows - 2;
+    const height = this.#height;
     const end = this.#scrollback.rowCount(this.#width) - this.#scrollback.below;
     const rows = this.#scrollback.rows(this.#width, Math.max(0, end - height), end);
     let out = HOME;
     for (const row of rows) out += paint(row, this.#mode) + ERASE_TO_END + "\r\n";
     // The mark always sits right above the input line: print() finds it there.
     for (let i = rows.length; i < height; i++) out += ERASE_TO_END + "\r\n";
-    return out + ERASE_BELOW + this.#mark() + "\r\n" + this.drawInput(input);
+    return out + ERASE_BELOW + this.#mark() + "\r\n" + this.#statusLine() +
+      this.drawInput(input);
   }
 
   // Draws the rows that end at row `end` of the scrollback from the top, the cursor left on the
   // row after them.
   #drawBottom(end: number): string {
-    const rows = this.#scrollback.rows(this.#width, Math.max(0, end - (this.#rows - 1)), end);
+    const shown = this.#rows - 1 - this.#footer;
+    const rows = this.#scrollback.rows(this.#width, Math.max(0, end - shown), end);
     let out = HOME;
     for (const row of rows) out += paint(row, this.#mode) + ERASE_TO_END + "\r\n";
     return out + ERASE_BELOW;
