@@ -170,8 +170,10 @@ export class RoomViews {
     let room = shown;
     if (event.type === "users") {
       if (event.room === this.#entering) room = event.room;
-    } else if (SAID_IN_ROOM.has(event.type) && "room" in event && this.list.get(event.room)) {
-      room = event.room;
+    } else if (SAID_IN_ROOM.has(event.type) && "room" in event) {
+      // Some events name a room only sometimes (a whois, say): those stay where you look.
+      const named = event.room;
+      if (named !== undefined && this.list.get(named)) room = named;
     }
     if (event.type === "message" && room !== shown) {
       this.list.count(room, lines.some((line) => line.bell));
