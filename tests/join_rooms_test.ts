@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { chatCommand, ROOT } from "./_chat_command.ts";
 import { screenShows, shellLine, typeLine, withTerminal } from "./_tmux.ts";
-import { JsonClient, startServer } from "./_helpers.ts";
+import type { ChatEvent } from "../lib/core/events.ts";
+import { clientFor, JsonClient, startServer, within } from "./_helpers.ts";
 import { runJoin } from "./chat_helpers.ts";
 
 Deno.test("chat join in a terminal: /join switches the prompt's room, other rooms' lines are marked", async () => {
@@ -68,6 +69,44 @@ Deno.test("chat join in a pipe says the current room and sends each line there",
     assert.match(result.stdout, /^\d\d:\d\d bot: in lobby$/m);
     await bob.next("message", (m) => m.text === "in team" && m.room === "team");
   } finally {
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("chat join shows someone who leaves the chat once, however many rooms it shared with them", async () => {
+  const server = startServer({ flood: null });
+  const bob = await JsonClient.join(server, "Bob");
+  const client = clientFor(server.addr.port);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Cat")).ok);
+    const updates = client.updates(false);
+    const shown: ChatEvent[] = [];
+    const next = (type: string) =>
+      within(
+        (async () => {
+          while (true) {
+            const update = (await updates.next()).value;
+            if (update?.kind !== "event") throw new Error(`no ${type}: ${JSON.stringify(update)}`);
+            shown.push(update.event);
+            if (update.event.type === type) return update.event;
+          }
+        })(),
+        () => `no ${type} in ${JSON.stringify(shown)}`,
+      );
+    await bob.send({ type: "join", room: "team" });
+    await bob.next("current");
+    client.input("/join #team");
+    await next("current");
+    await bob.send({ type: "quit", reason: "home" });
+    await next("leave");
+    client.input("/who");
+    await next("users");
+    assert.deepEqual(shown.filter((e) => e.type === "leave").length, 1);
+    assert.deepEqual(client.users, ["Cat"], "Bob is gone from #team's list too");
+  } finally {
+    client.close();
     await bob.close();
     await server.shutdown();
   }

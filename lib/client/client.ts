@@ -370,6 +370,7 @@ export class ChatClient {
   #room = "";
   #home = "";
   #roomUsers = new Map<string, string[]>();
+  #lastSaid = "";
   #registered = false;
   #quitting = false;
   #closed = false;
@@ -642,6 +643,8 @@ export class ChatClient {
         let stopped: ByeEvent | null = null;
         if (event) {
           this.#track(event);
+          // Someone leaving or renamed is told for each room we share: shown once.
+          if (this.#repeats(event)) continue;
           if (event.type === "ping") {
             link!.send({
               type: "pong",
@@ -829,6 +832,15 @@ export class ChatClient {
       return true;
     }
     return false;
+  }
+
+  /** Whether `event` is a copy, for another shared room, of the `leave` or `rename` before it. */
+  #repeats(event: ChatEvent): boolean {
+    if (event.type !== "leave" && event.type !== "rename") return false;
+    const said = `${event.type} ${event.time} ${event.type === "leave" ? event.name : event.from}`;
+    const repeated = said === this.#lastSaid;
+    this.#lastSaid = said;
+    return repeated;
   }
 
   #startKeepalive(): void {
