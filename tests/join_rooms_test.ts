@@ -8,12 +8,12 @@
 
 import assert from "node:assert/strict";
 import { chatCommand, ROOT } from "./_chat_command.ts";
-import { screenShows, shellLine, typeLine, withTerminal } from "./_tmux.ts";
+import { screenShows, shellLine, tmux, typeLine, withTerminal } from "./_tmux.ts";
 import type { ChatEvent } from "../lib/core/events.ts";
 import { clientFor, JsonClient, startServer, within } from "./_helpers.ts";
 import { runJoin } from "./chat_helpers.ts";
 
-Deno.test("chat join in a terminal: /join switches the prompt's room, other rooms' lines are marked", async () => {
+Deno.test("chat join in a terminal: /join switches the prompt's room, other rooms' lines are marked, Tab completes rooms", async () => {
   const server = startServer({ flood: null });
   const bob = await JsonClient.join(server, "Bob");
   const socket = `chat-test-${crypto.randomUUID()}`;
@@ -40,6 +40,12 @@ Deno.test("chat join in a terminal: /join switches the prompt's room, other room
         assert.deepEqual([reply.room, reply.text], ["team", "on it"]);
         await typeLine(socket, "/join #lobby");
         await screenShows(socket, /^#lobby Alice>/m);
+        // Tab completes a room's name after its #.
+        await tmux(socket, "send-keys", "-t", "chat", "-l", "/who #te");
+        await tmux(socket, "send-keys", "-t", "chat", "Tab");
+        await screenShows(socket, /^#lobby Alice> \/who #team ?$/m);
+        await tmux(socket, "send-keys", "-t", "chat", "Enter");
+        await screenShows(socket, /Users in #team \(2\): @?Alice, Bob/);
         await typeLine(socket, "/part #team");
         await screenShows(socket, /You left #team/);
         await screenShows(socket, /^Alice>/m);

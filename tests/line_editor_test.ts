@@ -150,6 +150,8 @@ Deno.test("Tab completes commands after a slash, @names, and a name at the start
   assert.deepEqual(completeWord("/msg 小", 6, ["小明"])?.candidates, ["小明 "]);
   assert.equal(completeWord("hi ", 3, ["Alice"]), null);
   assert.equal(completeWord("zz", 2, ["Alice"]), null);
+  assert.deepEqual(completeWord("/join #te", 9, ["Alice", "#team"])?.candidates, ["#team "]);
+  assert.deepEqual(completeWord("/jo", 3, [])?.candidates, ["/join "]);
 });
 
 Deno.test("the commands offered by Tab are ones the server knows", () => {

@@ -370,6 +370,8 @@ export class ChatClient {
   #room = "";
   #home = "";
   #roomUsers = new Map<string, string[]>();
+  // Rooms the server last listed (`rooms`), for completing their names.
+  #listed: string[] = [];
   #lastSaid = "";
   #registered = false;
   #quitting = false;
@@ -411,6 +413,11 @@ export class ChatClient {
   /** The current room: where what we say goes. */
   get room(): string {
     return this.#room;
+  }
+
+  /** Rooms we know of: those we are in, and those the server last listed. */
+  get rooms(): string[] {
+    return [...new Set([...this.#roomUsers.keys(), this.#room, ...this.#listed])];
   }
 
   /**
@@ -796,6 +803,10 @@ export class ChatClient {
    * (whose events do not touch the current room's list); true when done.
    */
   #trackRooms(event: ChatEvent): boolean {
+    if (event.type === "rooms") {
+      this.#listed = event.rooms.map((listing) => listing.room);
+      return true;
+    }
     if (event.type === "current") {
       if (this.#roomUsers.has(this.#room)) this.#roomUsers.set(this.#room, this.#users);
       this.#room = event.room;

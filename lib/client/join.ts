@@ -333,8 +333,12 @@ class InteractiveJoin {
   }
 
   #chatEditor(): LineEditor {
+    // Names complete as they are, rooms after their `#`.
     return new LineEditor((text, cursor) =>
-      completeWord(text, cursor, this.#client.users.filter((n) => n !== this.#client.name))
+      completeWord(text, cursor, [
+        ...this.#client.users.filter((n) => n !== this.#client.name),
+        ...this.#client.rooms.map((room) => `#${room}`),
+      ])
     );
   }
 

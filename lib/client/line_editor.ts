@@ -284,7 +284,24 @@ function wordEnd(text: string, cursor: number): number {
 }
 
 /** The commands offered by Tab after `/` (those of lib/commands.ts, without aliases). */
-export const COMMAND_NAMES: readonly string[] = ["help", "me", "msg", "nick", "quit", "who"];
+export const COMMAND_NAMES: readonly string[] = [
+  "help",
+  "me",
+  "msg",
+  "nick",
+  "quit",
+  "who",
+  "join",
+  "part",
+  "rooms",
+  "topic",
+  "kick",
+  "op",
+  "deop",
+  "invite",
+  "private",
+  "public",
+];
 
 /**
  * Completes the word before the cursor: `/com` to a command, `@na` and `na`
