@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, until, within } from "./_helpers.ts";
 import { clock } from "../lib/protocol/time_text.ts";
 import { readLines } from "../lib/io/line_reader.ts";
+import type { LeaveEvent } from "../lib/core/events.ts";
 
 Deno.test("three users hold a conversation over TCP", async () => {
   const server = startServer();
@@ -196,7 +197,9 @@ Deno.test("a client that stops reading is dropped; the others keep receiving", a
   // Enough to fill the kernel's socket buffers and then the 64 KiB queue.
   const text = "z".repeat(1900);
   let sent = 0;
-  const dropped = alice.next("leave", (e) => e.name === "Stuck");
+  // Filling the kernel's buffers takes about 2,000 messages: seconds on a busy machine.
+  const dropped = alice.waitFor((e) => e.type === "leave" && e.name === "Stuck", 30_000)
+    .then((e) => e as LeaveEvent);
   let done = false;
   dropped.then(() => done = true);
   while (!done && sent < 10_000) {
