@@ -93,7 +93,7 @@ Deno.test("joining a room one is in switches to it, without a join", () => {
   assert.equal(ann.member.rooms.size, 2);
 });
 
-Deno.test("/who lists a room's members in join order, its operators marked", () => {
+Deno.test("/who lists a room's members in join order, its operators marked; any public room", () => {
   const { hub, join } = setUp();
   const users = ["Zed", "Ann", "小明"].map((name) => join(name));
   for (const user of users) hub.join(user.member, "#team");
@@ -110,6 +110,15 @@ Deno.test("/who lists a room's members in join order, its operators marked", () 
     room: "lobby",
     names: ["Zed", "Ann", "小明"],
   });
+  const outsider = join("Out");
+  hub.handleLine(outsider.member, "/who #team");
+  assert.deepEqual((outsider.inbox.last() as { names: string[] }).names, ["Zed", "Ann", "小明"]);
+  hub.setPrivate(users[0].member, "team", true);
+  outsider.inbox.clear();
+  hub.handleLine(outsider.member, "/who #team");
+  assert.deepEqual(errors(outsider), ["not_in_room"]);
+  hub.handleLine(outsider.member, "/who #nowhere");
+  assert.deepEqual(errors(outsider), ["no_such_room"]);
 });
 
 Deno.test("/part leaves a room: its members and the leaver are told, the current room moves on", () => {

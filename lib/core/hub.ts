@@ -487,9 +487,16 @@ export class Hub {
     });
   }
 
-  /** Tells the member who is in `room` (their current room by default). */
+  /**
+   * Tells the member who is in `room`: their current room by default, or
+   * any public room, or a private one they are in.
+   */
   who(member: Member, room?: string): void {
-    this.#guard(member, () => this.#membership.who(member, this.#roomOf(member, room)));
+    this.#guard(member, () => {
+      const current = this.#roomOf(member);
+      const shown = room?.trim() ? this.#membership.visibleRoom(member, room) : current;
+      this.#membership.who(member, shown);
+    });
   }
 
   /**

@@ -83,6 +83,23 @@ export class RoomMembership {
   }
 
   /**
+   * The room `typed` names, for looking at: one `member` is in, or any
+   * public one (a private room is seen by its members only).
+   *
+   * @throws {ChatError} `room_invalid`, `no_such_room` or `not_in_room`.
+   */
+  visibleRoom(member: Member, typed: string): Room {
+    const room = this.#registry.get(checkRoomName(typed));
+    if (!room) {
+      throw new ChatError(ErrorCode.NoSuchRoom, `There is no room #${shownRoomName(typed)}`);
+    }
+    if (room.private && !room.has(member)) {
+      throw new ChatError(ErrorCode.NotInRoom, `#${room.name} is private: you are not in it`);
+    }
+    return room;
+  }
+
+  /**
    * `/join #name`: enters the room, creating it (the creator is its
    * operator); a room the member is in becomes their current room.
    *
