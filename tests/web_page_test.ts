@@ -332,3 +332,34 @@ Deno.test("with a certificate the page is HTTPS and its socket WSS", async () =>
     await server.shutdown();
   }
 });
+
+Deno.test("scrolled up, the page stays put and offers the new messages, which a click shows", async () => {
+  const server = startServer({ webPort: 0, flood: null });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const page = await openPage(browser, pageUrl(server));
+    await page.setViewport({ width: 600, height: 400 });
+    await page.locator("#name").fill("Ann");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    for (let i = 1; i <= 40; i++) await bot.type(`line ${i}`);
+    await waitForLine(page, "bot: line 40");
+    // Following the conversation: the newest line is in view.
+    const atBottom = `(() => { const log = document.querySelector(".log:not([hidden])");
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 2; })()`;
+    assert.equal(await page.evaluate(atBottom), true);
+    await page.evaluate(`document.querySelector(".log:not([hidden])").scrollTop = 0`);
+    for (let i = 41; i <= 43; i++) await bot.type(`line ${i}`);
+    await waitForLine(page, "bot: line 43");
+    await waitForText(page, "new-messages", "3 new messages");
+    assert.equal(await page.evaluate(`document.querySelector(".log:not([hidden])").scrollTop`), 0);
+    await page.click("#new-messages");
+    assert.equal(await page.evaluate(atBottom), true);
+    assert.ok(await page.$eval("#new-messages", (button) => button.hasAttribute("hidden")));
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
