@@ -21,8 +21,11 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Starts a headless chromium with a fresh profile; fails, saying what to install, without one. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * Starts a headless chromium with a fresh profile (and `args` added); fails,
+ * saying what to install, without one.
+ */
+export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
   try {
     await Deno.stat(CHROMIUM);
   } catch {
@@ -43,6 +46,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       "--disable-component-update",
       "--disable-sync",
       `--user-data-dir=${profile}`,
+      ...args,
     ],
   });
   return {

@@ -27,6 +27,7 @@ import {
 import { spawnChat } from "./_chat_command.ts";
 import { readLines } from "../lib/io/line_reader.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
+import { makeCertificate } from "../lib/auth/certs.ts";
 
 function pageUrl(server: ChatServer): string {
   return `http://127.0.0.1:${server.webAddr!.port}/`;
@@ -125,6 +126,8 @@ Deno.test("Leave asks first: Stay keeps you in, Leave leaves", async () => {
   try {
     const page = await joinPage(browser, pageUrl(server), "Ann");
     await bot.next("join", (j) => j.name === "Ann");
+    // The tab's title says the room and who you are.
+    assert.equal(await page.title(), "#lobby — Ann");
     await page.click("#leave");
     await page.waitForSelector("#leave-dialog[open]");
     await page.click("#leave-cancel");
@@ -309,5 +312,54 @@ Deno.test("an account's name asks for its password; a wrong one is refused next 
     await bot.close();
     await server.shutdown();
     await data.dispose();
+  }
+});
+
+Deno.test("with a certificate the page is HTTPS and its socket WSS", async () => {
+  const made = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
+  const server = startServer({ webPort: 0, tls: { cert: made.cert, key: made.key } });
+  // The certificate is chat cert's own, which this fresh browser has never seen.
+  const { browser, close } = await launchBrowser(["--ignore-certificate-errors"]);
+  const bot = await JsonClient.join(server, "bot", { tls: { caCerts: [made.cert] } });
+  try {
+    const page = await joinPage(browser, `https://localhost:${server.webAddr!.port}/`, "Ann");
+    await say(page, "over wss");
+    await bot.next("message", (m) => m.from === "Ann" && m.text === "over wss");
+    assert.equal(await page.evaluate("location.protocol"), "https:");
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("scrolled up, the page stays put and offers the new messages, which a click shows", async () => {
+  const server = startServer({ webPort: 0, flood: null });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const page = await openPage(browser, pageUrl(server));
+    await page.setViewport({ width: 600, height: 400 });
+    await page.locator("#name").fill("Ann");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    for (let i = 1; i <= 40; i++) await bot.type(`line ${i}`);
+    await waitForLine(page, "bot: line 40");
+    // Following the conversation: the newest line is in view.
+    const atBottom = `(() => { const log = document.querySelector(".log:not([hidden])");
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 2; })()`;
+    assert.equal(await page.evaluate(atBottom), true);
+    await page.evaluate(`document.querySelector(".log:not([hidden])").scrollTop = 0`);
+    for (let i = 41; i <= 43; i++) await bot.type(`line ${i}`);
+    await waitForLine(page, "bot: line 43");
+    await waitForText(page, "new-messages", "3 new messages");
+    assert.equal(await page.evaluate(`document.querySelector(".log:not([hidden])").scrollTop`), 0);
+    await page.click("#new-messages");
+    assert.equal(await page.evaluate(atBottom), true);
+    assert.ok(await page.$eval("#new-messages", (button) => button.hasAttribute("hidden")));
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
   }
 });

@@ -839,7 +839,18 @@ function renderRooms() {
       item.className = "current";
       item.setAttribute("aria-current", "true");
     }
-    item.append(`#${room.name}`);
+    // A button: with several rooms, it shows that room's conversation.
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "room";
+    button.textContent = `#${room.name}`;
+    button.addEventListener("click", () => {
+      showRoom(room);
+      renderPeople();
+      closePeople();
+      room.log.scrollTop = room.log.scrollHeight;
+    });
+    item.append(button);
     if (room.unread > 0) {
       const badge = document.createElement("span");
       badge.className = "unread";
@@ -905,6 +916,13 @@ view.peopleToggle.addEventListener("click", () => {
   const open = !view.sidebar.classList.contains("open");
   view.sidebar.classList.toggle("open", open);
   view.peopleToggle.setAttribute("aria-expanded", String(open));
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && view.sidebar.classList.contains("open")) {
+    closePeople();
+    view.peopleToggle.focus();
+  }
 });
 
 function closePeople() {
