@@ -41,6 +41,8 @@ function word(event: ChatEvent): string {
       return `leave ${event.name}`;
     case "part":
       return `part ${event.name}${event.by ? ` by ${event.by}` : ""}`;
+    case "error":
+      return "error";
     default:
       return event.type;
   }
@@ -133,6 +135,30 @@ Deno.test("an operator's message then /kick in one packet: the one kicked sees t
     ]));
     await bob.next("part");
     assert.deepEqual(told(bob, ["message", "part"]), ["<Ann> out you go", "part Bob by Ann"]);
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("frames are answered in order: a message's echo comes before a refusal and a pong sent after it", async () => {
+  const { ann, stop } = await twoUsers();
+  try {
+    await ann.raw.write(
+      burst([{ type: "say", text: "first" }, { type: "say", text: "  " }, {
+        type: "ping",
+        token: "t",
+      }]) +
+        "not json\n" + burst([{ type: "say", text: "second" }, { type: "ping", token: "u" }]),
+    );
+    await ann.next("pong", (e) => e.token === "u");
+    assert.deepEqual(told(ann, ["message", "error", "pong"]), [
+      "<Ann> first",
+      "error",
+      "pong",
+      "error",
+      "<Ann> second",
+      "pong",
+    ]);
   } finally {
     await stop();
   }

@@ -26,7 +26,7 @@
  * but a message first sends the messages waiting ({@link Posting.settle}):
  * `#guard` does it for every user action unless told it posts, and
  * the hub's other doors (register, leave, the operator's actions) call
- * `#settle()` themselves.
+ * {@link Hub.settle} themselves.
  *
  * @module
  */
@@ -279,7 +279,7 @@ export class Hub {
    * again (except when full or banned).
    */
   register(name: string, sink: Sink, origin: Origin = {}): Member {
-    this.#settle();
+    this.settle();
     const peer = origin.peer ?? "local";
     const address = origin.address ?? peer;
     const { name: wanted, holder } = this.#registration.admit(name, origin, peer);
@@ -376,7 +376,7 @@ export class Hub {
   /**
    * Runs one user action: checks flood control once (nested calls, such as
    * handleLine() running say(), count once), sends the messages waiting
-   * first unless the action `posts` one (see `#settle`), and sends
+   * first unless the action `posts` one (see {@link Hub.settle}), and sends
    * a {@link ChatError} it throws to `member` only.
    */
   #guard(
@@ -390,12 +390,12 @@ export class Hub {
         this.#disconnectFlooder(member);
         return;
       }
-      if (!posts) this.#settle();
+      if (!posts) this.settle();
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
-      // A refusal comes after the echo of a message sent before the line refused.
-      this.#settle();
+      // A refusal comes after the echoes of the messages sent before the line refused.
+      this.settle(member);
       const wait = error.wait !== undefined ? { wait: error.wait } : {};
       member.sink.send({ type: "error", code: error.code, message: error.message, ...wait });
     } finally {
@@ -406,15 +406,17 @@ export class Hub {
   /**
    * Sends the messages waiting for the end of the turn now: an event that is
    * not a message must not overtake them, nor a change (a leave, a rename)
-   * reach back into them.
+   * reach back into them. With `sender`, only when messages of theirs wait:
+   * before an answer to them alone (a refusal; a front end's `pong`), which
+   * must come after the answers to what they sent before.
    */
-  #settle(): void {
-    this.#posting.settle();
+  settle(sender?: Member): void {
+    this.#posting.settle(sender);
   }
 
   /** Disconnects a member who kept flooding after being told to slow down. */
   #disconnectFlooder(member: Member): void {
-    this.#settle();
+    this.settle();
     this.#log(`kick ${member.name}: flooding`);
     member.sink.send({ type: "bye", code: "flood", reason: "Disconnected for flooding" });
     this.leave(member, "disconnected for flooding");
@@ -607,7 +609,7 @@ export class Hub {
    * front end closes the connection when it has delivered the `bye`.
    */
   quit(member: Member, reason = ""): void {
-    this.#settle();
+    this.settle();
     const why = shortReason(reason) || "quit";
     member.sink.send({ type: "bye", code: "quit", reason: why });
     this.leave(member, why);
@@ -619,7 +621,7 @@ export class Hub {
    */
   leave(member: Member, reason: string): void {
     if (this.#users.get(member.key) !== member) return;
-    this.#settle();
+    this.settle();
     this.#users.delete(member.key);
     this.#membership.leaveAll(member, reason);
     this.#log(`leave ${member.name} (${reason}) (${plural(this.#users.size, "user")})`);
@@ -632,7 +634,7 @@ export class Hub {
   kick(name: string, reason = ""): boolean {
     const member = this.#find(name.trim());
     if (!member) return false;
-    this.#settle();
+    this.settle();
     const why = shortReason(reason);
     const said = why ? `Disconnected by the operator: ${why}` : "Disconnected by the operator";
     member.sink.send({ type: "bye", code: "kicked", reason: said });
@@ -647,7 +649,7 @@ export class Hub {
    * out and is online is disconnected, told why and until when.
    */
   ban(target: string, minutes: number | undefined, reason = ""): StoredBan {
-    this.#settle();
+    this.settle();
     const value = target.trim();
     const kind = isAddress(value) ? "address" : "name";
     const ban = this.#bans.add(kind, value, minutes, shortReason(reason));
@@ -704,7 +706,7 @@ export class Hub {
     if (!room) return false;
     const clean = cleanMessage(text);
     if (!clean) return true;
-    this.#settle();
+    this.settle();
     this.#bus.publish(room.name, {
       type: "notice",
       time: this.#now(),
@@ -724,7 +726,7 @@ export class Hub {
   announce(text: string): void {
     const clean = cleanMessage(text);
     if (!clean) return;
-    this.#settle();
+    this.settle();
     const event: ChatEvent = { type: "notice", time: this.#now(), text: clean };
     for (const member of this.#users.values()) member.sink.send(event);
     this.#log(`announce: ${clean}`);
@@ -732,7 +734,7 @@ export class Hub {
 
   /** Says goodbye to everyone (`bye` with `code`) and empties the hub. */
   closeAll(code: ByeCode, reason: string): void {
-    this.#settle();
+    this.settle();
     const event: ChatEvent = { type: "bye", code, reason };
     const rooms = new Set<Room>();
     for (const member of this.#users.values()) {

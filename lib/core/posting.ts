@@ -81,6 +81,8 @@ export class Posting {
   #log: (line: string) => void;
   /** A full disk refuses every message: the log says so once, not once each. */
   #outage: StoreOutage;
+  /** How many messages of each sender wait for their group's commit. */
+  #waiting = new Map<Member, number>();
 
   /** Posting through `options.bus`, storing in `options.store`. */
   constructor(options: PostingOptions) {
@@ -160,9 +162,11 @@ export class Posting {
 
   /**
    * Sends the messages waiting for their group's commit now (committing it),
-   * so that the event about to go out cannot overtake them.
+   * so that the event about to go out cannot overtake them; with `sender`,
+   * only when some of them are theirs (for an answer to them alone).
    */
-  settle(): void {
+  settle(sender?: Member): void {
+    if (sender && !this.#waiting.has(sender)) return;
     this.#store?.commitNow?.();
   }
 
@@ -184,13 +188,23 @@ export class Posting {
       send(this.#keep(what, append) ?? this.#nextId++);
       return;
     }
+    this.#waiting.set(member, (this.#waiting.get(member) ?? 0) + 1);
     store.commitSoon(() => append(store), (id) => {
+      this.#settled(member);
       this.#outage.stored();
       send(id);
     }, (error) => {
+      this.#settled(member);
       this.#outage.refused(what, errorMessage(error));
       member.sink.send({ type: "error", code: ErrorCode.NotSaved, message: NOT_SAVED });
     });
+  }
+
+  /** One message of `member`'s no longer waits. */
+  #settled(member: Member): void {
+    const left = (this.#waiting.get(member) ?? 1) - 1;
+    if (left > 0) this.#waiting.set(member, left);
+    else this.#waiting.delete(member);
   }
 
   /**
