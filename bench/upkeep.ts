@@ -30,7 +30,7 @@ try {
   for (let i = 0; i < count; i++) {
     const message = { time: now, room: `room${i % rooms}`, from: "bench", text };
     store.commitSoon?.(() => store.appendMessage(message), () => {}, () => {});
-    if (i % 5000 === 4999) store.commitWaiting();
+    if (i % 5000 === 4999) store.commitNow();
   }
   store.close();
   const size = () => Deno.statSync(join(dir, DATABASE_FILE)).size;

@@ -29,7 +29,7 @@ function fill(
       () => {},
     );
   }
-  store.commitWaiting();
+  store.commitNow();
 }
 
 /** Runs a whole pass of `store`'s pruner by `policy`; returns its counts. */

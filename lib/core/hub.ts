@@ -21,6 +21,13 @@
  * before anyone sees them (see `posting.ts`). The store also holds accounts:
  * names that need a password, checked by the front end (the hub never hashes).
  *
+ * Everyone sees events in the order the hub decided them. A store that
+ * commits in groups sends the messages of a turn at its end, so every action
+ * but a message first sends the messages waiting ({@link Posting.settle}):
+ * `#guard` does it for every user action unless told it posts, and
+ * the hub's other doors (register, leave, the operator's actions) call
+ * {@link Hub.settle} themselves.
+ *
  * @module
  */
 
@@ -272,6 +279,7 @@ export class Hub {
    * again (except when full or banned).
    */
   register(name: string, sink: Sink, origin: Origin = {}): Member {
+    this.settle();
     const peer = origin.peer ?? "local";
     const address = origin.address ?? peer;
     const { name: wanted, holder } = this.#registration.admit(name, origin, peer);
@@ -358,27 +366,36 @@ export class Hub {
     const input = parseInput(line);
     // Leaving is never refused, however fast someone typed before.
     const free = input.kind === "command" && COMMANDS.get(input.name)?.name === "quit";
+    // Only a dispatch: the action it runs settles, or not, for itself.
     this.#guard(member, () => {
       if (input.kind === "say") this.say(member, input.text, room);
       else COMMANDS.run(this, member, input.name, input.args, room);
-    }, free);
+    }, { free, posts: true });
   }
 
   /**
    * Runs one user action: checks flood control once (nested calls, such as
-   * handleLine() running say(), count once), and sends a {@link ChatError}
-   * it throws to `member` only.
+   * handleLine() running say(), count once), sends the messages waiting
+   * first unless the action `posts` one (see {@link Hub.settle}), and sends
+   * a {@link ChatError} it throws to `member` only.
    */
-  #guard(member: Member, action: () => void, free = false): void {
+  #guard(
+    member: Member,
+    action: () => void,
+    { free = false, posts = false }: { free?: boolean; posts?: boolean } = {},
+  ): void {
     this.#depth++;
     try {
       if (this.#depth === 1 && !free && !this.#flood.admit(member)) {
         this.#disconnectFlooder(member);
         return;
       }
+      if (!posts) this.settle();
       action();
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
+      // A refusal comes after the echoes of the messages sent before the line refused.
+      this.settle(member);
       const wait = error.wait !== undefined ? { wait: error.wait } : {};
       member.sink.send({ type: "error", code: error.code, message: error.message, ...wait });
     } finally {
@@ -386,8 +403,20 @@ export class Hub {
     }
   }
 
+  /**
+   * Sends the messages waiting for the end of the turn now: an event that is
+   * not a message must not overtake them, nor a change (a leave, a rename)
+   * reach back into them. With `sender`, only when messages of theirs wait:
+   * before an answer to them alone (a refusal; a front end's `pong`), which
+   * must come after the answers to what they sent before.
+   */
+  settle(sender?: Member): void {
+    this.#posting.settle(sender);
+  }
+
   /** Disconnects a member who kept flooding after being told to slow down. */
   #disconnectFlooder(member: Member): void {
+    this.settle();
     this.#log(`kick ${member.name}: flooding`);
     member.sink.send({ type: "bye", code: "flood", reason: "Disconnected for flooding" });
     this.leave(member, "disconnected for flooding");
@@ -407,7 +436,7 @@ export class Hub {
     this.#guard(member, () => {
       this.#posting.post(member, this.#roomOf(member, room), text, action);
       member.active = this.#now();
-    });
+    }, { posts: true });
   }
 
   /**
@@ -423,7 +452,7 @@ export class Hub {
       if (target) this.#posting.whisper(member, target, text);
       else this.#mail.keep(member, wanted, text);
       member.active = this.#now();
-    });
+    }, { posts: true });
   }
 
   /** `/away [text]`: marks the member away with `text`, or back without it. */
@@ -587,6 +616,7 @@ export class Hub {
    * front end closes the connection when it has delivered the `bye`.
    */
   quit(member: Member, reason = ""): void {
+    this.settle();
     const why = shortReason(reason) || "quit";
     member.sink.send({ type: "bye", code: "quit", reason: why });
     this.leave(member, why);
@@ -598,6 +628,7 @@ export class Hub {
    */
   leave(member: Member, reason: string): void {
     if (this.#users.get(member.key) !== member) return;
+    this.settle();
     this.#users.delete(member.key);
     this.#membership.leaveAll(member, reason);
     this.#log(`leave ${member.name} (${reason}) (${plural(this.#users.size, "user")})`);
@@ -610,6 +641,7 @@ export class Hub {
   kick(name: string, reason = ""): boolean {
     const member = this.#find(name.trim());
     if (!member) return false;
+    this.settle();
     const why = shortReason(reason);
     const said = why ? `Disconnected by the operator: ${why}` : "Disconnected by the operator";
     member.sink.send({ type: "bye", code: "kicked", reason: said });
@@ -624,6 +656,7 @@ export class Hub {
    * out and is online is disconnected, told why and until when.
    */
   ban(target: string, minutes: number | undefined, reason = ""): StoredBan {
+    this.settle();
     const value = target.trim();
     const kind = isAddress(value) ? "address" : "name";
     const ban = this.#bans.add(kind, value, minutes, shortReason(reason));
@@ -680,6 +713,7 @@ export class Hub {
     if (!room) return false;
     const clean = cleanMessage(text);
     if (!clean) return true;
+    this.settle();
     this.#bus.publish(room.name, {
       type: "notice",
       time: this.#now(),
@@ -699,6 +733,7 @@ export class Hub {
   announce(text: string): void {
     const clean = cleanMessage(text);
     if (!clean) return;
+    this.settle();
     const event: ChatEvent = { type: "notice", time: this.#now(), text: clean };
     for (const member of this.#users.values()) member.sink.send(event);
     this.#log(`announce: ${clean}`);
@@ -706,6 +741,7 @@ export class Hub {
 
   /** Says goodbye to everyone (`bye` with `code`) and empties the hub. */
   closeAll(code: ByeCode, reason: string): void {
+    this.settle();
     const event: ChatEvent = { type: "bye", code, reason };
     const rooms = new Set<Room>();
     for (const member of this.#users.values()) {

@@ -93,7 +93,7 @@ export class OfflineMail {
     this.#posting.privateMessage(member, owner.name, clean, false, (event) => {
       member.sink.send({ ...event, offline: true });
       this.#log(
-        `private ${member.name} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
+        `private ${event.from} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
       );
     });
   }

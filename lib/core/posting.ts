@@ -8,7 +8,10 @@
  * the ids; without one, they are counted here. A store that commits in
  * groups ({@link GroupCommit}) keeps the messages (room and private) of one
  * turn of the event loop in one transaction; each is sent once that is on
- * disk, or refused then.
+ * disk, or refused then. Everything a message says (its sender's name
+ * included) is taken when it is posted; the hub {@link Posting.settle}s the
+ * messages waiting before any other event, so that nobody sees, say, a
+ * `leave` or a rename before a message sent ahead of it.
  *
  * @module
  */
@@ -78,6 +81,8 @@ export class Posting {
   #log: (line: string) => void;
   /** A full disk refuses every message: the log says so once, not once each. */
   #outage: StoreOutage;
+  /** How many messages of each sender wait for their group's commit. */
+  #waiting = new Map<Member, number>();
 
   /** Posting through `options.bus`, storing in `options.store`. */
   constructor(options: PostingOptions) {
@@ -95,24 +100,25 @@ export class Posting {
   post(member: Member, room: Room, text: string, action: boolean): void {
     const clean = checkText(text);
     const time = this.#now();
+    // The name as it is now: a rename in the same turn comes after this message.
+    const from = member.name;
     this.#keepThenSend(
       member,
-      `message from ${member.name} in #${room.name}`,
-      (store) =>
-        store.appendMessage({ time, room: room.name, from: member.name, text: clean, action }),
+      `message from ${from} in #${room.name}`,
+      (store) => store.appendMessage({ time, room: room.name, from, text: clean, action }),
       (id) => {
         const message: MessageEvent = {
           type: "message",
           id,
           time,
           room: room.name,
-          from: member.name,
+          from,
           text: clean,
           ...(action ? { action: true as const } : {}),
         };
         this.#bus.publish(room.name, message);
         room.remember(message);
-        this.#log(action ? `* ${member.name} ${clean}` : `<${member.name}> ${clean}`);
+        this.#log(action ? `* ${from} ${clean}` : `<${from}> ${clean}`);
       },
     );
   }
@@ -125,11 +131,11 @@ export class Posting {
   whisper(member: Member, target: Member, text: string): void {
     const clean = checkText(text);
     this.privateMessage(member, target.name, clean, true, (event) => {
-      if (!ignores(target, member.name)) target.sink.send(event);
+      if (!ignores(target, event.from)) target.sink.send(event);
       if (target !== member) member.sink.send(event);
       if (target.away && target !== member) member.sink.send(awayEvent(target));
       // The operator sees that it happened, not what was said.
-      this.#log(`private ${member.name} -> ${target.name} (${codePointLength(clean)} chars)`);
+      this.#log(`private ${event.from} -> ${event.to} (${codePointLength(clean)} chars)`);
     });
   }
 
@@ -145,12 +151,23 @@ export class Posting {
     send: (event: PrivateEvent) => void,
   ): void {
     const time = this.#now();
+    const from = member.name;
     this.#keepThenSend(
       member,
-      `private message from ${member.name}`,
-      (store) => store.appendPrivate({ time, from: member.name, to, text, delivered }),
-      (id) => send({ type: "private", id, time, from: member.name, to, text }),
+      `private message from ${from}`,
+      (store) => store.appendPrivate({ time, from, to, text, delivered }),
+      (id) => send({ type: "private", id, time, from, to, text }),
     );
+  }
+
+  /**
+   * Sends the messages waiting for their group's commit now (committing it),
+   * so that the event about to go out cannot overtake them; with `sender`,
+   * only when some of them are theirs (for an answer to them alone).
+   */
+  settle(sender?: Member): void {
+    if (sender && !this.#waiting.has(sender)) return;
+    this.#store?.commitNow?.();
   }
 
   /**
@@ -171,13 +188,23 @@ export class Posting {
       send(this.#keep(what, append) ?? this.#nextId++);
       return;
     }
+    this.#waiting.set(member, (this.#waiting.get(member) ?? 0) + 1);
     store.commitSoon(() => append(store), (id) => {
+      this.#settled(member);
       this.#outage.stored();
       send(id);
     }, (error) => {
+      this.#settled(member);
       this.#outage.refused(what, errorMessage(error));
       member.sink.send({ type: "error", code: ErrorCode.NotSaved, message: NOT_SAVED });
     });
+  }
+
+  /** One message of `member`'s no longer waits. */
+  #settled(member: Member): void {
+    const left = (this.#waiting.get(member) ?? 1) - 1;
+    if (left > 0) this.#waiting.set(member, left);
+    else this.#waiting.delete(member);
   }
 
   /**

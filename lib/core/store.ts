@@ -220,6 +220,11 @@ export interface GroupCommit {
    * order the writes were asked for.
    */
   commitSoon<T>(write: () => T, done: (result: T) => void, failed: (error: unknown) => void): void;
+  /**
+   * Commits the current group now, calling its callbacks before returning:
+   * for an event that must not overtake the messages asked for before it.
+   */
+  commitNow(): void;
 }
 
 /** Whom each account holder ignores (see `ignoring.ts`), kept across logins. */

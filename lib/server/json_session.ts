@@ -80,12 +80,16 @@ export class JsonSession implements Protocol, LoginListener {
       frame = decodeClientFrame(line);
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
+      const member = this.#connection.member;
+      if (member) this.#connection.context.hub.settle(member);
       this.#login.refuse(error.code, error.message);
       return;
     }
     const connection = this.#connection;
     const member = connection.member;
     if (frame.type === "ping") {
+      // Frames are answered in order: the echoes of messages sent before it come first.
+      if (member) connection.context.hub.settle(member);
       connection.send({
         type: "pong",
         ...(frame.token !== undefined ? { token: frame.token } : {}),

@@ -319,7 +319,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   }
 
   /** Commits the writes waiting for the end of the turn now, and answers their owners. */
-  commitWaiting(): void {
+  commitNow(): void {
     this.#group.commit();
   }
 
