@@ -91,6 +91,12 @@ Deno.test("chat backup says what is wrong in one line: no data, a file in the wa
     assert.equal(exists.stderr, `chat: ${taken} exists; remove it or name another file\n`);
     assert.equal(await Deno.readTextFile(taken), "keep me");
 
+    // The README's example on a first run: its folder does not exist yet.
+    const dated = join(dir, "backups", "chat-2026-12-06.db");
+    const first = await runChat(["backup", "--data", data, dated]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok((await Deno.stat(dated)).size > 0);
+
     const missing = await runChat(["backup", "--data", data]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^chat: name the file to write the copy to, e.g\. /);

@@ -303,7 +303,7 @@ Deno.test("flood control refuses messages past the burst and lets them through a
   for (let i = 1; i <= 5; i++) hub.handleLine(member, `message ${i}`);
   assert.deepEqual(bob.of("message").map((m) => m.text), ["message 1", "message 2", "message 3"]);
   assert.deepEqual(alice.of("error").map((e) => e.code), ["flood", "flood"]);
-  assert.match(alice.of("error")[0].message, /^Slow down: at most 1 messages per second/);
+  assert.match(alice.of("error")[0].message, /^Slow down: at most 1 message per second/);
   now += 1000;
   hub.say(member, "a second later");
   assert.equal(bob.of("message").at(-1)?.text, "a second later");

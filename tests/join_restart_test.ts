@@ -347,7 +347,7 @@ Deno.test("a line typed offline that the server still refuses for flooding when 
     if (index === 0) return [welcome(hello.name), bye];
     return back ? [welcome(hello.name)] : [bye];
   });
-  const slowDown = "Slow down: at most 1 messages per second; that one was not sent";
+  const slowDown = "Slow down: at most 1 message per second; that one was not sent";
   fake.onInput = () => [{ type: "error", code: ErrorCode.Flood, message: slowDown, wait: 50 }];
   try {
     await joinInTerminal(fake.port, 140, async (socket) => {
@@ -356,7 +356,7 @@ Deno.test("a line typed offline that the server still refuses for flooding when 
       await shows(socket, /"typed offline" will be sent once reconnected/);
       back = true;
       await shows(socket, /Reconnected to .* as Alice/);
-      await shows(socket, /"typed offline" was not sent: slow down: at most 1 messages per second/);
+      await shows(socket, /"typed offline" was not sent: slow down: at most 1 message per second/);
       // Sent twice: once, and once more after the wait the server gave.
       const sent = fake.frames.filter((f) => f.type === "input").map((f) => f.text);
       assert.deepEqual(sent, ["typed offline", "typed offline"]);

@@ -11,7 +11,9 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { ExitCode } from "./exit_codes.ts";
+import { fileReason } from "./files.ts";
 import type { BackupSettings } from "./settings.ts";
 import { Store, StoreError } from "../store/sqlite_store.ts";
 
@@ -57,6 +59,14 @@ export async function backupCommand(
   let store: Store | undefined;
   try {
     store = Store.open(settings.data, { create: false, groupCommit: false });
+    // "backups/chat-2026-12-06.db" on a first run: the folder is made, as a person expects.
+    const folder = dirname(settings.file);
+    try {
+      await Deno.mkdir(folder, { recursive: true });
+    } catch (error) {
+      io.err(`chat: cannot make the folder ${folder} for ${settings.file} (${fileReason(error)})`);
+      return ExitCode.Failure;
+    }
     const bytes = await store.backup(settings.file);
     const seconds = ((io.now() - started) / 1000).toFixed(1);
     io.out(`backed up ${settings.data} to ${settings.file} (${size(bytes)} in ${seconds} s)`);

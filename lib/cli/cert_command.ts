@@ -89,7 +89,7 @@ export async function certCommand(
     io.out(
       `Join with:  chat join ${
         all[0]
-      } --ca ${CERT_FILE}   (give each client a copy of ${certPath})`,
+      } --ca ${certPath}   (give each client a copy of it)`,
     );
     return ExitCode.Ok;
   } catch (error) {

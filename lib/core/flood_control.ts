@@ -13,6 +13,7 @@
 import { ChatError } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
 import { type ChurnLimits, DEFAULT_CHURN, DEFAULT_FLOOD, type FloodLimits } from "./limits.ts";
+import { plural } from "./plural.ts";
 import type { Member } from "./room.ts";
 import { TokenBucket, TokenBuckets } from "./token_bucket.ts";
 
@@ -117,7 +118,7 @@ export class FloodControl {
     );
     throw new ChatError(
       ErrorCode.Flood,
-      `Slow down: at most ${this.#flood.rate} messages per second; that one was not sent`,
+      `Slow down: at most ${plural(this.#flood.rate, "message")} per second; that one was not sent`,
       wait,
     );
   }

@@ -13,6 +13,7 @@ import { ExitCode } from "../cli/exit_codes.ts";
 import type { ServeSettings } from "../cli/settings.ts";
 import { errorMessage } from "../core/errors.ts";
 import { DEFAULT_FLOOD } from "../core/limits.ts";
+import { plural } from "../core/plural.ts";
 import { DEFAULT_PORT } from "../protocol/limits.ts";
 import { fileReason } from "../cli/files.ts";
 import { readLines } from "../io/line_reader.ts";
@@ -156,7 +157,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   const { hostname, port } = server.addr;
   log(
     `chat ${VERSION} listening on ${hostname}:${port}${tls ? " with TLS" : ""} ` +
-      `(at most ${settings.maxUsers} users)`,
+      `(at most ${plural(settings.maxUsers, "user")})`,
   );
   if (store) {
     log(`data in ${store.path}; accounts: ${settings.auth}`);
