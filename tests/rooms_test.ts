@@ -580,7 +580,7 @@ Deno.test("the server's operator removes a room: its members are told and go bac
   hub.join(bob.member, "#spam");
   hub.part(ann.member, "#lobby");
   for (const user of [ann, bob, cat]) user.inbox.clear();
-  assert.equal(hub.dropRoom("#SPAM", "not for this server"), true);
+  assert.equal(hub.dropRoom("#SPAM", "not for this server"), "spam");
   assert.deepEqual(ann.inbox.events.slice(0, 3), [
     {
       type: "notice",
@@ -595,7 +595,7 @@ Deno.test("the server's operator removes a room: its members are told and go bac
   assert.deepEqual(seen(bob, "part", "current"), ["part spam Bob", "current team"]);
   assert.deepEqual(seen(cat, "notice", "part"), [], "#lobby heard nothing but Ann's join");
   assert.deepEqual(hub.roomList().map((r) => r.room), ["lobby", "team"]);
-  assert.equal(hub.dropRoom("#spam"), false);
+  assert.equal(hub.dropRoom("#spam"), undefined);
   assert.equal(refusal(() => hub.dropRoom("#lobby")).code, "not_allowed");
   hub.join(cat.member, "#spam");
   assert.deepEqual(seen(cat, "mode"), [], "made anew: Cat is its operator, no one else");

@@ -685,14 +685,14 @@ export class Hub {
 
   /**
    * The operator removes the room `name` (see {@link RoomMembership.close});
-   * false when there is no such room.
+   * returns its name as made, undefined when there is no such room.
    *
    * @throws {ChatError} `room_invalid`; `not_allowed` for `#lobby`.
    */
-  dropRoom(name: string, reason = ""): boolean {
+  dropRoom(name: string, reason = ""): string | undefined {
     const room = this.#rooms.get(checkRoomName(name));
     if (room) this.#membership.close(room, shortReason(reason));
-    return room !== undefined;
+    return room?.name;
   }
 
   /** Forgets the rooms that have been empty, without history, for a day; call it now and then. */

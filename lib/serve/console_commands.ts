@@ -66,8 +66,8 @@ const COMMANDS: ConsoleCommand[] = [
     help: "Remove a room: its members are told and go back to #lobby",
     needsArgument: true,
     run: (server, [room, ...reason], out) => {
-      if (!server.hub.dropRoom(room, reason.join(" "))) out(`No room ${room}`);
-      else out(`Removed ${room}`);
+      const removed = server.hub.dropRoom(room, reason.join(" "));
+      out(removed === undefined ? `No room ${room}` : `Removed #${removed}`);
     },
   },
   {
