@@ -524,7 +524,7 @@ Deno.test("one address makes 20 rooms at once, then one a minute; the refusal sa
   assert.equal(refused.code, "too_many_rooms");
   assert.equal(
     refused.message,
-    "You made 20 rooms lately; make another in 60 s, or join one (/rooms lists them)",
+    "20 rooms were made from your address lately; make another in 60 s, or join one (/rooms lists them)",
   );
   assert.equal(refused.wait, 60_000);
   mal.inbox.clear();

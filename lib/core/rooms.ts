@@ -112,7 +112,7 @@ export class RoomRegistry {
       this.#options.log(`refused room #${name} from ${creator.name}: made too many lately`);
       throw new ChatError(
         ErrorCode.TooManyRooms,
-        `You made ${ROOM_CREATION.burst} rooms lately; make another in ${
+        `${ROOM_CREATION.burst} rooms were made from your address lately; make another in ${
           Math.ceil(wait / 1000)
         } s, or join one (/rooms lists them)`,
         wait,
