@@ -79,6 +79,16 @@ Deno.test("a banned name is disconnected and kept out, told why and until when, 
     await person.waitFor(/Goodbye \(You are banned from this server until .* UTC: spam\)$/);
     await person.close();
 
+    const mallory = await JsonClient.join(server, "Mallory");
+    await mallory.send({ type: "nick", name: "EVE" });
+    const refused = await mallory.next("error");
+    assert.deepEqual(
+      [refused.code, refused.message],
+      ["banned", "You are banned from this server until " + bye.reason.split(" until ")[1]],
+      "the name is not taken with /nick either",
+    );
+    await mallory.close();
+
     assert.deepEqual(typed(server, "/bans").length, 2);
     assert.deepEqual(typed(server, "/unban Eve", "/unban Eve", "/bans"), [
       "Lifted the ban of Eve",
@@ -89,5 +99,39 @@ Deno.test("a banned name is disconnected and kept out, told why and until when, 
     await back.close();
   } finally {
     await cleanUp(server, ann, eve);
+  }
+});
+
+Deno.test("/droproom removes a room: its members are told and go back to #lobby, and /rooms forgets it", async () => {
+  const server = startServer({ flood: null });
+  const ann = await JsonClient.join(server, "Ann");
+  const carol = await LineClient.connect(server);
+  try {
+    await carol.waitFor("Welcome to chat!");
+    await carol.write("Carol\n");
+    await ann.send({ type: "join", room: "spam" });
+    await ann.next("current");
+    await carol.write("/join #spam\n");
+    await carol.waitFor(/You are in #spam now/);
+    assert.deepEqual(typed(server, "/droproom", "/droproom #nowhere", "/droproom #lobby"), [
+      "Usage: /droproom #ROOM [REASON]",
+      "No room #nowhere",
+      "#lobby cannot be removed",
+    ]);
+    assert.deepEqual(typed(server, "/droproom #Spam off topic"), ["Removed #spam"]);
+    const notice = await ann.next("notice");
+    assert.deepEqual(
+      [notice.room, notice.text],
+      ["spam", "#spam is closed by the server's operator: off topic"],
+    );
+    const part = await ann.next("part");
+    assert.deepEqual([part.room, part.name, part.reason], ["spam", "Ann", "off topic"]);
+    assert.equal((await ann.next("current")).room, "lobby");
+    await carol.waitFor(/#spam is closed by the server's operator: off topic/);
+    await carol.waitFor(/You are in #lobby now/);
+    assert.deepEqual(typed(server, "/rooms"), ["1 room:", "  #lobby (2 users)"]);
+  } finally {
+    await carol.close();
+    await cleanUp(server, ann);
   }
 });

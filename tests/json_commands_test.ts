@@ -69,7 +69,7 @@ Deno.test("a help frame gets an info event listing every command, for the asker 
     "/join #ROOM",
     "/part [#ROOM] [REASON]",
     "/rooms",
-    "/topic [TEXT]",
+    "/topic [TEXT|-]",
     "/kick NAME [REASON]",
     "/op NAME",
     "/deop NAME",

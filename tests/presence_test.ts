@@ -14,7 +14,9 @@ import { Hub, type HubOptions } from "../lib/core/hub.ts";
 import type { ChatEvent } from "../lib/core/events.ts";
 import { MAX_IGNORED } from "../lib/core/ignore_list.ts";
 import type { Member } from "../lib/core/room.ts";
+import { MAX_PAGE_READS } from "../lib/core/room_history.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
+import { until } from "./_helpers.ts";
 import { Inbox } from "./_inbox.ts";
 
 const T0 = Date.UTC(2026, 11, 6, 12, 0);
@@ -230,6 +232,55 @@ Deno.test("history shown to someone leaves out the names they ignore", () => {
   cy.inbox.clear();
   cy.type("/history");
   assert.deepEqual(got(cy), ["history second"]);
+});
+
+Deno.test("a history page reads past the names one ignores: full while there is more, empty only at the start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-presence-" });
+  const store = Store.open(dir);
+  try {
+    for (const options of [{ history: 50 }, { store }]) {
+      const { hub, join } = setUp(options);
+      const ann = join("Ann");
+      const bob = join("Bob");
+      const cy = join("Cy");
+      cy.type("first from Cy");
+      cy.type("second from Cy");
+      for (let i = 0; i < 7; i++) bob.type(`bob ${i}`);
+      // A store sends each message once its group is written: then it is in the history.
+      await until(() => bob.inbox.of("message").length === 9, "Bob's echoes");
+      ann.type("/ignore Bob");
+      ann.inbox.clear();
+      hub.history(ann.member, 5);
+      assert.deepEqual(got(ann), ["history first from Cy | second from Cy"], "two pages deep");
+      hub.history(ann.member, 3);
+      assert.deepEqual(got(ann), ["history first from Cy | second from Cy"], "three reads");
+      hub.history(ann.member, 5, 1);
+      assert.deepEqual(got(ann), ["history "], "nothing before the first message");
+    }
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a history page stops reading past ignored names after a few pages, and says where to go on", () => {
+  const { hub, join } = setUp({ history: 1000 });
+  const ann = join("Ann");
+  const bob = join("Bob");
+  ann.type("the start");
+  for (let i = 0; i < 30; i++) bob.type(`bob ${i}`);
+  ann.type("/ignore Bob");
+  ann.inbox.clear();
+  hub.history(ann.member, 5);
+  const [page] = ann.inbox.of("history");
+  assert.deepEqual(page.messages, []);
+  const bobs = bob.inbox.of("message").map((m) => m.id);
+  assert.equal(page.before, bobs.at(-25), `MAX_PAGE_READS (${MAX_PAGE_READS}) pages of 5 read`);
+  ann.inbox.clear();
+  hub.history(ann.member, 5, page.before);
+  const [next] = ann.inbox.of("history");
+  assert.deepEqual(next.messages.map((m) => m.text), ["the start"]);
+  assert.equal(next.before, undefined);
 });
 
 Deno.test("/ignore holds across a resumed connection", () => {

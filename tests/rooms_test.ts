@@ -501,3 +501,166 @@ Deno.test("a room in use when the server stops gets its day's grace from then", 
   const again = new Hub({ store, now: () => stopped + 60_000, flood: null });
   assert.deepEqual(again.roomList().map((r) => r.room), ["lobby", "busy"]);
 });
+
+Deno.test("a banned name (or a look-alike) cannot be taken with /nick; the words are a ban's", () => {
+  const { hub, join } = setUp();
+  hub.ban("Eve", undefined, "spam");
+  const mal = join("Mallory");
+  hub.ban("Bob", undefined, "spam");
+  for (const line of ["/nick Eve", "/nick EVE", "/nick B0b"]) {
+    mal.inbox.clear();
+    hub.handleLine(mal.member, line);
+    assert.deepEqual(
+      mal.inbox.events,
+      [{ type: "error", code: "banned", message: "You are banned from this server: spam" }],
+      line,
+    );
+  }
+  assert.equal(mal.member.name, "Mallory");
+  hub.unban("Eve");
+  hub.handleLine(mal.member, "/nick Eve");
+  assert.equal(mal.member.name, "Eve", "free again once unbanned");
+});
+
+Deno.test("one address makes 20 rooms at once, then one a minute; the refusal says when", () => {
+  const { hub, join, later } = setUp({ maxRoomsPerUser: 1000 });
+  const mal = join("Mallory", "10.0.0.66");
+  const ann = join("Ann", "10.0.0.1");
+  for (let i = 0; i < 20; i++) hub.join(mal.member, `#r${i}`);
+  assert.deepEqual(errors(mal), []);
+  hub.join(mal.member, "#r20");
+  const [refused] = mal.inbox.of("error");
+  assert.equal(refused.code, "too_many_rooms");
+  assert.equal(
+    refused.message,
+    "20 rooms were made from your address lately; make another in 60 s, or join one (/rooms lists them)",
+  );
+  assert.equal(refused.wait, 60_000);
+  mal.inbox.clear();
+  hub.join(ann.member, "#homework");
+  assert.deepEqual(errors(ann), [], "another address is not held back");
+  hub.join(mal.member, "#r0");
+  assert.deepEqual(errors(mal), [], "joining a room that is there is no making");
+  later(60_000);
+  hub.join(mal.member, "#r20");
+  hub.join(mal.member, "#r21");
+  assert.deepEqual(errors(mal), ["too_many_rooms"]);
+});
+
+Deno.test("a script filling the server with rooms it said a word in does not keep #homework out", () => {
+  const { hub, join, later } = setUp({ maxRooms: 50, maxRoomsPerUser: 1000 });
+  const mal = join("Mallory", "10.0.0.66");
+  for (let i = 0; hub.roomList().length < 50; i++) {
+    hub.join(mal.member, `#spam${i}`);
+    hub.say(mal.member, "x", `#spam${i}`);
+    hub.part(mal.member, `#spam${i}`);
+    later(60_000);
+  }
+  assert.deepEqual(errors(mal).filter((code) => code !== "too_many_rooms"), []);
+  const ann = join("Ann", "10.0.0.1");
+  hub.join(ann.member, "#homework");
+  assert.deepEqual(errors(ann), []);
+  assert.equal(ann.member.room?.name, "homework");
+  const rooms = hub.roomList().map((r) => r.room);
+  assert.equal(rooms.length, 50);
+  assert.ok(!rooms.includes("spam0"), "the room empty longest went");
+  assert.ok(rooms.includes("spam1"));
+});
+
+Deno.test("a full server whose rooms all have members refuses a new room", () => {
+  const { hub, join } = setUp({ maxRooms: 3 });
+  const [ann, bob] = ["Ann", "Bob"].map((name) => join(name));
+  hub.join(ann.member, "#a");
+  hub.say(ann.member, "x");
+  hub.join(bob.member, "#b");
+  hub.join(bob.member, "#c");
+  assert.equal(
+    bob.inbox.of("error").at(-1)?.message,
+    "The server holds 3 rooms, its most, all in use; join one of them (/rooms lists them)",
+  );
+});
+
+Deno.test("the server's operator removes a room: its members are told and go back to #lobby", () => {
+  const { hub, join } = setUp();
+  const [ann, bob, cat] = ["Ann", "Bob", "Cat"].map((name) => join(name));
+  hub.join(ann.member, "#spam");
+  hub.join(bob.member, "#spam");
+  hub.join(bob.member, "#team");
+  hub.join(bob.member, "#spam");
+  hub.part(ann.member, "#lobby");
+  for (const user of [ann, bob, cat]) user.inbox.clear();
+  assert.equal(hub.dropRoom("#SPAM", "not for this server"), "spam");
+  assert.deepEqual(ann.inbox.events.slice(0, 3), [
+    {
+      type: "notice",
+      time: T0,
+      room: "spam",
+      text: "#spam is closed by the server's operator: not for this server",
+    },
+    { type: "part", time: T0, room: "spam", name: "Ann", count: 0, reason: "not for this server" },
+    { type: "join", time: T0, room: "lobby", name: "Ann", count: 3 },
+  ]);
+  assert.deepEqual(ann.inbox.last(), { type: "current", room: "lobby" });
+  assert.deepEqual(seen(bob, "part", "current"), ["part spam Bob", "current team"]);
+  assert.deepEqual(seen(cat, "notice", "part"), [], "#lobby heard nothing but Ann's join");
+  assert.deepEqual(hub.roomList().map((r) => r.room), ["lobby", "team"]);
+  assert.equal(hub.dropRoom("#spam"), undefined);
+  assert.equal(refusal(() => hub.dropRoom("#lobby")).code, "not_allowed");
+  hub.join(cat.member, "#spam");
+  assert.deepEqual(seen(cat, "mode"), [], "made anew: Cat is its operator, no one else");
+  assert.deepEqual(cat.inbox.of("users").at(-1)?.ops, ["Cat"]);
+});
+
+Deno.test("an ignored operator's invitation does not reach the one who ignores; the operator is not told", () => {
+  const { hub, join } = setUp();
+  const [ann, mal] = ["Ann", "Mallory"].map((name) => join(name));
+  hub.ignore(ann.member, "Mallory");
+  hub.join(mal.member, "#spam");
+  ann.inbox.clear();
+  mal.inbox.clear();
+  hub.handleLine(mal.member, "/invite Ann");
+  assert.deepEqual(ann.inbox.events, []);
+  assert.deepEqual(mal.inbox.events, [{ type: "info", text: "Ann is invited to #spam" }]);
+  hub.unignore(ann.member, "Mallory");
+  ann.inbox.clear();
+  hub.handleLine(mal.member, "/invite Ann");
+  assert.deepEqual(ann.inbox.of("invite").map((e) => e.from), ["Mallory"]);
+});
+
+Deno.test("/topic - clears the topic; /topic alone shows it", () => {
+  const { hub, join } = setUp();
+  const [ann, bob] = ["Ann", "Bob"].map((name) => join(name));
+  hub.join(ann.member, "#team");
+  hub.join(bob.member, "#team");
+  hub.handleLine(ann.member, "/topic Week 2");
+  bob.inbox.clear();
+  hub.handleLine(ann.member, "/topic  - ");
+  assert.deepEqual(bob.inbox.events, [
+    { type: "topic", time: T0, room: "team", topic: "", by: "Ann" },
+  ]);
+  hub.handleLine(bob.member, "/topic -");
+  assert.deepEqual(errors(bob).at(-1), "not_operator");
+  hub.handleLine(bob.member, "/topic");
+  assert.deepEqual(bob.inbox.last(), { type: "topic", time: T0, room: "team", topic: "" });
+});
+
+Deno.test("the only operator present cannot /deop themselves, and is told how to hand over", () => {
+  const { hub, join } = setUp();
+  const [ann, bob] = ["Ann", "Bob"].map((name) => join(name));
+  hub.join(ann.member, "#team");
+  hub.join(bob.member, "#team");
+  bob.inbox.clear();
+  assert.equal(
+    refusalMessage(() => hub.handleLine(ann.member, "/deop Ann"), ann),
+    "You are the only operator of #team here: /op someone first, or /part to hand it over",
+  );
+  assert.deepEqual(ann.inbox.of("error").map((e) => e.code), ["not_allowed"]);
+  assert.deepEqual(bob.inbox.events, [], "nothing changed");
+  hub.handleLine(ann.member, "/op Bob");
+  hub.handleLine(ann.member, "/deop Ann");
+  assert.deepEqual(seen(bob, "mode"), ["mode team Bob", "mode team Ann"]);
+  assert.deepEqual(bob.inbox.of("mode").map((e) => `${e.by} ${e.change} ${e.name}`), [
+    "Ann op Bob",
+    "Ann deop Ann",
+  ]);
+});

@@ -9,7 +9,7 @@
 
 import type { ChatEvent } from "../core/events.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
-import { renderRoomEvent } from "../protocol/room_text.ts";
+import { renderRoomEvent, SAID_IN_ROOM } from "../protocol/room_text.ts";
 
 /**
  * A line as `render.ts` draws it, declared here by its shape (render.ts
@@ -19,19 +19,6 @@ export interface RoomLine {
   /** The pieces of the line: text and how it is coloured. */
   spans: { text: string; tone?: "time" | "event" | "info" | "prompt" }[];
 }
-
-/** Events said in a room: marked with its name when it is not the current room. */
-const SAID_IN_ROOM = new Set<ChatEvent["type"]>([
-  "message",
-  "history",
-  "join",
-  "leave",
-  "part",
-  "rename",
-  "topic",
-  "mode",
-  "notice",
-]);
 
 /** Room events that `renderEvent` leaves to this module. */
 const ROOM_EVENTS = new Set<ChatEvent["type"]>([

@@ -73,6 +73,15 @@ export class BanList {
     return undefined;
   }
 
+  /** The ban keeping out `name` (or a look-alike of it), if one is in force. */
+  findName(name: string): StoredBan | undefined {
+    if (this.#bans.size === 0) return undefined;
+    const ban = this.#bans.get(`name:${nameKey(name)}`);
+    if (ban && this.#expired(ban)) this.remove(ban.value);
+    else if (ban) return ban;
+    return undefined;
+  }
+
   /** The bans in force, oldest first. */
   list(): StoredBan[] {
     for (const ban of [...this.#bans.values()]) if (this.#expired(ban)) this.remove(ban.value);

@@ -242,9 +242,11 @@ export const COMMANDS: Commands = new Commands()
   })
   .add({
     name: "topic",
-    usage: "[TEXT]",
-    help: "Show the room's topic, or set it (operators)",
-    run: (hub, member, args, room) => hub.topic(member, room, args || undefined),
+    usage: "[TEXT|-]",
+    help: "Show the room's topic, set it, or clear it with - (operators)",
+    // A bare "-" clears: with nothing after it, /topic shows the topic instead.
+    run: (hub, member, args, room) =>
+      hub.topic(member, room, args.trim() === "-" ? "" : args || undefined),
   })
   .add({
     name: "kick",

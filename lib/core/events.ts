@@ -178,6 +178,11 @@ export interface HistoryEvent {
   type: "history";
   room: string;
   messages: MessageEvent[];
+  /**
+   * Set when the server stopped reading past messages from names the
+   * reader ignores before the page was full: page back from this id.
+   */
+  before?: number;
 }
 
 /** Someone entered the room; `count` is the number of users after. */

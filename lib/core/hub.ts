@@ -503,7 +503,7 @@ export class Hub {
   rename(member: Member, name: string): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      const next = checkRename(member, name, this.#registration);
+      const next = checkRename(member, name, this.#registration, (n) => this.#bans.findName(n));
       const old = member.name;
       member.rename(next);
       // Rebuilt in place, not re-added last: the operator's /who keeps join order, as users' does.
@@ -722,6 +722,18 @@ export class Hub {
     });
     this.#log(`announce to #${room.name}: ${clean}`);
     return true;
+  }
+
+  /**
+   * The operator removes the room `name` (see {@link RoomMembership.close});
+   * returns its name as made, undefined when there is no such room.
+   *
+   * @throws {ChatError} `room_invalid`; `not_allowed` for `#lobby`.
+   */
+  dropRoom(name: string, reason = ""): string | undefined {
+    const room = this.#rooms.get(checkRoomName(name));
+    if (room) this.#membership.close(room, shortReason(reason));
+    return room?.name;
   }
 
   /** Forgets the rooms that have been empty, without history, for a day; call it now and then. */

@@ -39,6 +39,14 @@ export const DEFAULT_MAX_ROOMS_PER_USER = 20;
 /** Rooms a server holds: each of a school's classes and groups, and a bound on memory. */
 export const DEFAULT_MAX_ROOMS = 1000;
 
+/**
+ * Rooms made from one address: a burst of 20 (a class behind one address
+ * making its group rooms at once), then one a minute, so that a script
+ * cannot fill the server's rooms (999 took it ten minutes at the flood
+ * rate); a person making rooms by hand never meets it.
+ */
+export const ROOM_CREATION = { burst: 20, perMinute: 1 } as const;
+
 /** Flood limits: well above any typist, low enough to stop a script. */
 export const DEFAULT_FLOOD: FloodLimits = { burst: 20, rate: 5, kickAfter: 50 };
 

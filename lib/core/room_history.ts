@@ -14,6 +14,14 @@ import { DEFAULT_HISTORY, MAX_HISTORY } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import type { MessageLog, StoredMessage } from "./store.ts";
 
+/**
+ * Most reads of the history for one page, when the member ignores someone:
+ * a page of ignored messages is read past, up to this many pages deep, so
+ * that a page is full while there is more, yet one request never scans
+ * without bound. Past it the page carries `before`, where to go on.
+ */
+export const MAX_PAGE_READS = 5;
+
 /** What `/history` shows when the server shows joiners nothing (`--history 0`) but stores it all. */
 export const DEFAULT_RECALL = 20;
 
@@ -44,7 +52,7 @@ export class RoomHistory {
   /** Sends someone who just joined `room` its last messages, when the hub shows joiners any. */
   showJoiner(member: Member, room: Room): void {
     if (this.#shown <= 0) return;
-    const earlier = newestThatFit(unignored(member, this.#recentOrNothing(room, this.#shown)));
+    const earlier = newestThatFit(this.#recentOrNothing(member, room, this.#shown));
     if (earlier.length > 0) {
       member.sink.send({ type: "history", room: room.name, messages: earlier });
     }
@@ -75,8 +83,10 @@ export class RoomHistory {
   /**
    * Sends the member `count` messages of `room` before the id `before`
    * (the newest when not given): the JSON `history` frame, for paging back.
-   * `count` defaults as for `/history`. An empty page means there is nothing
-   * earlier.
+   * `count` defaults as for `/history`. Messages from names the member
+   * ignores are left out and read past (see {@link MAX_PAGE_READS}); a page
+   * cut short that way carries `before`, the id to page back from. An empty
+   * page without `before` means there is nothing earlier.
    *
    * @throws {ChatError} `bad_arguments` when the server keeps no history,
    * `count` is not a whole number from 1 to MAX_HISTORY, or `before` is not
@@ -110,9 +120,9 @@ export class RoomHistory {
   /** Sends `count` messages before `before` (default: as many as /history shows). */
   #send(member: Member, room: Room, count: number | undefined, before?: number): void {
     const n = count ?? (this.#shown > 0 ? this.#shown : DEFAULT_RECALL);
-    let messages: MessageEvent[];
+    let page: Page;
     try {
-      messages = this.#recent(room, n, before);
+      page = this.#unignored(member, room, n, before);
     } catch (error) {
       this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
       throw new ChatError(ErrorCode.NotSaved, "History not shown: the server could not read it");
@@ -120,18 +130,37 @@ export class RoomHistory {
     member.sink.send({
       type: "history",
       room: room.name,
-      messages: newestThatFit(unignored(member, messages)),
+      messages: newestThatFit(page.messages),
+      ...(page.more !== undefined ? { before: page.more } : {}),
     });
   }
 
   /** Joiner history: a store that cannot be read costs the joiner their history, not their join. */
-  #recentOrNothing(room: Room, count: number): MessageEvent[] {
+  #recentOrNothing(member: Member, room: Room, count: number): MessageEvent[] {
     try {
-      return this.#recent(room, count);
+      return this.#unignored(member, room, count).messages;
     } catch (error) {
       this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
       return [];
     }
+  }
+
+  /**
+   * The last `count` messages of `room` before `before` that `member` does
+   * not ignore, read back past ignored ones at most MAX_PAGE_READS times;
+   * `more` is where to go on when that stopped it short of `count`.
+   */
+  #unignored(member: Member, room: Room, count: number, before?: number): Page {
+    let read = this.#recent(room, count, before);
+    if (!member.ignoring) return { messages: read };
+    let kept = unignored(member, read);
+    for (let reads = 1; kept.length < count && read.length === count; reads++) {
+      // A full read means there may be more: go on from its oldest, unless that is too deep.
+      if (reads >= MAX_PAGE_READS) return { messages: kept, more: read[0].id };
+      read = this.#recent(room, count, read[0].id);
+      kept = [...unignored(member, read), ...kept].slice(-count);
+    }
+    return { messages: kept };
   }
 
   /** The last `count` messages of `room` before the id `before`, from the store or the room. */
@@ -139,6 +168,12 @@ export class RoomHistory {
     if (!this.#store) return room.recent(count, before);
     return this.#store.recentMessages(room.name, count, before).map(toMessageEvent);
   }
+}
+
+/** A page of history, and where to go on when it was cut short. */
+interface Page {
+  messages: MessageEvent[];
+  more?: number;
 }
 
 /** `messages` without those from names `member` ignores. */

@@ -121,7 +121,7 @@ export class RoomMembership {
     }
     let room = existing;
     if (!room) {
-      room = this.#registry.create(name);
+      room = this.#registry.create(name, member);
       room.ops.add(member.key);
       this.#registry.save(room);
       this.#log(`room #${room.name} made by ${member.name}`);
@@ -197,6 +197,41 @@ export class RoomMembership {
     this.#afterLeaving(room);
     if (member.rooms.size === 0) this.#enter(member, lobby);
     else if (!member.room) this.#makeCurrent(member, [...member.rooms].at(-1)!);
+  }
+
+  /**
+   * The server's operator removes `room`: its members are told (a `notice`,
+   * then each their own `part` with `reason`), and whoever has no room left
+   * is put back in `#lobby`; then the room is forgotten.
+   *
+   * @throws {ChatError} `not_allowed` for `#lobby`.
+   */
+  close(room: Room, reason: string): void {
+    const lobby = this.#registry.lobby;
+    if (room === lobby) throw new ChatError(ErrorCode.NotAllowed, "#lobby cannot be removed");
+    const time = this.#now();
+    this.#bus.publish(room.name, {
+      type: "notice",
+      time,
+      room: room.name,
+      text: `#${room.name} is closed by the server's operator${reason ? ": " + reason : ""}`,
+    });
+    const members = room.members();
+    for (const member of members) {
+      room.remove(member);
+      member.sink.send({
+        type: "part",
+        time,
+        room: room.name,
+        name: member.name,
+        count: 0,
+        reason: reason || "room closed",
+      });
+      if (member.rooms.size === 0) this.#enter(member, lobby);
+      else if (!member.room) this.#makeCurrent(member, [...member.rooms].at(-1)!);
+    }
+    this.#registry.drop(room);
+    this.#log(`closed #${room.name} (${plural(members.length, "user")})`);
   }
 
   /** Takes `member`, who is leaving the chat, out of every room: each is told (`leave`). */

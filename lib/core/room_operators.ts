@@ -10,6 +10,7 @@
 import type { Bus } from "./bus.ts";
 import { ChatError } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
+import { ignores } from "./ignoring.ts";
 import { nameKey } from "./names.ts";
 import type { Member, Room } from "./room.ts";
 import type { RoomMembership } from "./room_membership.ts";
@@ -95,9 +96,11 @@ export class RoomOperators {
 
   /**
    * `/op NAME`, `/deop NAME`: an operator makes a member an operator, or
-   * takes it back.
+   * takes it back. The only operator present cannot unmake themselves (a
+   * room with members keeps one present): they /op someone first, or part.
    *
-   * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
+   * @throws {ChatError} `not_allowed` in `#lobby` or for the last operator
+   * present, `not_operator`, `no_such_user`.
    */
   setOperator(member: Member, room: Room, name: string, op: boolean): void {
     this.#checkOperator(member, room, op ? "make operators" : "unmake operators");
@@ -109,6 +112,13 @@ export class RoomOperators {
       });
       return;
     }
+    if (!op && target === member && room.operators().length === 1) {
+      // Succession would hand it straight back to the member present longest: refused instead.
+      throw new ChatError(
+        ErrorCode.NotAllowed,
+        `You are the only operator of #${room.name} here: /op someone first, or /part to hand it over`,
+      );
+    }
     if (op) room.ops.add(target.key);
     else room.ops.delete(target.key);
     this.#registry.save(room);
@@ -118,7 +128,7 @@ export class RoomOperators {
 
   /**
    * `/invite NAME`: an operator lets someone online into the room, even
-   * when it is private; they are told.
+   * when it is private; they are told, unless they ignore the operator.
    *
    * @throws {ChatError} `not_allowed` in `#lobby`, `not_operator`, `no_such_user`.
    */
@@ -133,7 +143,10 @@ export class RoomOperators {
       return;
     }
     room.invites.add(target.key);
-    target.sink.send({ type: "invite", time: this.#now(), room: room.name, from: member.name });
+    // Someone who ignores the inviter is not told; the inviter reads the usual answer.
+    if (!ignores(target, member.name)) {
+      target.sink.send({ type: "invite", time: this.#now(), room: room.name, from: member.name });
+    }
     member.sink.send({ type: "info", text: `${target.name} is invited to #${room.name}` });
     this.#log(`${member.name} invited ${target.name} to #${room.name}`);
   }

@@ -4,18 +4,24 @@
  *
  * `#lobby` always exists. Another room that is empty and has no history is
  * forgotten: at once without a store, a day after its last member left with
- * one (its name, topic and operators are kept that long); and, oldest first,
- * whenever a new room needs its place.
+ * one (its name, topic and operators are kept that long). When a new room
+ * needs a place on a full server, the room empty longest goes: one without
+ * history first, else one with history (its messages stay in the store
+ * until retention prunes them, and a room made again under its name shows
+ * them). One address makes rooms at {@link ROOM_CREATION}'s pace, so that a
+ * script cannot fill the server; the server's operator removes a room with
+ * {@link RoomRegistry.drop}.
  *
  * @module
  */
 
 import { ChatError, errorMessage } from "./errors.ts";
 import { ErrorCode } from "./events.ts";
-import { DEFAULT_MAX_ROOMS, DEFAULT_MAX_ROOMS_PER_USER } from "./limits.ts";
+import { DEFAULT_MAX_ROOMS, DEFAULT_MAX_ROOMS_PER_USER, ROOM_CREATION } from "./limits.ts";
 import { type Member, Room } from "./room.ts";
 import { roomKey } from "./room_names.ts";
 import type { RoomBook } from "./store.ts";
+import { TokenBuckets } from "./token_bucket.ts";
 
 /** The room everyone enters first. */
 export const DEFAULT_ROOM = "lobby";
@@ -48,6 +54,8 @@ export class RoomRegistry {
   #rooms = new Map<string, Room>();
   #closers = new Map<Room, () => void>();
   #options: RoomRegistryOptions;
+  /** Rooms made per address (see ROOM_CREATION). */
+  #made = new TokenBuckets(ROOM_CREATION.burst, ROOM_CREATION.perMinute / 60);
   /** The room everyone enters first. */
   readonly lobby: Room;
 
@@ -90,23 +98,52 @@ export class RoomRegistry {
   }
 
   /**
-   * Makes the room `name` (checked already) with no one in it yet.
+   * Makes the room `name` (checked already) for `creator`, with no one in
+   * it yet.
    *
-   * @throws {ChatError} `too_many_rooms` when the server holds as many as
-   * it may, after forgetting the empty ones without history.
+   * @throws {ChatError} `too_many_rooms` when the creator's address made
+   * rooms too fast (with `wait`), or when the server holds as many as it
+   * may and none of them is empty.
    */
-  create(name: string): Room {
+  create(name: string, creator: Member): Room {
+    const now = this.#options.now();
+    const wait = this.#made.waitMs(creator.address, now);
+    if (wait > 0) {
+      this.#options.log(`refused room #${name} from ${creator.name}: made too many lately`);
+      throw new ChatError(
+        ErrorCode.TooManyRooms,
+        `${ROOM_CREATION.burst} rooms were made from your address lately; make another in ${
+          Math.ceil(wait / 1000)
+        } s, or join one (/rooms lists them)`,
+        wait,
+      );
+    }
     if (this.#rooms.size >= this.maxRooms) this.#makePlace();
     if (this.#rooms.size >= this.maxRooms) {
       this.#options.log(`refused room #${name}: ${this.maxRooms} rooms`);
       throw new ChatError(
         ErrorCode.TooManyRooms,
-        `The server holds ${this.maxRooms} rooms, its most; join one of them (/rooms lists them)`,
+        `The server holds ${this.maxRooms} rooms, its most, all in use; join one of them (/rooms lists them)`,
       );
     }
+    this.#made.take(creator.address, now);
     const room = this.#open(name);
     this.save(room);
     return room;
+  }
+
+  /**
+   * Forgets `room` on the server operator's word (its members must have
+   * been taken out); its messages stay in the store, as for any room that
+   * goes.
+   *
+   * @throws {ChatError} `not_allowed` for `#lobby`.
+   */
+  drop(room: Room): void {
+    if (room === this.lobby) {
+      throw new ChatError(ErrorCode.NotAllowed, "#lobby cannot be removed");
+    }
+    this.#forget(room);
   }
 
   /**
@@ -171,15 +208,26 @@ export class RoomRegistry {
     return room !== this.lobby && room.size === 0 && !room.hasHistory;
   }
 
-  /** Forgets the empty room without history that has been so longest, to make place for a new one. */
+  /**
+   * Forgets the room empty longest, to make place for a new one: one
+   * without history if there is one, else one with history, so that rooms
+   * a script said a word in cannot hold the server's places for good.
+   */
   #makePlace(): void {
     let oldest: Room | undefined;
+    let oldestWithHistory: Room | undefined;
     for (const room of this.#rooms.values()) {
-      if (this.#forgettable(room) && (!oldest || room.emptySince < oldest.emptySince)) {
-        oldest = room;
+      if (room === this.lobby || room.size > 0) continue;
+      if (!room.hasHistory) {
+        if (!oldest || room.emptySince < oldest.emptySince) oldest = room;
+      } else if (!oldestWithHistory || room.emptySince < oldestWithHistory.emptySince) {
+        oldestWithHistory = room;
       }
     }
-    if (oldest) this.#forget(oldest);
+    const room = oldest ?? oldestWithHistory;
+    if (!room) return;
+    if (room.hasHistory) this.#options.log(`forgot the room #${room.name} to make place`);
+    this.#forget(room);
   }
 
   #forget(room: Room): void {

@@ -179,7 +179,7 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
     optional: { offline: "flag" },
   },
   missed: { required: { messages: "privates" } },
-  history: { required: { room: "string", messages: "messages" } },
+  history: { required: { room: "string", messages: "messages" }, optional: { before: "whole" } },
   join: { required: { time: "time", room: "string", name: "string", count: "whole" } },
   leave: {
     required: { time: "time", room: "string", name: "string", count: "whole", reason: "string" },

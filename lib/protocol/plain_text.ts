@@ -10,7 +10,7 @@
 import { type ChatEvent, othersCount } from "../core/events.ts";
 import { plural } from "../core/plural.ts";
 import { renderPresence } from "./presence_text.ts";
-import { renderRoomEvent } from "./room_text.ts";
+import { renderRoomEvent, SAID_IN_ROOM } from "./room_text.ts";
 import { clock, day } from "./time_text.ts";
 
 /** Names listed in a plain-text welcome; /who shows them all. */
@@ -152,7 +152,7 @@ export function encodePlain(event: ChatEvent, viewer: string, current?: string):
   const personal = event.type === "private" || event.type === "missed" ||
     (event.type === "message" && event.from === viewer) ||
     ((event.type === "join" || event.type === "part") && event.name === viewer);
-  const said = current !== undefined && PREFIXED.has(event.type) && "room" in event
+  const said = current !== undefined && SAID_IN_ROOM.has(event.type) && "room" in event
     ? event.room
     : undefined;
   const room = said !== undefined && said !== current ? said : null;
@@ -167,19 +167,6 @@ export function encodePlain(event: ChatEvent, viewer: string, current?: string):
   if (!personal) cache.set(event, bytes);
   return bytes;
 }
-
-/** Events said in a room, which read with its name when it is not the viewer's current room. */
-const PREFIXED = new Set<ChatEvent["type"]>([
-  "message",
-  "history",
-  "join",
-  "leave",
-  "part",
-  "rename",
-  "topic",
-  "mode",
-  "notice",
-]);
 
 /** `line` with `[#room]` after its time, if it has one. */
 function withRoom(line: string, room: string): string {

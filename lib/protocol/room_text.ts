@@ -9,6 +9,22 @@ import type { ChatEvent } from "../core/events.ts";
 import { plural } from "../core/plural.ts";
 import { clock } from "./time_text.ts";
 
+/**
+ * Events said in a room: shown with its name (`[#team]`) when it is not the
+ * reader's current room, by a plain-text session and by `chat join` alike.
+ */
+export const SAID_IN_ROOM: ReadonlySet<ChatEvent["type"]> = new Set<ChatEvent["type"]>([
+  "message",
+  "history",
+  "join",
+  "leave",
+  "part",
+  "rename",
+  "topic",
+  "mode",
+  "notice",
+]);
+
 /** Room events as `renderPlain` shows them. */
 type RoomEvent = Extract<
   ChatEvent,

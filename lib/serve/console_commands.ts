@@ -61,6 +61,16 @@ const COMMANDS: ConsoleCommand[] = [
     },
   },
   {
+    name: "droproom",
+    usage: "#ROOM [REASON]",
+    help: "Remove a room: its members are told and go back to #lobby",
+    needsArgument: true,
+    run: (server, [room, ...reason], out) => {
+      const removed = server.hub.dropRoom(room, reason.join(" "));
+      out(removed === undefined ? `No room ${room}` : `Removed #${removed}`);
+    },
+  },
+  {
     name: "kick",
     usage: "NAME [REASON]",
     help: "Disconnect a user",
