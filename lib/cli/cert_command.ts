@@ -87,9 +87,7 @@ export async function certCommand(
     io.out(`wrote ${keyPath}: its private key, readable by you only; keep it on the server`);
     io.out(`Serve with: chat serve --tls-cert ${certPath} --tls-key ${keyPath}`);
     io.out(
-      `Join with:  chat join ${
-        all[0]
-      } --ca ${certPath}   (give each client a copy of it)`,
+      `Join with:  chat join ${all[0]} --ca ${certPath}   (give each client a copy of it)`,
     );
     return ExitCode.Ok;
   } catch (error) {
