@@ -120,6 +120,7 @@ Deno.test("joins, leaves, renames, actions, notices and errors each have their o
     ...see({ type: "notice", time: NOON, text: "Maintenance at 5" }),
     ...see({ type: "error", code: "no_such_user", message: "No user named Zed is here" }),
     ...see({ type: "users", room: "lobby", names: ["Alice", "Bob"] }),
+    ...see({ type: "users", room: "team", names: ["Alice", "Bob"], ops: ["Bob"], away: ["Bob"] }),
   ];
   assert.deepEqual(lines, [
     "12:03 --> Bob joined (2 users)",
@@ -130,6 +131,7 @@ Deno.test("joins, leaves, renames, actions, notices and errors each have their o
     "12:03 *** Maintenance at 5",
     "12:03 Error: No user named Zed is here",
     "12:03 Users in #lobby (2): Alice, Bob",
+    "12:03 Users in #team (2): Alice, @Bob (away)",
   ]);
   const colored = see({ type: "error", code: "bad_frame", message: "x" }, "color")[0];
   assert.ok(colored.includes("\x1b[1;31m"));

@@ -215,14 +215,18 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
       }, nameSpan(event.to, me))];
     case "users": {
       const away = new Set(event.away ?? []);
+      // Operators marked as on IRC and in nc: `@Bob`.
+      const ops = new Set(event.ops ?? []);
       return [at(
         now,
         { text: `Users in #${clean(event.room)} (${event.names.length}): `, tone: "info" },
-        ...nameList(event.names, me).flatMap((span) =>
-          span.name !== undefined && away.has(span.name)
-            ? [span, { text: " (away)", tone: "event" } as Span]
-            : [span]
-        ),
+        ...nameList(event.names, me).flatMap((span) => [
+          ...(span.name !== undefined && ops.has(span.name) ? [{ text: "@" } as Span] : []),
+          span,
+          ...(span.name !== undefined && away.has(span.name)
+            ? [{ text: " (away)", tone: "event" } as Span]
+            : []),
+        ]),
       )];
     }
     case "away":
