@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { parseCommandLine, UsageError } from "../lib/cli/command_line.ts";
 import { startServer } from "./_helpers.ts";
+import { ServeProcess } from "./_serve_process.ts";
 import { rawGet, rawUpgrade } from "./_websocket.ts";
 
 function connect(port: number): Promise<Deno.Conn> {
@@ -137,5 +138,19 @@ Deno.test("--web-name and CHAT_WEB_NAME: repeatable, comma-separated; a name tha
       );
       return true;
     });
+  }
+});
+
+Deno.test("chat serve --web-name serves that name; another name is refused, and logged", async () => {
+  const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--web-name", "chat.lan"]);
+  try {
+    const port = Number((await server.waitFor(/web page on 127\.0\.0\.1:(\d+)$/))[1]);
+    assert.match((await rawGet(await connect(port), `chat.lan:${port}`)).status, / 200 /);
+    const refused = await rawGet(await connect(port), `evil.example:${port}`);
+    assert.match(refused.status, / 421 /);
+    await server.waitFor(/refuse .* the name evil\.example, not one of this server's/);
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.finish();
   }
 });
