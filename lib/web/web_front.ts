@@ -150,7 +150,7 @@ export class WebFront {
 
   #handle(request: Request, remoteAddr: Deno.NetAddr): Response {
     const url = new URL(request.url);
-    // HTTP/2 names the host in the URL only; a browser always sends one.
+    // Over HTTP/2 the host may come only as :authority, which the URL holds.
     const host = request.headers.get("host") ?? url.host;
     if (!servesHost(host, this.#names)) return this.#misdirected(host, remoteAddr);
     if (url.pathname === SOCKET_PATH) return this.#upgrade(request, remoteAddr);
