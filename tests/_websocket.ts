@@ -7,7 +7,7 @@
  */
 
 import type { ChatEvent } from "../lib/core/events.ts";
-import { WAIT_MS } from "./_helpers.ts";
+import { WAIT_MS, within } from "./_helpers.ts";
 
 /** A JSON-protocol client over a WebSocket: frames in, events kept in order. */
 export class WsClient {
@@ -98,7 +98,8 @@ export class WsClient {
 
 /**
  * Opens a TCP connection to `port` and asks for a WebSocket at /socket with
- * these extra headers; resolves to the connection and the response's status line.
+ * these extra headers (a `Host` among them replaces 127.0.0.1:PORT); resolves
+ * to the connection and the response's status line.
  */
 export async function rawUpgrade(
   port: number,
@@ -107,7 +108,7 @@ export async function rawUpgrade(
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const lines = [
     "GET /socket HTTP/1.1",
-    `Host: 127.0.0.1:${port}`,
+    ...(headers.Host === undefined ? [`Host: 127.0.0.1:${port}`] : []),
     "Upgrade: websocket",
     "Connection: Upgrade",
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
@@ -136,4 +137,29 @@ export function maskedFrame(text: string): Uint8Array {
     frame[header.length + 4 + i] = payload[i] ^ mask[i % 4];
   }
   return frame;
+}
+
+/**
+ * Asks `conn` for `path` by the name `host` (the `Host` header a browser
+ * sends, whatever address the name led to); resolves to the response's status
+ * line and body once the server has closed the connection, and closes it.
+ */
+export async function rawGet(
+  conn: Deno.Conn,
+  host: string,
+  path = "/",
+): Promise<{ status: string; body: string }> {
+  try {
+    const head = [`GET ${path} HTTP/1.1`, `Host: ${host}`, "Connection: close"];
+    await conn.write(new TextEncoder().encode(`${head.join("\r\n")}\r\n\r\n`));
+    const text = await within(
+      new Response(conn.readable).text(),
+      () => `no response to GET ${path} for ${host}`,
+    );
+    return { status: text.split("\r\n")[0], body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed with its readable */ }
+  }
 }

@@ -27,6 +27,7 @@ const SERVE_DEFAULTS: ServeSettings = {
   keepMessages: 100000,
   webPort: 7778,
   webPortChosen: false,
+  webNames: [],
 };
 
 /** What `chat join` runs with when nothing is said. */

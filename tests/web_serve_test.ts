@@ -10,6 +10,7 @@ import { makeCertificate } from "../lib/auth/certs.ts";
 import { qrCode, webHints, webUrls } from "../lib/serve/web_hints.ts";
 import { ServeProcess } from "./_serve_process.ts";
 import { withDir } from "./_helpers.ts";
+import { rawGet } from "./_websocket.ts";
 
 function webPort(args: string[], env: Record<string, string> = {}): number | null {
   const call = parseCommandLine(["serve", ...args], env);
@@ -62,6 +63,12 @@ Deno.test("chat serve prints where to open the web page, which serves it", async
     const port = Number((await server.waitFor(/web page on 127\.0\.0\.1:(\d+)$/))[1]);
     await server.waitFor(/^Or open in a browser:$/);
     await server.waitFor(new RegExp(`^  http://localhost:${port}/   \\(from this machine\\)$`));
+    // The printed URL's name, which the page answers to (localhost may be ::1 first here).
+    const printed = await rawGet(
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+      `localhost:${port}`,
+    );
+    assert.match(printed.status, / 200 /);
     const response = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^text\/html/);

@@ -78,6 +78,7 @@ const SERVE_OPTIONS = {
   "tls-key": { type: "string" },
   "web-port": { type: "string" },
   "no-web": { type: "boolean" },
+  "web-name": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -245,6 +246,7 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
       webPort: parseWebPort(values["web-port"], values["no-web"], env, port),
       webPortChosen: nonEmpty(values["web-port"] ?? env.CHAT_WEB_PORT) !== undefined,
+      webNames: parseWebNames(values["web-name"] ?? (env.CHAT_WEB_NAME ? [env.CHAT_WEB_NAME] : [])),
     },
   };
 }
@@ -282,6 +284,27 @@ function parseWebPort(
     );
   }
   return web;
+}
+
+/**
+ * The names of --web-name (repeated, or comma-separated; or CHAT_WEB_NAME):
+ * host names as a browser's address bar holds them, without port or path.
+ */
+function parseWebNames(texts: string[]): string[] {
+  const names = texts.flatMap((text) => text.split(",")).map((name) => name.trim());
+  for (const name of names.filter((name) => name !== "")) {
+    let url: URL | undefined;
+    try {
+      url = new URL(`http://${name}/`);
+    } catch { /* said below */ }
+    if (url?.host !== url?.hostname || url?.pathname !== "/" || url.username !== "") {
+      throw new UsageError(
+        `invalid --web-name '${name}': give a host name as typed in a browser, such as chat.school.lan`,
+        "serve",
+      );
+    }
+  }
+  return names.filter((name) => name !== "");
 }
 
 /** An on/off environment variable: 1, true or yes; 0, false, no or empty. */

@@ -62,6 +62,8 @@ export interface ServeSettings {
   webPort: number | null;
   /** Whether --web-port or CHAT_WEB_PORT chose it: taken, it is an error, not a reason to pick another. */
   webPortChosen: boolean;
+  /** Host names the web page answers to besides addresses, localhost and this machine's (--web-name). */
+  webNames: string[];
 }
 
 /** Settings of `chat join`. */

@@ -57,6 +57,10 @@ Options:
                          port (default: the chat port + 1, ${DEFAULT_WEB_PORT}; 0: any
                          free port); HTTPS with --tls-cert
   --no-web               No web page
+  --web-name NAME        A host name people type to open the web page (say
+                         chat.school.lan), besides its addresses, localhost,
+                         this machine's name and the certificate's; repeat it
+                         or give NAME,NAME; others are refused (DNS rebinding)
   -h, --help             Show this help
 
 Limits that protect the room:

@@ -18,6 +18,7 @@ import type { ChatStore } from "../core/store.ts";
 import type { ConnectionLimits } from "../server/connection.ts";
 import { TcpFront } from "../server/tcp_front.ts";
 import { WebFront } from "../web/web_front.ts";
+import { certificateNames } from "./cert_names.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import { errorMessage } from "../core/errors.ts";
 
@@ -67,6 +68,11 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   webPort?: number;
   /** When `webPort` is taken, serve the page on a free port instead of failing. @default false */
   webPortFallback?: boolean;
+  /**
+   * Host names the web page answers to besides addresses, localhost, this
+   * machine's name and the certificate's names (--web-name). @default none
+   */
+  webNames?: string[];
   /** How failed logins are slowed down. @default DEFAULT_THROTTLE */
   throttle?: ThrottleLimits;
   /** Password checks at once, the queue beyond, and what tests replace. */
@@ -150,6 +156,10 @@ export class ChatServer {
           maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
           pool: this.#tcp,
           log: this.#log,
+          names: [
+            ...(options.webNames ?? []),
+            ...(options.tls ? certificateNames(options.tls.cert)?.dns ?? [] : []),
+          ],
         });
       try {
         try {

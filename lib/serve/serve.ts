@@ -145,7 +145,11 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
       auth: settings.auth,
       tls,
       ...(settings.webPort !== null
-        ? { webPort: settings.webPort, webPortFallback: !settings.webPortChosen }
+        ? {
+          webPort: settings.webPort,
+          webPortFallback: !settings.webPortChosen,
+          webNames: settings.webNames,
+        }
         : {}),
     });
   } catch (error) {

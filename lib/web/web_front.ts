@@ -11,6 +11,8 @@
  * visits could otherwise join the chat in their name from their browser.
  * Browsers always say where a page comes from (`Origin`); a program
  * without one (a bot, the load generator) is let in, as on the TCP port.
+ * Both the page and the WebSocket answer only to this server's own names
+ * (see host_names.ts): `Origin` alone lets a rebound DNS name in.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { formatAddress } from "../server/address.ts";
 import { JsonSession } from "../server/json_session.ts";
 import { Login } from "../server/login.ts";
 import type { Transport } from "../server/transport.ts";
+import { hostName, machineNames, servesHost } from "./host_names.ts";
 import { PAGE_FILES } from "./page_files.ts";
 import { WebSocketTransport } from "./websocket_transport.ts";
 
@@ -69,7 +72,16 @@ export interface WebFrontOptions {
   pool: ConnectionPool;
   /** Receives the operator's log. */
   log: (line: string) => void;
+  /**
+   * Host names the page answers to besides IP addresses, localhost and this
+   * machine's names: the operator's (--web-name) and the certificate's;
+   * `*.school.lan` stands for one label under school.lan.
+   */
+  names?: readonly string[];
 }
+
+/** Names refused so far that the log has told about; beyond it, no more are told. */
+const MAX_TOLD_NAMES = 100;
 
 /** A web page's connection speaks JSON from its first message: no sniffing. */
 function speakJson(connection: Connection): Protocol {
@@ -83,6 +95,10 @@ export class WebFront {
   #files = new Map<string, { body: Uint8Array; type: string }>();
   #options: WebFrontOptions;
   #stopping = false;
+  /** The names served besides addresses and localhost, as hostName gives them. */
+  #names: string[];
+  /** Names refused and told in the log once already: a page polls. */
+  #told = new Set<string>();
 
   /**
    * Listens.
@@ -91,6 +107,11 @@ export class WebFront {
    */
   constructor(options: WebFrontOptions) {
     this.#options = options;
+    this.#names = [...machineNames(), ...(options.names ?? [])].flatMap((name) => {
+      const wildcard = name.startsWith("*.");
+      const normal = hostName(wildcard ? name.slice(2) : name);
+      return normal === undefined ? [] : [wildcard ? `*.${normal}` : normal];
+    });
     for (const [path, file] of Object.entries(PAGE_FILES)) {
       this.#files.set(path, { body: new TextEncoder().encode(file.text), type: file.type });
     }
@@ -129,6 +150,9 @@ export class WebFront {
 
   #handle(request: Request, remoteAddr: Deno.NetAddr): Response {
     const url = new URL(request.url);
+    // Over HTTP/2 the host may come only as :authority, which the URL holds.
+    const host = request.headers.get("host") ?? url.host;
+    if (!servesHost(host, this.#names)) return this.#misdirected(host, remoteAddr);
     if (url.pathname === SOCKET_PATH) return this.#upgrade(request, remoteAddr);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return this.#plain(405, "Method not allowed", { allow: "GET, HEAD" });
@@ -174,6 +198,26 @@ export class WebFront {
     } catch {
       return false;
     }
+  }
+
+  /** Refuses a request for a name this server is not known by (DNS rebinding, or a name to add). */
+  #misdirected(host: string, remoteAddr: Deno.NetAddr): Response {
+    const name = hostName(host);
+    const hint = name === undefined
+      ? "a Host that is no host name"
+      : `the name ${name}, not one of this server's (--web-name ${name} serves it)`;
+    if (!this.#told.has(name ?? "") && this.#told.size < MAX_TOLD_NAMES) {
+      this.#told.add(name ?? "");
+      this.#options.log(
+        `web page: refuse ${formatAddress(remoteAddr)} asking for ${hint}; said once per name`,
+      );
+    }
+    return this.#plain(
+      421,
+      name === undefined
+        ? "This server answers only to its own names and addresses"
+        : `This server does not answer to the name ${name}: its operator can add it with --web-name ${name}`,
+    );
   }
 
   #plain(status: number, text: string, headers: Record<string, string> = {}): Response {
