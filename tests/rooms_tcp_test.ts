@@ -120,3 +120,19 @@ Deno.test("a plain-text user sees someone who leaves the chat leave once, howeve
     await bob.close();
   }
 });
+
+Deno.test("with flood control off (--flood-rate 0), one address makes rooms at no pace: a load test's 150", async () => {
+  const server = startServer({ flood: null, maxRoomsPerUser: 200 });
+  const bot = await JsonClient.join(server, "Bot");
+  try {
+    for (let i = 0; i < 25; i++) {
+      await bot.send({ type: "join", room: `r${i}` });
+      const answer = await bot.waitFor((e) =>
+        e.type === "error" || (e.type === "current" && e.room === `r${i}`)
+      );
+      assert.equal(answer.type, "current", JSON.stringify(answer));
+    }
+  } finally {
+    await cleanUp(server, bot);
+  }
+});

@@ -117,6 +117,8 @@ export interface HubOptions {
   store?: HubStore;
   /** Which names need a password; anything but "off" needs a `store`. @default "off" */
   auth?: AuthMode;
+  /** Whether one address makes rooms at ROOM_CREATION's pace (see rooms.ts). @default true */
+  roomPace?: boolean;
   /** Carries each room's events to its members. @default a new LocalBus */
   bus?: Bus;
   /** Most rooms on the server. @default DEFAULT_MAX_ROOMS */
@@ -193,6 +195,7 @@ export class Hub {
     this.#rooms = new RoomRegistry({
       maxRooms: options.maxRooms,
       maxRoomsPerUser: options.maxRoomsPerUser,
+      paced: options.roomPace !== false,
       memory: this.#roomHistory.roomMemory,
       book,
       now: this.#now,

@@ -45,6 +45,8 @@ export interface RoomRegistryOptions {
   log: (line: string) => void;
   /** Called for each room made or read (the hub subscribes it to the bus); returns how to stop. */
   opened: (room: Room) => () => void;
+  /** Whether one address makes rooms at ROOM_CREATION's pace (off with flood control). @default true */
+  paced?: boolean;
 }
 
 /** Every room of one server, by the key of its name. */
@@ -54,8 +56,8 @@ export class RoomRegistry {
   #rooms = new Map<string, Room>();
   #closers = new Map<Room, () => void>();
   #options: RoomRegistryOptions;
-  /** Rooms made per address (see ROOM_CREATION). */
-  #made = new TokenBuckets(ROOM_CREATION.burst, ROOM_CREATION.perMinute / 60);
+  /** Rooms made per address (see ROOM_CREATION); null when not paced. */
+  #made: TokenBuckets | null;
   /** The room everyone enters first. */
   readonly lobby: Room;
 
@@ -64,6 +66,9 @@ export class RoomRegistry {
     this.#options = options;
     this.maxRooms = options.maxRooms ?? DEFAULT_MAX_ROOMS;
     this.maxRoomsPerUser = options.maxRoomsPerUser ?? DEFAULT_MAX_ROOMS_PER_USER;
+    this.#made = options.paced === false
+      ? null
+      : new TokenBuckets(ROOM_CREATION.burst, ROOM_CREATION.perMinute / 60);
     let kept: ReturnType<RoomBook["listRooms"]> = [];
     try {
       kept = options.book?.listRooms() ?? [];
@@ -107,7 +112,7 @@ export class RoomRegistry {
    */
   create(name: string, creator: Member): Room {
     const now = this.#options.now();
-    const wait = this.#made.waitMs(creator.address, now);
+    const wait = this.#made?.waitMs(creator.address, now) ?? 0;
     if (wait > 0) {
       this.#options.log(`refused room #${name} from ${creator.name}: made too many lately`);
       throw new ChatError(
@@ -126,7 +131,7 @@ export class RoomRegistry {
         `The server holds ${this.maxRooms} rooms, its most, all in use; join one of them (/rooms lists them)`,
       );
     }
-    this.#made.take(creator.address, now);
+    this.#made?.take(creator.address, now);
     const room = this.#open(name);
     this.save(room);
     return room;

@@ -133,6 +133,8 @@ export class ChatServer {
       now: options.now,
       log: this.#log,
       flood: options.flood,
+      // Turning flood control off (--flood-rate 0) turns off the pace of new rooms too.
+      roomPace: options.flood !== null,
       churn: options.churn,
       history: options.history,
       maxRooms: options.maxRooms,
