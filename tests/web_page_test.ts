@@ -420,6 +420,14 @@ Deno.test("a newcomer's /join, message and /rooms show in the page, other rooms 
       "message",
       (m) => m.from === "小红" && m.text === "yes, me" && m.room === "lobby",
     );
+
+    // Leaving a room: the page says so in the room the server puts you in, and lists it no more.
+    await clickRoom(page, "#team");
+    await waitForText(page, "room-title", "#team");
+    await say(page, "/part done here");
+    await waitForLine(page, "You left #team: done here");
+    await waitForText(page, "room-title", "#lobby");
+    assert.deepEqual(await roomList(page), ["#lobby"]);
   } finally {
     await close();
     await bot.close();
@@ -447,7 +455,10 @@ Deno.test("/topic, /mode, /who, /away, /ignore and /whois answer in the page", a
     await say(page, "/away lunch");
     await waitForLine(page, "lunch; /back when you return");
     await say(page, "/who");
-    await waitForLine(page, "2 here: @Ann (away), @Bob");
+    await waitForLine(page, "2 in #team: @Ann (away), @Bob");
+    // Another room's people are listed where you look.
+    await say(page, "/who #lobby");
+    await waitForLine(page, "2 in #lobby: Bob, Ann (away)");
     await waitForText(page, "users", "@Ann");
     await say(page, "/whois Bob");
     await waitForLine(page, "Bob: here since");

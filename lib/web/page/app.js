@@ -139,6 +139,8 @@ const state = {
   /** Rooms asked to be made current (switches here), whose `current` has not come yet. */
   /** @type {string[]} */
   awaiting: [],
+  /** A room just entered: its `users` come before its `current`, and belong in its view. */
+  entering: "",
   /** A line about the room just left, for the room the server puts you in next. */
   /** @type {Node | null} */
   parting: null,
@@ -669,6 +671,7 @@ function joined(frame) {
   const room = roomOf(frame);
   const name = str(frame, "name");
   if (name === state.name) {
+    state.entering = room.name;
     room.left = "";
     room.users = [];
     room.ops = [];
@@ -714,24 +717,30 @@ function renamed(frame) {
 
 /** @param {Frame} frame */
 function users(frame) {
-  const room = roomOf(frame);
+  const named = str(frame, "room");
+  const room = named ? state.rooms.get(named) : state.current;
   const names = strings(frame.names);
-  room.users = names;
-  room.ops = strings(frame.ops);
-  room.away = strings(frame.away);
-  room.count = Math.max(room.count, names.length);
-  const marked = names.map((name) => personLabel(room, name));
-  systemLine(`${names.length} here: ${marked.join(", ")}`, "info", room);
+  const ops = strings(frame.ops);
+  const away = strings(frame.away);
+  if (room) {
+    room.users = names;
+    room.ops = ops;
+    room.away = away;
+    room.count = Math.max(room.count, names.length);
+  }
+  // The people of a room just entered open its view; any other `/who` answers where you look.
+  const where = room && (room === state.current || room.name === state.entering)
+    ? room
+    : state.current;
+  const marked = names.map((name) =>
+    `${ops.includes(name) ? "@" : ""}${name}${away.includes(name) ? " (away)" : ""}`
+  );
+  systemLine(
+    `${names.length} in #${named || room?.name || "lobby"}: ${marked.join(", ")}`,
+    "info",
+    where,
+  );
   renderPeople();
-}
-
-/**
- * A name as lists show it: `@` for the room's operators, `(away)` after it.
- * @param {Room} room
- * @param {string} name
- */
-function personLabel(room, name) {
-  return `${room.ops.includes(name) ? "@" : ""}${name}${room.away.includes(name) ? " (away)" : ""}`;
 }
 
 /** @param {Frame} frame */
@@ -782,6 +791,7 @@ function parted(frame) {
  */
 function current(name) {
   if (!name) return;
+  state.entering = "";
   const awaited = state.awaiting.indexOf(name);
   if (awaited >= 0) {
     state.awaiting.splice(0, awaited + 1);
