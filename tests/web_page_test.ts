@@ -504,3 +504,30 @@ Deno.test("an invitation, then a kick: the page says so and goes back to the lob
     await server.shutdown();
   }
 });
+
+Deno.test("after a server restart the page is back in the room it showed", async () => {
+  let server = startServer({ webPort: 0 });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, pageUrl(server), "小明");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await server.shutdown("Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    server = startServer(ports);
+    await waitForLine(page, "Reconnected.");
+    // The restarted server forgot #team: the page joins it again, and stays on it.
+    bot = await JsonClient.join(server, "bot");
+    await bot.send({ type: "join", room: "team" });
+    await bot.next("current", (c) => c.room === "team");
+    await say(page, "still in team");
+    await bot.next("message", (m) => m.from === "小明" && m.room === "team");
+    assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#team");
+  } finally {
+    await close();
+    await bot?.close();
+    await server.shutdown();
+  }
+});
