@@ -27,6 +27,7 @@ import {
 import { spawnChat } from "./_chat_command.ts";
 import { readLines } from "../lib/io/line_reader.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
+import type { Page } from "puppeteer-core";
 import { makeCertificate } from "../lib/auth/certs.ts";
 
 function pageUrl(server: ChatServer): string {
@@ -189,6 +190,20 @@ Deno.test("after a server restart the page comes back with the same name", async
   }
 });
 
+/** Asserts that every element shown ends within the screen (the closed people list is off to the side). */
+async function assertFits(page: Page): Promise<void> {
+  const overflow = await page.evaluate(`({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+    wide: [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .filter((e) => !e.closest("[hidden], dialog:not([open])"))
+      .map((e) => e.tagName + "." + e.className),
+  })`) as { scroll: number; client: number; wide: string[] };
+  assert.ok(overflow.scroll <= overflow.client, JSON.stringify(overflow));
+  assert.deepEqual(overflow.wide, []);
+}
+
 Deno.test("on a phone the page fits the screen: no sideways scrolling", async () => {
   const server = startServer({ webPort: 0 });
   const { browser, close } = await launchBrowser();
@@ -207,17 +222,17 @@ Deno.test("on a phone the page fits the screen: no sideways scrolling", async ()
     await waitForLine(page, "这是一条很长的中文消息");
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL("web-phone.png", ARTIFACTS).pathname });
-    // Every element shown ends within the screen (the closed people list is off to the side).
-    const overflow = await page.evaluate(`({
-      scroll: document.documentElement.scrollWidth,
-      client: document.documentElement.clientWidth,
-      wide: [...document.querySelectorAll("body *")]
-        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-        .filter((e) => !e.closest("[hidden], dialog:not([open])"))
-        .map((e) => e.tagName + "." + e.className),
-    })`) as { scroll: number; client: number; wide: string[] };
-    assert.ok(overflow.scroll <= overflow.client, JSON.stringify(overflow));
-    assert.deepEqual(overflow.wide, []);
+    await assertFits(page);
+    // A room with a long name and topic, and the list of rooms, fit too.
+    const room = "长长的房间名字".repeat(4);
+    await say(page, `/join #${room}`);
+    await waitForText(page, "room-title", room);
+    await say(page, `/topic ${"a long topic ".repeat(20)}`);
+    await waitForText(page, "room-topic", "a long topic");
+    await say(page, "/rooms");
+    await waitForLine(page, `#${room} (1 user; you are in it)`);
+    await page.screenshot({ path: new URL("web-phone-rooms.png", ARTIFACTS).pathname });
+    await assertFits(page);
   } finally {
     await close();
     await bot.close();
@@ -360,6 +375,159 @@ Deno.test("scrolled up, the page stays put and offers the new messages, which a 
   } finally {
     await close();
     await bot.close();
+    await server.shutdown();
+  }
+});
+
+/** Clicks the room `name` (with its `#`) in the page's list of rooms. */
+async function clickRoom(page: Page, name: string): Promise<void> {
+  await page.evaluate(`[...document.querySelectorAll("#rooms button.room")]
+    .find((b) => b.textContent === ${JSON.stringify(name)}).click()`);
+}
+
+/** The text of the page's list of rooms, one room a line. */
+function roomList(page: Page): Promise<string[]> {
+  return page.$$eval("#rooms li", (items) => items.map((li) => li.textContent ?? ""));
+}
+
+Deno.test("a newcomer's /join, message and /rooms show in the page, other rooms keep counting", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bot = await JsonClient.join(server, "bot");
+  try {
+    const page = await joinPage(browser, pageUrl(server), "小红");
+    await bot.next("join", (j) => j.name === "小红");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await say(page, "in team now");
+    await waitForLine(page, "小红: in team now");
+    await say(page, "/rooms");
+    await waitForLine(page, "#team (1 user; you are in it)");
+    await waitForLine(page, "#lobby (2 users; you are in it)");
+    assert.equal(await page.title(), "#team — 小红");
+
+    // The lobby goes on while 小红 reads #team: its messages are counted, not lost.
+    await bot.type("anyone in the lobby?");
+    await page.waitForFunction(`[...document.querySelectorAll("#rooms li")]
+      .some((li) => li.textContent.startsWith("#lobby") && li.querySelector(".unread")?.textContent === "1")`);
+    await clickRoom(page, "#lobby");
+    await waitForText(page, "room-title", "#lobby");
+    await waitForLine(page, "bot: anyone in the lobby?");
+    assert.deepEqual(await roomList(page), ["#lobby", "#team"]);
+    // What is typed now goes to the room on screen.
+    await say(page, "yes, me");
+    await bot.next(
+      "message",
+      (m) => m.from === "小红" && m.text === "yes, me" && m.room === "lobby",
+    );
+
+    // Leaving a room: the page says so in the room the server puts you in, and lists it no more.
+    await clickRoom(page, "#team");
+    await waitForText(page, "room-title", "#team");
+    await say(page, "/part done here");
+    await waitForLine(page, "You left #team: done here");
+    await waitForText(page, "room-title", "#lobby");
+    assert.deepEqual(await roomList(page), ["#lobby"]);
+  } finally {
+    await close();
+    await bot.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("/topic, /mode, /who, /away, /ignore and /whois answer in the page", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    const page = await joinPage(browser, pageUrl(server), "Ann");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await say(page, "/topic Project week");
+    await waitForLine(page, "Ann set the topic of #team: Project week");
+    await waitForText(page, "room-topic", "Project week");
+    await say(page, "/topic");
+    await waitForLine(page, "Topic of #team: Project week");
+    await bob.send({ type: "join", room: "team" });
+    await waitForLine(page, "Bob joined");
+    await say(page, "/op Bob");
+    await waitForLine(page, "Ann made Bob an operator of #team");
+    await say(page, "/away lunch");
+    await waitForLine(page, "lunch; /back when you return");
+    await say(page, "/who");
+    await waitForLine(page, "2 in #team: @Ann (away), @Bob");
+    // Another room's people are listed where you look.
+    await say(page, "/who #lobby");
+    await waitForLine(page, "2 in #lobby: Bob, Ann (away)");
+    await waitForText(page, "users", "@Ann");
+    await say(page, "/whois Bob");
+    await waitForLine(page, "Bob: here since");
+    await waitForLine(page, "in #lobby @#team");
+    await say(page, "/ignore Bob");
+    await waitForLine(page, "You ignore Bob now");
+    await say(page, "/part #nowhere");
+    await waitForLine(page, "There is no room #nowhere");
+    assert.ok(
+      await page.$eval(
+        ".log:not([hidden]) > li:last-child",
+        (li) => li.classList.contains("error"),
+      ),
+    );
+  } finally {
+    await close();
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("an invitation, then a kick: the page says so and goes back to the lobby", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    await bob.send({ type: "join", room: "den" });
+    await bob.send({ type: "private", room: "den" });
+    await bob.next("mode", (m) => m.change === "private");
+    const page = await joinPage(browser, pageUrl(server), "Ann");
+    await bob.send({ type: "invite", room: "den", name: "Ann" });
+    await waitForLine(page, "Bob invites you to #den");
+    await say(page, "/join #den");
+    await waitForText(page, "room-title", "#den");
+    await bob.send({ type: "kick", room: "den", name: "Ann", reason: "private talk" });
+    await waitForLine(page, "Bob put you out of #den: private talk");
+    await waitForText(page, "room-title", "#lobby");
+    await say(page, "back in the lobby");
+    await bob.next("message", (m) => m.from === "Ann" && m.room === "lobby");
+  } finally {
+    await close();
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("after a server restart the page is back in the room it showed", async () => {
+  let server = startServer({ webPort: 0 });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, pageUrl(server), "小明");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await server.shutdown("Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    server = startServer(ports);
+    await waitForLine(page, "Reconnected.");
+    // The restarted server forgot #team: the page joins it again, and stays on it.
+    bot = await JsonClient.join(server, "bot");
+    await bot.send({ type: "join", room: "team" });
+    await bot.next("current", (c) => c.room === "team");
+    await say(page, "still in team");
+    await bot.next("message", (m) => m.from === "小明" && m.room === "team");
+    assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#team");
+  } finally {
+    await close();
+    await bot?.close();
     await server.shutdown();
   }
 });

@@ -11,9 +11,14 @@
  * lib/web/page/check.json: plain JavaScript with JSDoc types, so that what
  * is checked is what the browser runs, with no build step.
  *
- * The conversation is kept per room (a room's log, people and unread
- * count), keyed by the `room` of each event, so that a list of rooms can
- * grow from it; today the server has one.
+ * The conversation is kept per room (a room's log, people, topic and
+ * unread count), keyed by the `room` of each event. The room on screen and
+ * the server's current room agree, as in `chat join`: the page follows the
+ * server's `current` (after `/join`, `/part`, a kick), and switching rooms
+ * here sends a `join` of that room, which only makes it current; lines
+ * typed go out with the `room` on screen. What belongs to no room (private
+ * messages, errors, answers such as `/rooms` or `/whois`) goes to the room
+ * on screen.
  *
  * @module
  */
@@ -59,6 +64,10 @@ const PASSWORD_ERRORS = new Set(["password_required", "wrong_password", "throttl
  *   name: string,
  *   log: HTMLOListElement,
  *   users: string[],
+ *   ops: string[],
+ *   away: string[],
+ *   topic: string,
+ *   left: string,
  *   count: number,
  *   unread: number,
  *   seen: Set<number>,
@@ -82,6 +91,7 @@ const view = {
   join: /** @type {HTMLButtonElement} */ (element("join")),
   chat: element("chat-view"),
   title: element("room-title"),
+  topic: element("room-topic"),
   status: element("status"),
   peopleToggle: element("people-toggle"),
   leave: element("leave"),
@@ -126,6 +136,14 @@ const state = {
   rooms: new Map(),
   /** @type {Room | null} */
   current: null,
+  /** Rooms asked to be made current (switches here), whose `current` has not come yet. */
+  /** @type {string[]} */
+  awaiting: [],
+  /** A room just entered: its `users` come before its `current`, and belong in its view. */
+  entering: "",
+  /** A line about the room just left, for the room the server puts you in next. */
+  /** @type {Node | null} */
+  parting: null,
   /** Lines sent, for Up and Down, and where recall is. */
   /** @type {string[]} */
   sent: [],
@@ -374,6 +392,25 @@ function handle(frame) {
       return notice(frame);
     case "info":
       return systemLine(str(frame, "text"), "info");
+    case "part":
+      return parted(frame);
+    case "current":
+      return current(str(frame, "room"));
+    case "topic":
+      return topic(frame);
+    case "mode":
+      return mode(frame);
+    case "invite":
+      return systemLine(
+        `${str(frame, "from")} invites you to #${str(frame, "room")}: /join #${str(frame, "room")}`,
+        "notice",
+      );
+    case "rooms":
+      return roomsList(frame);
+    case "away":
+    case "ignoring":
+    case "whois":
+      return infoBlock(presenceLines(frame));
   }
 }
 
@@ -388,11 +425,33 @@ function welcome(frame) {
   clearInterval(state.countdown);
   setStatus("", false);
   const room = roomNamed(str(frame, "room") || "lobby");
-  room.users = Array.isArray(frame.users)
-    ? frame.users.filter((name) => typeof name === "string")
-    : [];
+  room.users = strings(frame.users);
   room.count = num(frame, "count") ?? room.users.length;
-  showRoom(room);
+  room.left = "";
+  const rooms = strings(frame.rooms);
+  if (!reconnected) {
+    // A new session: the rooms of an earlier one (before Leave) are not yours any more.
+    for (const old of state.rooms.values()) {
+      if (old !== room && !rooms.includes(old.name)) {
+        state.rooms.delete(old.name);
+        old.log.remove();
+      }
+    }
+  }
+  for (const name of rooms) roomNamed(name).left = "";
+  const shown = state.current;
+  if (reconnected && shown && shown !== room && !shown.left) {
+    // A restarted server forgot rooms: join them again, the one on screen last.
+    const lost = [...state.rooms.values()].filter((r) =>
+      r !== room && !r.left && !rooms.includes(r.name) && r !== shown
+    );
+    for (const r of lost) send({ type: "join", room: r.name });
+    state.awaiting = [shown.name];
+    send({ type: "join", room: shown.name });
+  } else {
+    state.awaiting = [];
+    showRoom(room);
+  }
   view.login.hidden = true;
   view.left.hidden = true;
   view.chat.hidden = false;
@@ -472,7 +531,18 @@ function roomNamed(name) {
       if (room && room === state.current && atBottom(log)) clearBelow();
     });
     view.logs.append(log);
-    room = { name, log, users: [], count: 0, unread: 0, seen: new Set() };
+    room = {
+      name,
+      log,
+      users: [],
+      ops: [],
+      away: [],
+      topic: "",
+      left: "",
+      count: 0,
+      unread: 0,
+      seen: new Set(),
+    };
     state.rooms.set(name, room);
   }
   return room;
@@ -484,8 +554,38 @@ function showRoom(room) {
   state.current = room;
   room.unread = 0;
   view.title.textContent = `#${room.name}`;
+  showTopic();
   updateTitle();
   renderRooms();
+  renderPeople();
+  clearBelow();
+  room.log.scrollTop = room.log.scrollHeight;
+}
+
+/** The topic of the room on screen, under its name; and whether you left it. */
+function showTopic() {
+  const room = state.current;
+  if (!room) return;
+  const text = room.left ? `You are not in #${room.name}: ${room.left}` : room.topic;
+  view.topic.textContent = text;
+  view.topic.hidden = text === "";
+  view.topic.title = text;
+}
+
+/**
+ * The room a room event belongs to: the one it names when you are in it (or
+ * were), else the room on screen.
+ * @param {Frame} frame
+ */
+function placeOf(frame) {
+  return state.rooms.get(str(frame, "room")) ?? state.current ?? roomNamed("lobby");
+}
+
+/** @param {unknown} value */
+function strings(value) {
+  return Array.isArray(value)
+    ? value.filter(/** @returns {name is string} */ (name) => typeof name === "string")
+    : [];
 }
 
 /**
@@ -570,6 +670,14 @@ function missed(frame) {
 function joined(frame) {
   const room = roomOf(frame);
   const name = str(frame, "name");
+  if (name === state.name) {
+    state.entering = room.name;
+    room.left = "";
+    room.users = [];
+    room.ops = [];
+    room.away = [];
+    renderRooms();
+  }
   if (!room.users.includes(name)) room.users.push(name);
   room.count = num(frame, "count") ?? room.count + 1;
   const item = line(num(frame, "time"), "system");
@@ -609,21 +717,300 @@ function renamed(frame) {
 
 /** @param {Frame} frame */
 function users(frame) {
-  const room = roomOf(frame);
-  const names = Array.isArray(frame.names)
-    ? frame.names.filter((name) => typeof name === "string")
-    : [];
-  room.users = names;
-  room.count = Math.max(room.count, names.length);
-  systemLine(`${names.length} here: ${names.join(", ")}`, "info", room);
+  const named = str(frame, "room");
+  const room = named ? state.rooms.get(named) : state.current;
+  const names = strings(frame.names);
+  const ops = strings(frame.ops);
+  const away = strings(frame.away);
+  if (room) {
+    room.users = names;
+    room.ops = ops;
+    room.away = away;
+    room.count = Math.max(room.count, names.length);
+  }
+  // The people of a room just entered open its view; any other `/who` answers where you look.
+  const where = room && (room === state.current || room.name === state.entering)
+    ? room
+    : state.current;
+  const marked = names.map((name) =>
+    `${ops.includes(name) ? "@" : ""}${name}${away.includes(name) ? " (away)" : ""}`
+  );
+  systemLine(
+    `${names.length} in #${named || room?.name || "lobby"}: ${marked.join(", ")}`,
+    "info",
+    where,
+  );
   renderPeople();
+}
+
+/** @param {Frame} frame */
+function parted(frame) {
+  const room = roomOf(frame);
+  const name = str(frame, "name");
+  const by = typeof frame.by === "string" ? frame.by : undefined;
+  const reason = str(frame, "reason");
+  const count = num(frame, "count") ?? Math.max(0, room.count - 1);
+  const own = name === state.name;
+  const item = line(num(frame, "time"), "system");
+  if (by !== undefined) {
+    item.append("← ", nameButton(by), " put ", own ? "you" : nameButton(name));
+    item.append(` out of #${room.name}: ${reason} (${plural(count, "user")})`);
+  } else {
+    item.append("← ", own ? "You" : nameButton(name));
+    item.append(` left #${room.name}${reason ? `: ${reason}` : ""} (${plural(count, "user")})`);
+  }
+  room.users = room.users.filter((user) => user !== name);
+  room.ops = room.ops.filter((user) => user !== name);
+  room.count = count;
+  if (!own) {
+    append(room, item, false);
+    renderPeople();
+    return;
+  }
+  if (by !== undefined) {
+    // Put out: the room stays listed, to read back, marked as left.
+    room.left = `put out by ${by}${
+      reason ? `: ${reason}` : ""
+    }; /join #${room.name} to ask back in`;
+    append(room, item, false);
+  } else {
+    // Left on purpose: the room goes; the line is said where the server puts you next.
+    state.rooms.delete(room.name);
+    room.log.remove();
+  }
+  if (room === state.current) state.parting = item.cloneNode(true);
+  else if (state.current && by === undefined) append(state.current, item, false);
+  renderRooms();
+  if (room === state.current) showTopic();
+}
+
+/**
+ * The server's current room is now `name`: the page shows it, unless a
+ * switch made here is still on its way (the last one decides).
+ * @param {string} name
+ */
+function current(name) {
+  if (!name) return;
+  state.entering = "";
+  const awaited = state.awaiting.indexOf(name);
+  if (awaited >= 0) {
+    state.awaiting.splice(0, awaited + 1);
+    if (state.awaiting.length > 0) return;
+  } else {
+    state.awaiting = [];
+  }
+  const room = roomNamed(name);
+  room.left = "";
+  showRoom(room);
+  if (state.parting) {
+    append(room, state.parting, false);
+    state.parting = null;
+  }
+}
+
+/** @param {Frame} frame */
+function topic(frame) {
+  const room = placeOf(frame);
+  const name = str(frame, "room") || room.name;
+  const text = str(frame, "topic");
+  const by = typeof frame.by === "string" ? frame.by : undefined;
+  if (state.rooms.get(name) === room) {
+    room.topic = text;
+    if (room === state.current) showTopic();
+  }
+  if (by === undefined) {
+    systemLine(text ? `Topic of #${name}: ${text}` : `#${name} has no topic`, "info", room);
+    return;
+  }
+  const item = line(num(frame, "time"), "system");
+  item.append(nameButton(by));
+  item.append(text ? ` set the topic of #${name}: ` : ` cleared the topic of #${name}`);
+  if (text) item.append(...linked(text));
+  append(room, item, false);
+}
+
+/** @param {Frame} frame */
+function mode(frame) {
+  const room = placeOf(frame);
+  const by = str(frame, "by");
+  const name = str(frame, "name");
+  const who = name === state.name ? "you" : name;
+  const change = str(frame, "change");
+  if (change === "op" && !room.ops.includes(name)) room.ops.push(name);
+  if (change === "deop") room.ops = room.ops.filter((op) => op !== name);
+  const doer = by || "The server";
+  /** @type {Record<string, string>} */
+  const says = {
+    op: by
+      ? `${doer} made ${who} an operator of #${room.name}`
+      : `${name === state.name ? "You are" : `${name} is`} now an operator of #${room.name}`,
+    deop: `${doer} took operator rights of #${room.name} from ${who}`,
+    private: `${doer} made #${room.name} private: invited users only`,
+    public: `${doer} made #${room.name} public`,
+  };
+  const item = line(num(frame, "time"), "system");
+  item.append(says[change] ?? `#${room.name} changed`);
+  append(room, item, false);
+  renderPeople();
+}
+
+/** @param {Frame} frame */
+function roomsList(frame) {
+  const rooms = Array.isArray(frame.rooms) ? frame.rooms.filter(isRoomEntry) : [];
+  const item = line(undefined, "info");
+  const list = document.createElement("ul");
+  list.className = "room-listing";
+  for (const entry of rooms) {
+    const marks = [
+      entry.private === true ? "private" : "",
+      entry.joined === true ? "you are in it" : "",
+    ]
+      .filter(Boolean).join(", ");
+    const count = typeof entry.count === "number" ? entry.count : 0;
+    const topic = typeof entry.topic === "string" ? entry.topic : "";
+    const row = document.createElement("li");
+    row.append(
+      ...linked(
+        `#${entry.room} (${plural(count, "user")}${marks ? `; ${marks}` : ""})${
+          topic ? `: ${topic}` : ""
+        }`,
+      ),
+    );
+    list.append(row);
+  }
+  item.append(`${plural(rooms.length, "room")}:`, list);
+  if (state.current) append(state.current, item, false);
+}
+
+/**
+ * Lines of one answer (a whois) as one entry in the view on screen: the
+ * first, then the others listed under it.
+ * @param {string[]} lines
+ */
+function infoBlock([first, ...rest]) {
+  if (!state.current) return;
+  const item = line(undefined, "info");
+  item.append(...linked(first));
+  if (rest.length > 0) {
+    const list = document.createElement("ul");
+    list.className = "room-listing";
+    for (const text of rest) {
+      const row = document.createElement("li");
+      row.append(...linked(text));
+      list.append(row);
+    }
+    item.append(list);
+  }
+  append(state.current, item, false);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is { room: string, count?: unknown, topic?: unknown, private?: unknown, joined?: unknown }}
+ */
+function isRoomEntry(value) {
+  return typeof value === "object" && value !== null &&
+    typeof (/** @type {{ room?: unknown }} */ (value).room) === "string";
+}
+
+/**
+ * `away`, `ignoring` and `whois` as the terminal says them (see
+ * lib/protocol/presence_text.ts), one string a line.
+ * @param {Frame} frame
+ * @returns {string[]}
+ */
+function presenceLines(frame) {
+  const name = str(frame, "name");
+  if (frame.type === "away") {
+    const own = name === state.name;
+    if (typeof frame.text !== "string") return [own ? "You are back" : `${name} is back`];
+    const since = num(frame, "since");
+    const at = since === undefined ? "" : ` (since ${when(since)})`;
+    return [
+      own
+        ? `You are away${at}: ${frame.text}; /back when you return`
+        : `${name} is away${at}: ${frame.text}`,
+    ];
+  }
+  if (frame.type === "ignoring") {
+    const names = strings(frame.names);
+    const added = str(frame, "added");
+    const removed = str(frame, "removed");
+    if (added) {
+      return [
+        `You ignore ${added} now: what they say is not shown to you, and they are not told; ` +
+        `/unignore ${added} to see it again`,
+      ];
+    }
+    if (removed) return [`You no longer ignore ${removed}`];
+    return [
+      names.length === 0
+        ? "You ignore nobody; /ignore NAME hides what NAME says"
+        : `You ignore ${plural(names.length, "name")}: ${names.join(", ")}`,
+    ];
+  }
+  const account = frame.account === true ? "the name is an account" : "";
+  if (frame.online !== true) return [`${name} is not here${account ? `; ${account}` : ""}`];
+  const since = num(frame, "since");
+  const idle = num(frame, "idle");
+  const here = [
+    since !== undefined ? `here since ${when(since)}` : "here",
+    idle !== undefined ? `idle ${duration(idle)}` : "",
+    account,
+  ].filter(Boolean).join(", ");
+  const lines = [`${name}: ${here}`];
+  if (typeof frame.away === "string") {
+    const awaySince = num(frame, "awaySince");
+    lines.push(`away${awaySince !== undefined ? ` since ${when(awaySince)}` : ""}: ${frame.away}`);
+  }
+  const ops = strings(frame.ops);
+  const rooms = strings(frame.rooms).map((room) => `${ops.includes(room) ? "@" : ""}#${room}`);
+  lines.push(rooms.length > 0 ? `in ${rooms.join(" ")}` : "in no room you can see");
+  return lines;
+}
+
+/**
+ * A time as the page's lines show it, with its date when it is not today.
+ * @param {number} time
+ */
+function when(time) {
+  const date = new Date(time);
+  const clock = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return date.toDateString() === new Date().toDateString()
+    ? clock
+    : `${date.toLocaleDateString()} ${clock}`;
+}
+
+/**
+ * A duration as people say it, to the minute past one.
+ * @param {number} ms
+ */
+function duration(ms) {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""}`;
+  const days = Math.floor(hours / 24);
+  return `${plural(days, "day")}${hours % 24 ? ` ${hours % 24} h` : ""}`;
+}
+
+/**
+ * `count` and `noun`, in the plural when it is not one.
+ * @param {number} count
+ * @param {string} noun
+ */
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** @param {Frame} frame */
 function notice(frame) {
   const item = line(num(frame, "time"), "notice");
   item.append("*** ", ...linked(str(frame, "text")));
-  for (const room of state.rooms.values()) append(room, item.cloneNode(true), true);
+  const only = state.rooms.get(str(frame, "room"));
+  for (const room of only ? [only] : state.rooms.values()) append(room, item.cloneNode(true), true);
 }
 
 // ---- Rendering -------------------------------------------------------------
@@ -824,7 +1211,9 @@ function renderPeople() {
   if (!room) return;
   const items = room.users.toSorted((a, b) => a.localeCompare(b)).map((name) => {
     const item = document.createElement("li");
+    if (room.ops.includes(name)) item.append("@");
     item.append(nameButton(name));
+    if (room.away.includes(name)) item.append(" (away)");
     if (name === state.name) item.append(" (you)");
     return item;
   });
@@ -844,13 +1233,12 @@ function renderRooms() {
     button.type = "button";
     button.className = "room";
     button.textContent = `#${room.name}`;
-    button.addEventListener("click", () => {
-      showRoom(room);
-      renderPeople();
-      closePeople();
-      room.log.scrollTop = room.log.scrollHeight;
-    });
+    button.addEventListener("click", () => switchTo(room));
     item.append(button);
+    if (room.left) {
+      item.classList.add("left");
+      item.append(" (left)");
+    }
     if (room.unread > 0) {
       const badge = document.createElement("span");
       badge.className = "unread";
@@ -863,6 +1251,20 @@ function renderRooms() {
   view.rooms.replaceChildren(...items);
 }
 
+/**
+ * Shows `room`, and makes it the server's current room too, so that what is
+ * typed without a room acts there (as `chat join` does); a room you left is
+ * only shown, to read back.
+ * @param {Room} room
+ */
+function switchTo(room) {
+  if (!room.left && room !== state.current && send({ type: "join", room: room.name })) {
+    state.awaiting.push(room.name);
+  }
+  showRoom(room);
+  closePeople();
+}
+
 // ---- Typing ----------------------------------------------------------------
 
 view.sendForm.addEventListener("submit", (event) => {
@@ -873,7 +1275,14 @@ view.sendForm.addEventListener("submit", (event) => {
     view.input.focus();
     return;
   }
-  if (!send({ type: "input", text })) {
+  const room = state.current;
+  if (room?.left && !text.startsWith("/")) {
+    view.inputError.textContent = `Not sent: you are not in #${room.name} (${room.left})`;
+    return;
+  }
+  // The room on screen, that the line is typed in; after leaving it, the server's current one.
+  const where = room && !room.left ? { room: room.name } : {};
+  if (!send({ type: "input", text, ...where })) {
     view.inputError.textContent = "Not connected: wait until the chat is back, then send again";
     return;
   }
