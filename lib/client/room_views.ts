@@ -18,6 +18,7 @@
  */
 
 import type { ChatEvent, WelcomeEvent } from "../core/events.ts";
+import { SAID_IN_ROOM } from "../protocol/room_text.ts";
 import type { Line } from "./render.ts";
 import { RoomList } from "./room_list.ts";
 import { Scrollback } from "./scrollback.ts";
@@ -208,18 +209,6 @@ export class RoomViews {
 
 /** Room names from `/rooms` and invitations kept for Tab, at most. */
 const MAX_HEARD = 2_000;
-
-/** Events said in a room, whose lines go to its view. */
-const SAID_IN_ROOM = new Set<ChatEvent["type"]>([
-  "message",
-  "history",
-  "join",
-  "leave",
-  "part",
-  "rename",
-  "topic",
-  "mode",
-]);
 
 function reasonOf(reason: string): string {
   return reason ? `: ${reason}` : "";
