@@ -57,3 +57,14 @@ Deno.test("clipText cuts by display width, never half a wide character", () => {
   assert.equal(clipText("小组讨论", 5), "小组…");
   assert.equal(clipText("小组讨论", 4), "小…");
 });
+
+Deno.test("a short room further on never takes the place of a numbered one before it", () => {
+  // The newcomer's 11 rooms at 80 columns showed "7:#d6 8:#d7 #d9 +2": #d8 (Alt+9) hidden.
+  const rooms = [room("lobby"), ...Array.from({ length: 10 }, (_, i) => room(`d${i}`))];
+  for (let width = 20; width <= 80; width++) {
+    const line = text(rooms, "lobby", width);
+    const shown = [...line.matchAll(/(?:\d:)?#(\w+)/g)].map((m) => m[1]);
+    const order = rooms.map((r) => r.name).slice(0, shown.length);
+    assert.deepEqual(shown, order, `${width} columns: ${line}`);
+  }
+});

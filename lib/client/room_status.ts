@@ -63,7 +63,10 @@ export function statusBar(rooms: readonly RoomEntry[], shown: string, width: num
       const trial = [...chosen, candidate].sort((a, b) => a.index - b.index);
       const hidden = items.length - trial.length;
       const more = hidden > 0 ? 1 + textWidth(`+${hidden}`) : 0;
-      if (total(trial) + more <= width) chosen = trial;
+      // The first that does not fit ends it: a shorter room further on must not take the
+      // place of one before it (Alt+9's room hidden while an unnumbered tenth shows).
+      if (total(trial) + more > width) break;
+      chosen = trial;
     }
   }
   const spans: Span[] = [];
