@@ -103,6 +103,15 @@ export class LineClient {
     return new LineClient(await connectTo(server, options));
   }
 
+  /** A plain-text user (nc) registered as `name`: connected, prompted, welcomed. */
+  static async join(server: ServerAddress, name: string): Promise<LineClient> {
+    const nc = await LineClient.connect(server);
+    await nc.waitFor("Welcome to chat!");
+    await nc.write(`${name}\n`);
+    await nc.waitFor(`Welcome, ${name}!`);
+    return nc;
+  }
+
   /** Whether the connection has ended: no line will come any more. */
   get over(): boolean {
     return this.#over;
@@ -315,6 +324,19 @@ export async function cleanUp(
 ): Promise<void> {
   await Promise.all(clients.map((c) => c.close()));
   await server.shutdown();
+}
+
+/** Every message of the lobby, oldest first, read page by page with `history` frames. */
+export async function allHistory(client: JsonClient): Promise<{ id: number; text: string }[]> {
+  const pages: { id: number; text: string }[][] = [];
+  let before: number | undefined;
+  while (true) {
+    await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
+    const page = (await client.next("history")).messages;
+    if (page.length === 0) return pages.reverse().flat();
+    pages.push(page);
+    before = page[0].id;
+  }
 }
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */

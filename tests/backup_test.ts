@@ -8,24 +8,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { JsonClient, until, withDir } from "./_helpers.ts";
+import { allHistory, JsonClient, until, withDir } from "./_helpers.ts";
 import { runChat } from "./_chat_command.ts";
 import { ServeProcess } from "./_serve_process.ts";
 
 type Message = { id: number; text: string };
-
-/** Every message of the lobby, read page by page with `history` frames. */
-async function allHistory(client: JsonClient): Promise<Message[]> {
-  const pages: Message[][] = [];
-  let before: number | undefined;
-  while (true) {
-    await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
-    const page = (await client.next("history")).messages as Message[];
-    if (page.length === 0) return pages.reverse().flat();
-    pages.push(page);
-    before = page[0].id;
-  }
-}
 
 Deno.test("chat backup copies a live server under load; the restored copy serves every message echoed before it began", async () => {
   await withDir(async (dir) => {

@@ -10,19 +10,10 @@ import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer, tempStore } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
 
-/** A plain-text user, registered as `name`. */
-async function person(server: ReturnType<typeof startServer>, name: string): Promise<LineClient> {
-  const nc = await LineClient.connect(server);
-  await nc.waitFor("Welcome to chat!");
-  await nc.write(`${name}\n`);
-  await nc.waitFor(`Welcome, ${name}!`);
-  return nc;
-}
-
 Deno.test("over TCP, a JSON bot and a plain-text user set and see away, and whois tells it", async () => {
   const server = startServer({ flood: null });
   const bot = await JsonClient.join(server, "Bot");
-  const ann = await person(server, "Ann");
+  const ann = await LineClient.join(server, "Ann");
   try {
     await ann.write("/away gone for lunch\n");
     await ann.waitFor(/^You are away \(since \d\d:\d\d\): gone for lunch; \/back when you return$/);
@@ -63,7 +54,7 @@ Deno.test("over TCP, what an ignored person says reaches neither a JSON nor a pl
   const server = startServer({ flood: null });
   const eve = await JsonClient.join(server, "Eve");
   const bot = await JsonClient.join(server, "Bot");
-  const ann = await person(server, "Ann");
+  const ann = await LineClient.join(server, "Ann");
   try {
     await bot.send({ type: "ignore", name: "eve" });
     assert.deepEqual(await bot.next("ignoring"), {

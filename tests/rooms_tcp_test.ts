@@ -8,19 +8,10 @@
 import assert from "node:assert/strict";
 import { cleanUp, JsonClient, LineClient, startServer } from "./_helpers.ts";
 
-/** A plain-text user, registered as `name`. */
-async function person(server: ReturnType<typeof startServer>, name: string): Promise<LineClient> {
-  const nc = await LineClient.connect(server);
-  await nc.waitFor("Welcome to chat!");
-  await nc.write(`${name}\n`);
-  await nc.waitFor(`Welcome, ${name}!`);
-  return nc;
-}
-
 Deno.test("JSON and plain-text users in several rooms: each line reaches its room, marked when not current", async () => {
   const server = startServer({ flood: null });
   const ann = await JsonClient.join(server, "Ann");
-  const bob = await person(server, "Bob");
+  const bob = await LineClient.join(server, "Bob");
   const old = await JsonClient.join(server, "Old");
   try {
     await ann.send({ type: "join", room: "#team" });
@@ -65,7 +56,7 @@ Deno.test("over TCP, a non-operator's /kick and a private room's door change not
   const server = startServer({ flood: null });
   const ann = await JsonClient.join(server, "Ann");
   const bob = await JsonClient.join(server, "Bob");
-  const cat = await person(server, "Cat");
+  const cat = await LineClient.join(server, "Cat");
   try {
     await ann.send({ type: "join", room: "ta" });
     await ann.next("current");
@@ -99,7 +90,7 @@ Deno.test("over TCP, a non-operator's /kick and a private room's door change not
 Deno.test("a plain-text user sees someone who leaves the chat leave once, however many rooms they shared", async () => {
   const server = startServer({ flood: null });
   const ann = await JsonClient.join(server, "Ann");
-  const bob = await person(server, "Bob");
+  const bob = await LineClient.join(server, "Bob");
   try {
     for (const room of ["a", "b"]) {
       await ann.send({ type: "join", room });

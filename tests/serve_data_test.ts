@@ -10,23 +10,10 @@ import assert from "node:assert/strict";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { hashPassword } from "../lib/auth/passwords.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
-import { JsonClient, withDir } from "./_helpers.ts";
+import { allHistory, JsonClient, withDir } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
 
 type Message = { id: number; text: string };
-
-/** Every message of the lobby, read page by page with `history` frames. */
-async function allHistory(client: JsonClient): Promise<Message[]> {
-  const pages: Message[][] = [];
-  let before: number | undefined;
-  while (true) {
-    await client.send({ type: "history", count: 1000, ...(before ? { before } : {}) });
-    const page = (await client.next("history")).messages as Message[];
-    if (page.length === 0) return pages.reverse().flat();
-    pages.push(page);
-    before = page[0].id;
-  }
-}
 
 const CHEAP = { ln: 10, r: 8, p: 1 };
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
 import { errorMessage } from "../core/errors.ts";
 
 /** How much history is kept. */
@@ -66,27 +66,28 @@ export interface PruneCounts {
  * with the event loop free between steps.
  */
 export class Pruner {
-  #db: DatabaseSync;
+  /** Prepares (once) a statement of the store's connection: the store's own cache. */
+  #statement: (sql: string) => StatementSync;
   #policy: RetentionPolicy;
   #transact: (work: () => void) => void;
   #now: () => number;
-  #statements = new Map<string, StatementSync>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   /** Totals since the pruner was made. */
   readonly counts: PruneCounts = { messages: 0, privates: 0, pages: 0, steps: 0, longestStepMs: 0 };
 
   /**
-   * A pruner of `db` by `policy`; `transact` runs a step in one transaction
-   * (the store's, so that it waits for other writes); `now` in ms.
+   * A pruner by `policy` of the database whose statements `statement`
+   * prepares; `transact` runs a step in one transaction (the store's, so that
+   * it waits for other writes); `now` in ms.
    */
   constructor(
-    db: DatabaseSync,
+    statement: (sql: string) => StatementSync,
     policy: RetentionPolicy,
     transact: (work: () => void) => void,
     now: () => number = Date.now,
   ) {
-    this.#db = db;
+    this.#statement = statement;
     this.#policy = policy;
     this.#transact = transact;
     this.#now = now;
@@ -241,14 +242,5 @@ export class Pruner {
 
   #get(sql: string, ...values: (string | number)[]): Record<string, unknown> | undefined {
     return this.#statement(sql).get(...values);
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }

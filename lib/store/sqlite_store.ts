@@ -351,7 +351,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
 
   /** A pruner of this store by `policy`, not started: its `pass()` runs step by step. */
   pruner(policy: RetentionPolicy, now: () => number = Date.now): Pruner {
-    return new Pruner(this.#db, policy, (work) => {
+    return new Pruner((sql) => this.#statement(sql), policy, (work) => {
       // Deletions need not wait for the disk: one lost in a crash is pruned again.
       this.#db.exec("PRAGMA synchronous = NORMAL");
       try {
