@@ -82,6 +82,8 @@ Deno.test("chat join waits out a restart of chat serve with a countdown and rejo
       bob = await JsonClient.join(port, "Bob");
       const screen = await shows(socket, new RegExp(`Reconnected to ${address} as Alice`));
       assert.doesNotMatch(screen, /\[exit/, screen);
+      // Without --data the new server knows nothing of what was said meanwhile, and says so.
+      await shows(socket, /messages in #lobby from while you were away may be missing/);
       await shows(socket, /^Alice>/m);
       await typeLine(socket, "back after the restart");
       const said = await bob.next("message");

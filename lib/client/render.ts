@@ -287,7 +287,7 @@ export function statusLine(text: string, now: number, tone: Tone = "status"): Li
 export function gapLines(room: string | null, now: number): Line[] {
   const text = room === null
     ? "private messages sent to you while you were away may be missing"
-    : `some messages in #${room} from while you were away are no longer kept`;
+    : `messages in #${room} from while you were away may be missing: the server no longer has them`;
   return [statusLine(text, now, "info")];
 }
 
