@@ -698,7 +698,10 @@ class InteractiveJoin {
    * messages) where some of it is no longer kept.
    */
   #onReplay(replay: ReplayEvent): void {
+    // It comes instead of history; a history after it (a new stream's) is still the reconnect's.
+    const rejoined = this.#rejoined;
     for (const message of replay.messages) this.#onEvent(message);
+    this.#rejoined = rejoined;
     for (const room of replay.gaps ?? []) {
       const lines = gapLines(room, Date.now());
       if (room === this.#views.shown || !this.#views.list.get(room)) this.#print(lines);
