@@ -254,10 +254,14 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         : [];
     case "ping":
     case "pong":
-    // The delivery frames are the connection's business (see docs/PROTOCOL.md, "Delivery").
-    case "replay":
     case "sent":
       return [];
+    case "replay":
+      return [
+        ...event.messages.flatMap((message) => renderEvent(message, context)),
+        ...(event.gaps ?? []).flatMap((room) => gapLines(room, now)),
+        ...(event.privateGap ? gapLines(null, now) : []),
+      ];
     case "part":
     case "current":
     case "topic":
@@ -274,6 +278,17 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
  */
 export function statusLine(text: string, now: number, tone: Tone = "status"): Line {
   return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${clean(text)}`, tone }] };
+}
+
+/**
+ * What a replay after a drop could not bring back: messages of `room` the
+ * server no longer keeps, or (null) private messages it could not vouch for.
+ */
+export function gapLines(room: string | null, now: number): Line[] {
+  const text = room === null
+    ? "private messages sent to you while you were away may be missing"
+    : `messages in #${room} from while you were away may be missing: the server no longer has them`;
+  return [statusLine(text, now, "info")];
 }
 
 /** The prompt before the input line: the name, and whether (and why, `note`) we are offline. */
