@@ -22,6 +22,8 @@ export type ClientFrame =
     client?: string;
     resume?: string;
     password?: string;
+    /** Over a WebSocket: several frames may share one message, separated by newlines. */
+    batch?: boolean;
   }
   | { type: "say"; text: string; room?: string }
   | { type: "me"; text: string; room?: string }
