@@ -1,0 +1,133 @@
+/**
+ * The web page over a flaky link (issue 15), in a real browser: a proxy
+ * between the browser and the web port (tests/_proxy.ts) stops passing
+ * anything, a TCP user speaks and the person types a line meanwhile, then
+ * the link drops. Once the page is back, it shows each line said meanwhile
+ * once, and the line typed is posted once; the page's side of delivery is
+ * also checked on its own (lib/web/page/delivery.js).
+ */
+
+import assert from "node:assert/strict";
+import { JsonClient, startServer } from "./_helpers.ts";
+import { joinPage, launchBrowser, say, waitForLine } from "./_browser.ts";
+import { FaultProxy, type Side } from "./_proxy.ts";
+import type { Page } from "puppeteer-core";
+import { Delivery, postingOf } from "../lib/web/page/delivery.js";
+
+/** The lines of the conversation on screen, as text. */
+function shownLines(page: Page): Promise<string[]> {
+  return page.evaluate(
+    `[...document.querySelectorAll(".log:not([hidden]) li")].map((li) => li.textContent)`,
+  ) as Promise<string[]>;
+}
+
+/** How many of `lines` contain `text`. */
+function count(lines: string[], text: string): number {
+  return lines.filter((line) => line.includes(text)).length;
+}
+
+// Cut on the page's side only, the server keeps the dead connection and the
+// page resumes it (the replay comes from what was handed to it); cut on both,
+// the server lets the page go and it logs in again (the replay comes from
+// the room's history).
+for (const sides of [["client"], ["client", "server"]] as Side[][]) {
+  Deno.test(`after the link drops (${sides.join(" and ")} side), the page shows what was said meanwhile once, and posts a line typed meanwhile once`, async () => {
+    const server = startServer({ webPort: 0, history: 50 });
+    const proxy = FaultProxy.start(server.webAddr!.port);
+    const { browser, close } = await launchBrowser();
+    const bob = await JsonClient.join(server, "Bob");
+    try {
+      const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+      await bob.type("before the link drops");
+      await waitForLine(page, "Bob: before the link drops");
+
+      // Nothing passes any more, and neither end knows.
+      proxy.freezeAll();
+      const meanwhile = ["said meanwhile 1", "said meanwhile 2", "said meanwhile 3"];
+      for (const text of meanwhile) await bob.type(text);
+      await bob.next("message", (m) => m.text === meanwhile[2]);
+      await say(page, "typed meanwhile");
+      await waitForLine(page, "typed meanwhile (sending…)");
+
+      // The link drops: the page notices and comes back through the proxy.
+      for (const link of proxy.connections) for (const side of sides) link.cut(side);
+      await bob.next("message", (m) => m.from === "小明" && m.text === "typed meanwhile");
+      for (const text of meanwhile) await waitForLine(page, `Bob: ${text}`);
+
+      // Markers both ways: a line shown twice or posted twice would come before them.
+      await say(page, "after the link is back");
+      await bob.next("message", (m) => m.text === "after the link is back");
+      await bob.type("marker from Bob");
+      await waitForLine(page, "Bob: marker from Bob");
+      await waitForLine(page, "小明: after the link is back");
+      const lines = await shownLines(page);
+      for (const text of ["before the link drops", ...meanwhile, "typed meanwhile"]) {
+        assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
+      }
+      assert.equal(count(lines, "(sending…)"), 0, lines.join("\n"));
+      const typed = bob.events().filter((e) => e.type === "message" && e.text === "typed meanwhile");
+      assert.equal(typed.length, 1);
+    } finally {
+      await close();
+      await bob.close();
+      await proxy.close();
+      await server.shutdown();
+    }
+  });
+}
+
+Deno.test("postingOf: the lines that post a message, as the server parses them", () => {
+  const cases: [string, ReturnType<typeof postingOf>][] = [
+    ["hello there ", { kind: "message", text: "hello there" }],
+    ["//not a command", { kind: "message", text: "/not a command" }],
+    ["/me waves", { kind: "action", text: "waves" }],
+    ["/ME waves", { kind: "action", text: "waves" }],
+    ["/msg 小明 a secret", { kind: "private", text: "a secret" }],
+    ["@小明: hi", { kind: "private", text: "hi" }],
+    ["/who", undefined],
+    ["/join #team", undefined],
+    ["exit", undefined],
+  ];
+  for (const [line, posting] of cases) assert.deepEqual(postingOf(line), posting, line);
+});
+
+Deno.test("Delivery: since and stream after the first welcome; a new stream starts again", () => {
+  const delivery = new Delivery<string>();
+  assert.deepEqual(delivery.hello(), { acks: true });
+  assert.equal(delivery.welcomed("s1", 40), false);
+  assert.equal(delivery.replaying, false);
+  assert.ok(delivery.firstShown(41));
+  assert.equal(delivery.firstShown(41), false);
+  assert.equal(delivery.toAck(), 41);
+  assert.equal(delivery.toAck(), undefined);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 41, stream: "s1" });
+  assert.equal(delivery.welcomed("s1", 45), true);
+  assert.equal(delivery.replaying, true);
+  assert.equal(delivery.seen, 41);
+  assert.equal(delivery.shown(41), true);
+  // The server restarted without a store: its ids start again.
+  delivery.hello();
+  assert.equal(delivery.welcomed("s2", 3), false);
+  assert.equal(delivery.seen, 3);
+  assert.equal(delivery.shown(41), false);
+});
+
+Deno.test("Delivery: a pending line is sent once per connection, its echo takes its place, sent settles it", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 0);
+  const first = delivery.add({ type: "input", text: "hi" }, postingOf("hi")!, "lobby", "item 1");
+  delivery.add({ type: "input", text: "/me waves" }, postingOf("/me waves")!, "lobby", "item 2");
+  assert.deepEqual(delivery.toSend().map((p) => p.frame.text), ["hi", "/me waves"]);
+  assert.deepEqual(delivery.toSend(), []);
+  assert.equal(typeof first.frame.cid, "string");
+  // The connection is lost and comes back: both go again, with the same cids.
+  delivery.hello();
+  delivery.welcomed("s", 0);
+  assert.deepEqual(delivery.toSend().map((p) => p.frame.cid), delivery.pending.map((p) => p.cid));
+  assert.equal(delivery.echoOf("message", "hi", "team", 7), undefined);
+  assert.equal(delivery.echoOf("message", "hi", "lobby", 7)?.item, "item 1");
+  assert.equal(delivery.echoOf("message", "hi", "lobby", 8), undefined);
+  assert.equal(delivery.settle(first.cid)?.shownAs, 7);
+  assert.equal(delivery.settle(first.cid), undefined);
+  assert.equal(delivery.pending.length, 1);
+});
