@@ -65,7 +65,9 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
         assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
       }
       assert.equal(count(lines, "(sending…)"), 0, lines.join("\n"));
-      const typed = bob.events().filter((e) => e.type === "message" && e.text === "typed meanwhile");
+      const typed = bob.events().filter((e) =>
+        e.type === "message" && e.text === "typed meanwhile"
+      );
       assert.equal(typed.length, 1);
     } finally {
       await close();
@@ -130,4 +132,14 @@ Deno.test("Delivery: a pending line is sent once per connection, its echo takes 
   assert.equal(delivery.settle(first.cid)?.shownAs, 7);
   assert.equal(delivery.settle(first.cid), undefined);
   assert.equal(delivery.pending.length, 1);
+});
+
+Deno.test("Delivery: with a server that has no streams, ids shown stay shown and no replay is awaited", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed(undefined, undefined);
+  assert.ok(delivery.firstShown(5));
+  assert.deepEqual(delivery.hello(), { acks: true });
+  assert.equal(delivery.welcomed(undefined, undefined), false);
+  assert.equal(delivery.replaying, false);
+  assert.equal(delivery.firstShown(5), false);
 });

@@ -97,21 +97,24 @@ export class Delivery {
   /**
    * Takes a `welcome`'s `stream` and `last`. Returns whether the ids shown
    * so far still mean something (the same stream); a new stream starts
-   * from its `last`.
+   * from its `last`. A server without streams (older) keeps its ids as
+   * they were.
    * @param {unknown} stream
    * @param {unknown} last
    */
   welcomed(stream, last) {
-    const same = typeof stream === "string" && stream === this.stream;
-    this.replaying = this.#asked && typeof stream === "string";
     this.acked = 0;
     for (const entry of this.pending) entry.sentHere = false;
-    if (!same) {
-      this.stream = typeof stream === "string" ? stream : undefined;
-      this.seen = typeof last === "number" && Number.isSafeInteger(last) ? last : 0;
-      this.#shown.clear();
+    if (typeof stream !== "string") {
+      this.replaying = false;
+      return false;
     }
-    return same;
+    this.replaying = this.#asked;
+    if (stream === this.stream) return true;
+    if (this.stream !== undefined) this.#shown.clear();
+    this.stream = stream;
+    this.seen = typeof last === "number" && Number.isSafeInteger(last) ? last : 0;
+    return false;
   }
 
   /**
