@@ -8,8 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { JsonClient, startServer } from "./_helpers.ts";
-import { joinPage, launchBrowser, say, waitForLine } from "./_browser.ts";
+import { JsonClient, startServer, within } from "./_helpers.ts";
+import { joinPage, launchBrowser, openPage, say, waitForLine } from "./_browser.ts";
 import { FaultProxy, type Side } from "./_proxy.ts";
 import type { Page } from "puppeteer-core";
 import { Delivery, postingOf } from "../lib/web/page/delivery.js";
@@ -77,6 +77,45 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
     }
   });
 }
+
+Deno.test("the page acknowledges what it showed, batched, up to the newest id", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    const page = await openPage(browser, `http://127.0.0.1:${server.webAddr!.port}/`);
+    // What the page sends on its socket, as the browser's devtools see it.
+    const frames: Record<string, unknown>[] = [];
+    const changed = { wake: () => {} };
+    const cdp = await page.createCDPSession();
+    await cdp.send("Network.enable");
+    cdp.on("Network.webSocketFrameSent", ({ response }) => {
+      frames.push(JSON.parse(response.payloadData));
+      changed.wake();
+    });
+    await page.locator("#name").fill("Ann");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    assert.equal(frames.find((f) => f.type === "hello")?.acks, true);
+    for (let i = 1; i <= 5; i++) await bob.type(`line ${i}`);
+    const last = await bob.next("message", (m) => m.text === "line 5");
+    await waitForLine(page, "Bob: line 5");
+    await within(
+      new Promise<void>((resolve) => {
+        changed.wake = () => frames.some((f) => f.type === "ack" && f.id === last.id) && resolve();
+        changed.wake();
+      }),
+      () =>
+        `no ack of ${last.id}; the page sent:\n${frames.map((f) => JSON.stringify(f)).join("\n")}`,
+    );
+    const acks = frames.filter((f) => f.type === "ack");
+    assert.ok(acks.length < 5, JSON.stringify(acks));
+  } finally {
+    await close();
+    await bob.close();
+    await server.shutdown();
+  }
+});
 
 Deno.test("postingOf: the lines that post a message, as the server parses them", () => {
   const cases: [string, ReturnType<typeof postingOf>][] = [
