@@ -153,7 +153,7 @@ Deno.test("Delivery: since and stream after the first welcome; a new stream star
   assert.equal(delivery.shown(41), false);
 });
 
-Deno.test("Delivery: a pending line is sent once per connection, its echo takes its place, sent settles it", () => {
+Deno.test("Delivery: a pending line is sent once per connection, its echo is known by its text, sent settles it", () => {
   const delivery = new Delivery<string>();
   delivery.welcomed("s", 0);
   const first = delivery.add({ type: "input", text: "hi" }, postingOf("hi")!, "lobby", "item 1");

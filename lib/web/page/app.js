@@ -646,10 +646,9 @@ function message(frame, room, old) {
     item.append(nameButton(from), ": ", ...linked(text));
   }
   const kind = frame.action === true ? "action" : "message";
-  const typed = own ? delivery.echoOf(kind, text, room.name, id) : undefined;
-  // The echo of a line shown as sending takes its place.
-  if (typed) typed.item.replaceWith(item);
-  else append(room, item, !old && !own);
+  // The echo of a line shown as sending replaces it, where it landed in the conversation.
+  if (own) delivery.echoOf(kind, text, room.name, id)?.item.remove();
+  append(room, item, !old && !own);
   if (mention && !old) notify(`${from} mentioned you in #${room.name}`, text);
   acknowledgeSoon();
 }
@@ -677,9 +676,8 @@ function privateMessage(frame, old) {
   } else {
     item.append(tag, nameButton(from), ": ", ...linked(text));
   }
-  const typed = own ? delivery.echoOf("private", text, "", num(frame, "id")) : undefined;
-  if (typed) typed.item.replaceWith(item);
-  else append(room, item, !own);
+  if (own) delivery.echoOf("private", text, "", num(frame, "id"))?.item.remove();
+  append(room, item, !own);
   if (!own && !old) notify(`Private message from ${from}`, text);
   acknowledgeSoon();
 }
