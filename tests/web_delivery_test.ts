@@ -8,8 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { JsonClient, startServer, within } from "./_helpers.ts";
-import { joinPage, launchBrowser, openPage, say, waitForLine } from "./_browser.ts";
+import { JsonClient, startServer, tempStore, within } from "./_helpers.ts";
+import { joinPage, launchBrowser, openPage, say, waitForLine, waitForText } from "./_browser.ts";
 import { FaultProxy, type Side } from "./_proxy.ts";
 import type { Page } from "puppeteer-core";
 import { Delivery, postingOf } from "../lib/web/page/delivery.js";
@@ -77,6 +77,42 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
     }
   });
 }
+
+Deno.test("a line typed while the server is away waits, marked as sending, and is posted once when the page is back", async () => {
+  const data = await tempStore();
+  let server = startServer({ webPort: 0, store: data.store });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${ports.webPort}/`, "小明");
+    await say(page, "before the restart");
+    await waitForLine(page, "小明: before the restart");
+    await server.shutdown("Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    await say(page, "typed while away");
+    await waitForLine(page, "typed while away (sending…)");
+
+    server = startServer({ ...ports, store: data.store });
+    bot = await JsonClient.join(server, "bot");
+    await page.waitForFunction(`document.querySelector(".log .pending") === null`);
+    await say(page, "after it is back");
+    await bot.next("message", (m) => m.text === "after it is back");
+    await bot.send({ type: "history" });
+    const said = (await bot.next("history")).messages.map((m) => m.text);
+    assert.deepEqual(said, ["before the restart", "typed while away", "after it is back"]);
+    await waitForLine(page, "小明: after it is back");
+    const lines = await shownLines(page);
+    for (const text of ["before the restart", "typed while away"]) {
+      assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
+    }
+  } finally {
+    await close();
+    await bot?.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+});
 
 Deno.test("the page acknowledges what it showed, batched, up to the newest id", async () => {
   const server = startServer({ webPort: 0 });
@@ -171,6 +207,16 @@ Deno.test("Delivery: a pending line is sent once per connection, its echo is kno
   assert.equal(delivery.settle(first.cid)?.shownAs, 7);
   assert.equal(delivery.settle(first.cid), undefined);
   assert.equal(delivery.pending.length, 1);
+});
+
+Deno.test("Delivery: a page open for long keeps the newest 20,000 ids shown", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 0);
+  for (let id = 1; id <= 20_001; id++) delivery.firstShown(id);
+  assert.equal(delivery.shown(1), false);
+  assert.equal(delivery.shown(2), true);
+  assert.equal(delivery.firstShown(20_001), false);
+  assert.equal(delivery.seen, 20_001);
 });
 
 Deno.test("Delivery: with a server that has no streams, ids shown stay shown and no replay is awaited", () => {

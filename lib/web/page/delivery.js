@@ -16,6 +16,14 @@
 /** The page acknowledges what it showed at most this often, in ms. */
 export const ACK_EVERY_MS = 1_000;
 
+/**
+ * Ids kept to know a message shown before: a replay brings only ids past
+ * `since`, so only history pages (at most 1000 messages) can repeat older
+ * ones; the oldest known go past this many, so that a page left open for
+ * weeks stays small.
+ */
+const KEEP_IDS = 20_000;
+
 /** Commands that post a message (as the server's parser reads a line; see lib/core/commands.ts). */
 const POSTING_COMMANDS = new Set(["me", "msg"]);
 
@@ -126,6 +134,13 @@ export class Delivery {
     if (id === undefined) return true;
     if (this.#shown.has(id)) return false;
     this.#shown.add(id);
+    if (this.#shown.size > KEEP_IDS) {
+      // A set iterates in the order ids were added: the first is the oldest known.
+      for (const old of this.#shown) {
+        this.#shown.delete(old);
+        break;
+      }
+    }
     if (id > this.seen) this.seen = id;
     return true;
   }
