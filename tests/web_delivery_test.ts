@@ -46,6 +46,10 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
       const meanwhile = ["said meanwhile 1", "said meanwhile 2", "said meanwhile 3"];
       for (const text of meanwhile) await bob.type(text);
       await bob.next("message", (m) => m.text === meanwhile[2]);
+      // Handed to the connection that dies: a resume gets it again (a new login keeps no
+      // private messages without a store and an account).
+      const resumed = sides.length === 1;
+      if (resumed) await bob.send({ type: "msg", to: "小明", text: "whispered meanwhile" });
       await say(page, "typed meanwhile");
       await waitForLine(page, "typed meanwhile (sending…)");
 
@@ -53,6 +57,7 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
       for (const link of proxy.connections) for (const side of sides) link.cut(side);
       await bob.next("message", (m) => m.from === "小明" && m.text === "typed meanwhile");
       for (const text of meanwhile) await waitForLine(page, `Bob: ${text}`);
+      if (resumed) await waitForLine(page, "(private)Bob: whispered meanwhile");
 
       // Markers both ways: a line shown twice or posted twice would come before them.
       await say(page, "after the link is back");
@@ -61,7 +66,8 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
       await waitForLine(page, "Bob: marker from Bob");
       await waitForLine(page, "小明: after the link is back");
       const lines = await shownLines(page);
-      for (const text of ["before the link drops", ...meanwhile, "typed meanwhile"]) {
+      const once = ["before the link drops", ...meanwhile, "typed meanwhile"];
+      for (const text of resumed ? [...once, "whispered meanwhile"] : once) {
         assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
       }
       assert.equal(count(lines, "(sending…)"), 0, lines.join("\n"));
@@ -77,6 +83,28 @@ for (const sides of [["client"], ["client", "server"]] as Side[][]) {
     }
   });
 }
+
+Deno.test("when the server no longer keeps what came meanwhile, the page says so in the room", async () => {
+  const server = startServer({ webPort: 0 });
+  const proxy = FaultProxy.start(server.webAddr!.port);
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+    proxy.freezeAll();
+    await bob.type("said while away, kept nowhere");
+    for (const link of proxy.connections) link.cut();
+    await waitForLine(page, "some messages in #lobby from while you were away are no longer kept");
+    await bob.type("said once back");
+    await waitForLine(page, "Bob: said once back");
+    assert.equal(count(await shownLines(page), "kept nowhere"), 0);
+  } finally {
+    await close();
+    await bob.close();
+    await proxy.close();
+    await server.shutdown();
+  }
+});
 
 Deno.test("a line typed while the server is away waits, marked as sending, and is posted once when the page is back", async () => {
   const data = await tempStore();
