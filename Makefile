@@ -150,6 +150,7 @@ bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label fanout-100 --workload fanout --members 100 --senders 10 --rate 10 --duration 10
 	@$(BENCH) --label fanout-500-ws --transport ws --workload fanout --members 500 --senders 50 --rate 10 --duration 10
+	@$(BENCH) --label fanout-500-ws-batch --transport ws-batch --workload fanout --members 500 --senders 50 --rate 10 --duration 10
 	@$(BENCH) --label saturation-100 --workload saturation --members 100 --senders 10 --window 16 --duration 10
 	@$(BENCH) --label slow-none --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20
 	@$(BENCH) --label slow-one --workload fanout --members 100 --senders 10 --rate 50 --size 1000 --duration 20 --stalled 1

@@ -58,8 +58,11 @@ export interface WorkerConfig {
   acks: boolean;
 }
 
-/** How the simulated users connect: TCP, or the web page's WebSocket (`/socket`). */
-export type Transport = "tcp" | "ws";
+/**
+ * How the simulated users connect: TCP, or the web page's WebSocket
+ * (`/socket`), one frame per message or, asking for `batch`, several.
+ */
+export type Transport = "tcp" | "ws" | "ws-batch";
 
 /** Commands from the coordinator. */
 export type Command =

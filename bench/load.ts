@@ -97,8 +97,9 @@ Server:
   --server-main PATH      main.ts of the spawned server (default: this checkout's),
                           to measure another checkout (git worktree) for comparison
   --profile DIR           spawned server writes a V8 CPU profile into DIR on exit
-  --transport T           tcp | ws: members join over TCP, or over the web
-                          page's WebSocket (not with --stalled)     (default tcp)
+  --transport T           tcp | ws | ws-batch: members join over TCP, or over
+                          the web page's WebSocket, one frame per message or
+                          (ws-batch) several (not with --stalled)   (default tcp)
   --web-port PORT         the web page's port, when not --spawn        (default 7778)
   --host HOST             server address, loopback only                (default 127.0.0.1)
   --port PORT             server port, when not --spawn                 (default 7777)
@@ -301,10 +302,12 @@ export function parseOptions(args: string[]): Options | null {
   if (options.spawn && options.pid !== null) {
     throw new UsageError("--spawn and --pid exclude each other: --spawn knows the pid");
   }
-  if (options.transport !== "tcp" && options.transport !== "ws") {
-    throw new UsageError(`Unknown transport: ${options.transport} (expected tcp or ws)`);
+  if (!["tcp", "ws", "ws-batch"].includes(options.transport)) {
+    throw new UsageError(
+      `Unknown transport: ${options.transport} (expected tcp, ws or ws-batch)`,
+    );
   }
-  if (options.transport === "ws" && options.stalled > 0) {
+  if (options.transport !== "tcp" && options.stalled > 0) {
     throw new UsageError("--stalled needs --transport tcp (a WebSocket client reads on its own)");
   }
   if (options.profile && !options.spawn) throw new UsageError("--profile needs --spawn");
@@ -636,7 +639,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       profileDir: options.profile,
       startTimeoutMs: 15_000,
       cpus: options.pin?.server,
-      web: options.transport === "ws",
+      web: options.transport !== "tcp",
     });
     pid = run.server.pid;
     port = run.server.port;

@@ -117,7 +117,7 @@ class Member {
   /** Settles when registration succeeds (true) or fails (false). */
   readonly settled = Promise.withResolvers<boolean>();
   #conn: Deno.Conn | null = null;
-  /** With transport "ws": the WebSocket instead of the connection. */
+  /** Over the WebSocket: the socket instead of the connection. */
   #socket: WebSocket | null = null;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
@@ -152,7 +152,7 @@ class Member {
 
   /** Connects, sends `hello` and reads until the connection ends. */
   async open(): Promise<void> {
-    if (config.transport === "ws") return await this.#openSocket();
+    if (config.transport !== "tcp") return await this.#openSocket();
     try {
       if (config.caCert === null) {
         const conn = await Deno.connect({ hostname: config.host, port: config.port });
@@ -217,8 +217,9 @@ class Member {
   }
 
   /**
-   * Joins over the web page's WebSocket: each message is one frame, handled
-   * as a line read at the time it arrives.
+   * Joins over the web page's WebSocket: each message is one frame (or, with
+   * ws-batch, several, one a line), handled as lines read at the time it
+   * arrives.
    */
   async #openSocket(): Promise<void> {
     const ended = Promise.withResolvers<void>();
@@ -232,15 +233,21 @@ class Member {
     }
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
+    const batch = config.transport === "ws-batch" ? ',"batch":true' : "";
     socket.onopen = () =>
       this.write(
-        `{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"${ACKS}}\n`,
+        `{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"${ACKS}${batch}}\n`,
       );
     socket.onmessage = (event) => {
       const at = nowUs();
       const data = event.data;
       const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
-      this.#onLine(bytes, 0, bytes.length, at);
+      let start = 0;
+      for (let end = bytes.indexOf(NEWLINE); end !== -1; end = bytes.indexOf(NEWLINE, start)) {
+        this.#onLine(bytes, start, end, at);
+        start = end + 1;
+      }
+      this.#onLine(bytes, start, bytes.length, at);
       this.#sendCredit();
     };
     socket.onerror = (event) => event.preventDefault();

@@ -14,6 +14,8 @@ export class WsClient {
   readonly socket: WebSocket;
   /** Every event received so far. */
   readonly events: ChatEvent[] = [];
+  /** How many frames each message held, in order (more than one only with `batch`). */
+  readonly framesPerMessage: number[] = [];
   #seen = 0;
   #changed = Promise.withResolvers<void>();
   #closed = Promise.withResolvers<void>();
@@ -25,7 +27,9 @@ export class WsClient {
       const text = typeof event.data === "string"
         ? event.data
         : new TextDecoder().decode(event.data);
-      this.events.push(JSON.parse(text));
+      const lines = text.split("\n");
+      for (const line of lines) this.events.push(JSON.parse(line));
+      this.framesPerMessage.push(lines.length);
       this.#wake();
     };
     socket.onclose = () => {
@@ -44,10 +48,17 @@ export class WsClient {
     return new WsClient(socket);
   }
 
-  /** Opens a WebSocket and registers as `name`, waiting for `welcome`. */
-  static async join(url: string, name: string): Promise<WsClient> {
+  /**
+   * Opens a WebSocket and registers as `name`, waiting for `welcome`; `hello`
+   * holds more of the hello frame (`batch`).
+   */
+  static async join(
+    url: string,
+    name: string,
+    hello: Record<string, unknown> = {},
+  ): Promise<WsClient> {
     const client = await WsClient.open(url);
-    client.send({ type: "hello", version: 1, name });
+    client.send({ type: "hello", version: 1, name, ...hello });
     await client.next("welcome");
     return client;
   }

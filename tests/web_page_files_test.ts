@@ -13,3 +13,15 @@ Deno.test("the page's files the server holds are lib/web/page/'s as they are (el
     );
   }
 });
+
+Deno.test("every file of lib/web/page/ is served and embedded (else add it to tools/gen_page.ts)", async () => {
+  const served = new Set(Object.values(PAGE).map(({ file }) => file));
+  // check.json type-checks the page's script; it is no part of the page.
+  const missing: string[] = [];
+  for await (const entry of Deno.readDir(SOURCE_DIR)) {
+    if (entry.isFile && entry.name !== "check.json" && !served.has(entry.name)) {
+      missing.push(entry.name);
+    }
+  }
+  assert.deepEqual(missing, []);
+});

@@ -43,6 +43,31 @@ Deno.test("a WebSocket message is one frame, raw line breaks in it included", as
   }
 });
 
+Deno.test("a WebSocket client that says batch gets what a turn queued in one message", async () => {
+  const server = startServer({ webPort: 0, flood: null });
+  const plain = await WsClient.join(socketUrl(server), "Plain");
+  const batched = await WsClient.join(socketUrl(server), "小明", { batch: true });
+  const tcp = await JsonClient.join(server, "Bob");
+  try {
+    const texts = ["one", "two", "three", "four", "five"];
+    // One write: the server reads the lines in one turn and queues them together.
+    await tcp.raw.write(
+      texts.map((text) => JSON.stringify({ type: "say", text })).join("\n") + "\n",
+    );
+    for (const client of [plain, batched]) {
+      await client.next("message", (m) => m.text === "five");
+      const said = client.events.flatMap((e) => e.type === "message" ? [e.text] : []);
+      assert.deepEqual(said, texts);
+    }
+    assert.ok(plain.framesPerMessage.every((n) => n === 1), String(plain.framesPerMessage));
+    assert.ok(batched.framesPerMessage.some((n) => n > 1), String(batched.framesPerMessage));
+  } finally {
+    await plain.close();
+    await batched.close();
+    await cleanUp(server, tcp);
+  }
+});
+
 Deno.test("a WebSocket frame over the line limit is refused, and the socket stays", async () => {
   const server = startServer({ webPort: 0, maxLineBytes: 100 });
   const web = await WsClient.join(socketUrl(server), "Ann");
@@ -92,30 +117,45 @@ Deno.test("WebSocket and TCP connections share the limit per address", async () 
   }
 });
 
-Deno.test("a browser that stops reading is dropped, like a TCP peer", async () => {
-  const log: string[] = [];
-  const server = startServer({
-    webPort: 0,
-    flood: null,
-    queueLimitBytes: 64 * 1024,
-    log: (line) => log.push(line),
-  });
-  const stalled = await rawUpgrade(server.webAddr!.port);
-  const talker = await JsonClient.join(server, "Talker");
-  try {
-    assert.match(stalled.status, / 101 /);
-    await stalled.conn.write(maskedFrame('{"type":"hello","version":1,"name":"Stalled"}'));
-    await talker.next("join", (j) => j.name === "Stalled");
-    const text = "x".repeat(1900);
-    // Until the server gives up on the reader that never reads; nobody else waits for it.
-    for (let i = 0; i < 20_000 && !log.some((l) => l.includes("send queue over")); i++) {
-      await talker.send({ type: "say", text });
-      if (i % 50 === 0) await talker.next("message", () => true);
-    }
-    await until(() => log.some((l) => l.includes("send queue over")), "the stalled reader dropped");
-    await talker.next("leave", (l) => l.name === "Stalled" && l.reason === "too slow to keep up");
-  } finally {
-    stalled.conn.close();
-    await cleanUp(server, talker);
-  }
-});
+for (const batch of [false, true]) {
+  Deno.test(
+    `a browser that stops reading is dropped, like a TCP peer${batch ? " (batch)" : ""}`,
+    async () => {
+      const log: string[] = [];
+      const server = startServer({
+        webPort: 0,
+        flood: null,
+        queueLimitBytes: 64 * 1024,
+        log: (line) => log.push(line),
+      });
+      const stalled = await rawUpgrade(server.webAddr!.port);
+      const talker = await JsonClient.join(server, "Talker");
+      try {
+        assert.match(stalled.status, / 101 /);
+        await stalled.conn.write(
+          maskedFrame(JSON.stringify({ type: "hello", version: 1, name: "Stalled", batch })),
+        );
+        await talker.next("join", (j) => j.name === "Stalled");
+        const text = "x".repeat(1900);
+        // Until the server gives up on the reader that never reads; nobody else waits for it.
+        // The talker reads each echo before it goes on: on a busy machine its own queue, at
+        // the same limit, would otherwise overflow first.
+        for (let i = 0; i < 20_000 && !log.some((l) => l.includes("send queue over")); i++) {
+          await talker.send({ type: "say", text });
+          await talker.next("message", () => true);
+        }
+        await until(
+          () => log.some((l) => l.includes("send queue over")),
+          "the stalled reader dropped",
+        );
+        await talker.next(
+          "leave",
+          (l) => l.name === "Stalled" && l.reason === "too slow to keep up",
+        );
+      } finally {
+        stalled.conn.close();
+        await cleanUp(server, talker);
+      }
+    },
+  );
+}

@@ -25,6 +25,8 @@ export type ClientFrame =
     since?: number;
     stream?: string;
     acks?: boolean;
+    /** Over a WebSocket: several frames may share one message, separated by newlines. */
+    batch?: boolean;
   }
   | { type: "say"; text: string; room?: string; cid?: string }
   | { type: "me"; text: string; room?: string; cid?: string }

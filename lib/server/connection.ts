@@ -275,6 +275,11 @@ export class Connection implements Sink {
     this.#outbox.push(bytes);
   }
 
+  /** Lets the transport send several lines in one message (a WebSocket peer's `batch`). */
+  batchLines(): void {
+    this.#conn.batchLines?.();
+  }
+
   /** The protocol the peer speaks (or the one still finding out which). */
   get protocol(): Protocol {
     return this.#protocol;

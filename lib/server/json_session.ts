@@ -117,6 +117,7 @@ export class JsonSession implements Protocol, LoginListener {
   #hello(frame: ClientFrame & { type: "hello" }): void {
     const connection = this.#connection;
     const login = this.#login;
+    if (frame.batch === true) connection.batchLines();
     if (connection.member) {
       login.refuse(
         ErrorCode.AlreadyRegistered,

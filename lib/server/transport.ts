@@ -22,4 +22,6 @@ export interface Transport extends ByteWriter {
   close(): void;
   /** With TLS: completes the handshake, which comes before anything else. */
   handshake?(): Promise<unknown>;
+  /** From now on several lines may go out in one message: the peer asked for it (`batch`). */
+  batchLines?(): void;
 }

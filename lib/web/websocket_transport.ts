@@ -9,7 +9,10 @@
  * Each line the connection writes goes out as one binary message of UTF-8
  * JSON without its line ending: binary, because the server encodes every
  * event once as bytes, and a text message would decode them again for each
- * recipient.
+ * recipient. A peer that said `batch` in its `hello` gets each write (what
+ * a turn queued for it) as one message instead, its lines separated by
+ * newlines as on TCP: Deno writes every message to the socket on its own,
+ * so one per frame cost twice what a TCP delivery does.
  *
  * A browser that stops reading makes the socket's `bufferedAmount` grow: a
  * write then waits for it to drain, the connection's outbox fills meanwhile,
@@ -47,6 +50,10 @@ export class WebSocketTransport implements Transport {
   /** How much of the first unread message was read. */
   #offset = 0;
   #ended = false;
+  /** Resolves once the socket is closed or closing. */
+  #gone = Promise.withResolvers<void>();
+  /** Several lines per message: the peer asked for it. */
+  #batch = false;
   #reader: PromiseWithResolvers<void> | null = null;
   #opened: Promise<void>;
   /** Longest message kept whole: a longer one is cut, and the connection refuses it as too long. */
@@ -92,24 +99,41 @@ export class WebSocketTransport implements Transport {
     return n;
   }
 
+  /** Sends every later write as one message, its lines separated by newlines. */
+  batchLines(): void {
+    this.#batch = true;
+  }
+
   /**
-   * Sends each line of `bytes` as one message; resolves once the socket's
-   * unsent bytes are back under its high-water mark. Every write the
-   * connection makes is whole lines (events end in a newline).
+   * Sends each line of `bytes` as one message (with {@link batchLines}, all
+   * of them as one); resolves once the socket's unsent bytes are back under
+   * its high-water mark. Every write the connection makes is whole lines
+   * (events end in a newline).
    */
   async write(bytes: Uint8Array): Promise<number> {
     const socket = this.#socket;
     if (socket.readyState === WebSocket.CONNECTING) await this.#opened;
     if (socket.readyState !== WebSocket.OPEN) throw new Deno.errors.BrokenPipe("WebSocket closed");
-    let start = 0;
-    while (start < bytes.length) {
-      let end = bytes.indexOf(NEWLINE, start);
-      if (end < 0) end = bytes.length;
-      if (end > start) socket.send(bytes.subarray(start, end));
-      start = end + 1;
+    if (this.#batch) {
+      const end = bytes.at(-1) === NEWLINE ? bytes.length - 1 : bytes.length;
+      if (end > 0) socket.send(bytes.subarray(0, end));
+    } else {
+      let start = 0;
+      while (start < bytes.length) {
+        let end = bytes.indexOf(NEWLINE, start);
+        if (end < 0) end = bytes.length;
+        if (end > start) socket.send(bytes.subarray(start, end));
+        start = end + 1;
+      }
     }
     while (socket.bufferedAmount > HIGH_WATER_BYTES && socket.readyState === WebSocket.OPEN) {
-      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      // Closing ends the wait at once: no timer is left behind the connection.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise((resolve) => timer = setTimeout(resolve, DRAIN_POLL_MS)),
+        this.#gone.promise,
+      ]);
+      clearTimeout(timer);
     }
     return bytes.length;
   }
@@ -127,6 +151,7 @@ export class WebSocketTransport implements Transport {
   }
 
   #closeSocket(code: number): void {
+    this.#gone.resolve();
     const state = this.#socket.readyState;
     if (state === WebSocket.CLOSING || state === WebSocket.CLOSED) return;
     try {
@@ -168,6 +193,7 @@ export class WebSocketTransport implements Transport {
   }
 
   #end(): void {
+    this.#gone.resolve();
     if (this.#ended) return;
     this.#ended = true;
     this.#unread = [];

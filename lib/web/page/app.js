@@ -1,7 +1,8 @@
 /**
  * The chat web page: joins the server that served it over its WebSocket
- * (`/socket`), speaking the JSON protocol of docs/PROTOCOL.md, one frame per
- * message. Plain DOM, no framework; every text from the server is untrusted
+ * (`/socket`), speaking the JSON protocol of docs/PROTOCOL.md; it asks for
+ * `batch` (what the server queued in one turn comes as one message, a frame
+ * a line), which costs the server half as much as a message per frame. Plain DOM, no framework; every text from the server is untrusted
  * and goes into the page as text (`textContent`, text nodes), never as HTML.
  *
  * What a line typed here means is the server's business: it goes out as an
@@ -20,8 +21,15 @@
  * messages, errors, answers such as `/rooms` or `/whois`) goes to the room
  * on screen.
  *
+ * Nothing shown is lost and nothing is shown twice (delivery.js): after a
+ * lost connection the page asks for what came after the last id it showed
+ * and shows it as ordinary lines; a line typed meanwhile waits, marked as
+ * sending, and goes once the page is back.
+ *
  * @module
  */
+
+import { ACK_EVERY_MS, Delivery, postingOf } from "./delivery.js";
 
 /** The protocol version this page speaks. */
 const PROTOCOL_VERSION = 1;
@@ -70,7 +78,6 @@ const PASSWORD_ERRORS = new Set(["password_required", "wrong_password", "throttl
  *   left: string,
  *   count: number,
  *   unread: number,
- *   seen: Set<number>,
  * }} Room
  */
 
@@ -153,7 +160,12 @@ const state = {
   below: 0,
   /** Mentions and private messages while the tab was hidden. */
   hiddenUnread: 0,
+  /** @type {ReturnType<typeof setTimeout> | undefined} The next acknowledgement, when one is due. */
+  ackTimer: undefined,
 };
+
+/** @type {Delivery<HTMLLIElement>} */
+const delivery = new Delivery();
 
 // ---- Joining ---------------------------------------------------------------
 
@@ -226,14 +238,18 @@ function connect() {
   socket.addEventListener("message", (event) => {
     if (socket !== state.socket) return;
     const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-    /** @type {unknown} */
-    let frame;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return;
+    for (const line of text.split("\n")) {
+      /** @type {unknown} */
+      let frame;
+      try {
+        frame = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      // A frame may end the socket's use (a goodbye, a new connection): the rest is not for it.
+      if (socket !== state.socket) return;
+      if (isFrame(frame)) handle(frame);
     }
-    if (isFrame(frame)) handle(frame);
   });
   socket.addEventListener("close", () => {
     if (socket === state.socket) closed();
@@ -242,7 +258,14 @@ function connect() {
 
 function sendHello() {
   /** @type {Record<string, unknown>} */
-  const hello = { type: "hello", version: PROTOCOL_VERSION, name: state.name, client: CLIENT };
+  const hello = {
+    type: "hello",
+    version: PROTOCOL_VERSION,
+    name: state.name,
+    client: CLIENT,
+    batch: true,
+    ...delivery.hello(),
+  };
   if (state.resume !== undefined) hello.resume = state.resume;
   if (state.password) hello.password = state.password;
   send(hello);
@@ -316,6 +339,9 @@ function setStatus(text, lost) {
 
 /** @param {string} reason */
 function showLeft(reason) {
+  // The session is over: what it had not sent stays unsent, and nothing of it carries over.
+  for (const typed of delivery.pending) notSent(typed.item);
+  delivery.reset();
   clearTimeout(state.retryTimer);
   clearInterval(state.countdown);
   state.lostAt = 0;
@@ -380,6 +406,10 @@ function handle(frame) {
       return history(frame);
     case "missed":
       return missed(frame);
+    case "replay":
+      return replay(frame);
+    case "sent":
+      return sent(frame);
     case "join":
       return joined(frame);
     case "leave":
@@ -417,6 +447,7 @@ function handle(frame) {
 /** @param {Frame} frame */
 function welcome(frame) {
   const reconnected = state.lostAt !== 0;
+  const sameStream = delivery.welcomed(frame.stream, frame.last);
   state.registered = true;
   state.name = str(frame, "name") || state.name;
   state.resume = typeof frame.resume === "string" ? frame.resume : undefined;
@@ -445,9 +476,11 @@ function welcome(frame) {
     const lost = [...state.rooms.values()].filter((r) =>
       r !== room && !r.left && !rooms.includes(r.name) && r !== shown
     );
-    for (const r of lost) send({ type: "join", room: r.name });
+    // What was said there since: the ids still mean something on the same stream.
+    const since = sameStream ? { since: delivery.seen } : {};
+    for (const r of lost) send({ type: "join", room: r.name, ...since });
     state.awaiting = [shown.name];
-    send({ type: "join", room: shown.name });
+    send({ type: "join", room: shown.name, ...since });
   } else {
     state.awaiting = [];
     showRoom(room);
@@ -465,12 +498,15 @@ function welcome(frame) {
   }
   renderPeople();
   view.input.focus();
+  // Lines typed while away go now, unless a replay comes first.
+  sendPending();
 }
 
 /** @param {Frame} frame */
 function error(frame) {
   const code = str(frame, "code");
   const text = str(frame, "message") || code;
+  if (typeof frame.cid === "string") refused(frame.cid, code, num(frame, "wait"));
   if (state.registered) {
     systemLine(text, "error");
     return;
@@ -541,7 +577,6 @@ function roomNamed(name) {
       left: "",
       count: 0,
       unread: 0,
-      seen: new Set(),
     };
     state.rooms.set(name, room);
   }
@@ -595,11 +630,8 @@ function strings(value) {
  */
 function message(frame, room, old) {
   const id = num(frame, "id");
-  if (id !== undefined) {
-    // History after a reconnect repeats what this page has shown already.
-    if (room.seen.has(id)) return;
-    room.seen.add(id);
-  }
+  // History or a replay after a reconnect may repeat what this page has shown already.
+  if (!delivery.firstShown(id)) return;
   const from = str(frame, "from");
   const text = str(frame, "text");
   const own = from === state.name;
@@ -613,8 +645,12 @@ function message(frame, room, old) {
   } else {
     item.append(nameButton(from), ": ", ...linked(text));
   }
+  const kind = frame.action === true ? "action" : "message";
+  // The echo of a line shown as sending replaces it, where it landed in the conversation.
+  if (own) delivery.echoOf(kind, text, room.name, id)?.item.remove();
   append(room, item, !old && !own);
   if (mention && !old) notify(`${from} mentioned you in #${room.name}`, text);
+  acknowledgeSoon();
 }
 
 /**
@@ -623,11 +659,7 @@ function message(frame, room, old) {
  */
 function privateMessage(frame, old) {
   const room = state.current ?? roomNamed("lobby");
-  const id = num(frame, "id");
-  if (id !== undefined) {
-    if (room.seen.has(id)) return;
-    room.seen.add(id);
-  }
+  if (!delivery.firstShown(num(frame, "id"))) return;
   const from = str(frame, "from");
   const to = str(frame, "to");
   const text = str(frame, "text");
@@ -644,15 +676,17 @@ function privateMessage(frame, old) {
   } else {
     item.append(tag, nameButton(from), ": ", ...linked(text));
   }
+  if (own) delivery.echoOf("private", text, "", num(frame, "id"))?.item.remove();
   append(room, item, !own);
   if (!own && !old) notify(`Private message from ${from}`, text);
+  acknowledgeSoon();
 }
 
 /** @param {Frame} frame */
 function history(frame) {
   const room = roomOf(frame);
   const messages = Array.isArray(frame.messages) ? frame.messages.filter(isFrame) : [];
-  const fresh = messages.filter((m) => !room.seen.has(num(m, "id") ?? -1));
+  const fresh = messages.filter((m) => !delivery.shown(num(m, "id") ?? -1));
   if (fresh.length === 0) return;
   for (const m of fresh) message(m, room, true);
   systemLine("— earlier messages above —", "separator", room);
@@ -664,6 +698,115 @@ function missed(frame) {
   if (messages.length === 0) return;
   systemLine("Private messages sent to you while you were away:", "system");
   for (const m of messages) privateMessage(m, true);
+}
+
+/**
+ * What came while the page was away, as ordinary lines, page by page; the
+ * last page names the rooms where it does not reach back far enough.
+ * @param {Frame} frame
+ */
+function replay(frame) {
+  const messages = Array.isArray(frame.messages) ? frame.messages.filter(isFrame) : [];
+  for (const m of messages) {
+    if (m.type === "message") message(m, roomOf(m), false);
+    else if (m.type === "private") privateMessage(m, false);
+  }
+  if (frame.more === true) return;
+  for (const name of strings(frame.gaps)) {
+    systemLine(
+      `— some messages in #${name} from while you were away are no longer kept —`,
+      "separator",
+      roomNamed(name),
+    );
+  }
+  if (frame.privateGap === true) {
+    systemLine("— some private messages from while you were away may be missing —", "separator");
+  }
+  if (delivery.replaying) {
+    delivery.replaying = false;
+    sendPending();
+  }
+  acknowledgeSoon();
+}
+
+/**
+ * The server posted a line typed here (or had already: it was sent again).
+ * @param {Frame} frame
+ */
+function sent(frame) {
+  const typed = delivery.settle(frame.cid);
+  if (!typed || typed.shownAs !== undefined) return;
+  const id = num(frame, "id");
+  if (id !== undefined && !delivery.firstShown(id)) {
+    // Its echo is on screen already, in words that differ from those typed.
+    typed.item.remove();
+    return;
+  }
+  // Posted, but its echo went down with a lost connection: the line typed stands for it.
+  typed.item.classList.remove("pending");
+  typed.item.querySelector(".pending-tag")?.remove();
+  acknowledgeSoon();
+}
+
+/**
+ * A line typed here was refused: marked as not sent (the error says why),
+ * or, refused for flooding, sent again once the server takes lines again.
+ * @param {string} cid
+ * @param {string} code
+ * @param {number | undefined} wait
+ */
+function refused(cid, code, wait) {
+  const typed = delivery.pending.find((p) => p.cid === cid);
+  if (!typed) return;
+  if (code === "flood") {
+    typed.sentHere = false;
+    setTimeout(sendPending, wait ?? ACK_EVERY_MS);
+    return;
+  }
+  delivery.settle(cid);
+  notSent(typed.item);
+}
+
+/** Sends the lines typed and not sent on this connection yet, in order, once the page is back. */
+function sendPending() {
+  if (!state.registered || delivery.replaying) return;
+  for (const typed of delivery.toSend()) send(typed.frame);
+}
+
+/**
+ * A line typed, shown as sending until the server posts it.
+ * @param {string} text
+ */
+function pendingLine(text) {
+  const item = line(undefined, "own pending");
+  const tag = document.createElement("span");
+  tag.className = "pending-tag";
+  tag.textContent = " (sending…)";
+  item.append(nameButton(state.name), ": ", ...linked(text), tag);
+  return item;
+}
+
+/** @param {HTMLLIElement} item a line typed that will not be posted */
+function notSent(item) {
+  item.classList.replace("pending", "failed");
+  const tag = item.querySelector(".pending-tag");
+  if (tag) tag.textContent = " (not sent)";
+}
+
+/** Acknowledges what was shown, at most once a second. */
+function acknowledgeSoon() {
+  if (state.ackTimer !== undefined) return;
+  state.ackTimer = setTimeout(() => {
+    state.ackTimer = undefined;
+    acknowledge();
+  }, ACK_EVERY_MS);
+}
+
+/** Tells the server the page has shown everything up to the highest id shown. */
+function acknowledge() {
+  if (!state.registered) return;
+  const id = delivery.toAck();
+  if (id !== undefined) send({ type: "ack", id });
 }
 
 /** @param {Frame} frame */
@@ -1282,7 +1425,14 @@ view.sendForm.addEventListener("submit", (event) => {
   }
   // The room on screen, that the line is typed in; after leaving it, the server's current one.
   const where = room && !room.left ? { room: room.name } : {};
-  if (!send({ type: "input", text, ...where })) {
+  const posting = postingOf(text);
+  if (posting && room && (state.registered || state.lostAt !== 0)) {
+    // Shown as sending until posted; while the connection is lost, it waits to go.
+    const item = pendingLine(text);
+    delivery.add({ type: "input", text, ...where }, posting, where.room ?? "", item);
+    append(room, item, false);
+    sendPending();
+  } else if (!send({ type: "input", text, ...where })) {
     view.inputError.textContent = "Not connected: wait until the chat is back, then send again";
     return;
   }
@@ -1348,6 +1498,7 @@ view.leaveCancel.addEventListener("click", () => {
 });
 view.leaveConfirm.addEventListener("click", () => {
   view.leaveDialog.close();
+  acknowledge();
   if (!send({ type: "quit" })) {
     closeQuietly();
     showLeft("You left the chat.");

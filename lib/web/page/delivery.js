@@ -1,0 +1,231 @@
+/**
+ * The page's side of end-to-end delivery (docs/PROTOCOL.md, "Delivery: ids,
+ * acknowledgements, replay"), without the DOM: which ids were shown, on which
+ * stream, what to acknowledge, and the lines typed whose `sent` has not come.
+ *
+ * - After the first `welcome`, every `hello` says `since` (the highest id
+ *   shown) and `stream`, so the server replays what came meanwhile; ids are
+ *   kept to show each message once, whatever way it comes again.
+ * - A line that posts a message gets a `cid` and stays pending until its
+ *   `sent` (or an `error` with that cid): after a reconnect, pending lines go
+ *   again once, in order, with the same cid, and the server posts each once.
+ *
+ * @module
+ */
+
+/** The page acknowledges what it showed at most this often, in ms. */
+export const ACK_EVERY_MS = 1_000;
+
+/**
+ * Ids kept to know a message shown before: a replay brings only ids past
+ * `since`, so only history pages (at most 1000 messages) can repeat older
+ * ones; the oldest known go past this many, so that a page left open for
+ * weeks stays small.
+ */
+const KEEP_IDS = 20_000;
+
+/** Commands that post a message (as the server's parser reads a line; see lib/core/commands.ts). */
+const POSTING_COMMANDS = new Set(["me", "msg"]);
+
+/**
+ * What a typed line posts, if it posts anything: a room message (an action
+ * with `/me`) or a private message (`/msg NAME TEXT`, `@NAME TEXT`); the text
+ * its echo should carry, to know the echo when it comes. Other commands
+ * post nothing, and get no `sent`.
+ * @typedef {{ kind: "message" | "action" | "private", text: string }} Posting
+ */
+
+/**
+ * @param {string} line as typed
+ * @returns {Posting | undefined}
+ */
+export function postingOf(line) {
+  const start = line.trimStart();
+  if (start.startsWith("//")) return { kind: "message", text: start.slice(1).trim() };
+  if (start.trimEnd() === "exit") return undefined;
+  const command = /^\/(\S*)\s*(.*)$/su.exec(start);
+  if (command) {
+    const name = command[1].toLowerCase();
+    if (!POSTING_COMMANDS.has(name)) return undefined;
+    if (name === "me") return { kind: "action", text: command[2].trim() };
+    const to = /^\S+\s+(.*)$/su.exec(command[2]);
+    return { kind: "private", text: (to?.[1] ?? "").trim() };
+  }
+  const mention = /^@([^\s:,]+)[:,]?(?:\s+(.*))?$/su.exec(start);
+  if (mention) return { kind: "private", text: (mention[2] ?? "").trim() };
+  return { kind: "message", text: line.trim() };
+}
+
+/**
+ * A line typed that posts a message, until the server says it did.
+ * @template Item what shows it (a line of the page)
+ * @typedef {{
+ *   cid: string,
+ *   frame: Record<string, unknown>,
+ *   posting: Posting,
+ *   room: string,
+ *   item: Item,
+ *   sentHere: boolean,
+ *   shownAs: number | undefined,
+ * }} Pending
+ */
+
+/**
+ * Where the page stands in the server's stream of messages, and the lines
+ * waiting for their `sent`.
+ * @template Item
+ */
+export class Delivery {
+  /** @type {string | undefined} The stream the ids belong to; unknown before the first welcome. */
+  stream = undefined;
+  /** The highest id shown (or the first welcome's `last`). */
+  seen = 0;
+  /** The last id acknowledged on this connection. */
+  acked = 0;
+  /** Whether the replay asked for by the last `hello` is still coming. */
+  replaying = false;
+  /** @type {Pending<Item>[]} Oldest first. */
+  pending = [];
+  /** @type {Set<number>} Ids shown, on this stream. */
+  #shown = new Set();
+  /** What makes this page's cids its own: chosen once per page load. */
+  #prefix = `w${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
+  #count = 0;
+  /** Whether the last `hello` asked for a replay. */
+  #asked = false;
+
+  /** The delivery fields of a `hello`: a replay of what came after `seen`, once there is a stream. */
+  hello() {
+    this.#asked = this.stream !== undefined;
+    return this.stream === undefined
+      ? { acks: true }
+      : { acks: true, since: this.seen, stream: this.stream };
+  }
+
+  /**
+   * Takes a `welcome`'s `stream` and `last`. Returns whether the ids shown
+   * so far still mean something (the same stream); a new stream starts
+   * from its `last`. A server without streams (older) keeps its ids as
+   * they were.
+   * @param {unknown} stream
+   * @param {unknown} last
+   */
+  welcomed(stream, last) {
+    this.acked = 0;
+    for (const entry of this.pending) entry.sentHere = false;
+    if (typeof stream !== "string") {
+      this.replaying = false;
+      return false;
+    }
+    this.replaying = this.#asked;
+    if (stream === this.stream) return true;
+    if (this.stream !== undefined) this.#shown.clear();
+    this.stream = stream;
+    this.seen = typeof last === "number" && Number.isSafeInteger(last) ? last : 0;
+    return false;
+  }
+
+  /**
+   * Whether the message `id` is new here (it is then counted as shown), or
+   * was shown already.
+   * @param {number | undefined} id
+   */
+  firstShown(id) {
+    if (id === undefined) return true;
+    if (this.#shown.has(id)) return false;
+    this.#shown.add(id);
+    if (this.#shown.size > KEEP_IDS) {
+      // A set iterates in the order ids were added: the first is the oldest known.
+      for (const old of this.#shown) {
+        this.#shown.delete(old);
+        break;
+      }
+    }
+    if (id > this.seen) this.seen = id;
+    return true;
+  }
+
+  /**
+   * Whether the message `id` was shown.
+   * @param {number} id
+   */
+  shown(id) {
+    return this.#shown.has(id);
+  }
+
+  /** What to acknowledge now, if anything: the highest id shown, once. */
+  toAck() {
+    if (this.seen <= this.acked) return undefined;
+    this.acked = this.seen;
+    return this.seen;
+  }
+
+  /**
+   * A line typed that posts: it gets a cid, and waits.
+   * @param {Record<string, unknown>} frame what to send (an `input`), cid added
+   * @param {Posting} posting
+   * @param {string} room where it was typed
+   * @param {Item} item what shows it
+   */
+  add(frame, posting, room, item) {
+    const cid = `${this.#prefix}-${++this.#count}`;
+    /** @type {Pending<Item>} */
+    const entry = {
+      cid,
+      frame: { ...frame, cid },
+      posting,
+      room,
+      item,
+      sentHere: false,
+      shownAs: undefined,
+    };
+    this.pending.push(entry);
+    return entry;
+  }
+
+  /**
+   * The oldest pending line whose echo this is (your own message, not seen
+   * before), which the echo then shows instead; undefined when none is.
+   * @param {Posting["kind"]} kind
+   * @param {string} text
+   * @param {string} room the echo's room ("" for a private message)
+   * @param {number | undefined} id
+   */
+  echoOf(kind, text, room, id) {
+    const entry = this.pending.find((p) =>
+      p.shownAs === undefined && p.posting.kind === kind && p.posting.text === text.trim() &&
+      (kind === "private" || p.room === room || p.room === "")
+    );
+    if (entry) entry.shownAs = id ?? 0;
+    return entry;
+  }
+
+  /**
+   * The pending line with `cid`, taken off the list (its `sent` or its
+   * refusal came).
+   * @param {unknown} cid
+   */
+  settle(cid) {
+    const index = this.pending.findIndex((p) => p.cid === cid);
+    if (index < 0) return undefined;
+    return this.pending.splice(index, 1)[0];
+  }
+
+  /** Pending lines not sent on this connection yet, in order; each is then counted as sent. */
+  toSend() {
+    const due = this.pending.filter((p) => !p.sentHere);
+    for (const entry of due) entry.sentHere = true;
+    return due;
+  }
+
+  /** A session is over (the person left): nothing of it carries over to the next one. */
+  reset() {
+    this.stream = undefined;
+    this.seen = 0;
+    this.acked = 0;
+    this.replaying = false;
+    this.pending = [];
+    this.#shown.clear();
+    this.#asked = false;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The web page over a flaky link (issue 15), in a real browser: a proxy
+ * between the browser and the web port (tests/_proxy.ts) stops passing
+ * anything, a TCP user speaks and the person types a line meanwhile, then
+ * the link drops. Once the page is back, it shows each line said meanwhile
+ * once, and the line typed is posted once; the page's side of delivery is
+ * also checked on its own (lib/web/page/delivery.js).
+ */
+
+import assert from "node:assert/strict";
+import { JsonClient, startServer, tempStore, within } from "./_helpers.ts";
+import { joinPage, launchBrowser, openPage, say, waitForLine, waitForText } from "./_browser.ts";
+import { FaultProxy, type Side } from "./_proxy.ts";
+import type { Page } from "puppeteer-core";
+import { Delivery, postingOf } from "../lib/web/page/delivery.js";
+
+/** The lines of the conversation on screen, as text. */
+function shownLines(page: Page): Promise<string[]> {
+  return page.evaluate(
+    `[...document.querySelectorAll(".log:not([hidden]) li")].map((li) => li.textContent)`,
+  ) as Promise<string[]>;
+}
+
+/** How many of `lines` contain `text`. */
+function count(lines: string[], text: string): number {
+  return lines.filter((line) => line.includes(text)).length;
+}
+
+// Cut on the page's side only, the server keeps the dead connection and the
+// page resumes it (the replay comes from what was handed to it); cut on both,
+// the server lets the page go and it logs in again (the replay comes from
+// the room's history).
+for (const sides of [["client"], ["client", "server"]] as Side[][]) {
+  Deno.test(`after the link drops (${sides.join(" and ")} side), the page shows what was said meanwhile once, and posts a line typed meanwhile once`, async () => {
+    const server = startServer({ webPort: 0, history: 50 });
+    const proxy = FaultProxy.start(server.webAddr!.port);
+    const { browser, close } = await launchBrowser();
+    const bob = await JsonClient.join(server, "Bob");
+    try {
+      const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+      await bob.type("before the link drops");
+      await waitForLine(page, "Bob: before the link drops");
+
+      // Nothing passes any more, and neither end knows.
+      proxy.freezeAll();
+      const meanwhile = ["said meanwhile 1", "said meanwhile 2", "said meanwhile 3"];
+      for (const text of meanwhile) await bob.type(text);
+      await bob.next("message", (m) => m.text === meanwhile[2]);
+      // Handed to the connection that dies: a resume gets it again (a new login keeps no
+      // private messages without a store and an account).
+      const resumed = sides.length === 1;
+      if (resumed) await bob.send({ type: "msg", to: "小明", text: "whispered meanwhile" });
+      await say(page, "typed meanwhile");
+      await waitForLine(page, "typed meanwhile (sending…)");
+
+      // The link drops: the page notices and comes back through the proxy.
+      for (const link of proxy.connections) for (const side of sides) link.cut(side);
+      await bob.next("message", (m) => m.from === "小明" && m.text === "typed meanwhile");
+      for (const text of meanwhile) await waitForLine(page, `Bob: ${text}`);
+      if (resumed) await waitForLine(page, "(private)Bob: whispered meanwhile");
+
+      // Markers both ways: a line shown twice or posted twice would come before them.
+      await say(page, "after the link is back");
+      await bob.next("message", (m) => m.text === "after the link is back");
+      await bob.type("marker from Bob");
+      await waitForLine(page, "Bob: marker from Bob");
+      await waitForLine(page, "小明: after the link is back");
+      const lines = await shownLines(page);
+      const once = ["before the link drops", ...meanwhile, "typed meanwhile"];
+      for (const text of resumed ? [...once, "whispered meanwhile"] : once) {
+        assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
+      }
+      assert.equal(count(lines, "(sending…)"), 0, lines.join("\n"));
+      const typed = bob.events().filter((e) =>
+        e.type === "message" && e.text === "typed meanwhile"
+      );
+      assert.equal(typed.length, 1);
+    } finally {
+      await close();
+      await bob.close();
+      await proxy.close();
+      await server.shutdown();
+    }
+  });
+}
+
+Deno.test("when the server no longer keeps what came meanwhile, the page says so in the room", async () => {
+  const server = startServer({ webPort: 0 });
+  const proxy = FaultProxy.start(server.webAddr!.port);
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+    proxy.freezeAll();
+    await bob.type("said while away, kept nowhere");
+    for (const link of proxy.connections) link.cut();
+    await waitForLine(page, "some messages in #lobby from while you were away are no longer kept");
+    await bob.type("said once back");
+    await waitForLine(page, "Bob: said once back");
+    assert.equal(count(await shownLines(page), "kept nowhere"), 0);
+  } finally {
+    await close();
+    await bob.close();
+    await proxy.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("a line typed while the server is away waits, marked as sending, and is posted once when the page is back", async () => {
+  const data = await tempStore();
+  let server = startServer({ webPort: 0, store: data.store });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${ports.webPort}/`, "小明");
+    await say(page, "before the restart");
+    await waitForLine(page, "小明: before the restart");
+    await server.shutdown("Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    await say(page, "typed while away");
+    await waitForLine(page, "typed while away (sending…)");
+
+    server = startServer({ ...ports, store: data.store });
+    bot = await JsonClient.join(server, "bot");
+    await page.waitForFunction(`document.querySelector(".log .pending") === null`);
+    await say(page, "after it is back");
+    await bot.next("message", (m) => m.text === "after it is back");
+    await bot.send({ type: "history" });
+    const said = (await bot.next("history")).messages.map((m) => m.text);
+    assert.deepEqual(said, ["before the restart", "typed while away", "after it is back"]);
+    await waitForLine(page, "小明: after it is back");
+    const lines = await shownLines(page);
+    for (const text of ["before the restart", "typed while away"]) {
+      assert.equal(count(lines, text), 1, `${text} on the page:\n${lines.join("\n")}`);
+    }
+  } finally {
+    await close();
+    await bot?.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+});
+
+Deno.test("the page acknowledges what it showed, batched, up to the newest id", async () => {
+  const server = startServer({ webPort: 0 });
+  const { browser, close } = await launchBrowser();
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    const page = await openPage(browser, `http://127.0.0.1:${server.webAddr!.port}/`);
+    // What the page sends on its socket, as the browser's devtools see it.
+    const frames: Record<string, unknown>[] = [];
+    const changed = { wake: () => {} };
+    const cdp = await page.createCDPSession();
+    await cdp.send("Network.enable");
+    cdp.on("Network.webSocketFrameSent", ({ response }) => {
+      frames.push(JSON.parse(response.payloadData));
+      changed.wake();
+    });
+    await page.locator("#name").fill("Ann");
+    await page.click("#join");
+    await page.waitForSelector("#chat-view:not([hidden])");
+    assert.equal(frames.find((f) => f.type === "hello")?.acks, true);
+    for (let i = 1; i <= 5; i++) await bob.type(`line ${i}`);
+    const last = await bob.next("message", (m) => m.text === "line 5");
+    await waitForLine(page, "Bob: line 5");
+    await within(
+      new Promise<void>((resolve) => {
+        changed.wake = () => frames.some((f) => f.type === "ack" && f.id === last.id) && resolve();
+        changed.wake();
+      }),
+      () =>
+        `no ack of ${last.id}; the page sent:\n${frames.map((f) => JSON.stringify(f)).join("\n")}`,
+    );
+    const acks = frames.filter((f) => f.type === "ack");
+    assert.ok(acks.length < 5, JSON.stringify(acks));
+  } finally {
+    await close();
+    await bob.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("postingOf: the lines that post a message, as the server parses them", () => {
+  const cases: [string, ReturnType<typeof postingOf>][] = [
+    ["hello there ", { kind: "message", text: "hello there" }],
+    ["//not a command", { kind: "message", text: "/not a command" }],
+    ["/me waves", { kind: "action", text: "waves" }],
+    ["/ME waves", { kind: "action", text: "waves" }],
+    ["/msg 小明 a secret", { kind: "private", text: "a secret" }],
+    ["@小明: hi", { kind: "private", text: "hi" }],
+    ["/who", undefined],
+    ["/join #team", undefined],
+    ["exit", undefined],
+  ];
+  for (const [line, posting] of cases) assert.deepEqual(postingOf(line), posting, line);
+});
+
+Deno.test("Delivery: since and stream after the first welcome; a new stream starts again", () => {
+  const delivery = new Delivery<string>();
+  assert.deepEqual(delivery.hello(), { acks: true });
+  assert.equal(delivery.welcomed("s1", 40), false);
+  assert.equal(delivery.replaying, false);
+  assert.ok(delivery.firstShown(41));
+  assert.equal(delivery.firstShown(41), false);
+  assert.equal(delivery.toAck(), 41);
+  assert.equal(delivery.toAck(), undefined);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 41, stream: "s1" });
+  assert.equal(delivery.welcomed("s1", 45), true);
+  assert.equal(delivery.replaying, true);
+  assert.equal(delivery.seen, 41);
+  assert.equal(delivery.shown(41), true);
+  // The server restarted without a store: its ids start again.
+  delivery.hello();
+  assert.equal(delivery.welcomed("s2", 3), false);
+  assert.equal(delivery.seen, 3);
+  assert.equal(delivery.shown(41), false);
+});
+
+Deno.test("Delivery: a pending line is sent once per connection, its echo is known by its text, sent settles it", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 0);
+  const first = delivery.add({ type: "input", text: "hi" }, postingOf("hi")!, "lobby", "item 1");
+  delivery.add({ type: "input", text: "/me waves" }, postingOf("/me waves")!, "lobby", "item 2");
+  assert.deepEqual(delivery.toSend().map((p) => p.frame.text), ["hi", "/me waves"]);
+  assert.deepEqual(delivery.toSend(), []);
+  assert.equal(typeof first.frame.cid, "string");
+  // The connection is lost and comes back: both go again, with the same cids.
+  delivery.hello();
+  delivery.welcomed("s", 0);
+  assert.deepEqual(delivery.toSend().map((p) => p.frame.cid), delivery.pending.map((p) => p.cid));
+  assert.equal(delivery.echoOf("message", "hi", "team", 7), undefined);
+  assert.equal(delivery.echoOf("message", "hi", "lobby", 7)?.item, "item 1");
+  assert.equal(delivery.echoOf("message", "hi", "lobby", 8), undefined);
+  assert.equal(delivery.settle(first.cid)?.shownAs, 7);
+  assert.equal(delivery.settle(first.cid), undefined);
+  assert.equal(delivery.pending.length, 1);
+});
+
+Deno.test("Delivery: a page open for long keeps the newest 20,000 ids shown", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 0);
+  for (let id = 1; id <= 20_001; id++) delivery.firstShown(id);
+  assert.equal(delivery.shown(1), false);
+  assert.equal(delivery.shown(2), true);
+  assert.equal(delivery.firstShown(20_001), false);
+  assert.equal(delivery.seen, 20_001);
+});
+
+Deno.test("Delivery: with a server that has no streams, ids shown stay shown and no replay is awaited", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed(undefined, undefined);
+  assert.ok(delivery.firstShown(5));
+  assert.deepEqual(delivery.hello(), { acks: true });
+  assert.equal(delivery.welcomed(undefined, undefined), false);
+  assert.equal(delivery.replaying, false);
+  assert.equal(delivery.firstShown(5), false);
+});
