@@ -239,3 +239,41 @@ Deno.test("acks are not messages, but a client sending too many is a flooder", (
   for (let i = 0; i < 5; i++) hub.ack(ann.member, 0);
   assert.equal(ann.inbox.last()?.type === "bye" || hub.userCount === 0, true);
 });
+
+Deno.test("a command resent with its cid runs once; a refused one may be sent again", () => {
+  const { hub, join } = setUp();
+  const ann = join("Ann");
+  const bob = join("Bob");
+  hub.join(ann.member, "team");
+  hub.join(bob.member, "team");
+  const topics = () => bob.inbox.of("topic").map((t) => t.topic);
+  for (let i = 0; i < 2; i++) {
+    hub.answering("t1", () => hub.handleLine(ann.member, "/topic Lunch at noon", "team"));
+  }
+  assert.deepEqual(topics(), ["Lunch at noon"], "the resend did not set it again");
+  hub.answering("t2", () => hub.handleLine(bob.member, "/topic Bob's topic", "team"));
+  assert.equal(bob.inbox.of("error").at(-1)?.cid, "t2", "refused: Bob is no operator");
+  hub.handleLine(ann.member, "/op Bob", "team");
+  hub.answering("t2", () => hub.handleLine(bob.member, "/topic Bob's topic", "team"));
+  assert.deepEqual(topics(), ["Lunch at noon", "Bob's topic"], "the refused cid ran once taken");
+});
+
+Deno.test("a new login is told private messages may be missing only when its name left some unshown", () => {
+  const { hub, join } = setUp();
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last } = welcomeOf(ann.inbox);
+  hub.say(bob.member, "hello");
+  hub.leave(ann.member, "quit");
+  const clean = join("Ann", { acks: true, since: last, stream });
+  assert.equal(clean.inbox.of("replay").at(-1)?.privateGap, undefined, "no private message lost");
+  hub.whisper(bob.member, "Ann", "psst");
+  const psst = clean.inbox.of("private")[0].id;
+  hub.leave(clean.member, "timeout");
+  const after = join("Ann", { acks: true, since: psst - 1, stream });
+  assert.equal(after.inbox.of("replay").at(-1)?.privateGap, true, "psst was never acknowledged");
+  hub.ack(after.member, psst);
+  hub.leave(after.member, "quit");
+  const later = join("Ann", { acks: true, since: psst, stream });
+  assert.equal(later.inbox.of("replay").at(-1)?.privateGap, undefined, "shown up to since");
+});

@@ -103,6 +103,8 @@ export interface Command {
   help: string;
   /** How many space-separated words the arguments need. */
   minArgs?: number;
+  /** It posts a message (which answers a `cid` with `sent`); other commands run once per `cid`. */
+  posts?: true;
   /**
    * Runs the command; `args` is the text after the command name, `room` the
    * room it was typed in (undefined: the current room).
@@ -186,6 +188,7 @@ export const COMMANDS: Commands = new Commands()
     usage: "NAME TEXT",
     help: "Send a private message",
     minArgs: 2,
+    posts: true,
     run: (hub, member, args) => hub.whisper(member, ...firstWord(args)),
   })
   .add({
@@ -207,6 +210,7 @@ export const COMMANDS: Commands = new Commands()
     usage: "ACTION",
     help: "Describe what you do: /me waves",
     minArgs: 1,
+    posts: true,
     run: (hub, member, args, room) => hub.act(member, args, room),
   })
   .add({

@@ -24,6 +24,9 @@ import type { Member, Room } from "./room.ts";
 import type { Mailbox, ReplayLog, StoredMessage, StoredPrivate } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
+/** The "id" a command's cid is remembered with: no message has it, so no `sent` is told. */
+const RAN = 0;
+
 /** What a `hello` asks of delivery; every field is optional. */
 export interface DeliveryRequest {
   /** The client has been shown everything up to this id on `stream`. */
@@ -37,6 +40,14 @@ export interface DeliveryRequest {
 /** Acks a client may send in a burst, and per second after: a client acks about once a second. */
 const ACK_BURST = 20;
 const ACK_RATE = 5;
+
+/**
+ * How long, and for how many names, the server remembers that someone left
+ * with private messages they were never shown: a later login under the name
+ * is told some may be missing (and only then).
+ */
+const UNSHOWN_TTL_MS = 60 * 60_000;
+const UNSHOWN_NAMES = 10_000;
 
 /** What delivery needs of the store: messages after an id, and marking mail delivered. */
 export type DeliveryStore = ReplayLog & Pick<Mailbox, "markDelivered">;
@@ -62,6 +73,8 @@ export class Delivery {
   #store: DeliveryStore | null;
   #cids: ClientIds;
   #ackBuckets = new WeakMap<Member, TokenBucket>();
+  /** By name key: the newest private message a connection left without acknowledging, and when. */
+  #unshown = new Map<string, { id: number; time: number }>();
 
   /** Delivery on `options.stream`. */
   constructor(options: DeliveryOptions) {
@@ -113,7 +126,8 @@ export class Delivery {
         privates: false,
       });
     } else {
-      this.#fromHistory(member, since);
+      // Private messages the lost connection was handed past its window are not in any history.
+      this.#fromHistory(member, since, true);
     }
     // What the client says it was shown needs no acknowledging again.
     this.#acked(member, since);
@@ -128,9 +142,9 @@ export class Delivery {
     if (since === undefined) return false;
     // The client says it was shown the private messages up to `since`: they count as delivered.
     if (member.account) this.#markDelivered(member, since);
-    const privates = this.#fromHistory(member, since).filter((m) =>
-      m.type === "private" && m.from !== member.name
-    );
+    const privates = this.#fromHistory(member, since, this.#leftUnshown(member, since)).filter((
+      m,
+    ) => m.type === "private" && m.from !== member.name);
     const newest = privates.at(-1)?.id;
     if (member.account && newest !== undefined) {
       // Shown now, or (for a client that acknowledges) once acknowledged.
@@ -189,6 +203,43 @@ export class Delivery {
   }
 
   /**
+   * `member` leaves: when its window holds private messages to it that it
+   * never acknowledged, a later login under its name with an earlier `since`
+   * is told private messages may be missing. Without a window (a client that
+   * does not acknowledge), what was written counts as shown.
+   */
+  left(member: Member): void {
+    const newest = this.windowOf(member)?.newestPrivateTo(member.key) ?? 0;
+    if (newest === 0) return;
+    this.#unshown.delete(member.key);
+    this.#unshown.set(member.key, { id: newest, time: this.#now() });
+    for (const [key] of this.#unshown) {
+      if (this.#unshown.size <= UNSHOWN_NAMES) break;
+      this.#unshown.delete(key);
+    }
+  }
+
+  /** Whether a connection under `member`'s name left private messages after `since` unshown. */
+  #leftUnshown(member: Member, since: number): boolean {
+    const left = this.#unshown.get(member.key);
+    if (!left || this.#now() - left.time >= UNSHOWN_TTL_MS) return false;
+    return left.id > since;
+  }
+
+  /**
+   * For a command (not a message) with `cid`: true when `member`'s name ran
+   * it already (see {@link ran}); it is not run again.
+   */
+  ranBefore(member: Member, cid: string): boolean {
+    return this.#cids.find(member.key, cid) !== undefined;
+  }
+
+  /** `member` ran a command with `cid`: a resend of it is not run again. */
+  ran(member: Member, cid: string): void {
+    this.#cids.sent(this.#cids.begin(member.key, cid), RAN);
+  }
+
+  /**
    * For a frame with `cid`: true when `member`'s name posted it already;
    * they are told `sent` with its id (once known: it may wait for its
    * commit), and nothing is posted again.
@@ -206,6 +257,7 @@ export class Delivery {
         },
       );
     };
+    if (entry.id === RAN) return true;
     if (entry.id !== null) tell(entry.id);
     else entry.waiters.push(tell);
     return true;
@@ -240,10 +292,11 @@ export class Delivery {
   /**
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
-   * account holder's private messages. What it cannot reach is a gap.
-   * Returns the messages sent.
+   * account holder's private messages. What it cannot reach is a gap;
+   * `privatesLost` says whether, without a store to read them from, private
+   * messages may be missing. Returns the messages sent.
    */
-  #fromHistory(member: Member, since: number): Delivered[] {
+  #fromHistory(member: Member, since: number, privatesLost: boolean): Delivered[] {
     const messages: Delivered[] = [];
     const gaps: string[] = [];
     for (const name of roomNames(member)) {
@@ -253,7 +306,7 @@ export class Delivery {
       messages.push(...found.messages);
       if (!found.complete) gaps.push(room.name);
     }
-    let privates = true;
+    let privates = privatesLost;
     const store = this.#store;
     if (store && member.account) {
       try {

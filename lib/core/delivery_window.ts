@@ -108,6 +108,18 @@ export class DeliveryWindow {
     return found.sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * The newest private message held (so never acknowledged) that the name
+   * of key `key` did not send itself; 0 when none.
+   */
+  newestPrivateTo(key: string): number {
+    for (let i = this.#events.length - 1; i >= this.#head; i--) {
+      const event = this.#events[i];
+      if (event.type === "private" && nameKey(event.from) !== key) return event.id;
+    }
+    return 0;
+  }
+
   /** Drops the slots before #head once they are half the array: amortized O(1) per event. */
   #compact(): void {
     if (this.#head > 64 && this.#head * 2 > this.#events.length) {

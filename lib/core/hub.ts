@@ -167,6 +167,8 @@ export class Hub {
   #delivery: Delivery;
   /** The `cid` of the frame being handled, for its answers (see {@link Hub.answering}). */
   #cid: string | undefined;
+  /** Whether a refusal was sent since handleLine() began: its command is not remembered as run. */
+  #refused = false;
   /** The `since` of the `join` being handled: the room's history comes as a replay after it. */
   #joinSince: number | undefined;
 
@@ -394,11 +396,19 @@ export class Hub {
     const input = parseInput(line);
     // Leaving is never refused, however fast someone typed before.
     const free = input.kind === "command" && COMMANDS.get(input.name)?.name === "quit";
+    // A command resent after a lost connection (a `/part`, a `/topic`) runs once, as a message posts once.
+    const once = input.kind === "command" && COMMANDS.get(input.name)?.posts !== true
+      ? this.#cid
+      : undefined;
+    if (once !== undefined && this.#delivery.ranBefore(member, once)) return;
+    this.#refused = false;
     // Only a dispatch: the action it runs settles, or not, for itself.
     this.#guard(member, () => {
       if (input.kind === "say") this.say(member, input.text, room);
       else COMMANDS.run(this, member, input.name, input.args, room);
     }, { free, posts: true });
+    // A refused one may be taken when sent again (a flood refusal, say).
+    if (once !== undefined && !this.#refused) this.#delivery.ran(member, once);
   }
 
   /**
@@ -425,6 +435,7 @@ export class Hub {
       // A refusal comes after the echoes of the messages sent before the line refused.
       this.settle(member);
       const wait = error.wait !== undefined ? { wait: error.wait } : {};
+      this.#refused = true;
       const cid = this.#cid !== undefined ? { cid: this.#cid } : {};
       member.sink.send({
         type: "error",
@@ -716,6 +727,7 @@ export class Hub {
   leave(member: Member, reason: string): void {
     if (this.#users.get(member.key) !== member) return;
     this.settle();
+    this.#delivery.left(member);
     this.#users.delete(member.key);
     this.#membership.leaveAll(member, reason);
     this.#log(`leave ${member.name} (${reason}) (${plural(this.#users.size, "user")})`);
