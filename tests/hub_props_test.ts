@@ -1,0 +1,322 @@
+/**
+ * Properties of the chat core (`lib/core/hub.ts`) over random sequences of
+ * what users do, run on a hub with array sinks (no sockets): whatever the
+ * sequence, nothing but a ChatError is thrown, names stay unique, every
+ * message reaches exactly the members of its room (but those who ignore its
+ * sender) once and in id order, nobody gets an event of a room they are not
+ * in, and `#lobby` stays.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ChatError } from "../lib/core/errors.ts";
+import type { ChatEvent } from "../lib/core/events.ts";
+import { Hub } from "../lib/core/hub.ts";
+import { ignores } from "../lib/core/ignoring.ts";
+import { nameKey } from "../lib/core/names.ts";
+import type { Member } from "../lib/core/room.ts";
+import { Inbox } from "./_inbox.ts";
+import { checkProperty } from "./_props.ts";
+
+/** Names people try: look-alikes of one another, any script, and some the hub refuses. */
+const NAMES = [
+  "Alice",
+  "alice",
+  "ＡＬＩＣＥ",
+  "Bob",
+  "B0b",
+  "小明",
+  "Zoë",
+  "Zoe\u0308",
+  "Server",
+  "two words",
+];
+/** Rooms people name: the lobby in its spellings, look-alikes, any script, a bad one. */
+const ROOMS = ["lobby", "#lobby", "#dev", "DEV", "#小明的房间", "#x", "bad room"];
+/** Texts: plain, empty after cleaning, escape sequences, too long. */
+const TEXTS = ["hi", "", "   ", "\x1b[31mred", "小明 says 你好", "a".repeat(2001)];
+
+/** One thing a user (by index among those who ever registered) or the operator does. */
+type Action =
+  | { kind: "register"; name: number }
+  | { kind: "resume"; who: number }
+  | { kind: "rename"; who: number; name: number }
+  | { kind: "join" | "part" | "who"; who: number; room: number }
+  | { kind: "say" | "me"; who: number; room: number | null; text: string }
+  | { kind: "msg"; who: number; to: number; text: string }
+  | { kind: "ignore" | "unignore"; who: number; name: number }
+  | { kind: "away"; who: number; text: string }
+  | { kind: "quit" | "drop"; who: number }
+  | { kind: "roomKick"; who: number; room: number | null; name: number }
+  | { kind: "kick"; name: number }
+  | { kind: "line"; who: number; line: string };
+
+const who = fc.nat({ max: 20 });
+const name = fc.nat({ max: NAMES.length - 1 });
+const room = fc.nat({ max: ROOMS.length - 1 });
+const text = fc.oneof(fc.constantFrom(...TEXTS), fc.string({ maxLength: 8 }));
+/** Lines a person types: commands with arguments from the same pools. */
+const line = fc.tuple(
+  fc.constantFrom(
+    "/join",
+    "/part",
+    "/op",
+    "/deop",
+    "/invite",
+    "/private",
+    "/public",
+    "/topic",
+    "/kick",
+    "/nick",
+    "/me",
+    "/msg",
+    "/away",
+    "/ignore",
+    "@",
+  ),
+  fc.oneof(fc.constantFrom(...ROOMS), fc.constantFrom(...NAMES)),
+  text,
+).map(([command, arg, words]) =>
+  command === "@" ? `@${arg} ${words}` : `${command} ${arg} ${words}`
+);
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("register" as const), name }) },
+  fc.record({ kind: fc.constant("resume" as const), who }),
+  fc.record({ kind: fc.constant("rename" as const), who, name }),
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("join" as const, "part" as const, "who" as const),
+      who,
+      room,
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("say" as const, "me" as const),
+      who,
+      room: fc.option(room),
+      text,
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("msg" as const), who, to: name, text }) },
+  fc.record({ kind: fc.constantFrom("ignore" as const, "unignore" as const), who, name }),
+  fc.record({ kind: fc.constant("away" as const), who, text }),
+  fc.record({ kind: fc.constantFrom("quit" as const, "drop" as const), who }),
+  fc.record({ kind: fc.constant("roomKick" as const), who, room: fc.option(room), name }),
+  fc.record({ kind: fc.constant("kick" as const), name }),
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("line" as const), who, line }) },
+);
+
+/** One connection: the member it registered and what it received. */
+interface Connection {
+  member: Member;
+  inbox: Inbox;
+  /** Still registered: no `bye` came and the test did not drop it. */
+  live: boolean;
+}
+
+/** Events of a room, which only its members (before or after the action) may get. */
+const ROOM_EVENTS = new Set(["message", "join", "leave", "part", "rename", "topic", "mode"]);
+
+/** Runs `actions` on a fresh hub, checking the invariants after each. */
+function run(actions: Action[]): void {
+  let clock = Date.UTC(2026, 11, 6);
+  const hub = new Hub({
+    now: () => clock,
+    flood: null,
+    churn: null,
+    roomPace: false,
+    history: 3,
+    maxUsers: 6,
+    maxRooms: 5,
+    maxRoomsPerUser: 3,
+  });
+  const connections: Connection[] = [];
+  // Mostly someone still connected; now and then a connection that is gone, which must be refused.
+  const connection = (i: number) => {
+    const live = connections.filter((c) => c.live);
+    return live.length && i % 5 !== 0 ? live[i % live.length] : connections[i % connections.length];
+  };
+  let lastId = 0;
+  const seen = new Map<Inbox, number>();
+
+  for (const [step, act] of actions.entries()) {
+    clock += 1000;
+    const before = roomsOfEach(hub, connections);
+    const where = `step ${step} (${JSON.stringify(act)})`;
+    try {
+      perform(hub, act, connections, connection);
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw new Error(`${where}: ${error}`, { cause: error });
+    }
+    const after = roomsOfEach(hub, connections);
+
+    // What each connection got in this step.
+    const news = new Map<Connection, ChatEvent[]>();
+    for (const c of connections) {
+      const from = seen.get(c.inbox) ?? 0;
+      news.set(c, c.inbox.events.slice(from));
+      seen.set(c.inbox, c.inbox.events.length);
+      if (news.get(c)!.some((e) => e.type === "bye")) c.live = false;
+    }
+
+    // Names are unique by key, and the hub's users are the connections still live.
+    const names = hub.userNames();
+    assert.equal(
+      new Set(names.map(nameKey)).size,
+      names.length,
+      `${where}: names not unique: ${names}`,
+    );
+    const live = connections.filter((c) => c.live);
+    assert.deepEqual(
+      live.map((c) => c.member.name).sort(),
+      [...names].sort(),
+      `${where}: the hub's users are not the live connections`,
+    );
+    assert.ok(hub.roomList().some((r) => r.room === "lobby"), `${where}: #lobby is gone`);
+    for (const c of live) {
+      assert.ok((after.get(c) ?? new Set()).size > 0, `${where}: ${c.member.name} is in no room`);
+    }
+
+    // Nobody gets an event of a room they were not in.
+    for (const [c, events] of news) {
+      for (const event of events) {
+        if (!ROOM_EVENTS.has(event.type) || !("room" in event) || event.room === undefined) {
+          continue;
+        }
+        const room = event.room;
+        const inRoom = before.get(c)?.has(room) || after.get(c)?.has(room);
+        assert.ok(inRoom, `${where}: ${c.member.name} got ${JSON.stringify(event)} from outside`);
+      }
+    }
+
+    // Each message goes once to each member of its room who does not ignore its sender, in id order.
+    const messages = new Map<number, Extract<ChatEvent, { type: "message" | "private" }>>();
+    for (const events of news.values()) {
+      for (const e of events) {
+        if (e.type === "message" || e.type === "private") messages.set(e.id, e);
+      }
+    }
+    for (const id of [...messages.keys()].sort((a, b) => a - b)) {
+      assert.ok(id > lastId, `${where}: id ${id} after ${lastId}`);
+      lastId = id;
+    }
+    for (const message of messages.values()) {
+      for (const c of connections) {
+        const got = news.get(c)!.filter((e) => e === message).length;
+        let due: boolean;
+        if (message.type === "message") {
+          due = c.live && (after.get(c)?.has(message.room) ?? false) &&
+            !ignores(c.member, message.from);
+        } else {
+          // The receipt to the sender; the message to the recipient, unless they ignore the sender.
+          due = c.live && (nameKey(c.member.name) === nameKey(message.from) ||
+            nameKey(c.member.name) === nameKey(message.to) && !ignores(c.member, message.from));
+        }
+        assert.equal(
+          got,
+          due ? 1 : 0,
+          `${where}: ${c.member.name} got ${JSON.stringify(message)} ${got} times`,
+        );
+      }
+    }
+    for (const c of connections) {
+      const ids = c.inbox.of("message").map((m) => m.id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        `${where}: ${c.member.name} got ids out of order`,
+      );
+    }
+  }
+}
+
+/** Which rooms each connection's member is in, as the hub's operator sees them. */
+function roomsOfEach(hub: Hub, connections: Connection[]): Map<Connection, Set<string>> {
+  const byKey = new Map(connections.filter((c) => c.live).map((c) => [c.member.key, c]));
+  const rooms = new Map<Connection, Set<string>>();
+  for (const { room } of hub.roomList()) {
+    for (const shown of hub.roomMembers(room) ?? []) {
+      const c = byKey.get(nameKey(shown.replace(/^@/, "")));
+      assert.ok(c, `#${room} holds ${shown}, who is not a live connection`);
+      if (!rooms.has(c)) rooms.set(c, new Set());
+      rooms.get(c)!.add(room);
+    }
+  }
+  return rooms;
+}
+
+function perform(
+  hub: Hub,
+  act: Action,
+  connections: Connection[],
+  connection: (i: number) => Connection,
+): void {
+  if (act.kind === "register" || act.kind === "resume") {
+    const inbox = new Inbox();
+    const holder = act.kind === "resume" && connections.length ? connection(act.who) : undefined;
+    if (act.kind === "resume" && !holder) return;
+    const member = holder
+      ? hub.register(holder.member.name, inbox, {
+        peer: "127.0.0.1:2",
+        resume: holder.member.resume,
+      })
+      : hub.register(NAMES[act.kind === "register" ? act.name : 0], inbox, { peer: "127.0.0.1:1" });
+    connections.push({ member, inbox, live: true });
+    return;
+  }
+  if (act.kind === "kick") {
+    hub.kick(NAMES[act.name], "property");
+    return;
+  }
+  if (!connections.length) return;
+  const c = connection(act.who);
+  const m = c.member;
+  const roomName = (i: number | null) => i === null ? undefined : ROOMS[i];
+  switch (act.kind) {
+    case "rename":
+      return hub.rename(m, NAMES[act.name]);
+    case "join":
+      return hub.join(m, ROOMS[act.room]);
+    case "part":
+      return hub.part(m, ROOMS[act.room]);
+    case "who":
+      return hub.who(m, ROOMS[act.room]);
+    case "say":
+      return hub.say(m, act.text, roomName(act.room));
+    case "me":
+      return hub.act(m, act.text, roomName(act.room));
+    case "msg":
+      return hub.whisper(m, NAMES[act.to], act.text);
+    case "ignore":
+      return hub.ignore(m, NAMES[act.name]);
+    case "unignore":
+      return hub.unignore(m, NAMES[act.name]);
+    case "away":
+      return hub.away(m, act.text);
+    case "quit":
+      return hub.quit(m, "bye");
+    case "drop":
+      // The connection is lost: the front end calls leave, and the test stops counting it.
+      hub.leave(m, "connection lost");
+      c.live = false;
+      return;
+    case "roomKick":
+      return hub.roomKick(m, roomName(act.room), NAMES[act.name], "out");
+    case "line":
+      return hub.handleLine(m, act.line);
+  }
+}
+
+Deno.test("any sequence of user actions keeps names unique and delivers each message once to exactly its room", () => {
+  // A few people arrive first, so that most actions have someone to act and a room to act in.
+  const arrivals = fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 5 })
+    .map((names) => names.map((name): Action => ({ kind: "register", name })));
+  const actions = fc.array(action, { minLength: 1, maxLength: 80, size: "max" });
+  checkProperty(fc.property(arrivals, actions, (first, then) => run([...first, ...then])), 300);
+});
