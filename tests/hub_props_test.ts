@@ -13,10 +13,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ChatError } from "../lib/core/errors.ts";
 import type { ChatEvent } from "../lib/core/events.ts";
-import { Hub } from "../lib/core/hub.ts";
-import { ignores } from "../lib/core/ignoring.ts";
+import { Hub, type HubStore } from "../lib/core/hub.ts";
 import { nameKey } from "../lib/core/names.ts";
 import type { Member } from "../lib/core/room.ts";
+import type {
+  GroupCommit,
+  NewMessage,
+  NewPrivate,
+  Refusal,
+  StoredMessage,
+  StoredPrivate,
+  StoredUser,
+  Waiting,
+} from "../lib/core/store.ts";
 import { Inbox } from "./_inbox.ts";
 import { checkProperty } from "./_props.ts";
 
@@ -51,7 +60,9 @@ type Action =
   | { kind: "quit" | "drop"; who: number }
   | { kind: "roomKick"; who: number; room: number | null; name: number }
   | { kind: "kick"; name: number }
-  | { kind: "line"; who: number; line: string };
+  | { kind: "line"; who: number; line: string }
+  | { kind: "turn" }
+  | { kind: "disk"; full: boolean };
 
 const who = fc.nat({ max: 20 });
 const name = fc.nat({ max: NAMES.length - 1 });
@@ -110,6 +121,9 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("roomKick" as const), who, room: fc.option(room), name }),
   fc.record({ kind: fc.constant("kick" as const), name }),
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("line" as const), who, line }) },
+  // With a store that commits in groups: the end of a turn of the event loop, a full disk.
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("turn" as const) }) },
+  fc.record({ kind: fc.constant("disk" as const), full: fc.boolean() }),
 );
 
 /** One connection: the member it registered and what it received. */
@@ -120,13 +134,90 @@ interface Connection {
   live: boolean;
 }
 
+/**
+ * A store in memory that commits in groups as the SQLite store does: what is
+ * asked for waits for the end of the turn (the `turn` action) or for an
+ * action that must not overtake it (`commitNow`); on a full disk the whole
+ * group fails.
+ */
+class GroupStore implements HubStore, GroupCommit {
+  full = false;
+  #nextId = 1;
+  #messages: StoredMessage[] = [];
+  #group: { write: () => unknown; done: (result: never) => void; failed: (e: unknown) => void }[] =
+    [];
+
+  appendMessage(message: NewMessage): number {
+    const id = message.id ?? this.#nextId;
+    this.#nextId = id + 1;
+    this.#messages.push({ ...message, id, action: message.action ?? false });
+    return id;
+  }
+  recentMessages(room: string, limit: number, before = Infinity): StoredMessage[] {
+    return this.#messages.filter((m) => m.room === room && m.id < before).slice(-limit);
+  }
+  appendPrivate(message: NewPrivate): number {
+    const id = message.id ?? this.#nextId;
+    this.#nextId = id + 1;
+    return id;
+  }
+  // No accounts: nothing is ever kept for anyone.
+  undelivered(): StoredPrivate[] {
+    return [];
+  }
+  waiting(): Waiting {
+    return {
+      messages: 0,
+      bytes: 0,
+      fromSender: 0,
+      bytesFromSender: 0,
+      fromStrangers: 0,
+      bytesFromStrangers: 0,
+    };
+  }
+  markDelivered(): number {
+    return 0;
+  }
+  countRefused(): void {}
+  takeRefused(): Refusal[] {
+    return [];
+  }
+  getUser(): StoredUser | undefined {
+    return undefined;
+  }
+  commitSoon<T>(write: () => T, done: (result: T) => void, failed: (error: unknown) => void): void {
+    this.#group.push({ write, done: done as (result: never) => void, failed });
+  }
+  commitNow(): void {
+    const group = this.#group;
+    this.#group = [];
+    if (this.full) {
+      for (const { failed } of group) failed(new Error("No space left on device"));
+      return;
+    }
+    const results = group.map(({ write }) => write());
+    group.forEach(({ done }, i) => done(results[i] as never));
+  }
+}
+
+/** What the invariants need of a live connection at one moment. */
+interface Seen {
+  key: string;
+  rooms: Set<string>;
+  ignoring: Set<string>;
+}
+
 /** Events of a room, which only its members (before or after the action) may get. */
 const ROOM_EVENTS = new Set(["message", "join", "leave", "part", "rename", "topic", "mode"]);
 
-/** Runs `actions` on a fresh hub, checking the invariants after each. */
-function run(actions: Action[]): void {
+/**
+ * Runs `actions` on a fresh hub (with a store that commits in groups, or
+ * none), then a last turn, checking the invariants after each.
+ */
+function run(actions: Action[], store: GroupStore | null): void {
   let clock = Date.UTC(2026, 11, 6);
   const hub = new Hub({
+    ...(store ? { store } : {}),
     now: () => clock,
     flood: null,
     churn: null,
@@ -145,16 +236,18 @@ function run(actions: Action[]): void {
   let lastId = 0;
   const seen = new Map<Inbox, number>();
 
-  for (const [step, act] of actions.entries()) {
+  for (const [step, act] of [...actions, { kind: "turn" } as const].entries()) {
     clock += 1000;
-    const before = roomsOfEach(hub, connections);
+    const before = seenBy(hub, connections);
     const where = `step ${step} (${JSON.stringify(act)})`;
     try {
-      perform(hub, act, connections, connection);
+      if (act.kind === "turn") store?.commitNow();
+      else if (act.kind === "disk") store && (store.full = act.full);
+      else perform(hub, act, connections, connection);
     } catch (error) {
       if (!(error instanceof ChatError)) throw new Error(`${where}: ${error}`, { cause: error });
     }
-    const after = roomsOfEach(hub, connections);
+    const after = seenBy(hub, connections);
 
     // What each connection got in this step.
     const news = new Map<Connection, ChatEvent[]>();
@@ -180,7 +273,7 @@ function run(actions: Action[]): void {
     );
     assert.ok(hub.roomList().some((r) => r.room === "lobby"), `${where}: #lobby is gone`);
     for (const c of live) {
-      assert.ok((after.get(c) ?? new Set()).size > 0, `${where}: ${c.member.name} is in no room`);
+      assert.ok(after.get(c)?.rooms.size, `${where}: ${c.member.name} is in no room`);
     }
 
     // Nobody gets an event of a room they were not in.
@@ -190,7 +283,7 @@ function run(actions: Action[]): void {
           continue;
         }
         const room = event.room;
-        const inRoom = before.get(c)?.has(room) || after.get(c)?.has(room);
+        const inRoom = before.get(c)?.rooms.has(room) || after.get(c)?.rooms.has(room);
         assert.ok(inRoom, `${where}: ${c.member.name} got ${JSON.stringify(event)} from outside`);
       }
     }
@@ -206,17 +299,19 @@ function run(actions: Action[]): void {
       assert.ok(id > lastId, `${where}: id ${id} after ${lastId}`);
       lastId = id;
     }
+    // Messages wait for their commit, but any action that changes who is where, or who
+    // ignores whom, sends them first: they go by how things were before this step.
     for (const message of messages.values()) {
       for (const c of connections) {
         const got = news.get(c)!.filter((e) => e === message).length;
-        let due: boolean;
-        if (message.type === "message") {
-          due = c.live && (after.get(c)?.has(message.room) ?? false) &&
-            !ignores(c.member, message.from);
-        } else {
+        const then = before.get(c);
+        const from = nameKey(message.from);
+        let due = false;
+        if (then && message.type === "message") {
+          due = then.rooms.has(message.room) && !then.ignoring.has(from);
+        } else if (then && message.type === "private") {
           // The receipt to the sender; the message to the recipient, unless they ignore the sender.
-          due = c.live && (nameKey(c.member.name) === nameKey(message.from) ||
-            nameKey(c.member.name) === nameKey(message.to) && !ignores(c.member, message.from));
+          due = then.key === from || then.key === nameKey(message.to) && !then.ignoring.has(from);
         }
         assert.equal(
           got,
@@ -236,24 +331,28 @@ function run(actions: Action[]): void {
   }
 }
 
-/** Which rooms each connection's member is in, as the hub's operator sees them. */
-function roomsOfEach(hub: Hub, connections: Connection[]): Map<Connection, Set<string>> {
-  const byKey = new Map(connections.filter((c) => c.live).map((c) => [c.member.key, c]));
-  const rooms = new Map<Connection, Set<string>>();
+/** Each live connection's name key, rooms (as the hub's operator sees them) and whom it ignores. */
+function seenBy(hub: Hub, connections: Connection[]): Map<Connection, Seen> {
+  const seen = new Map<Connection, Seen>();
+  for (const c of connections) {
+    if (!c.live) continue;
+    const ignoring = new Set((c.member.ignoring?.names() ?? []).map(nameKey));
+    seen.set(c, { key: c.member.key, rooms: new Set(), ignoring });
+  }
+  const byKey = new Map([...seen].map(([c, s]) => [s.key, c]));
   for (const { room } of hub.roomList()) {
     for (const shown of hub.roomMembers(room) ?? []) {
       const c = byKey.get(nameKey(shown.replace(/^@/, "")));
       assert.ok(c, `#${room} holds ${shown}, who is not a live connection`);
-      if (!rooms.has(c)) rooms.set(c, new Set());
-      rooms.get(c)!.add(room);
+      seen.get(c)!.rooms.add(room);
     }
   }
-  return rooms;
+  return seen;
 }
 
 function perform(
   hub: Hub,
-  act: Action,
+  act: Exclude<Action, { kind: "turn" | "disk" }>,
   connections: Connection[],
   connection: (i: number) => Connection,
 ): void {
@@ -313,10 +412,21 @@ function perform(
   }
 }
 
+/** A few people arrive first, so that most actions have someone to act and a room to act in. */
+const arrivals = fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 5 })
+  .map((names) => names.map((name): Action => ({ kind: "register", name })));
+const actions = fc.array(action, { minLength: 1, maxLength: 80, size: "max" });
+
 Deno.test("any sequence of user actions keeps names unique and delivers each message once to exactly its room", () => {
-  // A few people arrive first, so that most actions have someone to act and a room to act in.
-  const arrivals = fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 5 })
-    .map((names) => names.map((name): Action => ({ kind: "register", name })));
-  const actions = fc.array(action, { minLength: 1, maxLength: 80, size: "max" });
-  checkProperty(fc.property(arrivals, actions, (first, then) => run([...first, ...then])), 300);
+  checkProperty(
+    fc.property(arrivals, actions, (first, then) => run([...first, ...then], null)),
+    300,
+  );
+});
+
+Deno.test("the same holds with a store that commits messages in groups, full disks included", () => {
+  checkProperty(
+    fc.property(arrivals, actions, (first, then) => run([...first, ...then], new GroupStore())),
+    300,
+  );
 });
