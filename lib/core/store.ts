@@ -235,6 +235,27 @@ export interface IgnoreBook {
   setIgnored(name: string, names: string[]): void;
 }
 
+/**
+ * The sequence of message ids (see `delivery.ts`): its name, kept so that ids
+ * stay meaningful across restarts, and the newest id handed out.
+ */
+export interface DeliveryLog {
+  /** Names the sequence (at most 64 characters), made once for this store. */
+  readonly stream: string;
+  /** The newest id handed out (0 when none). */
+  readonly lastId: number;
+}
+
+/** What a replay reads: messages after an id (see `delivery.ts`). */
+export interface ReplayLog {
+  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number): StoredMessage[];
+  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
+  privatesAfter(name: string, since: number, limit: number): StoredPrivate[];
+  /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
+  prunedSince(room: string | null, since: number): boolean;
+}
+
 /** Everything a chat server keeps. */
 export interface ChatStore
-  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook {}
+  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook, DeliveryLog, ReplayLog {}

@@ -52,6 +52,7 @@
 import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { CommitGroup } from "./commit_group.ts";
+import { ReplayReads } from "./replay_reads.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "../core/limits.ts";
@@ -212,6 +213,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: "the stream the message ids belong to; private messages by correspondent",
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+      -- Made once: clients name it with the last id they saw (see lib/core/delivery.ts).
+      INSERT INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
+      -- The newest id retention deleted, of room and of private messages: a replay from
+      -- before it may have a gap (lib/store/replay_reads.ts).
+      INSERT INTO meta (key, value) VALUES ('pruned_messages', '0'), ('pruned_privates', '0');
+      -- A replay reads the private messages to or from an account after an id.
+      CREATE INDEX privates_to ON privates (recipient_key, id);
+      CREATE INDEX privates_from ON privates (sender, id);
+    `,
+  },
 ];
 
 /** The schema version this program writes and understands. */
@@ -228,6 +246,8 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #db: DatabaseSync;
   #lock: Deno.FsFile | undefined;
   #lastId: number;
+  #stream = "";
+  #replay = new ReplayReads((sql) => this.#statement(sql), (query) => this.#read(query));
   #pruner: Pruner | undefined;
   #statements = new Map<string, StatementSync>();
   #group = new CommitGroup((writes) => this.#write(writes));
@@ -316,6 +336,11 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   /** The largest message or private-message id ever stored (0 for none); the hub counts on from it. */
   get lastId(): number {
     return this.#lastId;
+  }
+
+  /** Names the sequence of ids this store hands out: made once, kept across restarts. */
+  get stream(): string {
+    return this.#stream;
   }
 
   /** Commits the writes waiting for the end of the turn now, and answers their owners. */
@@ -498,6 +523,21 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       text: String(row.text),
       action: row.action === 1,
     }));
+  }
+
+  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
+    return this.#replay.messagesAfter(room, since, limit);
+  }
+
+  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
+  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
+    return this.#replay.privatesAfter(name, since, limit);
+  }
+
+  /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
+  prunedSince(room: string | null, since: number): boolean {
+    return this.#replay.prunedSince(room, since);
   }
 
   // ---- rooms and bans -----------------------------------------------------
@@ -766,6 +806,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       db.prepare(
         "SELECT max(seq) AS seq FROM sqlite_sequence WHERE name IN ('messages', 'privates')",
       ).get()?.seq ?? 0,
+    );
+    this.#stream = String(
+      db.prepare("SELECT value FROM meta WHERE key = 'stream'").get()?.value ?? "",
     );
     this.#rekey();
   }

@@ -1,0 +1,319 @@
+/**
+ * End-to-end delivery: the server's half (docs/PROTOCOL.md, "Delivery").
+ *
+ * Ids name messages on a `stream` (kept in the store, or random per process
+ * without one). A client that says in `hello` which id it has been shown up
+ * to (`since`) is sent what came after in `replay` pages: from the delivery
+ * window of the connection it resumes when that reaches back far enough
+ * (`delivery_window.ts`), else as far as the history goes, the rest said to
+ * be a gap. A client that acknowledges (`acks`) trims its window with `ack`.
+ * A frame's client-chosen id (`cid`) makes a resent line post once
+ * (`client_ids.ts`), and its sender hears `sent` with the message's id.
+ *
+ * @module
+ */
+
+import { ClientIds } from "./client_ids.ts";
+import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.ts";
+import { errorMessage } from "./errors.ts";
+import { ErrorCode, type MessageEvent, type PrivateEvent, type Sink } from "./events.ts";
+import { ignores } from "./ignoring.ts";
+import type { Receipt } from "./posting.ts";
+import { MAX_REPLAY, sendReplay } from "./replay.ts";
+import type { Member, Room } from "./room.ts";
+import type { Mailbox, ReplayLog, StoredMessage, StoredPrivate } from "./store.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** What a `hello` asks of delivery; every field is optional. */
+export interface DeliveryRequest {
+  /** The client has been shown everything up to this id on `stream`. */
+  since?: number;
+  /** The sequence `since` counts in. */
+  stream?: string;
+  /** The client acknowledges what it is shown (`ack`): the server keeps a window for it. */
+  acks?: boolean;
+}
+
+/** Acks a client may send in a burst, and per second after: a client acks about once a second. */
+const ACK_BURST = 20;
+const ACK_RATE = 5;
+
+/** What delivery needs of the store: messages after an id, and marking mail delivered. */
+export type DeliveryStore = ReplayLog & Pick<Mailbox, "markDelivered">;
+
+/** Settings of {@link Delivery}. */
+export interface DeliveryOptions {
+  /** The stream the ids belong to. */
+  stream: string;
+  /** The history to replay from when a window does not reach; none: the rooms' memory. */
+  store: DeliveryStore | null;
+  /** The clock, in ms since the epoch. */
+  now: () => number;
+  /** Receives a line when the store cannot be read or written, for the operator. */
+  log: (line: string) => void;
+}
+
+/** Windows, replays, acknowledgements and client ids. */
+export class Delivery {
+  /** The sequence the ids belong to: said in `welcome`, named by `hello`'s `since`. */
+  readonly stream: string;
+  #now: () => number;
+  #log: (line: string) => void;
+  #store: DeliveryStore | null;
+  #cids: ClientIds;
+  #ackBuckets = new WeakMap<Member, TokenBucket>();
+
+  /** Delivery on `options.stream`. */
+  constructor(options: DeliveryOptions) {
+    this.stream = options.stream;
+    this.#now = options.now;
+    this.#log = options.log;
+    this.#store = options.store;
+    this.#cids = new ClientIds(options.now);
+  }
+
+  /**
+   * The sink a member registering with `request` is given: `sink` itself,
+   * or for a client that acknowledges, one that keeps a window of what it is
+   * handed after `last` (the newest id so far). For an account holder's
+   * (`owner`: the name's key), it notes the private messages to them that
+   * wait for an ack to count as delivered.
+   */
+  sinkFor(sink: Sink, request: DeliveryRequest, last: number, owner: string | null): Sink {
+    if (request.acks !== true) return sink;
+    return new WindowedSink(sink, new DeliveryWindow(last), this.#store ? owner : null);
+  }
+
+  /**
+   * Whether a private message to `member` is stored waiting, and counted
+   * delivered only when their client acknowledges it: an account holder who
+   * acknowledges, on a server that keeps mail.
+   */
+  awaitsAck(member: Member): boolean {
+    return this.#store !== null && member.account && this.windowOf(member) !== null;
+  }
+
+  /** The delivery window of `member`, when it acknowledges. */
+  windowOf(member: Member): DeliveryWindow | null {
+    return member.sink instanceof WindowedSink ? member.sink.window : null;
+  }
+
+  /**
+   * `member` has just taken over from `holder` (a resume) and been welcomed:
+   * it gets `holder`'s window, and with `since`, the replay of what came after.
+   */
+  resumed(holder: Member, member: Member, request: DeliveryRequest): void {
+    const old = this.windowOf(holder);
+    if (old && member.sink instanceof WindowedSink) member.sink.window = old;
+    const since = this.#since(member, request);
+    if (since === undefined) return;
+    if (old?.covers(since)) {
+      sendReplay(member.sink, this.#shown(member, old.after(since)), {
+        rooms: [],
+        privates: false,
+      });
+    } else {
+      this.#fromHistory(member, since);
+    }
+    // What the client says it was shown needs no acknowledging again.
+    this.#acked(member, since);
+  }
+
+  /**
+   * A newcomer (not a resume) has been welcomed: with `since`, sends the
+   * replay and returns true (instead of the joiner's history and `missed`).
+   */
+  joined(member: Member, request: DeliveryRequest): boolean {
+    const since = this.#since(member, request);
+    if (since === undefined) return false;
+    // The client says it was shown the private messages up to `since`: they count as delivered.
+    if (member.account) this.#markDelivered(member, since);
+    const privates = this.#fromHistory(member, since).filter((m) =>
+      m.type === "private" && m.from !== member.name
+    );
+    const newest = privates.at(-1)?.id;
+    if (member.account && newest !== undefined) {
+      // Shown now, or (for a client that acknowledges) once acknowledged.
+      const window = this.windowOf(member);
+      if (window && this.awaitsAck(member)) window.unmarked = Math.max(window.unmarked, newest);
+      else this.#markDelivered(member, newest);
+    }
+    return true;
+  }
+
+  /**
+   * `join` with `since` (`room` is new to the member): the room's messages
+   * after it, as `replay` pages, instead of its last ones as `history`.
+   */
+  replayRoom(member: Member, room: Room, since: number): void {
+    const found = this.#roomAfter(room, since);
+    sendReplay(member.sink, this.#shown(member, found.messages), {
+      rooms: found.complete ? [] : [room.name],
+      privates: false,
+    });
+  }
+
+  /**
+   * An `ack` of everything up to `id`; false when the member sends them so
+   * fast that they are a flooder.
+   */
+  ack(member: Member, id: number): boolean {
+    const now = this.#now();
+    let bucket = this.#ackBuckets.get(member);
+    if (!bucket) this.#ackBuckets.set(member, bucket = new TokenBucket(ACK_BURST, ACK_RATE, now));
+    if (!bucket.take(now)) return false;
+    this.#acked(member, id);
+    return true;
+  }
+
+  /**
+   * Trims the member's window up to `id`, and counts the private messages to
+   * them up to it delivered, when some wait (no store write otherwise).
+   */
+  #acked(member: Member, id: number): void {
+    const window = this.windowOf(member);
+    if (!window?.ack(id) || window.unmarked === 0 || !member.account) return;
+    this.#markDelivered(member, id);
+    if (id >= window.unmarked) window.unmarked = 0;
+  }
+
+  /** Counts the private messages to `member` up to `id` delivered; a failure is logged. */
+  #markDelivered(member: Member, id: number): void {
+    try {
+      this.#store?.markDelivered(member.name, id);
+    } catch (error) {
+      this.#log(
+        `cannot mark the private messages to ${member.name} delivered: ${errorMessage(error)}`,
+      );
+    }
+  }
+
+  /**
+   * For a frame with `cid`: true when `member`'s name posted it already;
+   * they are told `sent` with its id (once known: it may wait for its
+   * commit), and nothing is posted again.
+   */
+  resent(member: Member, cid: string): boolean {
+    const entry = this.#cids.find(member.key, cid);
+    if (!entry) return false;
+    const tell = (id: number | null) => {
+      member.sink.send(
+        id !== null ? { type: "sent", cid, id } : {
+          type: "error",
+          code: ErrorCode.NotSaved,
+          message: "Message not sent: the server could not save it",
+          cid,
+        },
+      );
+    };
+    if (entry.id !== null) tell(entry.id);
+    else entry.waiters.push(tell);
+    return true;
+  }
+
+  /** The receipt of a message `member` posts with `cid`: `sent` after the echo, remembered. */
+  receipt(member: Member, cid: string): Receipt {
+    const key = member.key;
+    const entry = this.#cids.begin(key, cid);
+    return {
+      cid,
+      sent: (id) => {
+        this.#cids.sent(entry, id);
+        member.sink.send({ type: "sent", cid, id });
+      },
+      failed: () => this.#cids.failed(key, cid, entry),
+    };
+  }
+
+  /**
+   * The `since` of a request on this stream; on another stream (a server
+   * that restarted without a store), none, and the client is told that
+   * everything may be a gap.
+   */
+  #since(member: Member, request: DeliveryRequest): number | undefined {
+    if (request.since === undefined) return undefined;
+    if (request.stream === this.stream) return request.since;
+    sendReplay(member.sink, [], { rooms: roomNames(member), privates: true });
+    return undefined;
+  }
+
+  /**
+   * Replays what the history holds after `since`: each of the member's rooms'
+   * messages (the store's, or the rooms' memory), and with a store, an
+   * account holder's private messages. What it cannot reach is a gap.
+   * Returns the messages sent.
+   */
+  #fromHistory(member: Member, since: number): Delivered[] {
+    const messages: Delivered[] = [];
+    const gaps: string[] = [];
+    for (const name of roomNames(member)) {
+      const room = [...member.rooms].find((r) => r.name === name);
+      if (!room) continue;
+      const found = this.#roomAfter(room, since);
+      messages.push(...found.messages);
+      if (!found.complete) gaps.push(room.name);
+    }
+    let privates = true;
+    const store = this.#store;
+    if (store && member.account) {
+      try {
+        messages.push(...store.privatesAfter(member.name, since, MAX_REPLAY + 1).map(toPrivate));
+        privates = store.prunedSince(null, since);
+      } catch (error) {
+        this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+      }
+    }
+    messages.sort((a, b) => a.id - b.id);
+    return sendReplay(member.sink, this.#shown(member, messages), { rooms: gaps, privates });
+  }
+
+  /** The messages of `room` after `since` (at most one past MAX_REPLAY), and whether that is all. */
+  #roomAfter(room: Room, since: number): { messages: MessageEvent[]; complete: boolean } {
+    const store = this.#store;
+    if (!store) return room.rememberedAfter(since);
+    try {
+      return {
+        messages: store.messagesAfter(room.name, since, MAX_REPLAY + 1).map(toMessage),
+        complete: !store.prunedSince(room.name, since),
+      };
+    } catch (error) {
+      this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
+      return { messages: [], complete: false };
+    }
+  }
+
+  /** Of `messages`, those `member` wants shown: none from a name they ignore. */
+  #shown(member: Member, messages: Delivered[]): Delivered[] {
+    if (member.ignoring === null) return messages;
+    return messages.filter((message) => !ignores(member, message.from));
+  }
+}
+
+function toMessage(stored: StoredMessage): MessageEvent {
+  return {
+    type: "message",
+    id: stored.id,
+    time: stored.time,
+    room: stored.room,
+    from: stored.from,
+    text: stored.text,
+    ...(stored.action ? { action: true as const } : {}),
+  };
+}
+
+function toPrivate(stored: StoredPrivate): PrivateEvent {
+  return {
+    type: "private",
+    id: stored.id,
+    time: stored.time,
+    from: stored.from,
+    to: stored.to,
+    text: stored.text,
+  };
+}
+
+/** The rooms `member` is in, current first. */
+function roomNames(member: Member): string[] {
+  const current = member.room ? [member.room.name] : [];
+  return [...current, ...[...member.rooms].filter((r) => r !== member.room).map((r) => r.name)];
+}
