@@ -38,8 +38,10 @@ type Kind =
   | "flag"
   | "true"
   | "strings"
+  | "cid"
   | "messages"
   | "privates"
+  | "deliveries"
   | "listings";
 
 /** The fields of a frame type: `name` (a string), `name:kind`, and `?` for optional ones. */
@@ -57,17 +59,18 @@ function spec(fields: string): Spec {
 
 /** Client frames (docs/PROTOCOL.md, "Client frames", "Rooms" and "Presence"). */
 const CLIENT: Record<string, Spec> = {
-  hello: spec("version:number name client? resume? password?"),
-  say: spec("text room?"),
-  me: spec("text room?"),
-  msg: spec("to text"),
+  hello: spec("version:number name client? resume? password? since?:whole stream? acks?:flag"),
+  say: spec("text room? cid?:cid"),
+  me: spec("text room? cid?:cid"),
+  msg: spec("to text cid?:cid"),
   nick: spec("name"),
   who: spec("room?"),
   help: spec(""),
   quit: spec("reason?"),
-  input: spec("text room?"),
+  input: spec("text room? cid?:cid"),
   history: spec("count?:integer before?:integer room?"),
-  join: spec("room"),
+  join: spec("room since?:whole"),
+  ack: spec("id:whole"),
   part: spec("room? reason?"),
   rooms: spec(""),
   topic: spec("room? text?"),
@@ -88,11 +91,13 @@ const CLIENT: Record<string, Spec> = {
 /** Server frames (docs/PROTOCOL.md, "Server frames" and the sections after it). */
 const SERVER: Record<string, Spec> = {
   welcome: spec(
-    "version:whole name room users:strings server resume count?:whole motd? account?:flag rooms?:strings",
+    "version:whole name room users:strings server resume count?:whole motd? account?:flag rooms?:strings stream? last?:whole",
   ),
   message: spec("id:whole time:time room from text action?:flag"),
   private: spec("id:whole time:time from to text offline?:flag"),
   missed: spec("messages:privates"),
+  replay: spec("messages:deliveries more?:flag gaps?:strings privateGap?:flag"),
+  sent: spec("cid id:whole"),
   history: spec("room messages:messages before?:whole"),
   join: spec("time:time room name count:whole"),
   leave: spec("time:time room name count:whole reason"),
@@ -111,7 +116,7 @@ const SERVER: Record<string, Spec> = {
   rooms: spec("rooms:listings"),
   notice: spec("time:time text room?"),
   info: spec("text"),
-  error: spec("code message wait?:whole"),
+  error: spec("code message wait?:whole cid?"),
   ping: spec("token?"),
   pong: spec("token?"),
   bye: spec("code reason until?:time"),
@@ -143,6 +148,11 @@ function fits(value: unknown, kind: Kind): boolean {
       return value === true;
     case "strings":
       return Array.isArray(value) && value.every((item) => typeof item === "string");
+    case "cid":
+      return typeof value === "string" && /^[\x20-\x7e]{1,64}$/.test(value);
+    case "deliveries":
+      return Array.isArray(value) &&
+        value.every((item) => follows(item, SERVER, "message") || follows(item, SERVER, "private"));
     case "messages":
       return Array.isArray(value) && value.every((item) => follows(item, SERVER, "message"));
     case "privates":
@@ -166,7 +176,9 @@ function conforms(value: unknown, fields: Spec): boolean {
 function follows(value: unknown, table: Record<string, Spec>, type?: string): boolean {
   if (!isObject(value) || typeof value.type !== "string") return false;
   if (type !== undefined && value.type !== type) return false;
-  return Object.hasOwn(table, value.type) && conforms(value, table[value.type]);
+  if (!Object.hasOwn(table, value.type) || !conforms(value, table[value.type])) return false;
+  // The one rule across fields: `since` of `hello` counts in a `stream`.
+  return !(table === CLIENT && value.type === "hello" && "since" in value && !("stream" in value));
 }
 
 /** Strings of any kind: scripts, emoji, control characters, lone surrogates. */
@@ -194,6 +206,16 @@ function valid(kind: Kind): fc.Arbitrary<unknown> {
       return fc.constant(true);
     case "strings":
       return fc.array(text, { maxLength: 3 });
+    case "cid":
+      return fc.string({
+        minLength: 1,
+        maxLength: 64,
+        unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      });
+    case "deliveries":
+      return fc.array(fc.oneof(frame(SERVER, "message"), frame(SERVER, "private")), {
+        maxLength: 2,
+      });
     case "messages":
       return fc.array(frame(SERVER, "message"), { maxLength: 2 });
     case "privates":
@@ -218,7 +240,9 @@ function frame(table: Record<string, Spec>, type: string): fc.Arbitrary<JsonObje
 
 /** A frame of any type of `table` that follows the rules. */
 function anyFrame(table: Record<string, Spec>): fc.Arbitrary<JsonObject> {
-  return fc.constantFrom(...Object.keys(table)).chain((type) => frame(table, type));
+  // Filtered for the rules across fields (`since` of `hello` needs `stream`).
+  return fc.constantFrom(...Object.keys(table)).chain((type) => frame(table, type))
+    .filter((f) => follows(f, table));
 }
 
 /** JSON values of any shape, and numbers JSON.stringify does not write (1e400 reads as Infinity). */
@@ -243,6 +267,15 @@ function nearMiss(kind: Kind): fc.Arbitrary<unknown> {
       return fc.constantFrom("true", 1, null, false, true);
     case "strings":
       return fc.constantFrom(["a", 1], "a", [null], {});
+    case "cid":
+      return fc.constantFrom("", "x".repeat(64), "x".repeat(65), "\t", "\x7f", "é", 1, null);
+    case "deliveries":
+      return fc.oneof(
+        frame(SERVER, "message").map((f) => [{ ...f, type: "history" }]),
+        fc.constant([{ type: "info", text: "not a message" }]),
+        mangledObject(SERVER.private, fc.constant({ type: "private" })).map((f) => [objectText(f)]),
+        fc.constantFrom([{}], "x", [null]),
+      );
     case "messages":
     case "privates": {
       const type = kind === "messages" ? "message" : "private";
@@ -338,8 +371,21 @@ function anyLine(table: Record<string, Spec>): fc.Arbitrary<string> {
   return fc.oneof(
     fc.string({ unit: "binary" }),
     fc.json({ maxDepth: 3 }),
-    mangled(table),
+    { weight: 3, arbitrary: mangled(table) },
     mangled(table).map((line) => line.slice(0, -1)),
+    { weight: 3, arbitrary: oneChange(table) },
+  );
+}
+
+/** A valid frame with one field set just past (or at) the edge of its rules: nothing else to blame. */
+function oneChange(table: Record<string, Spec>): fc.Arbitrary<string> {
+  return fc.constantFrom(
+    ...Object.entries(table).flatMap(([type, fields]) =>
+      Object.keys(fields).map((field) => [type, field] as const)
+    ),
+  ).chain(([type, field]) =>
+    fc.tuple(frame(table, type), nearMiss(table[type][field].kind))
+      .map(([valid, value]) => objectText([...Object.entries(valid), [field, value]]).text)
   );
 }
 
@@ -366,6 +412,17 @@ Deno.test("decodeClientFrame() accepts exactly the frames that follow the protoc
           !Object.hasOwn(CLIENT, value.type);
         assert.equal(result.code, unknown ? "unknown_type" : "bad_frame");
         assert.ok(!follows(value, CLIENT), `refused a frame that follows the rules: ${line}`);
+        // A refusal of a frame with a well-formed cid names it, so the client can drop its line.
+        if (
+          isObject(value) && result.code === "bad_frame" &&
+          ["say", "me", "msg", "input"].includes(value.type as string) && fits(value.cid, "cid")
+        ) {
+          assert.equal(
+            (result as ChatError & { cid?: string }).cid,
+            value.cid,
+            `no cid in the refusal of ${line}`,
+          );
+        }
         // One line, without what a terminal would act on: a bot may print it as it is.
         assert.equal(stripUnsafe(result.message), result.message);
       } else {
