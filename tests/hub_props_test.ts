@@ -51,6 +51,8 @@ type Action =
   | { kind: "quit" | "drop"; who: number }
   | { kind: "roomKick"; who: number; room: number | null; name: number }
   | { kind: "kick"; name: number }
+  | { kind: "ban"; name: number }
+  | { kind: "dropRoom"; room: number }
   | { kind: "line"; who: number; line: string }
   | { kind: "turn" }
   | { kind: "disk"; full: boolean };
@@ -111,6 +113,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constantFrom("quit" as const, "drop" as const), who }),
   fc.record({ kind: fc.constant("roomKick" as const), who, room: fc.option(room), name }),
   fc.record({ kind: fc.constant("kick" as const), name }),
+  fc.record({ kind: fc.constant("ban" as const), name }),
+  fc.record({ kind: fc.constant("dropRoom" as const), room }),
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("line" as const), who, line }) },
   // With a store that commits in groups: the end of a turn of the event loop, a full disk.
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("turn" as const) }) },
@@ -220,6 +224,15 @@ function run(actions: Action[], store: GroupStore | null): void {
         if (e.type === "message" || e.type === "private") messages.set(e.id, e);
       }
     }
+    // A message kept is sent: its sender, still here, gets the echo (or the receipt) of it.
+    for (const kept of store?.takeCommitted() ?? []) {
+      const sender = [...before].find(([, then]) => then.key === nameKey(kept.from))?.[0];
+      const echoed = sender &&
+        news.get(sender)!.some((e) =>
+          (e.type === "message" || e.type === "private") && e.id === kept.id
+        );
+      assert.ok(!sender || echoed, `${where}: ${kept.from} got no echo of message ${kept.id}`);
+    }
     for (const id of [...messages.keys()].sort((a, b) => a - b)) {
       assert.ok(id > lastId, `${where}: id ${id} after ${lastId}`);
       lastId = id;
@@ -295,8 +308,14 @@ function perform(
     connections.push({ member, inbox, live: true });
     return;
   }
-  if (act.kind === "kick") {
-    hub.kick(NAMES[act.name], "property");
+  // The server's operator.
+  if (act.kind === "kick" || act.kind === "ban") {
+    if (act.kind === "kick") hub.kick(NAMES[act.name], "property");
+    else hub.ban(NAMES[act.name], 1, "property");
+    return;
+  }
+  if (act.kind === "dropRoom") {
+    hub.dropRoom(ROOMS[act.room], "property");
     return;
   }
   if (!connections.length) return;
@@ -369,4 +388,17 @@ Deno.test("someone who takes a name they ignored still gets the echo of what the
   hub.whisper(bob, "Alice", "note to self");
   assert.deepEqual(inbox.of("message").map((m) => m.text), ["hi"]);
   assert.deepEqual(inbox.of("private").map((m) => m.text), ["note to self"]);
+});
+
+Deno.test("a message waiting for its commit when the operator closes its room is still echoed, before the room closes", () => {
+  const store = new GroupStore();
+  const hub = new Hub({ store, flood: null, roomPace: false });
+  const inbox = new Inbox();
+  const alice = hub.register("Alice", inbox);
+  hub.join(alice, "#dev");
+  hub.say(alice, "hi", "dev");
+  hub.dropRoom("dev");
+  store.commitNow();
+  const seen = inbox.events.filter((e) => e.type === "message" || e.type === "notice");
+  assert.deepEqual(seen.map((e) => e.type === "message" ? e.text : e.type), ["hi", "notice"]);
 });
