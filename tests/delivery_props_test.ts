@@ -177,7 +177,6 @@ function run(actions: Action[]): void {
     return { byKey, rooms, ignoring };
   };
 
-  const published = new Set<number>();
   const senders = new Map<number, string>();
   const all = [...actions, { kind: "turn" } as const, "everyone back" as const];
   for (const [step, act] of all.entries()) {
@@ -199,8 +198,6 @@ function run(actions: Action[]): void {
     for (const p of people) p.seenLog.push(p.seen);
     // The messages committed in this step: each was sent to its room or its two people then.
     for (const message of store.takeCommitted()) {
-      if (published.has(message.id)) continue;
-      published.add(message.id);
       const from = nameKey(message.from);
       senders.set(message.id, from);
       if ("room" in message) {
@@ -218,8 +215,8 @@ function run(actions: Action[]): void {
   }
 
   for (const [i, p] of people.entries()) {
-    // A replay leaves out names the person ignores at the time of the resume, even messages
-    // their lost connection was handed before they ignored the name (see the report of issue 15).
+    // A replay leaves out the names the person ignores when they resume (docs/PROTOCOL.md), even
+    // in messages their lost connection was handed before they ignored the name.
     const excused = (id: number) =>
       p.resumes.some((r) => id > r.since && id <= r.upTo && r.ignoring.has(senders.get(id)!));
     const sorted = [...p.due].filter((id) => !excused(id)).sort((a, b) => a - b);
