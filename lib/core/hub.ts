@@ -831,8 +831,11 @@ export class Hub {
    */
   dropRoom(name: string, reason = ""): string | undefined {
     const room = this.#rooms.get(checkRoomName(name));
-    if (room) this.#membership.close(room, shortReason(reason));
-    return room?.name;
+    if (!room) return undefined;
+    // The messages waiting for their commit go first, while the room is there to get them.
+    this.settle();
+    this.#membership.close(room, shortReason(reason));
+    return room.name;
   }
 
   /** Forgets the rooms that have been empty, without history, for a day; call it now and then. */

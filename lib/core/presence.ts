@@ -78,6 +78,12 @@ export class Presence {
 
   /** `member` was called `old`: those who ignored that name ignore the new one too. */
   renamed(member: Member, old: string): void {
+    // Nobody ignores themselves (ignore() refuses it): a name they ignored and now bear goes
+    // from their list, or they would no longer see the echo of what they say.
+    if (member.ignoring?.remove(member.key) !== undefined) {
+      if (member.ignoring.size === 0) member.ignoring = null;
+      this.#keep(member);
+    }
     const oldKey = nameKey(old);
     for (const other of this.#options.members()) {
       if (followRename(other, oldKey, member.name)) this.#keep(other);

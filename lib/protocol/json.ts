@@ -12,6 +12,7 @@
 import { ByteArena } from "../io/bytes.ts";
 import { ChatError } from "../core/errors.ts";
 import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import { stripUnsafe } from "../core/sanitize.ts";
 
 /** Everything a client may send, after the line has been checked. */
 export type ClientFrame =
@@ -116,7 +117,9 @@ export function decodeClientFrame(line: string): ClientFrame {
     throw new ChatError(ErrorCode.BadFrame, 'Frame has no "type" string');
   }
   if (!Object.hasOwn(FIELDS, type)) {
-    throw new ChatError(ErrorCode.UnknownType, `Unknown frame type: ${type.slice(0, 40)}`);
+    // The type is the peer's: shown cut and cleaned, so that the refusal stays one safe line.
+    const shown = stripUnsafe([...type].slice(0, 40).join(""));
+    throw new ChatError(ErrorCode.UnknownType, `Unknown frame type: ${shown}`);
   }
   // A refusal of a frame that names a well-formed `cid` carries it, so the client can drop its line.
   const cid = typeof frame.cid === "string" && CID.test(frame.cid) ? frame.cid : undefined;
