@@ -144,7 +144,7 @@ BENCH             = $(DENO) run -A bench/load.ts --spawn $(BENCH_ARGS) \
 BENCH_ARGS        ?=
 BENCH_SERVER_ARGS ?=
 
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-rooms
 
 bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10
@@ -171,6 +171,19 @@ bench: deno
 	@# Delivery (issue 15): what the windows of members that acknowledge cost, and replay times.
 	@$(BENCH) --label fanout-100-acks --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --acks
 	@$(DENO) run -A bench/replay.ts
+
+# Rooms against one room (issue 13), alternating so that each round shares the
+# machine's conditions: 1,000 users in 150 rooms of 20 (3 each), 300 messages/s; one
+# room of the same 1,000 connections and 6,000 deliveries/s; one room of 20 with the
+# same messages and deliveries. BENCH_ROUNDS rounds (default 3); see docs/PERFORMANCE.md.
+BENCH_ROUNDS ?= 3
+
+bench-rooms: deno
+	@for i in $$(seq $(BENCH_ROUNDS)); do \
+	  $(BENCH) --quiet --label rooms-150x20 --workload rooms --members 1000 --rooms 150 --rooms-per-member 3 --senders 150 --rate 2 --duration 10 && \
+	  $(BENCH) --quiet --label one-room-1000 --workload fanout --members 1000 --senders 6 --rate 1 --duration 10 && \
+	  $(BENCH) --quiet --label one-room-20 --workload fanout --members 20 --senders 20 --rate 15 --duration 10 || exit 1; \
+	done
 
 # A seconds-long run of each kind of workload, so that the generator keeps working;
 # fails when a run delivers nothing, loses messages or cannot register its users.

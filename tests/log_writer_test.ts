@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LogWriter, timeOfDay } from "../lib/serve/log_writer.ts";
 import type { ByteWriter } from "../lib/io/outbox.ts";
+import { until } from "./_helpers.ts";
 
 /** An output whose writes complete only when the test releases them. */
 class GatedOutput implements ByteWriter {
@@ -76,6 +77,41 @@ Deno.test("LogWriter stops quietly when its output fails", async () => {
   log.line("also lost");
   await log.flush();
   assert.equal(writes, 1, "no write after the output failed");
+});
+
+Deno.test("LogWriter with a gap: a line after a quiet spell goes at once, the next ones share a write", async () => {
+  const output = new GatedOutput();
+  // A gap far longer than the test: only flush() ends it.
+  const log = new LogWriter(output, { minGapMs: 60_000 });
+  log.line("first");
+  await settle();
+  assert.deepEqual(output.writes, ["first\n"], "the first line is not held back");
+  output.release();
+  await settle();
+  log.line("second");
+  await settle();
+  log.line("third");
+  await settle();
+  assert.deepEqual(output.writes, ["first\n"], "lines within the gap wait");
+  const flushed = log.flush();
+  await until(() => output.writes.length === 2, "flush() to write the waiting lines");
+  output.release();
+  await flushed;
+  assert.deepEqual(output.writes, ["first\n", "second\nthird\n"]);
+});
+
+Deno.test("LogWriter with a gap writes the waiting lines when the gap has passed", async () => {
+  const output = new GatedOutput();
+  const log = new LogWriter(output, { minGapMs: 30 });
+  log.line("first");
+  await settle();
+  output.release();
+  await settle();
+  log.line("second");
+  await until(() => output.writes.length === 2, "the second write, after the gap");
+  output.release();
+  await log.flush();
+  assert.deepEqual(output.writes, ["first\n", "second\n"]);
 });
 
 Deno.test("timeOfDay() formats the local time as HH:MM:SS", () => {
