@@ -51,6 +51,7 @@
 
 import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
+import { Checkpointer, type CheckpointOptions, ON_LOOP_CHECKPOINT_PAGES } from "./checkpoints.ts";
 import { CommitGroup } from "./commit_group.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
@@ -229,6 +230,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #lock: Deno.FsFile | undefined;
   #lastId: number;
   #pruner: Pruner | undefined;
+  #checkpoints: Checkpointer | undefined;
   #statements = new Map<string, StatementSync>();
   #group = new CommitGroup((writes) => this.#write(writes));
   /**
@@ -329,6 +331,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
    */
   close(): void {
     this.#pruner?.stop();
+    this.#checkpoints?.stop();
     if (this.#db.isOpen) {
       this.#group.commit();
       this.#db.close();
@@ -347,6 +350,28 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     this.#pruner = this.pruner(policy);
     this.#pruner.start(log);
     return this.#pruner;
+  }
+
+  /**
+   * Moves WAL checkpoints off the event loop until {@link close}: SQLite's
+   * automatic ones (in the commit that takes the WAL past 1,000 pages, tens
+   * of ms) are turned off, and a worker thread checkpoints instead (see
+   * {@link Checkpointer}); `log` hears, once, if it fails.
+   */
+  startCheckpoints(log: (line: string) => void, options?: CheckpointOptions): Checkpointer {
+    this.#checkpoints?.stop();
+    this.#db.exec("PRAGMA wal_autocheckpoint = 0");
+    this.#checkpoints = new Checkpointer(
+      this.path,
+      () => {
+        if (this.#db.isOpen) {
+          this.#db.exec(`PRAGMA wal_autocheckpoint = ${ON_LOOP_CHECKPOINT_PAGES}`);
+        }
+      },
+      log,
+      options,
+    );
+    return this.#checkpoints;
   }
 
   /** A pruner of this store by `policy`, not started: its `pass()` runs step by step. */
@@ -896,6 +921,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     try {
       const result = change();
       this.#db.exec("COMMIT");
+      this.#checkpoints?.committed();
       return result;
     } catch (error) {
       try {

@@ -1,0 +1,146 @@
+/**
+ * The code of the thread that checkpoints the server's WAL (`checkpoints.ts`
+ * starts it): its own `node:sqlite` connection to the database, which copies
+ * the pages committed to `chat.db-wal` back into `chat.db` while the
+ * server's event loop goes on.
+ *
+ * The worker is started from a `data:` URL holding {@link checkpointWorker}'s
+ * source, not from a file: `deno compile` embeds only the modules imported
+ * statically, and a worker module would need `--include` in every build (and
+ * a build that forgot it would only fail when the server starts). This module
+ * is imported statically, so the function's source is in every executable;
+ * the worker imports nothing but `node:sqlite`, which is built into Deno.
+ * Blob URLs would not do: compiled executables cannot load them.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+
+/** What the worker is given at its start. */
+export interface CheckpointSettings {
+  /** The database file. */
+  path: string;
+  /** The least time between two checkpoints, in ms. */
+  intervalMs: number;
+  /**
+   * Frames the WAL may hold after a passive checkpoint before the worker
+   * truncates it (a checkpoint that waits for no one, then empties the file).
+   */
+  limitPages: number;
+}
+
+/** What the worker says after each checkpoint, or why it stopped. */
+export type CheckpointNews = CheckpointReport | { error: string };
+
+/** What a checkpoint did. */
+export interface CheckpointReport {
+  /** Frames in the WAL after it (0 once truncated). */
+  frames: number;
+  /** Frames of them copied into the database. */
+  copied: number;
+  /** Whether the WAL was emptied and its file cut to nothing. */
+  truncated: boolean;
+  /** Whether a truncation was due but a reader or writer was in the way. */
+  blocked: boolean;
+}
+
+/** The part of the worker's global scope the worker uses. */
+export interface WorkerScope {
+  /** Set to hear the server's "the WAL grew" (any message). */
+  onmessage: ((event: MessageEvent) => void) | null;
+  /** Tells the server what a checkpoint did. */
+  postMessage(news: CheckpointNews): void;
+  /** Ends the worker. */
+  close(): void;
+}
+
+/**
+ * The worker's whole program: opens `settings.path` and, each time the
+ * server says its WAL grew, checkpoints it once at least
+ * `settings.intervalMs` after the last time, then reports. A passive
+ * checkpoint copies what it can without taking any lock from the server;
+ * under a steady stream of commits it never catches up with the last one,
+ * so the WAL would be reused from its start never, and grow without end:
+ * past `settings.limitPages`, the worker truncates it (which stops the
+ * server's writes only while it copies the last few frames).
+ *
+ * It runs in the worker, from its source text: it must use nothing of this
+ * module's scope, only its arguments and globals. An error is reported (not
+ * thrown, which would print a stack trace) and ends the worker.
+ */
+export function checkpointWorker(
+  Database: typeof DatabaseSync,
+  scope: WorkerScope,
+  settings: CheckpointSettings,
+): void {
+  const fail = (error: unknown) => {
+    scope.postMessage({ error: error instanceof Error ? error.message : String(error) });
+    scope.close();
+  };
+  let db: DatabaseSync;
+  try {
+    db = new Database(settings.path);
+    // Never wait for a lock: a truncation waiting for a reader would hold the
+    // write lock meanwhile, and stop the server's commits for as long.
+    db.exec("PRAGMA busy_timeout = 0");
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  let last = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const run = () => {
+    timer = undefined;
+    last = Date.now();
+    try {
+      checkpoint();
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const checkpoint = () => {
+    let row = passive.get();
+    let truncated = false;
+    let blocked = false;
+    if (Number(row?.log) > settings.limitPages) {
+      row = truncate.get();
+      blocked = Number(row?.busy) !== 0;
+      truncated = !blocked;
+    }
+    scope.postMessage({
+      frames: Number(row?.log ?? 0),
+      copied: Number(row?.checkpointed ?? 0),
+      truncated,
+      blocked,
+    });
+  };
+  scope.onmessage = () => {
+    timer ??= setTimeout(run, Math.max(0, last + settings.intervalMs - Date.now()));
+  };
+}
+
+/**
+ * The module a worker runs to checkpoint by `settings`, as a `data:` URL:
+ * {@link checkpointWorker}'s source called with `node:sqlite`'s database.
+ *
+ * @example
+ * ```ts
+ * import { checkpointWorkerUrl } from "./checkpoint_worker.ts";
+ * const url = checkpointWorkerUrl({ path: "/tmp/chat.db", intervalMs: 250, limitPages: 4096 });
+ * console.assert(url.startsWith("data:text/javascript,"));
+ * ```
+ */
+export function checkpointWorkerUrl(settings: CheckpointSettings): string {
+  return workerModuleUrl(
+    `import { DatabaseSync } from "node:sqlite";\n` +
+      `(${checkpointWorker.toString()})(DatabaseSync, self, ${JSON.stringify(settings)});\n`,
+  );
+}
+
+/** A `data:` URL of the JavaScript module `source`, which a worker can run in an executable too. */
+export function workerModuleUrl(source: string): string {
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
