@@ -123,24 +123,31 @@ export function checkpointWorker(
 }
 
 /**
- * The module a worker runs to checkpoint by `settings`, as a `data:` URL:
+ * The module a worker runs to checkpoint by `settings`:
  * {@link checkpointWorker}'s source called with `node:sqlite`'s database.
  *
  * @example
  * ```ts
- * import { checkpointWorkerUrl } from "./checkpoint_worker.ts";
- * const url = checkpointWorkerUrl({ path: "/tmp/chat.db", intervalMs: 250, limitPages: 4096 });
- * console.assert(url.startsWith("data:text/javascript,"));
+ * import { checkpointWorkerSource } from "./checkpoint_worker.ts";
+ * const source = checkpointWorkerSource({ path: "/tmp/chat.db", intervalMs: 250, limitPages: 9 });
+ * console.assert(source.startsWith(`import { DatabaseSync } from "node:sqlite";`));
  * ```
  */
-export function checkpointWorkerUrl(settings: CheckpointSettings): string {
-  return workerModuleUrl(
-    `import { DatabaseSync } from "node:sqlite";\n` +
-      `(${checkpointWorker.toString()})(DatabaseSync, self, ${JSON.stringify(settings)});\n`,
-  );
+export function checkpointWorkerSource(settings: CheckpointSettings): string {
+  return `import { DatabaseSync } from "node:sqlite";\n` +
+    `(${checkpointWorker.toString()})(DatabaseSync, self, ${JSON.stringify(settings)});\n`;
 }
 
-/** A `data:` URL of the JavaScript module `source`, which a worker can run in an executable too. */
+/**
+ * A `data:` URL of the JavaScript module `source`, which a worker can run in
+ * an executable too. Every worker starts from one (tools/build.ts checks).
+ *
+ * @example
+ * ```ts
+ * import { workerModuleUrl } from "./checkpoint_worker.ts";
+ * console.assert(workerModuleUrl("self.close();") === "data:text/javascript,self.close()%3B");
+ * ```
+ */
 export function workerModuleUrl(source: string): string {
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }

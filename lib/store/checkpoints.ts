@@ -19,7 +19,7 @@ import { errorMessage } from "../core/errors.ts";
 import {
   type CheckpointNews,
   type CheckpointSettings,
-  checkpointWorkerUrl,
+  checkpointWorkerSource,
   workerModuleUrl,
 } from "./checkpoint_worker.ts";
 
@@ -94,12 +94,10 @@ export class Checkpointer {
       intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS,
       limitPages: options.limitPages ?? WAL_LIMIT_PAGES,
     };
-    const url = options.workerSource === undefined
-      ? checkpointWorkerUrl(settings)
-      : workerModuleUrl(options.workerSource);
+    const source = options.workerSource ?? checkpointWorkerSource(settings);
     let worker: Worker;
     try {
-      worker = new Worker(url, { type: "module", name: "chat checkpoints" });
+      worker = new Worker(workerModuleUrl(source), { type: "module", name: "chat checkpoints" });
     } catch (error) {
       this.#fail(`could not start (${errorMessage(error)})`);
       return;
