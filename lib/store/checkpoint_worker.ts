@@ -24,8 +24,8 @@ export interface CheckpointSettings {
   /** The least time between two checkpoints, in ms. */
   intervalMs: number;
   /**
-   * Frames the WAL may hold after a passive checkpoint before the worker
-   * truncates it (a checkpoint that waits for no one, then empties the file).
+   * Frames the WAL may hold before the server restarts it: past them, the
+   * worker catches up with the server's last commits before it reports.
    */
   limitPages: number;
 }
@@ -35,14 +35,10 @@ export type CheckpointNews = CheckpointReport | { error: string };
 
 /** What a checkpoint did. */
 export interface CheckpointReport {
-  /** Frames in the WAL after it (0 once truncated). */
+  /** Frames in the WAL. */
   frames: number;
   /** Frames of them copied into the database. */
   copied: number;
-  /** Whether the WAL was emptied and its file cut to nothing. */
-  truncated: boolean;
-  /** Whether a truncation was due but a reader or writer was in the way. */
-  blocked: boolean;
 }
 
 /** The part of the worker's global scope the worker uses. */
@@ -59,11 +55,10 @@ export interface WorkerScope {
  * The worker's whole program: opens `settings.path` and, each time the
  * server says its WAL grew, checkpoints it once at least
  * `settings.intervalMs` after the last time, then reports. A passive
- * checkpoint copies what it can without taking any lock from the server;
- * under a steady stream of commits it never catches up with the last one,
- * so the WAL would be reused from its start never, and grow without end:
- * past `settings.limitPages`, the worker truncates it (which stops the
- * server's writes only while it copies the last few frames).
+ * checkpoint copies what it can without taking any lock from the server.
+ * When the WAL holds more than `settings.limitPages` frames, the worker
+ * passes again (a few times at most) to copy what the server committed
+ * meanwhile, so that the server's restart has little left to copy.
  *
  * It runs in the worker, from its source text: it must use nothing of this
  * module's scope, only its arguments and globals. An error is reported (not
@@ -81,44 +76,33 @@ export function checkpointWorker(
   let db: DatabaseSync;
   try {
     db = new Database(settings.path);
-    // Never wait for a lock: a truncation waiting for a reader would hold the
-    // write lock meanwhile, and stop the server's commits for as long.
-    db.exec("PRAGMA busy_timeout = 0");
   } catch (error) {
     fail(error);
     return;
   }
   const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-  const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
   let last = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const run = () => {
-    timer = undefined;
-    last = Date.now();
-    try {
-      checkpoint();
-    } catch (error) {
-      fail(error);
-    }
-  };
   const checkpoint = () => {
     let row = passive.get();
-    let truncated = false;
-    let blocked = false;
-    if (Number(row?.log) > settings.limitPages) {
-      row = truncate.get();
-      blocked = Number(row?.busy) !== 0;
-      truncated = !blocked;
-    }
-    scope.postMessage({
-      frames: Number(row?.log ?? 0),
-      copied: Number(row?.checkpointed ?? 0),
-      truncated,
-      blocked,
-    });
+    for (
+      let pass = 0;
+      pass < 3 && Number(row?.log) > settings.limitPages &&
+      Number(row?.log) - Number(row?.checkpointed) > settings.limitPages / 16;
+      pass++
+    ) row = passive.get();
+    scope.postMessage({ frames: Number(row?.log ?? 0), copied: Number(row?.checkpointed ?? 0) });
   };
   scope.onmessage = () => {
-    timer ??= setTimeout(run, Math.max(0, last + settings.intervalMs - Date.now()));
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      last = Date.now();
+      try {
+        checkpoint();
+      } catch (error) {
+        fail(error);
+      }
+    }, Math.max(0, last + settings.intervalMs - Date.now()));
   };
 }
 

@@ -51,7 +51,7 @@
 
 import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import { Checkpointer, type CheckpointOptions, ON_LOOP_CHECKPOINT_PAGES } from "./checkpoints.ts";
+import { Checkpointer, type CheckpointOptions } from "./checkpoints.ts";
 import { CommitGroup } from "./commit_group.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
@@ -360,17 +360,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
    */
   startCheckpoints(log: (line: string) => void, options?: CheckpointOptions): Checkpointer {
     this.#checkpoints?.stop();
-    this.#db.exec("PRAGMA wal_autocheckpoint = 0");
-    this.#checkpoints = new Checkpointer(
-      this.path,
-      () => {
-        if (this.#db.isOpen) {
-          this.#db.exec(`PRAGMA wal_autocheckpoint = ${ON_LOOP_CHECKPOINT_PAGES}`);
-        }
-      },
-      log,
-      options,
-    );
+    this.#checkpoints = new Checkpointer(this.#db, this.path, log, options);
     return this.#checkpoints;
   }
 
