@@ -57,6 +57,8 @@ try {
   const turns: number[] = [];
   const pass = pruner.pass();
   for (let done = false; !done;) {
+    // As the server's pruner does: it waits while the WAL catches up.
+    while (checkpoints?.catchingUp) await new Promise((resolve) => setTimeout(resolve, 5));
     const turn = performance.now();
     done = pass.next().done ?? false;
     turns.push(performance.now() - turn);

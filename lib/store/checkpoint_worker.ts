@@ -43,7 +43,7 @@ export interface CheckpointReport {
 
 /** The part of the worker's global scope the worker uses. */
 export interface WorkerScope {
-  /** Set to hear the server's "the WAL grew" (any message). */
+  /** Set to hear the server's "the WAL grew" (0), or "checkpoint now" ("now"). */
   onmessage: ((event: MessageEvent) => void) | null;
   /** Tells the server what a checkpoint did. */
   postMessage(news: CheckpointNews): void;
@@ -93,7 +93,11 @@ export function checkpointWorker(
     ) row = passive.get();
     scope.postMessage({ frames: Number(row?.log ?? 0), copied: Number(row?.checkpointed ?? 0) });
   };
-  scope.onmessage = () => {
+  scope.onmessage = (event) => {
+    // "now": the server waits for the last of a long WAL, to start it over.
+    const now = event.data === "now";
+    if (now) clearTimeout(timer);
+    if (now) timer = undefined;
     timer ??= setTimeout(() => {
       timer = undefined;
       last = Date.now();
@@ -102,7 +106,7 @@ export function checkpointWorker(
       } catch (error) {
         fail(error);
       }
-    }, Math.max(0, last + settings.intervalMs - Date.now()));
+    }, now ? 0 : Math.max(0, last + settings.intervalMs - Date.now()));
   };
 }
 

@@ -11,11 +11,12 @@
  * Those checkpoints are passive: they never hold the server's writes, and
  * under a steady stream of commits they never catch up with the last one,
  * so SQLite never starts the WAL over, and it would grow without end. When
- * the worker reports the WAL past {@link WAL_LIMIT_PAGES}, having caught up
- * as far as it could, the server restarts it on its own connection: it
- * copies the few frames left, and the next commit writes the WAL from its
- * start again (4 ms measured; nothing when a reader still holds an older
- * snapshot, and it tries again after the next checkpoint). On the server's
+ * the worker reports the WAL past {@link WAL_LIMIT_PAGES}, it is asked for one
+ * more pass at once, while the pruner waits ({@link Checkpointer.catchingUp});
+ * then the server restarts the WAL on its own connection: it copies the few
+ * frames left, and the next commit writes the WAL from its start again (1 to
+ * 4 ms measured; nothing when a reader still holds an older snapshot, and it
+ * tries again later). On the server's
  * thread, so as not to fight its commits for the write lock. A restart, not
  * a truncation (which took 50 to 80 ms to cut a 40 MB file): the file is
  * cut back only past {@link walFileLimit}, at the commit after a restart.
@@ -95,6 +96,10 @@ export class Checkpointer {
   #limitPages: number;
   /** Set from a "the WAL grew" sent until the worker's report. */
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Set by a commit while the worker had yet to answer: it is told again once it does. */
+  #grewSince = false;
+  /** Set from a report of the WAL past its limit until the restart. */
+  #catchingUp = false;
   /** Set once stopped or failed: later news of the worker is not news. */
   #ended = false;
   /** Bytes the WAL file is cut back to, at the commit after a restart, when it grew past them. */
@@ -155,10 +160,24 @@ export class Checkpointer {
     return this.#worker !== undefined;
   }
 
-  /** Tells the worker the WAL grew, unless it has yet to answer the last time. */
+  /**
+   * Whether the WAL is past its limit and the worker copies the last of it:
+   * a writer that can wait (the pruner) should, so that the restart that
+   * follows has little to copy and to flush on the event loop.
+   */
+  get catchingUp(): boolean {
+    return this.#catchingUp;
+  }
+
+  /** Tells the worker the WAL grew (once it has answered, when it has yet to). */
   committed(): void {
+    if (this.#deadline !== undefined) this.#grewSince = true;
+    else this.#ask(0);
+  }
+
+  #ask(what: 0 | "now"): void {
     if (!this.#worker || this.#deadline !== undefined) return;
-    this.#worker.postMessage(0);
+    this.#worker.postMessage(what);
     this.#deadline = setTimeout(
       () => this.#fail(`did not answer in ${this.#deadlineMs / 1000} s`),
       this.#deadlineMs,
@@ -168,6 +187,7 @@ export class Checkpointer {
   /** Ends the worker (a checkpoint under way is safe to cut: SQLite finishes it at the next). */
   stop(): void {
     this.#ended = true;
+    this.#catchingUp = false;
     clearTimeout(this.#deadline);
     this.#deadline = undefined;
     this.#worker?.terminate();
@@ -183,7 +203,20 @@ export class Checkpointer {
     }
     this.counts.checkpoints++;
     this.counts.frames = news.frames;
-    if (news.frames > this.#limitPages) this.#restart();
+    if (news.frames <= this.#limitPages) {
+      this.#catchingUp = false;
+    } else if (!this.#catchingUp) {
+      this.#catchingUp = true;
+      this.#ask("now");
+    } else {
+      this.#catchingUp = false;
+      this.#restart();
+    }
+    // What was committed while the worker copied may be past what it copied.
+    if (this.#grewSince && this.#deadline === undefined) {
+      this.#grewSince = false;
+      this.#ask(0);
+    }
   }
 
   /** Copies what is left of the WAL so the next commit starts it over, unless a reader is in the way. */

@@ -348,7 +348,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   startPruning(policy: RetentionPolicy, log: (line: string) => void): Pruner {
     this.#pruner?.stop();
     this.#pruner = this.pruner(policy);
-    this.#pruner.start(log);
+    this.#pruner.start(log, () => this.#checkpoints?.catchingUp ?? false);
     return this.#pruner;
   }
 
