@@ -169,12 +169,14 @@ for (
   });
 }
 
-Deno.test("closing the store ends its worker, even while a checkpoint waits, and keeps every message", async () => {
+Deno.test("closing the store ends its worker, even while a checkpoint waits, and leaves every message in chat.db", async () => {
   await withDir((dir) => {
     const { store, checkpoints } = openWithCheckpoints(dir, { intervalMs: 60_000 });
     for (let i = 0; i < 5; i++) commit(store, 1_000, i);
     store.close();
     assert.equal(checkpoints.running, false);
+    // Everything is in chat.db: the WAL is empty, or gone.
+    assert.equal(walSize(dir), 0);
     const again = Store.open(dir);
     try {
       assert.equal(again.recentMessages("小屋", 10).length, 5);

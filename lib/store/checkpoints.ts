@@ -194,6 +194,19 @@ export class Checkpointer {
     this.#worker = undefined;
   }
 
+  /**
+   * Ends the worker and copies the whole WAL into the database, emptying it
+   * (at shutdown: SQLite does so when its last connection closes, and the
+   * worker's may outlive this call).
+   */
+  close(): void {
+    this.stop();
+    if (!this.#db.isOpen || this.#db.isTransaction) return;
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch { /* SQLite finishes it when the database is next opened */ }
+  }
+
   #hear(news: CheckpointNews): void {
     clearTimeout(this.#deadline);
     this.#deadline = undefined;

@@ -331,9 +331,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
    */
   close(): void {
     this.#pruner?.stop();
-    this.#checkpoints?.stop();
     if (this.#db.isOpen) {
       this.#group.commit();
+      this.#checkpoints?.close();
       this.#db.close();
     }
     this.#lock?.close();
