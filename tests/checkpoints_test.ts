@@ -169,6 +169,27 @@ for (
   });
 }
 
+Deno.test("a checkpoint that fails (a full disk) is logged once, and the worker goes on", async () => {
+  await withDir(async (dir) => {
+    const workerSource =
+      "self.onmessage = () => self.postMessage({ frames: 0, copied: 0, problem: 'database or disk is full' });";
+    const { store, checkpoints, log } = openWithCheckpoints(dir, { workerSource });
+    try {
+      let i = 0;
+      await until(() => {
+        commit(store, 100, i++);
+        return checkpoints.counts.problems >= 3;
+      }, "three failed checkpoints");
+      assert.deepEqual(log, [
+        "a checkpoint of the database failed (database or disk is full); tried again after each commit",
+      ]);
+      assert.equal(checkpoints.running, true);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("closing the store ends its worker, even while a checkpoint waits, and leaves every message in chat.db", async () => {
   await withDir((dir) => {
     const { store, checkpoints } = openWithCheckpoints(dir, { intervalMs: 60_000 });

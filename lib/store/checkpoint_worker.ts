@@ -39,6 +39,8 @@ export interface CheckpointReport {
   frames: number;
   /** Frames of them copied into the database. */
   copied: number;
+  /** Why this checkpoint failed (a full disk), when it did; the next is tried as usual. */
+  problem?: string;
 }
 
 /** The part of the worker's global scope the worker uses. */
@@ -61,16 +63,18 @@ export interface WorkerScope {
  * meanwhile, so that the server's restart has little left to copy.
  *
  * It runs in the worker, from its source text: it must use nothing of this
- * module's scope, only its arguments and globals. An error is reported (not
- * thrown, which would print a stack trace) and ends the worker.
+ * module's scope, only its arguments and globals. An error is reported, not
+ * thrown (which would print a stack trace): one opening the database ends
+ * the worker, one of a checkpoint (a full disk) only that checkpoint.
  */
 export function checkpointWorker(
   Database: typeof DatabaseSync,
   scope: WorkerScope,
   settings: CheckpointSettings,
 ): void {
+  const reason = (error: unknown) => error instanceof Error ? error.message : String(error);
   const fail = (error: unknown) => {
-    scope.postMessage({ error: error instanceof Error ? error.message : String(error) });
+    scope.postMessage({ error: reason(error) });
     scope.close();
   };
   let db: DatabaseSync;
@@ -104,7 +108,7 @@ export function checkpointWorker(
       try {
         checkpoint();
       } catch (error) {
-        fail(error);
+        scope.postMessage({ frames: 0, copied: 0, problem: reason(error) });
       }
     }, now ? 0 : Math.max(0, last + settings.intervalMs - Date.now()));
   };

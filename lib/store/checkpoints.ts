@@ -80,6 +80,8 @@ export interface CheckpointCounts {
   blocked: number;
   /** Frames in the WAL after the last checkpoint. */
   frames: number;
+  /** Checkpoints that failed (a full disk), each tried again after the next commit. */
+  problems: number;
   /** The longest restart, on the event loop, in ms. */
   longestRestartMs: number;
 }
@@ -100,6 +102,8 @@ export class Checkpointer {
   #grewSince = false;
   /** Set from a report of the WAL past its limit until the restart. */
   #catchingUp = false;
+  /** Set once a checkpoint failed and the log said so: the next failures are counted only. */
+  #toldProblem = false;
   /** Set once stopped or failed: later news of the worker is not news. */
   #ended = false;
   /** Bytes the WAL file is cut back to, at the commit after a restart, when it grew past them. */
@@ -110,6 +114,7 @@ export class Checkpointer {
     restarts: 0,
     blocked: 0,
     frames: 0,
+    problems: 0,
     longestRestartMs: 0,
   };
 
@@ -214,7 +219,15 @@ export class Checkpointer {
       this.#fail(`stopped (${news.error})`);
       return;
     }
-    this.counts.checkpoints++;
+    if (news.problem !== undefined) {
+      this.counts.problems++;
+      if (!this.#toldProblem) {
+        this.#toldProblem = true;
+        this.#log(
+          `a checkpoint of the database failed (${news.problem}); tried again after each commit`,
+        );
+      }
+    } else this.counts.checkpoints++;
     this.counts.frames = news.frames;
     if (news.frames <= this.#limitPages) {
       this.#catchingUp = false;
