@@ -10,17 +10,22 @@
  *
  * Prints one line per measure. Pruning keeps a tenth of each room
  * (`--keep-messages COUNT/ROOMS/10`); each step is timed as the server runs
- * it, in a turn of the event loop of its own.
+ * it, in a turn of the event loop of its own, with the WAL checkpointed by
+ * the server's worker thread (`--on-loop`: by SQLite in the commits, as
+ * before that worker).
  *
  * @module
  */
 
 import { join } from "node:path";
+import { setImmediate } from "node:timers";
 import { DATABASE_FILE, Store } from "../lib/store/sqlite_store.ts";
 
-const count = Number(Deno.args[0] ?? 200_000);
-const rooms = Number(Deno.args[1] ?? 10);
-const dir = await Deno.makeTempDir({ prefix: "chat-upkeep-bench-", dir: Deno.args[2] });
+const onLoop = Deno.args.includes("--on-loop");
+const args = Deno.args.filter((arg) => arg !== "--on-loop");
+const count = Number(args[0] ?? 200_000);
+const rooms = Number(args[1] ?? 10);
+const dir = await Deno.makeTempDir({ prefix: "chat-upkeep-bench-", dir: args[2] });
 const text =
   "a message of a typical length, about a hundred characters long, as people type them in a class chat.";
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -44,6 +49,7 @@ try {
     `backup of ${count} messages (${mb(copied)}): ${(performance.now() - start).toFixed(0)} ms`,
   );
 
+  const checkpoints = onLoop ? undefined : store.startCheckpoints((line) => console.error(line));
   const keep = Math.floor(count / rooms / 10);
   const pruner = store.pruner({ keepDays: 0, keepMessages: keep });
   start = performance.now();
@@ -51,9 +57,13 @@ try {
   const turns: number[] = [];
   const pass = pruner.pass();
   for (let done = false; !done;) {
+    // As the server's pruner does: it waits while the WAL catches up.
+    while (checkpoints?.catchingUp) await new Promise((resolve) => setTimeout(resolve, 5));
     const turn = performance.now();
     done = pass.next().done ?? false;
     turns.push(performance.now() - turn);
+    // The server's next turn (the worker's reports come in between).
+    await new Promise((resolve) => setImmediate(resolve));
   }
   turns.sort((a, b) => a - b);
   const at = (q: number) => turns[Math.min(turns.length - 1, Math.floor(turns.length * q))];
@@ -64,6 +74,13 @@ try {
         at(0.5).toFixed(1)
       } ms, ` +
       `p99 ${at(0.99).toFixed(1)} ms, longest ${at(1).toFixed(1)} ms; ${pages} pages given back`,
+  );
+  const done = checkpoints?.counts;
+  console.log(
+    done
+      ? `checkpoints in the worker: ${done.checkpoints}; ${done.restarts} WAL restarts on the loop ` +
+        `(the longest ${done.longestRestartMs.toFixed(1)} ms)`
+      : "checkpoints on the loop (--on-loop)",
   );
   store.close();
   console.log(`file: ${mb(full)} before pruning, ${mb(size())} after`);

@@ -20,6 +20,8 @@ import {
   declaredNpmPackages,
   embeddedPaths,
   explainFailure,
+  fileWorkers,
+  fileWorkersIn,
   hostTarget,
   NPM_EMBED_DIR,
   NPM_PACKAGES,
@@ -28,6 +30,7 @@ import {
   unexpectedEmbeds,
 } from "../tools/build.ts";
 import { readEmbedded } from "../tools/inspect.ts";
+import { checkpointWorkerSource } from "../lib/store/checkpoint_worker.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const DENO = Deno.execPath();
@@ -297,6 +300,19 @@ Deno.test("readEmbedded() refuses data that deno compile did not write", () => {
   assert.throws(() => readEmbedded(bytes("d3n0l4nd{}d3n0l4nd")), /no deno compile data found/);
 });
 
+Deno.test("the build refuses a worker started from a file, which the executables would not hold", async () => {
+  assert.deepEqual(
+    fileWorkers(`const w = new Worker(new URL("./w.ts", import.meta.url), { type: "module" });
+      new Worker("./other.js"); new Worker(workerModuleUrl(source), { type: "module" });`),
+    ['new Worker(new URL("./w.ts"', 'new Worker("./other.js"'],
+  );
+  // Ours: each worker runs a data: URL, whose module imports only what Deno has built in.
+  assert.deepEqual(await fileWorkersIn(ROOT), []);
+  const source = checkpointWorkerSource({ path: "/data/chat.db", intervalMs: 1, limitPages: 1 });
+  const imports = [...source.matchAll(/\bimport\b[^"'`]*["'`]([^"'`]+)["'`]/g)].map((m) => m[1]);
+  assert.deepEqual(imports, ["node:sqlite"]);
+});
+
 // ---- real compiles ------------------------------------------------------------
 
 /**
@@ -348,6 +364,8 @@ Deno.test("make compile's build embeds exactly our module graph and the chat per
     const ours = embedded.files.filter((f) => !f.startsWith(`${NPM_EMBED_DIR}/`));
     assert.deepEqual(ours, graph.files, "embedded files differ from the module graph");
     assert.ok(ours.includes("lib/serve/serve.ts") && ours.includes("lib/client/join.ts"));
+    // The checkpoint worker travels as a module too, its source run from a data: URL.
+    assert.ok(ours.includes("lib/store/checkpoint_worker.ts"));
     // The web page travels as a module, its files' text in it.
     assert.ok(ours.includes("lib/web/page_files.ts"));
     assert.ok(!ours.some((f) => /node_modules|^\.tools\/|^tests\//.test(f)));

@@ -20,7 +20,8 @@
  * embedded files that deno prints and refuses anything beyond our own code
  * and the npm packages deno.json's import map declares, at their exact
  * versions (a `node_modules` folder nearby, say, or a package that came
- * along with them).
+ * along with them). It also refuses to build when our code starts a worker
+ * from a file, which deno would leave out (see {@link fileWorkers}).
  *
  * @module
  */
@@ -240,6 +241,43 @@ export function unexpectedEmbeds(
   return [...found];
 }
 
+/**
+ * The `new Worker(...)` calls of a module's `source` that start a worker from
+ * anything but `workerModuleUrl(...)` (lib/store/checkpoint_worker.ts): a
+ * `data:` URL of source held in a module. `deno compile` embeds only the
+ * modules imported statically, so a worker module given by its file (`new
+ * URL("./x.ts", import.meta.url)`) would be missing from the executables,
+ * and the server would find out only when it starts one.
+ *
+ * @example
+ * ```ts
+ * import { fileWorkers } from "./build.ts";
+ * const calls = fileWorkers(`new Worker(new URL("./w.ts", import.meta.url));
+ *   new Worker(workerModuleUrl(source), { type: "module" });`);
+ * console.assert(calls.length === 1 && calls[0] === 'new Worker(new URL("./w.ts"');
+ * ```
+ */
+export function fileWorkers(source: string): string[] {
+  return [...source.matchAll(/new\s+Worker\s*\(\s*([^,)]*)/g)]
+    .filter((call) => !call[1].startsWith("workerModuleUrl("))
+    .map((call) => call[0].replace(/\s+/g, " "));
+}
+
+/** {@link fileWorkers} of our code in `root` (main.ts and lib/), as "file: call". */
+export async function fileWorkersIn(root: URL): Promise<string[]> {
+  const found: string[] = [];
+  const scan = async (path: string) => {
+    const url = new URL(path, root);
+    if ((await Deno.stat(url)).isDirectory) {
+      for await (const entry of Deno.readDir(url)) await scan(`${path}/${entry.name}`);
+    } else if (/\.[jt]s$/.test(path)) {
+      for (const call of fileWorkers(await Deno.readTextFile(url))) found.push(`${path}: ${call}`);
+    }
+  };
+  for (const path of ["main.ts", "lib"]) await scan(path);
+  return found;
+}
+
 /** Why a `deno compile` for `target` failed, in one line, from its output. */
 export function explainFailure(
   target: Target,
@@ -280,10 +318,18 @@ export interface Built {
 /**
  * Compiles main.ts for `target` into `output` and checks what it embeds.
  *
- * @throws {BuildError} when deno compile fails or embeds more than our code;
+ * @throws {BuildError} when our code starts a worker from a file, deno
+ * compile fails, or it embeds more than our code;
  * deno's own messages are printed first unless the failure is explained in full.
  */
 export async function compile(target: Target, output: string): Promise<Built> {
+  const workers = await fileWorkersIn(new URL("..", import.meta.url));
+  if (workers.length > 0) {
+    throw new BuildError(
+      `cannot build ${target}: ${workers.join("; ")} starts a worker from a file, which ` +
+        `the executable would not hold; give it workerModuleUrl(source) instead`,
+    );
+  }
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     // deno runs in the repository, so that deno.json and main.ts are found
     // wherever the build is started from.

@@ -168,6 +168,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   if (store) {
     log(`data in ${store.path}; accounts: ${settings.auth}`);
     for (const warning of store.warnings) log(`warning: ${warning}`);
+    store.startCheckpoints(log);
     store.startPruning({ keepDays: settings.keepDays, keepMessages: settings.keepMessages }, log);
   }
   if (settings.auth !== "off" && !tls) {

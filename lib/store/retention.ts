@@ -38,6 +38,9 @@ export const PRUNE_BATCH = 100;
 /** How often a pass looks for something to prune, in ms. */
 export const PRUNE_INTERVAL_MS = 10 * 60_000;
 
+/** How long a pass waits, between steps, while the store asks it to (the WAL catching up), in ms. */
+export const PRUNE_HOLD_MS = 5;
+
 /** Free pages kept for new messages before the file is shrunk (1,024 pages: 4 MiB). */
 export const VACUUM_SLACK_PAGES = 1024;
 
@@ -102,8 +105,9 @@ export class Pruner {
    * Runs a pass now and then every {@link PRUNE_INTERVAL_MS}, one step per
    * turn of the event loop; `log` hears what each pass deleted, and why a
    * step failed (a pass that fails is tried again at the next interval).
+   * While `hold` says so, the next step waits (the store's WAL catching up).
    */
-  start(log: (line: string) => void): void {
+  start(log: (line: string) => void, hold: () => boolean = () => false): void {
     if (this.#timer !== undefined || !this.active) return;
     const runPass = () => {
       this.#timer = undefined;
@@ -120,7 +124,7 @@ export class Pruner {
           done = true;
         }
         if (!done) {
-          this.#timer = setTimeout(step, 0);
+          this.#timer = setTimeout(step, hold() ? PRUNE_HOLD_MS : 0);
           return;
         }
         const messages = this.counts.messages - before.messages;

@@ -51,6 +51,7 @@
 
 import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
+import { Checkpointer, type CheckpointOptions } from "./checkpoints.ts";
 import { CommitGroup } from "./commit_group.ts";
 import { ReplayReads } from "./replay_reads.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
@@ -249,6 +250,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #stream = "";
   #replay = new ReplayReads((sql) => this.#statement(sql), (query) => this.#read(query));
   #pruner: Pruner | undefined;
+  #checkpoints: Checkpointer | undefined;
   #statements = new Map<string, StatementSync>();
   #group = new CommitGroup((writes) => this.#write(writes));
   /**
@@ -356,6 +358,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     this.#pruner?.stop();
     if (this.#db.isOpen) {
       this.#group.commit();
+      this.#checkpoints?.close();
       this.#db.close();
     }
     this.#lock?.close();
@@ -370,8 +373,20 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   startPruning(policy: RetentionPolicy, log: (line: string) => void): Pruner {
     this.#pruner?.stop();
     this.#pruner = this.pruner(policy);
-    this.#pruner.start(log);
+    this.#pruner.start(log, () => this.#checkpoints?.catchingUp ?? false);
     return this.#pruner;
+  }
+
+  /**
+   * Moves WAL checkpoints off the event loop until {@link close}: SQLite's
+   * automatic ones (in the commit that takes the WAL past 1,000 pages, tens
+   * of ms) are turned off, and a worker thread checkpoints instead (see
+   * {@link Checkpointer}); `log` hears, once, if it fails.
+   */
+  startCheckpoints(log: (line: string) => void, options?: CheckpointOptions): Checkpointer {
+    this.#checkpoints?.stop();
+    this.#checkpoints = new Checkpointer(this.#db, this.path, log, options);
+    return this.#checkpoints;
   }
 
   /** A pruner of this store by `policy`, not started: its `pass()` runs step by step. */
@@ -939,6 +954,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     try {
       const result = change();
       this.#db.exec("COMMIT");
+      this.#checkpoints?.committed();
       return result;
     } catch (error) {
       try {
