@@ -77,6 +77,7 @@ export class ProxiedConnection {
   // Bytes read but not yet written, per direction (named by the side they go to).
   #held: Record<Side, Uint8Array[]> = { client: [], server: [] };
   #heldBytes: Record<Side, number> = { client: 0, server: 0 };
+  #forwarded: Record<Side, number> = { client: 0, server: 0 };
   // Whether the side the bytes come from has ended (no more to read).
   #ended: Record<Side, boolean> = { client: false, server: false };
   #changes = new Changes();
@@ -109,6 +110,19 @@ export class ProxiedConnection {
   /** Bytes held back on their way to `side`. */
   held(side: Side): number {
     return this.#heldBytes[side];
+  }
+
+  /** Bytes written to `side` so far. */
+  forwarded(side: Side): number {
+    return this.#forwarded[side];
+  }
+
+  /** Resolves once `bytes` or more in all have been written to `side`. */
+  passed(side: Side, bytes: number): Promise<void> {
+    return this.#changes.when(
+      () => this.#forwarded[side] >= bytes,
+      () => `${bytes} bytes forwarded to the ${side} of connection ${this.index}`,
+    );
   }
 
   /** Stops forwarding both ways; both sockets stay open, and what arrives is held. */
@@ -203,6 +217,7 @@ export class ProxiedConnection {
         }
         this.#held[to].shift();
         this.#heldBytes[to] -= chunk.length;
+        this.#forwarded[to] += chunk.length;
         this.#changes.notify();
         continue;
       }
@@ -227,6 +242,11 @@ export class FaultProxy {
   readonly #connections: ProxiedConnection[] = [];
   readonly #changes = new Changes();
   readonly #accepting: Promise<void>;
+  /**
+   * While true, a new connection is closed as soon as it is accepted: a
+   * server that cannot be reached, for a client that keeps trying.
+   */
+  refusing = false;
 
   private constructor(target: number) {
     this.#target = target;
@@ -294,6 +314,10 @@ export class FaultProxy {
         client = await this.#listener.accept();
       } catch {
         return; // Closed.
+      }
+      if (this.refusing) {
+        client.close();
+        continue;
       }
       let server: Deno.TcpConn;
       try {
