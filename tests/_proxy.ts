@@ -78,7 +78,7 @@ export class ProxiedConnection {
   #held: Record<Side, Uint8Array[]> = { client: [], server: [] };
   #heldBytes: Record<Side, number> = { client: 0, server: 0 };
   #forwarded: Record<Side, number> = { client: 0, server: 0 };
-  // Whether the side the bytes come from has ended (no more to read).
+  // Whether the peer on that side closed its connection (no more to read).
   #ended: Record<Side, boolean> = { client: false, server: false };
   #changes = new Changes();
   #pumps: Promise<void>[];
@@ -195,7 +195,11 @@ export class ProxiedConnection {
       this.#heldBytes[to] += n;
       this.#changes.notify();
     }
+    // A side we closed ourselves has not ended: its peer must not hear of it.
+    if (this.#closed[from]) return;
     this.#ended[from] = true;
+    // Nobody is left to tell: the other side was cut before.
+    if (this.#closed[to]) this.#close(from);
     this.#changes.notify();
   }
 
@@ -221,8 +225,8 @@ export class ProxiedConnection {
         this.#changes.notify();
         continue;
       }
-      if (this.#ended[from] && !this.#frozen && !this.#closed[from]) {
-        // The peer closed its side: pass the end on, and close ours.
+      if (this.#ended[from] && !this.#frozen) {
+        // The peer closed its side: pass the end on, once all it sent is written.
         this.#close(to);
         this.#close(from);
         break;
