@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ChatEvent } from "../lib/core/events.ts";
+import type { ChatEvent, WelcomeEvent } from "../lib/core/events.ts";
 import { ChatError } from "../lib/core/errors.ts";
 import { decodeServerFrame } from "../lib/protocol/json.ts";
 import { JsonClient, startServer, tempStore } from "./_helpers.ts";
@@ -30,6 +30,11 @@ const GOOD: Record<ChatEvent["type"], Record<string, unknown>> = {
   message: { ...message, text: "hi" },
   private: { ...privately, text: "psst" },
   missed: { type: "missed", messages: [{ ...privately, text: "psst" }] },
+  replay: {
+    type: "replay",
+    messages: [{ ...message, text: "hi" }, { ...privately, text: "psst" }],
+  },
+  sent: { type: "sent", cid: "c1", id: 7 },
   history: { type: "history", room: "lobby", messages: [{ ...message, text: "hi" }] },
   join: { type: "join", time: 1, room: "lobby", name: "Bob", count: 2 },
   leave: { type: "leave", time: 1, room: "lobby", name: "Bob", count: 1, reason: "" },
@@ -181,10 +186,17 @@ Deno.test("every frame a real server sends decodes", async () => {
     await ann.next("ignoring");
     await ann.send({ type: "whois", name: "Bob" });
     await ann.next("whois");
+    await ann.send({ type: "say", text: "once", cid: "c1" });
+    await ann.next("sent");
+    const { stream } = await ann.waitFor((event) => event.type === "welcome") as WelcomeEvent;
     await bob.type("/quit lunch");
     await bob.next("bye");
     await ann.next("leave");
-    const lines = [...ann.raw.lines, ...bob.raw.lines];
+    const cy = await JsonClient.connect(server.addr.port);
+    await cy.send({ type: "hello", version: 1, name: "Cy", since: 0, stream });
+    await cy.next("replay");
+    await cy.close();
+    const lines = [...ann.raw.lines, ...bob.raw.lines, ...cy.raw.lines];
     const types = new Set(lines.map((line) => decodeServerFrame(line)?.type));
     assert.deepEqual(
       [...types].sort(),

@@ -254,6 +254,9 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         : [];
     case "ping":
     case "pong":
+    // The delivery frames are the connection's business (see docs/PROTOCOL.md, "Delivery").
+    case "replay":
+    case "sent":
       return [];
     case "part":
     case "current":

@@ -129,6 +129,10 @@ export interface WelcomeEvent {
   account?: true;
   /** Every room the user is in, the current one (`room`) first. */
   rooms?: string[];
+  /** Names the sequence message ids belong to (see `delivery.ts`); older servers leave it out. */
+  stream?: string;
+  /** The newest id handed out so far on `stream` (0 when none). */
+  last?: number;
 }
 
 /** How many users a welcome says are in the room besides the newcomer. */
@@ -355,6 +359,31 @@ export interface ErrorEvent {
   message: string;
   /** For `flood`: in how many ms the server would accept the next one. */
   wait?: number;
+  /** The `cid` of the frame refused, when it had one. */
+  cid?: string;
+}
+
+/**
+ * What a client missed since the id it named in `hello` (or `join`), oldest
+ * first, in pages (see docs/PROTOCOL.md, "Delivery"); the last page has no
+ * `more`, and says what the replay could not reach.
+ */
+export interface ReplayEvent {
+  type: "replay";
+  messages: (MessageEvent | PrivateEvent)[];
+  /** More pages follow. */
+  more?: true;
+  /** On the last page: rooms (without `#`) whose messages after `since` are not all here. */
+  gaps?: string[];
+  /** On the last page: private messages after `since` may be missing. */
+  privateGap?: true;
+}
+
+/** The message a frame with `cid` posted was sent (after the sender's echo), with its `id`. */
+export interface SentEvent {
+  type: "sent";
+  cid: string;
+  id: number;
 }
 
 /** The server checks that a quiet client is still there; answer with `pong`. */
@@ -384,6 +413,8 @@ export type ChatEvent =
   | MessageEvent
   | PrivateEvent
   | MissedEvent
+  | ReplayEvent
+  | SentEvent
   | HistoryEvent
   | JoinEvent
   | LeaveEvent

@@ -34,6 +34,7 @@
 import { BanList, banMessage } from "./bans.ts";
 import { type Bus, LocalBus } from "./bus.ts";
 import { COMMANDS, parseInput } from "./commands.ts";
+import { Delivery, type DeliveryRequest } from "./delivery.ts";
 import { ChatError } from "./errors.ts";
 import {
   type ByeCode,
@@ -49,7 +50,7 @@ import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "./limits.
 import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
 import { plural } from "./plural.ts";
-import { Posting } from "./posting.ts";
+import { Posting, type Receipt } from "./posting.ts";
 import { Presence } from "./presence.ts";
 import { type AuthMode, Registration } from "./registration.ts";
 import { checkRename } from "./renaming.ts";
@@ -63,6 +64,7 @@ import { cleanMessage } from "./sanitize.ts";
 import type {
   AccountBook,
   BanBook,
+  DeliveryLog,
   IgnoreBook,
   Mailbox,
   MessageLog,
@@ -87,7 +89,7 @@ export type HubStore =
   & MessageLog
   & Mailbox
   & Pick<AccountBook, "getUser">
-  & Partial<RoomBook & BanBook & IgnoreBook>;
+  & Partial<RoomBook & BanBook & IgnoreBook & DeliveryLog>;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -127,8 +129,8 @@ export interface HubOptions {
   maxRoomsPerUser?: number;
 }
 
-/** Where a registration comes from; every field is optional. */
-export interface Origin {
+/** Where a registration comes from, and what it asks of delivery; every field is optional. */
+export interface Origin extends DeliveryRequest {
   /** The peer's `host:port`, for the log. */
   peer?: string;
   /** The peer's IP address, for join churn control. */
@@ -161,6 +163,9 @@ export class Hub {
   #mail: OfflineMail;
   #roomHistory: RoomHistory;
   #presence: Presence;
+  #delivery: Delivery;
+  /** The `cid` of the frame being handled, for its answers (see {@link Hub.answering}). */
+  #cid: string | undefined;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -228,6 +233,7 @@ export class Hub {
     });
     const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
     this.#bans = new BanList(banBook, this.#now, this.#log);
+    this.#delivery = new Delivery({ stream: store?.stream ?? crypto.randomUUID(), now: this.#now });
   }
 
   /** Number of registered users. */
@@ -299,7 +305,7 @@ export class Hub {
     const account = holder?.account === true || origin.account === true;
     const member = new Member(
       holder?.name ?? this.#registration.accountName(wanted, account),
-      sink,
+      this.#delivery.sinkFor(sink, origin, this.#posting.lastId),
       { peer, address, resume: this.#token(), account, now: this.#now() },
     );
     const now = this.#now();
@@ -318,11 +324,14 @@ export class Hub {
     sink.send(this.#welcome(member, room));
     if (holder) {
       // The connection it replaces was shown the history and the kept messages already.
+      this.#delivery.resumed(holder, member, origin);
       this.#log(`resume ${member.name} from ${peer}`);
       return member;
     }
-    this.#roomHistory.showJoiner(member, room);
-    if (member.account) this.#mail.deliverMissed(member);
+    if (!this.#delivery.joined(member, origin)) {
+      this.#roomHistory.showJoiner(member, room);
+      if (member.account) this.#mail.deliverMissed(member);
+    }
     const quiet = this.#flood.isQuiet(member);
     if (!quiet) {
       this.#bus.publish(
@@ -353,6 +362,8 @@ export class Hub {
       resume: member.resume,
       ...(member.account ? { account: true as const } : {}),
       rooms: [room.name, ...[...member.rooms].filter((r) => r !== room).map((r) => r.name)],
+      stream: this.#delivery.stream,
+      last: this.#posting.lastId,
     };
   }
 
@@ -400,7 +411,14 @@ export class Hub {
       // A refusal comes after the echoes of the messages sent before the line refused.
       this.settle(member);
       const wait = error.wait !== undefined ? { wait: error.wait } : {};
-      member.sink.send({ type: "error", code: error.code, message: error.message, ...wait });
+      const cid = this.#cid !== undefined ? { cid: this.#cid } : {};
+      member.sink.send({
+        type: "error",
+        code: error.code,
+        message: error.message,
+        ...wait,
+        ...cid,
+      });
     } finally {
       this.#depth--;
     }
@@ -437,9 +455,49 @@ export class Hub {
 
   #post(member: Member, text: string, action: boolean, room?: string): void {
     this.#guard(member, () => {
-      this.#posting.post(member, this.#roomOf(member, room), text, action);
-      member.active = this.#now();
+      const to = this.#roomOf(member, room);
+      this.#posted((receipt) => this.#posting.post(member, to, text, action, receipt), member);
     }, { posts: true });
+  }
+
+  /**
+   * Posts with `post` for `member`, once per `cid` of the frame being
+   * handled: a resent one is answered `sent` and not posted again.
+   */
+  #posted(post: (receipt?: Receipt) => void, member: Member): void {
+    const cid = this.#cid;
+    if (cid !== undefined && this.#delivery.resent(member, cid)) return;
+    const receipt = cid !== undefined ? this.#delivery.receipt(member, cid) : undefined;
+    try {
+      post(receipt);
+    } catch (error) {
+      receipt?.failed();
+      throw error;
+    }
+    member.active = this.#now();
+  }
+
+  /**
+   * Handles a frame that carries a client-chosen id (`cid`): its refusals
+   * carry it, and a message it posts is posted once per cid (see `delivery.ts`).
+   */
+  answering(cid: string | undefined, action: () => void): void {
+    const outer = this.#cid;
+    this.#cid = cid;
+    try {
+      action();
+    } finally {
+      this.#cid = outer;
+    }
+  }
+
+  /**
+   * `ack`: the member's client has shown every message up to `id`. Not
+   * counted as a message; a client that sends them too fast is a flooder.
+   */
+  ack(member: Member, id: number): void {
+    if (this.#users.get(member.key) !== member) return;
+    if (!this.#delivery.ack(member, id)) this.#disconnectFlooder(member);
   }
 
   /**
@@ -452,9 +510,10 @@ export class Hub {
       this.#roomOf(member);
       const wanted = to.trim().replace(/^@/, "");
       const target = this.#find(wanted);
-      if (target) this.#posting.whisper(member, target, text);
-      else this.#mail.keep(member, wanted, text);
-      member.active = this.#now();
+      this.#posted((receipt) => {
+        if (target) this.#posting.whisper(member, target, text, receipt);
+        else this.#mail.keep(member, wanted, text, receipt);
+      }, member);
     }, { posts: true });
   }
 

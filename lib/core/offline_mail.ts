@@ -15,7 +15,7 @@ import { oldestThatFit, utf8Length } from "./frame_budget.ts";
 import { ignores } from "./ignoring.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "./limits.ts";
 import { plural } from "./plural.ts";
-import { checkText, type Posting } from "./posting.ts";
+import { checkText, type Posting, type Receipt } from "./posting.ts";
 import type { AuthMode } from "./registration.ts";
 import type { Member } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
@@ -65,7 +65,7 @@ export class OfflineMail {
    * their mailbox, or in the sender's share of it), `not_saved`, or a
    * refusal of the text.
    */
-  keep(member: Member, to: string, text: string): void {
+  keep(member: Member, to: string, text: string, receipt?: Receipt): void {
     const missing = () =>
       new ChatError(ErrorCode.NoSuchUser, `No user named ${cleanMessage(to)} is here`);
     // Without accounts a registered name cannot log in to read it: nobody is there.
@@ -95,7 +95,7 @@ export class OfflineMail {
       this.#log(
         `private ${event.from} -> ${owner.name}, kept: away (${codePointLength(clean)} chars)`,
       );
-    });
+    }, receipt);
   }
 
   /**

@@ -24,7 +24,7 @@ import { ignores } from "./ignoring.ts";
 import { MAX_MESSAGE_LENGTH } from "./limits.ts";
 import type { Member, Room } from "./room.ts";
 import { cleanMessage, codePointLength } from "./sanitize.ts";
-import type { GroupCommit, Mailbox, MessageLog } from "./store.ts";
+import type { DeliveryLog, GroupCommit, Mailbox, MessageLog } from "./store.ts";
 import { StoreOutage } from "./store_outage.ts";
 
 /**
@@ -34,7 +34,21 @@ import { StoreOutage } from "./store_outage.ts";
 export type PostingStore =
   & Pick<MessageLog, "appendMessage">
   & Pick<Mailbox, "appendPrivate">
-  & Partial<GroupCommit>;
+  & Partial<GroupCommit>
+  & Partial<Pick<DeliveryLog, "lastId">>;
+
+/**
+ * What a frame with a client-chosen id (`cid`) is told about the message it
+ * posts: `sent` once it went out (after the echo), or it was refused.
+ */
+export interface Receipt {
+  /** The frame's client-chosen id, carried by a refusal sent later. */
+  readonly cid: string;
+  /** The message went out with `id`. */
+  sent(id: number): void;
+  /** The message was refused; nothing went out. */
+  failed(): void;
+}
 
 /** What a sender is told when their message could not be kept. */
 const NOT_SAVED = "Message not sent: the server could not save it";
@@ -75,6 +89,8 @@ export function checkText(text: string): string {
 export class Posting {
   /** The next message id, when there is no store to hand them out. */
   #nextId = 1;
+  /** The newest id sent so far (or that the store held at the start). */
+  #lastId: number;
   #store: PostingStore | null;
   #bus: Bus;
   #now: () => number;
@@ -91,13 +107,19 @@ export class Posting {
     this.#now = options.now;
     this.#log = options.log;
     this.#outage = new StoreOutage(options.now, options.log);
+    this.#lastId = options.store?.lastId ?? 0;
+  }
+
+  /** The newest message id sent so far: a client welcomed now has missed nothing up to it. */
+  get lastId(): number {
+    return this.#lastId;
   }
 
   /**
    * Sends a message (or a `/me` action) from `member` to `room`, the sender
    * included, once it is stored.
    */
-  post(member: Member, room: Room, text: string, action: boolean): void {
+  post(member: Member, room: Room, text: string, action: boolean, receipt?: Receipt): void {
     const clean = checkText(text);
     const time = this.#now();
     // The name as it is now: a rename in the same turn comes after this message.
@@ -120,6 +142,7 @@ export class Posting {
         room.remember(message);
         this.#log(action ? `* ${from} ${clean}` : `<${from}> ${clean}`);
       },
+      receipt,
     );
   }
 
@@ -128,7 +151,7 @@ export class Posting {
    * the sender); the sender gets the same event as a receipt, whether or
    * not, and hears it when the target is away.
    */
-  whisper(member: Member, target: Member, text: string): void {
+  whisper(member: Member, target: Member, text: string, receipt?: Receipt): void {
     const clean = checkText(text);
     this.privateMessage(member, target.name, clean, true, (event) => {
       if (!ignores(target, event.from)) target.sink.send(event);
@@ -136,7 +159,7 @@ export class Posting {
       if (target.away && target !== member) member.sink.send(awayEvent(target));
       // The operator sees that it happened, not what was said.
       this.#log(`private ${event.from} -> ${event.to} (${codePointLength(clean)} chars)`);
-    });
+    }, receipt);
   }
 
   /**
@@ -149,6 +172,7 @@ export class Posting {
     text: string,
     delivered: boolean,
     send: (event: PrivateEvent) => void,
+    receipt?: Receipt,
   ): void {
     const time = this.#now();
     const from = member.name;
@@ -157,6 +181,7 @@ export class Posting {
       `private message from ${from}`,
       (store) => store.appendPrivate({ time, from, to, text, delivered }),
       (id) => send({ type: "private", id, time, from, to, text }),
+      receipt,
     );
   }
 
@@ -180,8 +205,14 @@ export class Posting {
     member: Member,
     what: string,
     append: (store: PostingStore) => number,
-    send: (id: number) => void,
+    sendNow: (id: number) => void,
+    receipt?: Receipt,
   ): void {
+    const send = (id: number) => {
+      if (id > this.#lastId) this.#lastId = id;
+      sendNow(id);
+      receipt?.sent(id);
+    };
     const store = this.#store;
     if (!store?.commitSoon) {
       // Stored first: the sender's echo tells them it is saved. The store hands out the id.
@@ -196,7 +227,9 @@ export class Posting {
     }, (error) => {
       this.#settled(member);
       this.#outage.refused(what, errorMessage(error));
-      member.sink.send({ type: "error", code: ErrorCode.NotSaved, message: NOT_SAVED });
+      const cid = receipt ? { cid: receipt.cid } : {};
+      member.sink.send({ type: "error", code: ErrorCode.NotSaved, message: NOT_SAVED, ...cid });
+      receipt?.failed();
     });
   }
 

@@ -235,6 +235,17 @@ export interface IgnoreBook {
   setIgnored(name: string, names: string[]): void;
 }
 
+/**
+ * The sequence of message ids (see `delivery.ts`): its name, kept so that ids
+ * stay meaningful across restarts, and the newest id handed out.
+ */
+export interface DeliveryLog {
+  /** Names the sequence (at most 64 characters), made once for this store. */
+  readonly stream: string;
+  /** The newest id handed out (0 when none). */
+  readonly lastId: number;
+}
+
 /** Everything a chat server keeps. */
 export interface ChatStore
-  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook {}
+  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook, DeliveryLog {}

@@ -22,17 +22,21 @@ export type ClientFrame =
     client?: string;
     resume?: string;
     password?: string;
+    since?: number;
+    stream?: string;
+    acks?: boolean;
   }
-  | { type: "say"; text: string; room?: string }
-  | { type: "me"; text: string; room?: string }
-  | { type: "msg"; to: string; text: string }
+  | { type: "say"; text: string; room?: string; cid?: string }
+  | { type: "me"; text: string; room?: string; cid?: string }
+  | { type: "msg"; to: string; text: string; cid?: string }
   | { type: "nick"; name: string }
   | { type: "who"; room?: string }
   | { type: "help" }
   | { type: "quit"; reason?: string }
-  | { type: "input"; text: string; room?: string }
+  | { type: "input"; text: string; room?: string; cid?: string }
   | { type: "history"; count?: number; before?: number; room?: string }
-  | { type: "join"; room: string }
+  | { type: "join"; room: string; since?: number }
+  | { type: "ack"; id: number }
   | { type: "part"; room?: string; reason?: string }
   | { type: "rooms" }
   | { type: "topic"; room?: string; text?: string }
@@ -51,17 +55,18 @@ export type ClientFrame =
 
 // For each frame type, its required and optional string fields.
 const FIELDS: Record<ClientFrame["type"], { required: string[]; optional: string[] }> = {
-  hello: { required: ["name"], optional: ["client", "resume", "password"] },
-  say: { required: ["text"], optional: ["room"] },
-  me: { required: ["text"], optional: ["room"] },
-  msg: { required: ["to", "text"], optional: [] },
+  hello: { required: ["name"], optional: ["client", "resume", "password", "stream"] },
+  say: { required: ["text"], optional: ["room", "cid"] },
+  me: { required: ["text"], optional: ["room", "cid"] },
+  msg: { required: ["to", "text"], optional: ["cid"] },
   nick: { required: ["name"], optional: [] },
   who: { required: [], optional: ["room"] },
   help: { required: [], optional: [] },
   quit: { required: [], optional: ["reason"] },
-  input: { required: ["text"], optional: ["room"] },
+  input: { required: ["text"], optional: ["room", "cid"] },
   history: { required: [], optional: ["room"] },
   join: { required: ["room"], optional: [] },
+  ack: { required: [], optional: [] },
   part: { required: [], optional: ["room", "reason"] },
   rooms: { required: [], optional: [] },
   topic: { required: [], optional: ["room", "text"] },
@@ -111,32 +116,68 @@ export function decodeClientFrame(line: string): ClientFrame {
   if (!Object.hasOwn(FIELDS, type)) {
     throw new ChatError(ErrorCode.UnknownType, `Unknown frame type: ${type.slice(0, 40)}`);
   }
+  // A refusal of a frame that names a well-formed `cid` carries it, so the client can drop its line.
+  const cid = typeof frame.cid === "string" && CID.test(frame.cid) ? frame.cid : undefined;
+  const bad = (message: string) => new FrameError(message, cid);
   const fields = FIELDS[type as ClientFrame["type"]];
   for (const field of fields.required) {
     if (typeof frame[field] !== "string") {
-      throw new ChatError(ErrorCode.BadFrame, `Frame "${type}" needs a string "${field}"`);
+      throw bad(`Frame "${type}" needs a string "${field}"`);
     }
   }
   for (const field of fields.optional) {
     if (field in frame && typeof frame[field] !== "string") {
-      throw new ChatError(ErrorCode.BadFrame, `Field "${field}" of "${type}" must be a string`);
+      throw bad(`Field "${field}" of "${type}" must be a string`);
     }
   }
-  if (type === "hello" && typeof frame.version !== "number") {
-    throw new ChatError(ErrorCode.BadFrame, 'Frame "hello" needs a number "version"');
+  if ("cid" in frame && fields.optional.includes("cid") && cid === undefined) {
+    throw bad('Field "cid" must be 1 to 64 printable ASCII characters');
   }
-  if (type === "history") {
-    // Counts and ids are whole numbers; the hub checks their range.
-    for (const field of ["count", "before"]) {
-      if (field in frame && !Number.isSafeInteger(frame[field])) {
-        throw new ChatError(
-          ErrorCode.BadFrame,
-          `Field "${field}" of "history" must be a whole number`,
-        );
-      }
+  if (type === "hello" && typeof frame.version !== "number") {
+    throw bad('Frame "hello" needs a number "version"');
+  }
+  if (type === "hello" && "acks" in frame && typeof frame.acks !== "boolean") {
+    throw bad('Field "acks" of "hello" must be true or false');
+  }
+  if (type === "hello" && "since" in frame && !("stream" in frame)) {
+    throw bad('Field "since" of "hello" needs the "stream" it counts in');
+  }
+  // Counts and ids are whole numbers; the hub checks their range.
+  for (const field of WHOLE_FIELDS[type] ?? []) {
+    const required = type === "ack";
+    // A negative count or id of `history` is the hub's to refuse, in words about paging.
+    const ok = type === "history" ? Number.isSafeInteger(frame[field]) : isWhole(frame[field]);
+    if ((required || field in frame) && !ok) {
+      throw bad(`Field "${field}" of "${type}" must be a whole number`);
     }
   }
   return frame as ClientFrame;
+}
+
+/** A client-chosen id (`cid`): 1 to 64 printable ASCII characters. */
+const CID = /^[\x20-\x7e]{1,64}$/;
+
+// The whole-number fields of client frames (`id` of `ack` is required).
+const WHOLE_FIELDS: Partial<Record<string, string[]>> = {
+  history: ["count", "before"],
+  hello: ["since"],
+  join: ["since"],
+  ack: ["id"],
+};
+
+function isWhole(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** A client frame refused as malformed; `cid` is the frame's own, when it named a valid one. */
+export class FrameError extends ChatError {
+  /** The refused frame's `cid`. */
+  readonly cid: string | undefined;
+  /** `bad_frame` with `message`. */
+  constructor(message: string, cid: string | undefined) {
+    super(ErrorCode.BadFrame, message);
+    this.cid = cid;
+  }
 }
 
 /** What a field of a server frame holds. */
@@ -148,6 +189,7 @@ type FieldKind =
   | "flag"
   | "messages"
   | "privates"
+  | "deliveries"
   | "listings";
 
 /** The fields of one server frame type: those it must have, and those it may have. */
@@ -168,7 +210,14 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
       server: "string",
       resume: "string",
     },
-    optional: { count: "whole", motd: "string", account: "flag", rooms: "strings" },
+    optional: {
+      count: "whole",
+      motd: "string",
+      account: "flag",
+      rooms: "strings",
+      stream: "string",
+      last: "whole",
+    },
   },
   message: {
     required: { id: "whole", time: "time", room: "string", from: "string", text: "string" },
@@ -179,6 +228,11 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
     optional: { offline: "flag" },
   },
   missed: { required: { messages: "privates" } },
+  replay: {
+    required: { messages: "deliveries" },
+    optional: { more: "flag", gaps: "strings", privateGap: "flag" },
+  },
+  sent: { required: { cid: "string", id: "whole" } },
   history: { required: { room: "string", messages: "messages" }, optional: { before: "whole" } },
   join: { required: { time: "time", room: "string", name: "string", count: "whole" } },
   leave: {
@@ -223,7 +277,10 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
   rooms: { required: { rooms: "listings" } },
   notice: { required: { time: "time", text: "string" }, optional: { room: "string" } },
   info: { required: { text: "string" } },
-  error: { required: { code: "string", message: "string" }, optional: { wait: "whole" } },
+  error: {
+    required: { code: "string", message: "string" },
+    optional: { wait: "whole", cid: "string" },
+  },
   ping: { required: {}, optional: { token: "string" } },
   pong: { required: {}, optional: { token: "string" } },
   bye: { required: { code: "string", reason: "string" }, optional: { until: "time" } },
@@ -238,6 +295,7 @@ const KIND_NAMES: Record<FieldKind, string> = {
   flag: "true or false",
   messages: 'a list of "message" frames',
   privates: 'a list of "private" frames',
+  deliveries: 'a list of "message" and "private" frames',
   listings: "a list of rooms (room, count, topic)",
 };
 
@@ -265,6 +323,12 @@ function fits(value: unknown, kind: FieldKind): boolean {
       return typeof value === "boolean";
     case "listings":
       return Array.isArray(value) && value.every(isListing);
+    case "deliveries":
+      return Array.isArray(value) &&
+        value.every((item) =>
+          isObject(item) && (item.type === "message" || item.type === "private") &&
+          !frameProblem(item, item.type)
+        );
     case "messages":
     case "privates": {
       const type = kind === "messages" ? "message" : "private";

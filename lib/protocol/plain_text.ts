@@ -127,6 +127,9 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       return event.code === "shutdown" ? `*** ${event.reason}` : `Goodbye (${event.reason})`;
     case "ping":
     case "pong":
+    // Sent only to JSON clients that ask for them.
+    case "replay":
+    case "sent":
       return null;
   }
 }

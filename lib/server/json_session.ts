@@ -10,7 +10,7 @@
 import { type ChatEvent, ErrorCode, PROTOCOL_VERSION } from "../core/events.ts";
 import { ChatError } from "../core/errors.ts";
 import type { Member } from "../core/room.ts";
-import { type ClientFrame, decodeClientFrame, encodeEvent } from "../protocol/json.ts";
+import { type ClientFrame, decodeClientFrame, encodeEvent, FrameError } from "../protocol/json.ts";
 import type { Connection, Protocol } from "./connection.ts";
 import type { Login, LoginListener } from "./login.ts";
 
@@ -82,7 +82,13 @@ export class JsonSession implements Protocol, LoginListener {
       if (!(error instanceof ChatError)) throw error;
       const member = this.#connection.member;
       if (member) this.#connection.context.hub.settle(member);
-      this.#login.refuse(error.code, error.message);
+      const cid = error instanceof FrameError ? error.cid : undefined;
+      if (member && cid !== undefined) {
+        // So that the client can drop the pending line this frame carried.
+        this.#connection.send({ type: "error", code: error.code, message: error.message, cid });
+      } else {
+        this.#login.refuse(error.code, error.message);
+      }
       return;
     }
     const connection = this.#connection;
@@ -101,6 +107,8 @@ export class JsonSession implements Protocol, LoginListener {
     } else if (!member) {
       if (frame.type === "quit") connection.send({ type: "bye", code: "quit", reason: "quit" });
       else this.#login.refuse(ErrorCode.NotRegistered, 'Send "hello" with your name first');
+    } else if ("cid" in frame && frame.cid !== undefined) {
+      connection.context.hub.answering(frame.cid, () => this.#dispatch(member, frame));
     } else {
       this.#dispatch(member, frame);
     }
@@ -131,16 +139,20 @@ export class JsonSession implements Protocol, LoginListener {
       return;
     }
     const name = frame.name.trim();
+    const delivery = {
+      ...(frame.since !== undefined ? { since: frame.since, stream: frame.stream } : {}),
+      ...(frame.acks === true ? { acks: true } : {}),
+    };
     if (login.needsPassword(name, frame.resume)) {
       if (frame.password === undefined) {
         // Clients ask for the password only when told it is needed: the first time is free.
         login.requirePassword(name);
       } else {
-        login.logIn(name, frame.password, frame.resume);
+        login.logIn(name, frame.password, frame.resume, delivery);
       }
       return;
     }
-    login.register(frame.name, frame.resume);
+    login.register(frame.name, frame.resume, delivery);
   }
 
   #dispatch(member: Member, frame: ClientFrame): void {
@@ -166,6 +178,8 @@ export class JsonSession implements Protocol, LoginListener {
         return hub.history(member, frame.count, frame.before, frame.room);
       case "join":
         return hub.join(member, frame.room);
+      case "ack":
+        return hub.ack(member, frame.id);
       case "part":
         return hub.part(member, frame.room, frame.reason);
       case "rooms":

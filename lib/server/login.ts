@@ -16,6 +16,7 @@
 import type { Gatekeeper } from "../auth/gatekeeper.ts";
 import { ChatError, errorMessage } from "../core/errors.ts";
 import { type ChatEvent, ErrorCode } from "../core/events.ts";
+import type { DeliveryRequest } from "../core/delivery.ts";
 import { BannedError, type Origin } from "../core/hub.ts";
 import type { Connection } from "./connection.ts";
 
@@ -89,8 +90,8 @@ export class Login {
    * Registers `name` (taking it back with a `resume` token); a refusal goes
    * to the peer, who may try again, except when the server is full.
    */
-  register(name: string, resume?: string): void {
-    this.#enter(name, this.#origin(resume));
+  register(name: string, resume?: string, delivery: DeliveryRequest = {}): void {
+    this.#enter(name, this.#origin(resume, delivery));
   }
 
   /**
@@ -98,11 +99,11 @@ export class Login {
    * as an account holder's, or tells the peer why not (a failed attempt).
    * A peer gone meanwhile gets nothing.
    */
-  logIn(name: string, password: string, resume?: string): void {
+  logIn(name: string, password: string, resume?: string, delivery: DeliveryRequest = {}): void {
     const gatekeeper = this.#gatekeeper();
     if (!gatekeeper) return;
     const connection = this.#connection;
-    const origin = this.#origin(resume);
+    const origin = this.#origin(resume, delivery);
     this.#checking = true;
     gatekeeper.login(name, password, connection.address).then((verdict) => {
       this.#checking = false;
@@ -150,9 +151,10 @@ export class Login {
     return this.#connection.context.gatekeeper;
   }
 
-  #origin(resume?: string): Origin {
+  #origin(resume: string | undefined, delivery: DeliveryRequest): Origin {
     const connection = this.#connection;
     return {
+      ...delivery,
       peer: connection.peer,
       address: connection.address,
       ...(resume !== undefined ? { resume } : {}),

@@ -212,6 +212,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: "the stream the message ids belong to",
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+      -- Made once: clients name it with the last id they saw (see lib/core/delivery.ts).
+      INSERT INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
+    `,
+  },
 ];
 
 /** The schema version this program writes and understands. */
@@ -228,6 +239,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #db: DatabaseSync;
   #lock: Deno.FsFile | undefined;
   #lastId: number;
+  #stream = "";
   #pruner: Pruner | undefined;
   #statements = new Map<string, StatementSync>();
   #group = new CommitGroup((writes) => this.#write(writes));
@@ -316,6 +328,11 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   /** The largest message or private-message id ever stored (0 for none); the hub counts on from it. */
   get lastId(): number {
     return this.#lastId;
+  }
+
+  /** Names the sequence of ids this store hands out: made once, kept across restarts. */
+  get stream(): string {
+    return this.#stream;
   }
 
   /** Commits the writes waiting for the end of the turn now, and answers their owners. */
@@ -766,6 +783,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       db.prepare(
         "SELECT max(seq) AS seq FROM sqlite_sequence WHERE name IN ('messages', 'privates')",
       ).get()?.seq ?? 0,
+    );
+    this.#stream = String(
+      db.prepare("SELECT value FROM meta WHERE key = 'stream'").get()?.value ?? "",
     );
     this.#rekey();
   }
