@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { WelcomeEvent } from "../lib/core/events.ts";
 import type { ChatServer } from "../lib/serve/chat_server.ts";
-import { JsonClient, startServer, tempStore } from "./_helpers.ts";
+import { cleanUp, JsonClient, startServer, tempStore } from "./_helpers.ts";
 
 /** Connects and says hello with `fields` besides the name; returns the client and its welcome. */
 async function hello(
@@ -111,6 +111,53 @@ Deno.test("a line resent with its cid after a lost connection is posted once", a
   } finally {
     await Promise.all([bob.close(), ann.close(), ann2?.close()]);
     await server.shutdown();
+    await data.dispose();
+  }
+});
+
+Deno.test("with --data, a resume with since and no window gets the missed messages from the store", async () => {
+  const data = await tempStore();
+  const server = startServer({ store: data.store });
+  const bob = await JsonClient.join(server, "Bob");
+  const { client: ann, welcome } = await hello(server, "Ann");
+  let ann2: JsonClient | undefined;
+  try {
+    await bob.send({ type: "say", text: "one" });
+    const one = await ann.next("message");
+    await bob.send({ type: "say", text: "two" });
+    await ann.next("message", (m) => m.text === "two");
+    ann2 = (await hello(server, "Ann", {
+      resume: welcome.resume,
+      since: one.id,
+      stream: welcome.stream,
+    })).client;
+    const replay = await ann2.next("replay");
+    assert.deepEqual(replay.messages.map((m) => m.text), ["two"]);
+    assert.equal(replay.gaps, undefined);
+  } finally {
+    await cleanUp(server, bob, ann, ...(ann2 ? [ann2] : []));
+    await data.dispose();
+  }
+});
+
+Deno.test("an account's private message to a connection that died before acking is shown at the next login", async () => {
+  const data = await tempStore({ Ann: "correct horse" });
+  const server = startServer({ store: data.store, auth: "names" });
+  const bob = await JsonClient.join(server, "Bob");
+  const login = { password: "correct horse", acks: true };
+  const { client: ann } = await hello(server, "Ann", login);
+  let back: JsonClient | undefined;
+  try {
+    await bob.send({ type: "msg", to: "Ann", text: "are you there?" });
+    await ann.next("private");
+    // Handed to the socket, never acknowledged: the connection dies.
+    await ann.close();
+    await bob.next("leave");
+    back = (await hello(server, "Ann", login)).client;
+    const missed = await back.next("missed");
+    assert.deepEqual(missed.messages.map((m) => m.text), ["are you there?"]);
+  } finally {
+    await cleanUp(server, bob, ann, ...(back ? [back] : []));
     await data.dispose();
   }
 });

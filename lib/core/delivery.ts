@@ -15,11 +15,13 @@
 
 import { ClientIds } from "./client_ids.ts";
 import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.ts";
-import { ErrorCode, type Sink } from "./events.ts";
+import { errorMessage } from "./errors.ts";
+import { ErrorCode, type MessageEvent, type PrivateEvent, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
 import type { Receipt } from "./posting.ts";
-import { sendReplay } from "./replay.ts";
-import type { Member } from "./room.ts";
+import { MAX_REPLAY, sendReplay } from "./replay.ts";
+import type { Member, Room } from "./room.ts";
+import type { Mailbox, ReplayLog, StoredMessage, StoredPrivate } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** What a `hello` asks of delivery; every field is optional. */
@@ -36,12 +38,19 @@ export interface DeliveryRequest {
 const ACK_BURST = 20;
 const ACK_RATE = 5;
 
+/** What delivery needs of the store: messages after an id, and marking mail delivered. */
+export type DeliveryStore = ReplayLog & Pick<Mailbox, "markDelivered">;
+
 /** Settings of {@link Delivery}. */
 export interface DeliveryOptions {
   /** The stream the ids belong to. */
   stream: string;
+  /** The history to replay from when a window does not reach; none: the rooms' memory. */
+  store: DeliveryStore | null;
   /** The clock, in ms since the epoch. */
   now: () => number;
+  /** Receives a line when the store cannot be read or written, for the operator. */
+  log: (line: string) => void;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -49,6 +58,8 @@ export class Delivery {
   /** The sequence the ids belong to: said in `welcome`, named by `hello`'s `since`. */
   readonly stream: string;
   #now: () => number;
+  #log: (line: string) => void;
+  #store: DeliveryStore | null;
   #cids: ClientIds;
   #ackBuckets = new WeakMap<Member, TokenBucket>();
 
@@ -56,16 +67,30 @@ export class Delivery {
   constructor(options: DeliveryOptions) {
     this.stream = options.stream;
     this.#now = options.now;
+    this.#log = options.log;
+    this.#store = options.store;
     this.#cids = new ClientIds(options.now);
   }
 
   /**
    * The sink a member registering with `request` is given: `sink` itself,
    * or for a client that acknowledges, one that keeps a window of what it is
-   * handed after `last` (the newest id so far).
+   * handed after `last` (the newest id so far). For an account holder's
+   * (`owner`: the name's key), it notes the private messages to them that
+   * wait for an ack to count as delivered.
    */
-  sinkFor(sink: Sink, request: DeliveryRequest, last: number): Sink {
-    return request.acks === true ? new WindowedSink(sink, new DeliveryWindow(last)) : sink;
+  sinkFor(sink: Sink, request: DeliveryRequest, last: number, owner: string | null): Sink {
+    if (request.acks !== true) return sink;
+    return new WindowedSink(sink, new DeliveryWindow(last), this.#store ? owner : null);
+  }
+
+  /**
+   * Whether a private message to `member` is stored waiting, and counted
+   * delivered only when their client acknowledges it: an account holder who
+   * acknowledges, on a server that keeps mail.
+   */
+  awaitsAck(member: Member): boolean {
+    return this.#store !== null && member.account && this.windowOf(member) !== null;
   }
 
   /** The delivery window of `member`, when it acknowledges. */
@@ -91,7 +116,7 @@ export class Delivery {
       this.#fromHistory(member, since);
     }
     // What the client says it was shown needs no acknowledging again.
-    this.windowOf(member)?.ack(since);
+    this.#acked(member, since);
   }
 
   /**
@@ -101,8 +126,31 @@ export class Delivery {
   joined(member: Member, request: DeliveryRequest): boolean {
     const since = this.#since(member, request);
     if (since === undefined) return false;
-    this.#fromHistory(member, since);
+    // The client says it was shown the private messages up to `since`: they count as delivered.
+    if (member.account) this.#markDelivered(member, since);
+    const privates = this.#fromHistory(member, since).filter((m) =>
+      m.type === "private" && m.from !== member.name
+    );
+    const newest = privates.at(-1)?.id;
+    if (member.account && newest !== undefined) {
+      // Shown now, or (for a client that acknowledges) once acknowledged.
+      const window = this.windowOf(member);
+      if (window && this.awaitsAck(member)) window.unmarked = Math.max(window.unmarked, newest);
+      else this.#markDelivered(member, newest);
+    }
     return true;
+  }
+
+  /**
+   * `join` with `since` (`room` is new to the member): the room's messages
+   * after it, as `replay` pages, instead of its last ones as `history`.
+   */
+  replayRoom(member: Member, room: Room, since: number): void {
+    const found = this.#roomAfter(room, since);
+    sendReplay(member.sink, this.#shown(member, found.messages), {
+      rooms: found.complete ? [] : [room.name],
+      privates: false,
+    });
   }
 
   /**
@@ -114,8 +162,30 @@ export class Delivery {
     let bucket = this.#ackBuckets.get(member);
     if (!bucket) this.#ackBuckets.set(member, bucket = new TokenBucket(ACK_BURST, ACK_RATE, now));
     if (!bucket.take(now)) return false;
-    this.windowOf(member)?.ack(id);
+    this.#acked(member, id);
     return true;
+  }
+
+  /**
+   * Trims the member's window up to `id`, and counts the private messages to
+   * them up to it delivered, when some wait (no store write otherwise).
+   */
+  #acked(member: Member, id: number): void {
+    const window = this.windowOf(member);
+    if (!window?.ack(id) || window.unmarked === 0 || !member.account) return;
+    this.#markDelivered(member, id);
+    if (id >= window.unmarked) window.unmarked = 0;
+  }
+
+  /** Counts the private messages to `member` up to `id` delivered; a failure is logged. */
+  #markDelivered(member: Member, id: number): void {
+    try {
+      this.#store?.markDelivered(member.name, id);
+    } catch (error) {
+      this.#log(
+        `cannot mark the private messages to ${member.name} delivered: ${errorMessage(error)}`,
+      );
+    }
   }
 
   /**
@@ -167,9 +237,49 @@ export class Delivery {
     return undefined;
   }
 
-  /** Replays what the history holds after `since`; what it cannot reach is a gap. */
-  #fromHistory(member: Member, _since: number): void {
-    sendReplay(member.sink, [], { rooms: roomNames(member), privates: true });
+  /**
+   * Replays what the history holds after `since`: each of the member's rooms'
+   * messages (the store's, or the rooms' memory), and with a store, an
+   * account holder's private messages. What it cannot reach is a gap.
+   * Returns the messages sent.
+   */
+  #fromHistory(member: Member, since: number): Delivered[] {
+    const messages: Delivered[] = [];
+    const gaps: string[] = [];
+    for (const name of roomNames(member)) {
+      const room = [...member.rooms].find((r) => r.name === name);
+      if (!room) continue;
+      const found = this.#roomAfter(room, since);
+      messages.push(...found.messages);
+      if (!found.complete) gaps.push(room.name);
+    }
+    let privates = true;
+    const store = this.#store;
+    if (store && member.account) {
+      try {
+        messages.push(...store.privatesAfter(member.name, since, MAX_REPLAY + 1).map(toPrivate));
+        privates = store.prunedSince(null, since);
+      } catch (error) {
+        this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+      }
+    }
+    messages.sort((a, b) => a.id - b.id);
+    return sendReplay(member.sink, this.#shown(member, messages), { rooms: gaps, privates });
+  }
+
+  /** The messages of `room` after `since` (at most one past MAX_REPLAY), and whether that is all. */
+  #roomAfter(room: Room, since: number): { messages: MessageEvent[]; complete: boolean } {
+    const store = this.#store;
+    if (!store) return room.rememberedAfter(since);
+    try {
+      return {
+        messages: store.messagesAfter(room.name, since, MAX_REPLAY + 1).map(toMessage),
+        complete: !store.prunedSince(room.name, since),
+      };
+    } catch (error) {
+      this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
+      return { messages: [], complete: false };
+    }
   }
 
   /** Of `messages`, those `member` wants shown: none from a name they ignore. */
@@ -177,6 +287,29 @@ export class Delivery {
     if (member.ignoring === null) return messages;
     return messages.filter((message) => !ignores(member, message.from));
   }
+}
+
+function toMessage(stored: StoredMessage): MessageEvent {
+  return {
+    type: "message",
+    id: stored.id,
+    time: stored.time,
+    room: stored.room,
+    from: stored.from,
+    text: stored.text,
+    ...(stored.action ? { action: true as const } : {}),
+  };
+}
+
+function toPrivate(stored: StoredPrivate): PrivateEvent {
+  return {
+    type: "private",
+    id: stored.id,
+    time: stored.time,
+    from: stored.from,
+    to: stored.to,
+    text: stored.text,
+  };
 }
 
 /** The rooms `member` is in, current first. */

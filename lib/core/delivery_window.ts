@@ -13,6 +13,7 @@
  */
 
 import type { ChatEvent, MessageEvent, PrivateEvent, Sink } from "./events.ts";
+import { nameKey } from "./names.ts";
 
 /** Most events a window keeps unacknowledged. */
 export const WINDOW_LIMIT = 4096;
@@ -32,6 +33,12 @@ export class DeliveryWindow {
   /** The newest id handed to the connection (or known to it at its welcome). */
   #newest: number;
   #limit: number;
+  /**
+   * The newest private message to the owner (an account) that waits for an
+   * ack to count as delivered; 0 when none waits, so that an ack writes
+   * nothing to the store then.
+   */
+  unmarked = 0;
 
   /**
    * An empty window over everything handed after the id `floor` (the newest
@@ -119,16 +126,27 @@ export class WindowedSink implements Sink {
   /** Where the events handed are recorded. */
   window: DeliveryWindow;
   #inner: Sink;
+  /** The key of the account whose private messages wait for an ack; null for none. */
+  #owner: string | null;
 
-  /** Records into `window`, delivers to `inner`. */
-  constructor(inner: Sink, window: DeliveryWindow) {
+  /**
+   * Records into `window`, delivers to `inner`; notes the private messages
+   * to the account `owner` (a name's key) in the window's `unmarked`.
+   */
+  constructor(inner: Sink, window: DeliveryWindow, owner: string | null = null) {
     this.#inner = inner;
     this.window = window;
+    this.#owner = owner;
   }
 
   /** Records a message or private message, then delivers the event. */
   send(event: ChatEvent): void {
-    if (event.type === "message" || event.type === "private") this.window.record(event);
+    if (event.type === "message" || event.type === "private") {
+      this.window.record(event);
+      if (event.type === "private" && this.#owner !== null && nameKey(event.to) === this.#owner) {
+        this.window.unmarked = Math.max(this.window.unmarked, event.id);
+      }
+    }
     this.#inner.send(event);
   }
 }

@@ -68,6 +68,7 @@ import type {
   IgnoreBook,
   Mailbox,
   MessageLog,
+  ReplayLog,
   RoomBook,
   StoredBan,
 } from "./store.ts";
@@ -89,7 +90,7 @@ export type HubStore =
   & MessageLog
   & Mailbox
   & Pick<AccountBook, "getUser">
-  & Partial<RoomBook & BanBook & IgnoreBook & DeliveryLog>;
+  & Partial<RoomBook & BanBook & IgnoreBook & DeliveryLog & ReplayLog>;
 
 /** Settings of a hub. */
 export interface HubOptions {
@@ -166,6 +167,8 @@ export class Hub {
   #delivery: Delivery;
   /** The `cid` of the frame being handled, for its answers (see {@link Hub.answering}). */
   #cid: string | undefined;
+  /** The `since` of the `join` being handled: the room's history comes as a replay after it. */
+  #joinSince: number | undefined;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -214,7 +217,10 @@ export class Hub {
       now: this.#now,
       log: this.#log,
       isQuiet: (member) => this.#flood.isQuiet(member),
-      showHistory: (member, room) => this.#roomHistory.showJoiner(member, room),
+      showHistory: (member, room) =>
+        this.#joinSince !== undefined
+          ? this.#delivery.replayRoom(member, room, this.#joinSince)
+          : this.#roomHistory.showJoiner(member, room),
     });
     this.#operators = new RoomOperators({
       registry: this.#rooms,
@@ -233,7 +239,12 @@ export class Hub {
     });
     const banBook = store?.listBans && store.saveBan && store.removeBan ? store as BanBook : null;
     this.#bans = new BanList(banBook, this.#now, this.#log);
-    this.#delivery = new Delivery({ stream: store?.stream ?? crypto.randomUUID(), now: this.#now });
+    this.#delivery = new Delivery({
+      stream: store?.stream ?? crypto.randomUUID(),
+      store: store?.messagesAfter ? store as HubStore & ReplayLog : null,
+      now: this.#now,
+      log: this.#log,
+    });
   }
 
   /** Number of registered users. */
@@ -305,7 +316,7 @@ export class Hub {
     const account = holder?.account === true || origin.account === true;
     const member = new Member(
       holder?.name ?? this.#registration.accountName(wanted, account),
-      this.#delivery.sinkFor(sink, origin, this.#posting.lastId),
+      this.#delivery.sinkFor(sink, origin, this.#posting.lastId, account ? nameKey(wanted) : null),
       { peer, address, resume: this.#token(), account, now: this.#now() },
     );
     const now = this.#now();
@@ -331,6 +342,9 @@ export class Hub {
     if (!this.#delivery.joined(member, origin)) {
       this.#roomHistory.showJoiner(member, room);
       if (member.account) this.#mail.deliverMissed(member);
+    } else if (member.account) {
+      // The replay held the kept messages; who could not leave one is still told.
+      this.#mail.tellRefused(member);
     }
     const quiet = this.#flood.isQuiet(member);
     if (!quiet) {
@@ -511,8 +525,10 @@ export class Hub {
       const wanted = to.trim().replace(/^@/, "");
       const target = this.#find(wanted);
       this.#posted((receipt) => {
-        if (target) this.#posting.whisper(member, target, text, receipt);
-        else this.#mail.keep(member, wanted, text, receipt);
+        if (target) {
+          const delivered = !this.#delivery.awaitsAck(target);
+          this.#posting.whisper(member, target, text, receipt, delivered);
+        } else this.#mail.keep(member, wanted, text, receipt);
       }, member);
     }, { posts: true });
   }
@@ -610,11 +626,20 @@ export class Hub {
     });
   }
 
-  /** `/join #name`: enters (or creates, or switches to) a room (see {@link RoomMembership.join}). */
-  join(member: Member, room: string): void {
+  /**
+   * `/join #name`: enters (or creates, or switches to) a room (see
+   * {@link RoomMembership.join}); with `since`, a room new to the member shows
+   * its messages after that id as `replay` pages instead of its last ones.
+   */
+  join(member: Member, room: string, since?: number): void {
     this.#guard(member, () => {
       this.#roomOf(member);
-      this.#membership.join(member, room);
+      this.#joinSince = since;
+      try {
+        this.#membership.join(member, room);
+      } finally {
+        this.#joinSince = undefined;
+      }
     });
   }
 

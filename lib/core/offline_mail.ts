@@ -132,6 +132,11 @@ export class OfflineMail {
     this.#tellRefused(member, store);
   }
 
+  /** Tells an account holder who could not leave them a message (the end of a login's replay). */
+  tellRefused(member: Member): void {
+    if (this.#store) this.#tellRefused(member, this.#store);
+  }
+
   /**
    * Counts a refused message for its recipient's next login. A store that
    * fails loses the count only (the sender is told all the same), and is

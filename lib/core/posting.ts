@@ -151,9 +151,15 @@ export class Posting {
    * the sender); the sender gets the same event as a receipt, whether or
    * not, and hears it when the target is away.
    */
-  whisper(member: Member, target: Member, text: string, receipt?: Receipt): void {
+  whisper(
+    member: Member,
+    target: Member,
+    text: string,
+    receipt?: Receipt,
+    delivered = true,
+  ): void {
     const clean = checkText(text);
-    this.privateMessage(member, target.name, clean, true, (event) => {
+    this.privateMessage(member, target.name, clean, delivered, (event) => {
       if (!ignores(target, event.from)) target.sink.send(event);
       if (target !== member) member.sink.send(event);
       if (target.away && target !== member) member.sink.send(awayEvent(target));

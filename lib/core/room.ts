@@ -94,6 +94,8 @@ export class Room {
   // The last messages, oldest first, for history; a ring of #keep entries.
   #recent: MessageEvent[] = [];
   #keep: number;
+  /** The newest id no longer remembered (0: none forgotten since the server started). */
+  #forgotten = 0;
 
   /** Creates an empty room (empty since `now`) that remembers its last `keep` messages. */
   constructor(name: string, keep = 0, now = 0) {
@@ -106,8 +108,14 @@ export class Room {
   /** Remembers a message for history (when the room keeps any). */
   remember(message: MessageEvent): void {
     this.hasHistory = true;
-    if (this.#keep <= 0) return;
+    if (this.#keep <= 0) {
+      this.#forgotten = message.id;
+      return;
+    }
     this.#recent.push(message);
+    if (this.#recent.length > this.#keep) {
+      this.#forgotten = this.#recent[this.#recent.length - this.#keep - 1].id;
+    }
     // Trimming in batches keeps this O(1) on average.
     if (this.#recent.length >= 2 * this.#keep) this.#recent = this.#recent.slice(-this.#keep);
   }
@@ -126,6 +134,18 @@ export class Room {
       if (end >= 0) kept = kept.slice(0, end);
     }
     return kept.slice(-Math.min(count, kept.length));
+  }
+
+  /**
+   * The messages remembered with an id above `since`, oldest first, and
+   * whether they are all that was said after it since the server started.
+   */
+  rememberedAfter(since: number): { messages: MessageEvent[]; complete: boolean } {
+    const kept = this.#keep > 0 ? this.#recent.slice(-this.#keep) : [];
+    return {
+      messages: kept.filter((message) => message.id > since),
+      complete: this.#forgotten <= since,
+    };
   }
 
   /** How many members the room has. */

@@ -246,6 +246,16 @@ export interface DeliveryLog {
   readonly lastId: number;
 }
 
+/** What a replay reads: messages after an id (see `delivery.ts`). */
+export interface ReplayLog {
+  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number): StoredMessage[];
+  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
+  privatesAfter(name: string, since: number, limit: number): StoredPrivate[];
+  /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
+  prunedSince(room: string | null, since: number): boolean;
+}
+
 /** Everything a chat server keeps. */
 export interface ChatStore
-  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook, DeliveryLog {}
+  extends MessageLog, Mailbox, AccountBook, RoomBook, BanBook, IgnoreBook, DeliveryLog, ReplayLog {}

@@ -177,7 +177,7 @@ export class JsonSession implements Protocol, LoginListener {
       case "history":
         return hub.history(member, frame.count, frame.before, frame.room);
       case "join":
-        return hub.join(member, frame.room);
+        return hub.join(member, frame.room, frame.since);
       case "ack":
         return hub.ack(member, frame.id);
       case "part":

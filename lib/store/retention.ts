@@ -218,15 +218,24 @@ export class Pruner {
   }
 
   #pruneOld(table: "messages" | "privates", where: string, before: number): number {
-    const deleted = Number(
-      this.#statement(
-        `DELETE FROM ${table} WHERE id IN
-           (SELECT id FROM ${table} ${where} ORDER BY id LIMIT ${PRUNE_BATCH}) AND time < ?`,
-      ).run(before).changes,
-    );
+    const rows = this.#statement(
+      `DELETE FROM ${table} WHERE id IN
+         (SELECT id FROM ${table} ${where} ORDER BY id LIMIT ${PRUNE_BATCH}) AND time < ?
+       RETURNING id`,
+    ).all(before);
+    const deleted = rows.length;
     if (table === "messages") this.counts.messages += deleted;
     else this.counts.privates += deleted;
+    this.#notePruned(table, Math.max(0, ...rows.map((row) => Number(row.id))));
     return deleted;
+  }
+
+  /** Remembers the newest id deleted, so that a replay from before it reports a gap. */
+  #notePruned(table: "messages" | "privates", upTo: number): void {
+    if (upTo <= 0) return;
+    this.#statement(
+      `UPDATE meta SET value = max(CAST(value AS INTEGER), ?) WHERE key = ?`,
+    ).run(upTo, `pruned_${table}`);
   }
 
   #pruneRoom(room: string, upTo: number): number {
@@ -237,6 +246,7 @@ export class Pruner {
       ).run(room, upTo).changes,
     );
     this.counts.messages += deleted;
+    if (deleted > 0) this.#notePruned("messages", upTo);
     return deleted;
   }
 

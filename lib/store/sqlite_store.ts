@@ -52,6 +52,7 @@
 import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { CommitGroup } from "./commit_group.ts";
+import { ReplayReads } from "./replay_reads.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "../core/limits.ts";
@@ -213,7 +214,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    description: "the stream the message ids belong to",
+    description: "the stream the message ids belong to; private messages by correspondent",
     sql: `
       CREATE TABLE meta (
         key TEXT PRIMARY KEY,
@@ -221,6 +222,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       -- Made once: clients name it with the last id they saw (see lib/core/delivery.ts).
       INSERT INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
+      -- The newest id retention deleted, of room and of private messages: a replay from
+      -- before it may have a gap (lib/store/replay_reads.ts).
+      INSERT INTO meta (key, value) VALUES ('pruned_messages', '0'), ('pruned_privates', '0');
+      -- A replay reads the private messages to or from an account after an id.
+      CREATE INDEX privates_to ON privates (recipient_key, id);
+      CREATE INDEX privates_from ON privates (sender, id);
     `,
   },
 ];
@@ -240,6 +247,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #lock: Deno.FsFile | undefined;
   #lastId: number;
   #stream = "";
+  #replay = new ReplayReads((sql) => this.#statement(sql), (query) => this.#read(query));
   #pruner: Pruner | undefined;
   #statements = new Map<string, StatementSync>();
   #group = new CommitGroup((writes) => this.#write(writes));
@@ -515,6 +523,21 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       text: String(row.text),
       action: row.action === 1,
     }));
+  }
+
+  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
+    return this.#replay.messagesAfter(room, since, limit);
+  }
+
+  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
+  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
+    return this.#replay.privatesAfter(name, since, limit);
+  }
+
+  /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
+  prunedSince(room: string | null, since: number): boolean {
+    return this.#replay.prunedSince(room, since);
   }
 
   // ---- rooms and bans -----------------------------------------------------

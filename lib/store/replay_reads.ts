@@ -1,0 +1,88 @@
+/**
+ * What a replay reads from the store (see lib/core/delivery.ts): a room's
+ * messages after an id, an account's private messages (to or from it)
+ * after an id, and whether retention deleted some of them (the newest id it
+ * deleted is kept in the `meta` table by `retention.ts`).
+ *
+ * @module
+ */
+
+import type { StatementSync } from "node:sqlite";
+import { nameKey } from "../core/names.ts";
+import type { StoredMessage, StoredPrivate } from "../core/store.ts";
+
+/** The replay's reads over a store's statements. */
+export class ReplayReads {
+  #statement: (sql: string) => StatementSync;
+  #read: <T>(query: () => T) => T;
+
+  /** Reads through the store's statement cache (`statement`) and its error wording (`read`). */
+  constructor(statement: (sql: string) => StatementSync, read: <T>(query: () => T) => T) {
+    this.#statement = statement;
+    this.#read = read;
+  }
+
+  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
+    const rows = this.#read(() =>
+      this.#statement(
+        `SELECT id, time, room, sender, text, action FROM messages
+         WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?`,
+      ).all(room, since, limit)
+    );
+    return rows.reverse().map((row) => ({
+      id: Number(row.id),
+      time: Number(row.time),
+      room: String(row.room),
+      from: String(row.sender),
+      text: String(row.text),
+      action: row.action === 1,
+    }));
+  }
+
+  /**
+   * The newest `limit` private messages to `name` (by its key) or from it (as
+   * named: an account's name does not change) with an id above `since`,
+   * oldest first.
+   */
+  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
+    const rows = this.#read(() =>
+      this.#statement(
+        `SELECT id, time, sender, recipient, text, delivered FROM (
+           SELECT * FROM (SELECT * FROM privates WHERE recipient_key = ? AND id > ?
+                          ORDER BY id DESC LIMIT ?)
+           UNION
+           SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ?
+                          ORDER BY id DESC LIMIT ?)
+         ) ORDER BY id DESC LIMIT ?`,
+      ).all(nameKey(name), since, limit, name, since, limit, limit)
+    );
+    return rows.reverse().map((row) => ({
+      id: Number(row.id),
+      time: Number(row.time),
+      from: String(row.sender),
+      to: String(row.recipient),
+      text: String(row.text),
+      delivered: row.delivered === 1,
+    }));
+  }
+
+  /**
+   * Whether retention may have deleted messages of `room` (null: private
+   * messages) with an id above `since`. It deletes the oldest first, so a
+   * room that still has one at or below `since` lost none after it.
+   */
+  prunedSince(room: string | null, since: number): boolean {
+    const key = room === null ? "pruned_privates" : "pruned_messages";
+    const pruned = this.#read(() =>
+      this.#statement("SELECT CAST(value AS INTEGER) AS id FROM meta WHERE key = ?").get(key)
+    );
+    if (Number(pruned?.id ?? 0) <= since) return false;
+    if (room === null) return true;
+    const older = this.#read(() =>
+      this.#statement("SELECT 1 AS found FROM messages WHERE room = ? AND id <= ? LIMIT 1")
+        .get(room, since)
+    );
+    return older === undefined;
+  }
+}

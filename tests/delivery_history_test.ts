@@ -1,0 +1,230 @@
+/**
+ * Tests of the replay's fallback to the history (lib/core/delivery.ts): when
+ * no delivery window reaches back, a client naming `since` gets its rooms'
+ * messages after it (the store's, or the rooms' memory) and an account
+ * holder's private messages, each room it cannot reach said to be a gap
+ * (memory that dropped messages, retention that pruned them); `join` with
+ * `since`; an account login with `since`; and private messages to an
+ * account holder who acknowledges, counted delivered on the covering ack.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { ReplayEvent } from "../lib/core/events.ts";
+import { Hub, type HubOptions, type Origin } from "../lib/core/hub.ts";
+import { MAX_HISTORY } from "../lib/core/limits.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
+import { Inbox } from "./_inbox.ts";
+
+const T0 = Date.UTC(2026, 11, 6, 22, 0);
+
+function setUp(options: HubOptions = {}) {
+  const hub = new Hub({ flood: null, churn: null, now: () => T0, ...options });
+  const join = (name: string, origin: Origin = {}) => {
+    const inbox = new Inbox();
+    const member = hub.register(name, inbox, { peer: "127.0.0.1:1", ...origin });
+    return { member, inbox };
+  };
+  return { hub, join };
+}
+
+/** The texts of every message in the replay pages `inbox` got. */
+function replayed(inbox: Inbox): string[] {
+  return inbox.of("replay").flatMap((page) => page.messages.map((m) => m.text));
+}
+
+function lastPage(inbox: Inbox): ReplayEvent {
+  const page = inbox.of("replay").at(-1);
+  assert.ok(page, "a replay came");
+  return page;
+}
+
+function streamOf(inbox: Inbox): string {
+  return inbox.of("welcome")[0].stream ?? "";
+}
+
+/** Runs `body` with a store (each write committed at once) in a temporary directory. */
+async function withStore(body: (store: Store) => void | Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-replay-" });
+  const store = Store.open(dir, { groupCommit: false });
+  try {
+    await body(store);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A store whose `markDelivered` calls are counted. */
+function counting(store: Store): { store: Store; marks: number[] } {
+  const marks: number[] = [];
+  const mark = store.markDelivered.bind(store);
+  store.markDelivered = (name: string, upTo: number) => {
+    marks.push(upTo);
+    return mark(name, upTo);
+  };
+  return { store, marks };
+}
+
+Deno.test("a resume without a window replays the rooms' memory after since, or says it dropped some", () => {
+  const { hub, join } = setUp({ history: 3 });
+  const bob = join("Bob");
+  const ann = join("Ann");
+  hub.join(ann.member, "team");
+  hub.join(bob.member, "team");
+  for (const text of ["a", "b"]) hub.say(bob.member, text, "lobby");
+  hub.say(bob.member, "c", "team");
+  const again = new Inbox();
+  const ann2 = hub.register("Ann", again, {
+    resume: ann.member.resume,
+    since: 1,
+    stream: streamOf(ann.inbox),
+  });
+  assert.deepEqual(replayed(again), ["b", "c"], "both rooms, in id order");
+  assert.equal(lastPage(again).gaps, undefined);
+  assert.equal(lastPage(again).privateGap, true, "no store: private messages may be missing");
+  // Rooms remember MAX_HISTORY messages: two more than that drop x0 and x1, said after id 3.
+  for (let i = 0; i < MAX_HISTORY + 2; i++) hub.say(bob.member, `x${i}`, "lobby");
+  const third = new Inbox();
+  hub.register("Ann", third, { resume: ann2.resume, since: 3, stream: streamOf(again) });
+  assert.equal(replayed(third).length, MAX_HISTORY);
+  assert.equal(replayed(third)[0], "x2");
+  assert.deepEqual(lastPage(third).gaps, ["lobby"], "the memory dropped x0 and x1");
+});
+
+Deno.test("with --history 0 and no window, a resume after new messages reports the rooms as gaps", () => {
+  const { hub, join } = setUp();
+  const bob = join("Bob");
+  const ann = join("Ann");
+  const stream = streamOf(ann.inbox);
+  const quiet = new Inbox();
+  const ann2 = hub.register("Ann", quiet, { resume: ann.member.resume, since: 0, stream });
+  assert.equal(lastPage(quiet).gaps, undefined, "nothing was said: nothing was missed");
+  hub.say(bob.member, "hi");
+  const again = new Inbox();
+  hub.register("Ann", again, { resume: ann2.resume, since: 0, stream });
+  assert.deepEqual(lastPage(again), {
+    type: "replay",
+    messages: [],
+    gaps: ["lobby"],
+    privateGap: true,
+  });
+});
+
+Deno.test("join with since replays the room after it, instead of its history", () => {
+  const { hub, join } = setUp({ history: 10 });
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  for (const text of ["a", "b", "c"]) hub.say(bob.member, text, "team");
+  const ann = join("Ann");
+  hub.join(ann.member, "team", 1);
+  assert.deepEqual(ann.inbox.of("history"), []);
+  assert.deepEqual(replayed(ann.inbox), ["b", "c"]);
+  assert.equal(lastPage(ann.inbox).gaps, undefined);
+  assert.equal(lastPage(ann.inbox).privateGap, undefined);
+  const types = ann.inbox.events.map((e) => e.type);
+  assert.ok(types.indexOf("replay") < types.lastIndexOf("current"), "before the room is current");
+});
+
+Deno.test("with a store, a resume replays rooms and an account's private messages in id order", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    const eve = join("Eve");
+    const ann = join("Ann", { account: true });
+    hub.join(ann.member, "team");
+    hub.join(bob.member, "team");
+    hub.say(bob.member, "one");
+    hub.say(bob.member, "two", "team");
+    hub.whisper(bob.member, "Ann", "three");
+    hub.whisper(ann.member, "Bob", "four");
+    hub.say(eve.member, "five");
+    hub.ignore(ann.member, "Eve");
+    const again = new Inbox();
+    hub.register("Ann", again, {
+      resume: ann.member.resume,
+      since: 1,
+      stream: streamOf(ann.inbox),
+    });
+    assert.deepEqual(replayed(again), ["two", "three", "four"], "Eve is ignored");
+    assert.equal(lastPage(again).gaps, undefined);
+    assert.equal(lastPage(again).privateGap, undefined);
+  });
+});
+
+Deno.test("retention that pruned past since makes the room a gap", async () => {
+  await withStore((store) => {
+    const { hub, join } = setUp({ store });
+    const bob = join("Bob");
+    const ann = join("Ann");
+    for (const text of ["a", "b", "c", "d"]) hub.say(bob.member, text);
+    for (const _ of store.pruner({ keepDays: 0, keepMessages: 2 }, () => T0).pass()) { /* steps */ }
+    const again = new Inbox();
+    hub.register("Ann", again, {
+      resume: ann.member.resume,
+      since: 1,
+      stream: streamOf(ann.inbox),
+    });
+    assert.deepEqual(replayed(again), ["c", "d"]);
+    assert.deepEqual(lastPage(again).gaps, ["lobby"]);
+    const later = new Inbox();
+    hub.register("Ann", later, {
+      resume: again.of("welcome")[0].resume,
+      since: 2,
+      stream: streamOf(ann.inbox),
+    });
+    assert.equal(lastPage(later).gaps, undefined, "nothing after id 2 was pruned");
+  });
+});
+
+Deno.test("an account login with since: mail up to since delivered, the rest replayed, no missed", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    const stream = streamOf(bob.inbox);
+    hub.whisper(bob.member, "Ann", "seen on another device");
+    hub.whisper(bob.member, "Ann", "not seen yet");
+    hub.whisper(bob.member, "Ann", "and this");
+    const ann = join("Ann", { account: true, since: 1, stream });
+    assert.deepEqual(ann.inbox.events.map((e) => e.type), ["welcome", "replay"]);
+    assert.deepEqual(replayed(ann.inbox), ["not seen yet", "and this"]);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "all counted delivered");
+  });
+});
+
+Deno.test("a private message to an account that acks waits for the covering ack, written once", async () => {
+  await withStore((raw) => {
+    raw.addUser("Ann", "hash", T0);
+    const { store, marks } = counting(raw);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    const ann = join("Ann", { account: true, acks: true });
+    hub.say(bob.member, "room message");
+    hub.ack(ann.member, 1);
+    assert.deepEqual(marks, [], "no store write for an ack when no private message waits");
+    hub.whisper(bob.member, "Ann", "psst");
+    const id = ann.inbox.of("private")[0].id;
+    assert.deepEqual(store.undelivered("Ann", 10).map((m) => m.text), ["psst"]);
+    hub.ack(ann.member, id);
+    assert.deepEqual(store.undelivered("Ann", 10), []);
+    hub.say(bob.member, "more");
+    hub.ack(ann.member, id + 1);
+    assert.deepEqual(marks, [id], "one write, for the ack that covered it");
+  });
+});
+
+Deno.test("a private message to an account whose connection died before acking is shown at the next login", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    const ann = join("Ann", { account: true, acks: true });
+    hub.whisper(bob.member, "Ann", "are you there?");
+    hub.leave(ann.member, "connection lost");
+    const back = join("Ann", { account: true, acks: true });
+    assert.deepEqual(back.inbox.of("missed")[0].messages.map((m) => m.text), ["are you there?"]);
+  });
+});
