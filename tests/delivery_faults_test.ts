@@ -116,7 +116,7 @@ async function addAlice(dir: string): Promise<void> {
 Deno.test("a private message to an account holder whose connection died silently is shown at the next login", async () => {
   await withDir(async (dir) => {
     await addAlice(dir);
-    await withRig(["--data", dir], async (rig) => {
+    await withRig(["--data", dir, "--auth", "names"], async (rig) => {
       const alice = spawnJoin([`127.0.0.1:${rig.proxy.port}`, "--name", "Alice"], {
         CHAT_PASSWORD: PASSWORD,
       });
@@ -154,7 +154,7 @@ Deno.test("a private message to an account holder whose connection died silently
 Deno.test("a private message to an account holder whose connection died silently is shown once chat join resumes", async () => {
   await withDir(async (dir) => {
     await addAlice(dir);
-    await withRig(["--data", dir], async (rig) => {
+    await withRig(["--data", dir, "--auth", "names"], async (rig) => {
       await aliceInTerminal(rig.proxy.port, { CHAT_PASSWORD: PASSWORD }, async (socket) => {
         const link = await aliceIn(rig);
         link.freeze();
