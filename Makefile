@@ -152,8 +152,8 @@ BENCH_SERVER_ARGS ?=
 # member missed or was shown twice a message. SOAK_ARGS="--duration 60" shortens it.
 SOAK_ARGS ?=
 soak: deno
-	$(DENO) run -A bench/soak.ts $(SOAK_ARGS)
-	$(DENO) run -A bench/soak.ts --data $(SOAK_ARGS)
+	@$(DENO) run -A bench/soak.ts $(SOAK_ARGS); plain=$$?; \
+		$(DENO) run -A bench/soak.ts --data $(SOAK_ARGS) && exit $$plain
 
 bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10

@@ -113,7 +113,12 @@ interface Member {
 /** Runs one soak and checks it; never throws for a broken check (see `problems`). */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const dataDir = options.data ? await Deno.makeTempDir({ prefix: "chat-soak-" }) : null;
+  // What the server logged of the chat's comings and goings, to explain a failed check.
+  const serverLog: string[] = [];
   const server = await ServerProcess.start({
+    onLine: (line) => {
+      if (/\] (leave|resume|drop|error) /.test(line)) serverLog.push(line);
+    },
     main: options.serverMain,
     maxUsers: options.members + 10,
     extraArgs: ["--max-per-ip", "0", "--flood-rate", "0", ...(dataDir ? ["--data", dataDir] : [])],
@@ -184,6 +189,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     sample();
     const checked = check(members, observer, problems);
+    const failed = new Set(problems.flatMap((p) => /^(m\d+) /.exec(p)?.[1] ?? []));
+    for (const name of failed) {
+      for (const line of serverLog.filter((l) => l.includes(` ${name} `))) {
+        problems.push(`server: ${line}`);
+      }
+    }
     return {
       data: options.data,
       durationS: options.durationS,
@@ -237,6 +248,8 @@ async function live(
         counts.late++;
         link.thaw();
       }
+      // The member notices at once; the run must not end before it has.
+      await settle(() => !client.ready, SETTLE_MS);
       continue;
     }
     const roll = Math.random();
