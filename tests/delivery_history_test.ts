@@ -195,6 +195,18 @@ Deno.test("an account login with since: mail up to since delivered, the rest rep
   });
 });
 
+Deno.test("an account login with since counts the mail up to it delivered, with nothing after it", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "seen on another device");
+    const ann = join("Ann", { account: true, since: 1, stream: streamOf(bob.inbox) });
+    assert.deepEqual(replayed(ann.inbox), []);
+    assert.deepEqual(store.undelivered("Ann", 10), []);
+  });
+});
+
 Deno.test("a private message to an account that acks waits for the covering ack, written once", async () => {
   await withStore((raw) => {
     raw.addUser("Ann", "hash", T0);
