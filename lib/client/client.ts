@@ -153,6 +153,12 @@ const TLS_PROBE_MS = 2_000;
 const BUSY_TRIES = 5;
 const BUSY_PAUSE_MS = 500;
 
+// How often, at most, the client acknowledges what it was shown, in ms (the protocol's pace).
+const ACK_INTERVAL_MS = 1_000;
+
+// Ids remembered as shown on the current stream, so that none is shown twice.
+const SEEN_IDS_KEPT = 20_000;
+
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
 
@@ -385,6 +391,14 @@ const LINE_PROBLEMS: Record<LineRead["kind"], string> = {
   "bad_encoding": "Frame is not UTF-8",
 };
 
+/**
+ * Whether `text` asks to leave (`/quit`, `/exit`, `/bye`, `exit`): the
+ * client then acknowledges what it was shown first, and `chat join` leaves.
+ */
+export function isQuitLine(text: string): boolean {
+  return /^\s*(exit|\/(quit|exit|bye)\b.*)\s*$/su.test(text);
+}
+
 /** A person's (or bot's) connection to a chat server, across reconnections. */
 export class ChatClient {
   /** `host:port` of the server, for messages. */
@@ -415,6 +429,19 @@ export class ChatClient {
   // it, the flood refusal if one came first, and who waits.
   #delivery: { token: string; flood: ErrorEvent | null; done: (d: Delivery) => void } | null = null;
   #deliveries = 0;
+  // The sequence the ids belong to ("" from a server without delivery), the
+  // highest id shown on it, and the highest acknowledged.
+  #stream = "";
+  #seen = 0;
+  #acked = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  // Ids shown on this stream, oldest first: a replay or a live frame shows none twice.
+  #shownIds = new Set<number>();
+  // The last welcome continued the stream of the one before (what was missed can be replayed).
+  #continued = false;
+  // What makes this session's cids its own, and how many it made.
+  #cidPrefix = randomPrefix();
+  #cids = 0;
 
   /** Creates a client; nothing happens until {@link connect}. */
   constructor(options: ClientOptions) {
@@ -470,6 +497,27 @@ export class ChatClient {
    */
   get skipped(): Readonly<Skipped> {
     return this.#skipped;
+  }
+
+  /**
+   * Whether the server follows end-to-end delivery (ids on a stream,
+   * acknowledgements, `cid`): lines then stay pending until it answers them.
+   */
+  get delivers(): boolean {
+    return this.#stream !== "";
+  }
+
+  /**
+   * Whether the last welcome continued the stream of the one before, so
+   * that what was said meanwhile was (or can be) replayed.
+   */
+  get continued(): boolean {
+    return this.#continued;
+  }
+
+  /** A new client-chosen id (`cid`) for a line: this session's own, never used before. */
+  nextCid(): string {
+    return `${this.#cidPrefix}-${++this.#cids}`;
   }
 
   /** Whether messages can be sent right now. */
@@ -570,6 +618,9 @@ export class ChatClient {
         client: this.#options.client,
         ...resume,
         ...(password !== undefined ? { password } : {}),
+        // After a first welcome: what was said since the last id shown, please.
+        ...(this.#stream ? { since: this.#seen, stream: this.#stream } : {}),
+        acks: true,
       });
       const answer = await this.#awaitAnswer(link);
       if (
@@ -652,7 +703,20 @@ export class ChatClient {
   /** Sends a line as the user typed it; false when offline (nothing was sent). */
   input(text: string): boolean {
     if (!this.online) return false;
+    if (isQuitLine(text)) this.#sendAck();
     this.#link!.send({ type: "input", text });
+    return true;
+  }
+
+  /**
+   * Enters `room` again after a server forgot it (a restart): with `since`
+   * when the stream went on, so that what was said meanwhile is replayed;
+   * false when offline.
+   */
+  rejoin(room: string): boolean {
+    if (!this.online) return false;
+    if (this.#continued) this.#link!.send({ type: "join", room, since: this.#seen });
+    else this.#link!.send({ type: "input", text: `/join #${room}` });
     return true;
   }
 
@@ -662,12 +726,17 @@ export class ChatClient {
    * flood refusal for it comes before the `pong`. Only a flood refusal is
    * kept from {@link updates}, so that the caller can send the line again
    * (`wait` says when). One line at a time; {@link updates} must be read
-   * meanwhile, as it is what reads the answer.
+   * meanwhile, as it is what reads the answer. With `cid`, a server that
+   * follows delivery posts the line once however often it is sent.
    */
-  deliver(text: string): Promise<Delivery> {
+  deliver(text: string, cid?: string): Promise<Delivery> {
     if (!this.online || this.#delivery) return Promise.resolve({ kind: "offline" });
     const token = `line-${++this.#deliveries}`;
-    this.#link!.send({ type: "input", text });
+    this.#link!.send({
+      type: "input",
+      text,
+      ...(cid !== undefined && this.delivers ? { cid } : {}),
+    });
     this.#link!.send({ type: "ping", token });
     return new Promise((done) => this.#delivery = { token, flood: null, done });
   }
@@ -697,6 +766,7 @@ export class ChatClient {
   quit(reason?: string): void {
     this.#quitting = true;
     if (this.online) {
+      this.#sendAck();
       this.#link!.send({ type: "quit", ...(reason ? { reason } : {}) });
     } else {
       this.close();
@@ -712,6 +782,7 @@ export class ChatClient {
   close(): void {
     this.#closed = true;
     this.#stopKeepalive();
+    clearTimeout(this.#ackTimer);
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#wake?.();
@@ -727,11 +798,14 @@ export class ChatClient {
     try {
       while (!this.#closed) {
         const link = this.#link;
-        const event = link ? await link.next() : null;
+        let event = link ? await link.next() : null;
         // The server's goodbye for a shutdown, when we wait for it to come back.
         let stopped: ByeEvent | null = null;
         if (event) {
           if (this.#answers(event)) continue;
+          const shown = this.#unseen(event);
+          if (shown === null) continue;
+          event = shown;
           this.#track(event);
           if (event.type === "ping") {
             link!.send({
@@ -846,6 +920,16 @@ export class ChatClient {
   }
 
   #onWelcome(welcome: WelcomeEvent): void {
+    const stream = welcome.stream ?? "";
+    this.#continued = stream !== "" && stream === this.#stream;
+    if (!this.#continued) {
+      // A new sequence (a first welcome, a server restarted without its store): its ids start anew.
+      this.#stream = stream;
+      this.#seen = welcome.last ?? 0;
+      this.#shownIds.clear();
+    }
+    // The hello's `since` said as much as an ack would.
+    this.#acked = this.#seen;
     this.#name = welcome.name;
     this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
@@ -857,6 +941,60 @@ export class ChatClient {
       if (room !== welcome.room) this.#roomUsers.set(room, []);
     }
     this.#registered = true;
+  }
+
+  /**
+   * `event` without what this stream already showed (null: nothing left to
+   * show), noting the ids shown for `since` and the next ack. A `sent` is the
+   * client's business only.
+   */
+  #unseen(event: ChatEvent): ChatEvent | null {
+    switch (event.type) {
+      case "sent":
+        return null;
+      case "message":
+      case "private":
+        return this.#fresh(event.id) ? event : null;
+      case "replay": {
+        const messages = event.messages.filter((message) => this.#fresh(message.id));
+        return messages.length === event.messages.length ? event : { ...event, messages };
+      }
+      case "history":
+      case "missed":
+        // Earlier messages, asked for: shown whether or not they were before.
+        for (const message of event.messages) this.#fresh(message.id);
+        return event;
+      default:
+        return event;
+    }
+  }
+
+  // Notes `id` as shown; false when it already was on this stream.
+  #fresh(id: number): boolean {
+    if (!this.delivers) return true;
+    if (this.#shownIds.has(id)) return false;
+    this.#shownIds.add(id);
+    if (this.#shownIds.size > SEEN_IDS_KEPT) {
+      this.#shownIds.delete(this.#shownIds.values().next().value!);
+    }
+    if (id > this.#seen) {
+      this.#seen = id;
+      // Acknowledged at most once a second, however fast ids come.
+      this.#ackTimer ??= setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.#sendAck();
+      }, ACK_INTERVAL_MS);
+    }
+    return true;
+  }
+
+  // Tells the server what was shown, if there is news for it.
+  #sendAck(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (!this.online || !this.delivers || this.#seen <= this.#acked) return;
+    this.#link!.send({ type: "ack", id: this.#seen });
+    this.#acked = this.#seen;
   }
 
   #track(event: ChatEvent): void {
@@ -940,6 +1078,12 @@ export class ChatClient {
     clearInterval(this.#keepalive);
     this.#keepalive = undefined;
   }
+}
+
+// Random letters that tell this session's cids from those of the sessions before it.
+function randomPrefix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return [...bytes].map((byte) => byte.toString(36).padStart(2, "0")).join("");
 }
 
 /** A short reason for a failed connect, as a person would say it. */

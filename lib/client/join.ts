@@ -41,8 +41,8 @@
 
 import { ExitCode } from "../cli/exit_codes.ts";
 import type { JoinSettings } from "../cli/settings.ts";
-import { ChatClient, type ClientUpdate, ConnectError } from "./client.ts";
-import { type ChatEvent, ErrorCode, type MessageEvent } from "../core/events.ts";
+import { ChatClient, type ClientUpdate, ConnectError, isQuitLine } from "./client.ts";
+import { type ChatEvent, ErrorCode, type MessageEvent, type ReplayEvent } from "../core/events.ts";
 import { lowerFirst } from "../core/errors.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
@@ -51,6 +51,7 @@ import { COMMAND_NAMES, completeWord, type EditorAction, LineEditor } from "./li
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
 import { PacedQueue } from "./paced_queue.ts";
 import {
+  gapLines,
   type Line,
   lineWidth,
   paint,
@@ -93,6 +94,9 @@ const COUNTDOWN_TICK_MS = 250;
 
 /** Lines entered while offline that wait to be sent; more stay in the input. */
 const MAX_QUEUED = 20;
+
+/** How long a line may wait for the server's answer before the prompt says it is unsent, in ms. */
+const UNSENT_SHOWN_MS = 1_500;
 
 /** The terminal bell. */
 const BELL = "\x07";
@@ -328,8 +332,11 @@ class InteractiveJoin {
   #lastRetry = "";
   #joined = false;
   #typedAhead: string[] = [];
-  // Lines entered while offline, sent once back at the server's pace.
+  // Lines entered and not answered yet (all of them, when the server follows delivery).
   #queued: PacedQueue;
+  // A line has waited for its answer long enough for the prompt to say so; the timer until then.
+  #overdue = false;
+  #overdueTimer: ReturnType<typeof setTimeout> | undefined;
   // Messages shown (`shownKey`), and whether the next event follows a reconnect's welcome.
   #shown = new Set<string>();
   #rejoined = false;
@@ -356,10 +363,17 @@ class InteractiveJoin {
     this.#views = new RoomViews(this.#screen.scrollback);
     this.#chat = this.#chatEditor();
     this.#editor = this.#chat;
-    this.#queued = new PacedQueue(MAX_QUEUED, (text) => client.deliver(text), (text, reason) => {
-      const why = lowerFirst(stripUnsafe(reason));
-      this.#print([statusLine(`"${stripUnsafe(text)}" was not sent: ${why}`, Date.now(), "error")]);
-    });
+    this.#queued = new PacedQueue(
+      MAX_QUEUED,
+      (line) => client.deliver(line.text, line.cid),
+      (text, reason) => {
+        const why = lowerFirst(stripUnsafe(reason));
+        this.#print([
+          statusLine(`"${stripUnsafe(text)}" was not sent: ${why}`, Date.now(), "error"),
+        ]);
+      },
+      () => this.#onAnswered(),
+    );
   }
 
   #chatEditor(): LineEditor {
@@ -391,6 +405,7 @@ class InteractiveJoin {
       return await this.#follow();
     } finally {
       this.#queued.stop();
+      clearTimeout(this.#overdueTimer);
       clearTimeout(this.#leaveTimer);
       clearTimeout(this.#escapeTimer);
       clearInterval(this.#countdown);
@@ -518,6 +533,7 @@ class InteractiveJoin {
           break;
         case "lost":
           this.#lastRetry = "";
+          this.#setOverdue(false);
           this.#retryAt = update.nextAt;
           if (update.until !== undefined) {
             this.#restartUntil = update.until;
@@ -534,6 +550,7 @@ class InteractiveJoin {
             ),
           ]);
           this.#updateTitle();
+          this.#noteUnanswered();
           break;
         case "retrying":
           this.#retryAt = update.nextAt;
@@ -557,7 +574,7 @@ class InteractiveJoin {
           // Rooms a restarted server forgot are joined again, the one on screen last.
           for (const room of this.#views.welcome(update.welcome)) {
             this.#refill.add(room);
-            this.#client.input(`/join #${room}`);
+            this.#client.rejoin(room);
           }
           this.#drawStatus();
           this.#screen.setPrompt(this.#onlinePrompt());
@@ -569,8 +586,9 @@ class InteractiveJoin {
             ),
           ]);
           this.#updateTitle();
-          // Lines entered while offline go now, in order, as fast as the server takes them.
-          void this.#queued.drain();
+          // Lines entered while offline (or not answered before the drop) go now, in order,
+          // after what was missed, as fast as the server takes them.
+          this.#drain();
           break;
         case "end": {
           const waited = this.#restartUntil !== null;
@@ -630,6 +648,10 @@ class InteractiveJoin {
   }
 
   #onEvent(event: ChatEvent): void {
+    if (event.type === "replay") {
+      this.#onReplay(event);
+      return;
+    }
     // History resent with a reconnect's welcome: only what this screen has not shown.
     const rejoined = this.#rejoined;
     this.#rejoined = false;
@@ -667,6 +689,21 @@ class InteractiveJoin {
     }
     this.#drawStatus();
     if (["join", "leave", "rename", "users"].includes(event.type)) this.#updateTitle();
+  }
+
+  /**
+   * What was said while away: each message as it would have been shown
+   * live, in its room's view, then a line for each room (and for private
+   * messages) where some of it is no longer kept.
+   */
+  #onReplay(replay: ReplayEvent): void {
+    for (const message of replay.messages) this.#onEvent(message);
+    for (const room of replay.gaps ?? []) {
+      const lines = gapLines(room, Date.now());
+      if (room === this.#views.shown || !this.#views.list.get(room)) this.#print(lines);
+      else this.#views.view(room).append(lines, this.#screen.columns - 1);
+    }
+    if (replay.privateGap) this.#print(gapLines(null, Date.now()));
   }
 
   /** Puts `room`'s view on screen, and the lines held for it. */
@@ -810,8 +847,10 @@ class InteractiveJoin {
       ]);
       return;
     }
-    // While lines typed offline are still going out, a new one waits its turn.
-    if (this.#queued.length === 0 && this.#client.input(text)) {
+    // While lines typed offline are still going out, a new one waits its turn. A server that
+    // follows delivery answers each line: it then stays pending until answered.
+    const direct = this.#queued.length === 0 && (!this.#client.delivers || isQuitLine(text));
+    if (direct && this.#client.input(text)) {
       this.#write(this.#screen.drawInput(this.#input()));
       return;
     }
@@ -820,11 +859,11 @@ class InteractiveJoin {
       this.#write(this.#screen.drawInput(this.#input()));
       return;
     }
-    if (/^\s*(exit|\/(quit|exit|bye)\b.*)\s*$/su.test(text)) {
+    if (isQuitLine(text)) {
       this.#leave();
       return;
     }
-    if (!this.#queued.push(text)) {
+    if (!this.#queued.push({ text, cid: this.#client.nextCid() })) {
       // Enough waits already: keep the line, so nothing typed is lost.
       this.#chat.setText(text);
       this.#print([
@@ -841,11 +880,65 @@ class InteractiveJoin {
     // Offline: the line is sent once back, as in any messenger; the input is free meanwhile.
     this.#write(this.#screen.drawInput(this.#input()));
     if (this.#client.online) {
-      void this.#queued.drain();
+      this.#drain();
       return;
     }
     this.#print([
       statusLine(`Not connected: "${stripUnsafe(text)}" will be sent once reconnected`, Date.now()),
+    ]);
+  }
+
+  /** Sends the lines that wait; the prompt says so if an answer is long in coming. */
+  #drain(): void {
+    if (this.#queued.length === 0) return;
+    this.#overdueTimer ??= setTimeout(() => {
+      this.#overdueTimer = undefined;
+      if (this.#queued.length > 0 && this.#client.online) this.#setOverdue(true);
+    }, UNSENT_SHOWN_MS);
+    void this.#queued.drain();
+  }
+
+  /** A line was answered: once none waits, the prompt no longer counts them. */
+  #onAnswered(): void {
+    if (this.#queued.length > 0) {
+      if (this.#overdue) this.#setOverdue(true);
+      return;
+    }
+    clearTimeout(this.#overdueTimer);
+    this.#overdueTimer = undefined;
+    this.#setOverdue(false);
+  }
+
+  #setOverdue(overdue: boolean): void {
+    const was = this.#overdue;
+    this.#overdue = overdue;
+    if (!this.#client.online || (!was && !overdue)) return;
+    this.#screen.setPrompt(this.#onlinePrompt());
+    this.#write(this.#screen.drawInput(this.#input()));
+  }
+
+  /**
+   * How many lines wait for the server's answer for longer than they should,
+   * for the prompt ("2 unsent"); "" when none does. Offline, lines say so.
+   */
+  #unsentNote(): string {
+    const count = this.#queued.length;
+    if (count === 0 || !this.#client.online || !this.#overdue) return "";
+    return `${count} unsent`;
+  }
+
+  /**
+   * After a drop: a line whose answer did not come may or may not have
+   * arrived; it is sent again once back, and the server posts it once.
+   */
+  #noteUnanswered(): void {
+    const lines = this.#queued.lines;
+    if (lines.length === 0) return;
+    const what = lines.length === 1
+      ? `"${stripUnsafe(lines[0].text)}" is`
+      : `${lines.length} lines are`;
+    this.#print([
+      statusLine(`${what} not confirmed yet; will be sent once reconnected`, Date.now()),
     ]);
   }
 
@@ -866,7 +959,10 @@ class InteractiveJoin {
 
   /** The prompt while connected: our name, after the room on screen once there are others. */
   #onlinePrompt() {
-    const prompt = promptLine(this.#client.name, true);
+    const unsent = this.#unsentNote();
+    const prompt = unsent
+      ? promptLine(this.#client.name, false, unsent)
+      : promptLine(this.#client.name, true);
     if (!this.#client.roaming && !this.#views.several) return prompt;
     const left = this.#views.leftWhy !== null ? " (left)" : "";
     return roomPrompt(prompt, (this.#views.shown || this.#client.room) + left);

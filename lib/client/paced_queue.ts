@@ -1,5 +1,10 @@
 /**
- * Lines typed while offline, sent once back at the pace the server allows.
+ * Lines the person pressed Enter on that the server has not answered yet:
+ * typed while offline, waiting their turn, or sent on a connection that was
+ * lost before the answer. Each is sent at the pace the server allows, and
+ * stays until answered; one whose answer did not come is sent again on the
+ * next connection with the same client-chosen id (`cid`), so that the
+ * server posts it once however often it arrives.
  *
  * Sent in one burst, a full queue would run into the server's flood control
  * (`--flood-burst` can be small) and lose lines. So they go one at a time,
@@ -19,12 +24,21 @@ const FALLBACK_WAIT_MS = 1_000;
 /** Added to the server's wait: our timer and its clock are not the same. */
 const WAIT_MARGIN_MS = 20;
 
+/** A line waiting to be sent, or for the server's answer. */
+export interface PendingLine {
+  /** As typed. */
+  text: string;
+  /** Its client-chosen id, the same each time it is sent. */
+  cid: string;
+}
+
 /** A queue of lines to send, drained at the server's pace. */
 export class PacedQueue {
-  #lines: string[] = [];
+  #lines: PendingLine[] = [];
   #max: number;
-  #deliver: (text: string) => Promise<Delivery>;
+  #deliver: (line: PendingLine) => Promise<Delivery>;
   #onRefused: (text: string, reason: string) => void;
+  #onAnswered: () => void;
   #draining = false;
   #stopped = false;
   // When the last line went out, when the last one the server took did, and
@@ -37,16 +51,19 @@ export class PacedQueue {
 
   /**
    * A queue of at most `max` lines, each sent with `deliver`; `onRefused`
-   * hears of a line the server refused for flooding even when sent again.
+   * hears of a line the server refused for flooding even when sent again,
+   * `onAnswered` of each line that leaves the queue.
    */
   constructor(
     max: number,
-    deliver: (text: string) => Promise<Delivery>,
+    deliver: (line: PendingLine) => Promise<Delivery>,
     onRefused: (text: string, reason: string) => void,
+    onAnswered: () => void = () => {},
   ) {
     this.#max = max;
     this.#deliver = deliver;
     this.#onRefused = onRefused;
+    this.#onAnswered = onAnswered;
   }
 
   /** How many lines wait. */
@@ -54,10 +71,15 @@ export class PacedQueue {
     return this.#lines.length;
   }
 
+  /** The lines that wait, the next one to send first. */
+  get lines(): readonly PendingLine[] {
+    return this.#lines;
+  }
+
   /** Adds a line at the end; false when the queue is full (the line is not added). */
-  push(text: string): boolean {
+  push(line: PendingLine): boolean {
     if (this.#lines.length >= this.#max) return false;
-    this.#lines.push(text);
+    this.#lines.push(line);
     return true;
   }
 
@@ -72,8 +94,8 @@ export class PacedQueue {
     this.#draining = true;
     try {
       while (this.#lines.length > 0 && !this.#stopped) {
-        const text = this.#lines[0];
-        let result = await this.#send(text);
+        const line = this.#lines[0];
+        let result = await this.#send(line);
         if (result.kind === "flood") {
           const wait = (result.error.wait ?? FALLBACK_WAIT_MS) + WAIT_MARGIN_MS;
           // The server's pace: this line needed that much more time after the last one it took.
@@ -81,12 +103,13 @@ export class PacedQueue {
           this.#gapMs = Math.max(this.#gapMs, since + wait);
           await this.#sleep(wait);
           if (this.#stopped) return;
-          result = await this.#send(text);
+          result = await this.#send(line);
         }
         if (result.kind === "offline") return;
         this.#lines.shift();
-        if (result.kind === "flood") this.#onRefused(text, result.error.message);
+        if (result.kind === "flood") this.#onRefused(line.text, result.error.message);
         else this.#takenAt = this.#sentAt;
+        this.#onAnswered();
       }
     } finally {
       this.#draining = false;
@@ -100,11 +123,11 @@ export class PacedQueue {
     this.#wake?.();
   }
 
-  async #send(text: string): Promise<Delivery> {
+  async #send(line: PendingLine): Promise<Delivery> {
     if (this.#takenAt !== null) await this.#sleep(this.#takenAt + this.#gapMs - Date.now());
     if (this.#stopped) return { kind: "offline" };
     this.#sentAt = Date.now();
-    return await this.#deliver(text);
+    return await this.#deliver(line);
   }
 
   #sleep(ms: number): Promise<void> {

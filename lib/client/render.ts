@@ -254,10 +254,14 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
         : [];
     case "ping":
     case "pong":
-    // The delivery frames are the connection's business (see docs/PROTOCOL.md, "Delivery").
-    case "replay":
     case "sent":
       return [];
+    case "replay":
+      return [
+        ...event.messages.flatMap((message) => renderEvent(message, context)),
+        ...(event.gaps ?? []).flatMap((room) => gapLines(room, now)),
+        ...(event.privateGap ? gapLines(null, now) : []),
+      ];
     case "part":
     case "current":
     case "topic":
@@ -274,6 +278,15 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
  */
 export function statusLine(text: string, now: number, tone: Tone = "status"): Line {
   return { spans: [{ text: clock(now) + " ", tone: "time" }, { text: `-- ${clean(text)}`, tone }] };
+}
+
+/**
+ * What a replay after a drop could not bring back: the messages of `room`
+ * (null: private messages) from while you were away that the server no longer keeps.
+ */
+export function gapLines(room: string | null, now: number): Line[] {
+  const what = room === null ? "private messages" : `messages in #${room}`;
+  return [statusLine(`some ${what} from while you were away are no longer kept`, now, "info")];
 }
 
 /** The prompt before the input line: the name, and whether (and why, `note`) we are offline. */

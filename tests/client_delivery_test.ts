@@ -1,0 +1,125 @@
+/**
+ * The client's half of end-to-end delivery (issue 15), against a scripted
+ * server: after a drop its hello names the last id it was shown on the
+ * server's stream, a replay shows nothing twice, what it was shown is
+ * acknowledged in one batched `ack` (and before quitting), and a line sent
+ * with a `cid` keeps it when sent again.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { ChatClient, ClientUpdate } from "../lib/client/client.ts";
+import type { ChatEvent, MessageEvent } from "../lib/core/events.ts";
+import { FakeServer, welcome } from "./_fake_server.ts";
+import { clientFor, within } from "./_helpers.ts";
+
+function said(id: number, text: string): MessageEvent {
+  return { type: "message", id, time: 1_795_632_436_001, room: "lobby", from: "Bob", text };
+}
+
+/** The texts of the messages `updates` yields until (and with) the one saying `last`. */
+async function textsUntil(updates: AsyncGenerator<ClientUpdate>, last: string): Promise<string[]> {
+  const texts: string[] = [];
+  const read = async () => {
+    // Not `for await`: leaving it would end the updates, and the client with them.
+    for (let next = await updates.next(); !next.done; next = await updates.next()) {
+      const update = next.value;
+      if (update.kind !== "event") continue;
+      const event: ChatEvent = update.event;
+      const messages = event.type === "replay"
+        ? event.messages
+        : event.type === "message"
+        ? [event]
+        : [];
+      for (const message of messages) texts.push(message.text);
+      if (texts.at(-1) === last) return texts;
+    }
+    return texts;
+  };
+  return await within(read(), () => `no message "${last}" (had: ${texts.join(", ")})`);
+}
+
+function connected(server: FakeServer): ChatClient {
+  return clientFor(server.port, { retryInitialMs: 10 });
+}
+
+Deno.test("after a drop, hello asks for what came after the last id shown, and the replay shows nothing twice", async () => {
+  const server = new FakeServer((hello, index) =>
+    index === 0
+      ? [{ ...welcome(hello.name), stream: "s1", last: 5 }, said(6, "six"), said(7, "seven")]
+      : [
+        { ...welcome(hello.name), stream: "s1", last: 9 },
+        // A server may replay what the client had: it shows once all the same.
+        { type: "replay", messages: [said(7, "seven"), said(8, "eight")], more: true },
+        { type: "replay", messages: [said(9, "nine")] },
+      ]
+  );
+  const client = connected(server);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    assert.deepEqual(await textsUntil(updates, "seven"), ["six", "seven"]);
+    server.dropAll();
+    assert.deepEqual(await textsUntil(updates, "nine"), ["eight", "nine"]);
+    const [first, again] = server.hellos as unknown as Record<string, unknown>[];
+    assert.equal(first.since, undefined, "nothing to ask for at the first hello");
+    assert.equal(first.acks, true);
+    assert.deepEqual([again.since, again.stream, again.acks], [7, "s1", true]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("what was shown is acknowledged once for a burst, and again before quitting", async () => {
+  const server = new FakeServer((hello) => [
+    { ...welcome(hello.name), stream: "s1", last: 0 },
+    said(1, "one"),
+    said(2, "two"),
+  ]);
+  server.onInput = (text) => [said(3, text)];
+  const client = connected(server);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    await textsUntil(updates, "two");
+    await server.until(() => server.frames.some((frame) => frame.type === "ack"));
+    client.input("three");
+    await textsUntil(updates, "three");
+    client.quit();
+    await server.until(() => server.frames.some((frame) => frame.type === "quit"));
+    const acks = server.frames.filter((f) => f.type === "ack" || f.type === "quit");
+    assert.deepEqual(acks, [{ type: "ack", id: 2 }, { type: "ack", id: 3 }, { type: "quit" }]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("a line delivered with a cid carries it, to a server that follows delivery only", async () => {
+  for (const stream of ["s1", undefined]) {
+    const server = new FakeServer((hello) => [{ ...welcome(hello.name), stream, last: 0 }]);
+    const client = connected(server);
+    try {
+      await client.connect();
+      assert.ok((await client.register("Alice")).ok);
+      const updates = client.updates(true);
+      const cid = client.nextCid();
+      const delivered = client.deliver("hello", cid);
+      await textsUntil(updates, "hello");
+      // Reading on takes the pong that tells the line was answered.
+      const reading = updates.next();
+      assert.deepEqual(await within(delivered, () => "no answer"), { kind: "answered" });
+      client.close();
+      await reading;
+      const input = server.frames.find((frame) => frame.type === "input");
+      assert.equal(input?.cid, stream ? cid : undefined);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }
+});
