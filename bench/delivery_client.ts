@@ -199,7 +199,10 @@ export class DeliveryClient {
       this.#conn = null;
       this.#ready = false;
       this.#replaying = false;
-      if (first && !wasReady) this.#welcomed.reject(new Error(`${this.name} was not welcomed`));
+      if (first && !wasReady) {
+        const why = this.refusals.at(-1) ?? "the connection ended first";
+        this.#welcomed.reject(new Error(`${this.name} was not welcomed (${why})`));
+      }
       first = false;
       if (this.#closed) return;
       if (wasReady) this.reconnects++;

@@ -66,6 +66,8 @@ export interface SoakResult {
   rssStartKb: number | null;
   rssEndKb: number | null;
   rssPeakKb: number | null;
+  /** RSS in KiB at eleven evenly spaced points of the run (empty: /proc unreadable). */
+  rssSeriesKb: number[];
   /** What went wrong, one line each (the first 20). */
   problems: string[];
   /** Problems in all. */
@@ -168,15 +170,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       });
       const member = { client, proxy, said: 0 };
       members.push(member);
-      await client.start();
+      try {
+        await client.start();
+      } catch (error) {
+        problems.push((error as Error).message);
+        return;
+      }
       client.send({ type: "join", room: pick(rooms)! });
       await live(member, rooms, options, endAt, counts);
     });
     await Promise.all(loops);
     clearInterval(progress);
     // Settled: everyone back, nothing pending, each member's rooms shown to their last message.
+    // A replaced connection is closed by the server: one link per member is left open.
     const settled = await settle(
-      () => members.every((m) => m.client.ready && m.client.pending === 0 && caughtUp(m, observer)),
+      () =>
+        members.every((m) =>
+          m.client.ready && m.client.pending === 0 && caughtUp(m, observer) && m.proxy.open === 1
+        ),
       SETTLE_MS,
     );
     if (!settled) {
@@ -188,6 +199,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
     }
     sample();
+    for (const m of members) {
+      if (m.proxy.open === 1) continue;
+      const open = m.proxy.connections.filter((c) => !c.closed).map((c) => c.describe());
+      problems.push(`${m.client.name} has ${m.proxy.open} open links: ${open.join(" | ")}`);
+    }
     const checked = check(members, observer, problems);
     const failed = new Set(problems.flatMap((p) => /^(m\d+) /.exec(p)?.[1] ?? []));
     for (const name of failed) {
@@ -209,6 +225,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       rssStartKb: rss[0] ?? null,
       rssEndKb: rss.at(-1) ?? null,
       rssPeakKb: rss.length ? Math.max(...rss) : null,
+      rssSeriesKb: rss.length
+        ? Array.from({ length: 11 }, (_, i) => rss[Math.round(i * (rss.length - 1) / 10)])
+        : [],
       problems: problems.slice(0, 20),
       problemCount: problems.length,
       ok: problems.length === 0,

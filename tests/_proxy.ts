@@ -107,6 +107,15 @@ export class ProxiedConnection {
     return this.#frozen;
   }
 
+  /** Its state in a few words, for a failure's message. */
+  describe(): string {
+    const side = (s: Side) =>
+      `${s} ${this.#closed[s] ? "closed" : this.#ended[s] ? "ended" : "open"}, ` +
+      `${this.#forwarded[s]} B forwarded, ${this.#heldBytes[s]} B held`;
+    return `connection ${this.index}${this.#frozen ? " (frozen)" : ""}: ` +
+      `${side("client")}; ${side("server")}`;
+  }
+
   /** Bytes held back on their way to `side`. */
   held(side: Side): number {
     return this.#heldBytes[side];
