@@ -53,6 +53,18 @@ const ACK_EVERY_MS = 1_000;
 // How long a hello may go unanswered before the attempt counts as failed.
 const HELLO_WAIT_MS = 10_000;
 
+/** The frame on a line, or null for a line that is not a JSON object. */
+function parseFrame(line: string): Frame | null {
+  try {
+    const value = JSON.parse(line);
+    return typeof value === "object" && value !== null && typeof value.type === "string"
+      ? value
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One protocol user that survives lost connections without losing or repeating a message. */
 export class DeliveryClient {
   /** The name it logs in as. */
@@ -75,6 +87,8 @@ export class DeliveryClient {
   readonly gaps: string[] = [];
   /** Lines refused by the server (their `error` code), and hellos refused. */
   readonly refusals: string[] = [];
+  /** How each of its connections ended, oldest first. */
+  readonly ends: string[] = [];
   /** Lines said, by cid: the id each was posted as, once `sent` says so. */
   readonly posted = new Map<string, number>();
 
@@ -191,7 +205,9 @@ export class DeliveryClient {
       });
       // A hello that is never answered (a frozen link) must not hold the client for ever.
       this.#helloTimer = setTimeout(() => {
-        if (!this.#ready) this.#closeQuietly(conn);
+        if (this.#ready) return;
+        this.ends.push("no welcome in time");
+        this.#closeQuietly(conn);
       }, HELLO_WAIT_MS);
       const wasReady = await this.#read(conn);
       clearTimeout(this.#helloTimer);
@@ -216,17 +232,25 @@ export class DeliveryClient {
     try {
       for await (const read of readLines(conn, 4 << 20)) {
         if (read.kind !== "line") continue;
-        const frame = JSON.parse(read.text) as Frame;
+        const frame = parseFrame(read.text);
+        // The plain-text greeting a hello slower than the server's sniffing gets: skipped.
+        if (!frame) continue;
         if (frame.type === "welcome") welcomed = true;
         this.#handle(frame);
-        if (frame.type === "bye") break;
+        if (frame.type === "bye") {
+          this.ends.push(`bye ${frame.code}`);
+          return welcomed;
+        }
         if (frame.type === "error" && !welcomed && !frame.cid) {
           this.refusals.push(`hello: ${frame.code}`);
-          break;
+          this.ends.push(`refused ${frame.code}`);
+          return welcomed;
         }
       }
-    } catch {
+      this.ends.push(welcomed ? "closed" : "closed before welcome");
+    } catch (error) {
       // A reset: the same as an end.
+      this.ends.push(`reset (${(error as Error).message})`);
     }
     return welcomed;
   }

@@ -119,7 +119,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const serverLog: string[] = [];
   const server = await ServerProcess.start({
     onLine: (line) => {
-      if (/\] (leave|resume|drop|error) /.test(line)) serverLog.push(line);
+      if (/\] (leave|kick|resume|drop|error) /.test(line)) serverLog.push(line);
     },
     main: options.serverMain,
     maxUsers: options.members + 10,
@@ -207,9 +207,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const checked = check(members, observer, problems);
     const failed = new Set(problems.flatMap((p) => /^(m\d+) /.exec(p)?.[1] ?? []));
     for (const name of failed) {
-      for (const line of serverLog.filter((l) => l.includes(` ${name} `))) {
+      // Its goings first: a resume is routine, a leave or a kick says why it was lost.
+      const lines = serverLog.filter((l) => l.includes(` ${name} `));
+      for (const line of [...lines.filter((l) => !l.includes("] resume ")), ...lines]) {
         problems.push(`server: ${line}`);
       }
+    }
+    if (problems.length > 0 && !options.quiet) {
+      for (const problem of problems) console.error(`soak: ${problem}`);
     }
     return {
       data: options.data,
@@ -257,7 +262,8 @@ async function live(
     if (performance.now() >= endAt) return;
     if (Math.random() < pause / 1_000 / options.dropEveryS) {
       const link = proxy.connections.at(-1);
-      if (!link || link.closed || !client.ready) continue;
+      // The newest link is the member's only once the proxy has reached the server for it.
+      if (!link || link.isClosed("client") || !client.ready) continue;
       counts.drops++;
       link.freeze();
       await sleep(200 + Math.random() * 1_300);
@@ -327,6 +333,9 @@ function check(members: Member[], observer: DeliveryClient, problems: string[]):
           `${extra.length} extra (first ${extra[0] ?? "-"})` +
           (missing.length + extra.length === 0 ? ", out of order" : ""),
       );
+    }
+    if (want.size > 0 && problems.some((p) => p.startsWith(`${client.name} `))) {
+      problems.push(`${client.name}'s connections ended: ${client.ends.join(", ")}`);
     }
     if (client.duplicates > 0) {
       problems.push(`${client.name} was sent ${client.duplicates} messages it had been shown`);

@@ -97,6 +97,11 @@ export class ProxiedConnection {
     ];
   }
 
+  /** Whether `side` is closed (by a cut, or after its peer closed). */
+  isClosed(side: Side): boolean {
+    return this.#closed[side];
+  }
+
   /** Whether both sides are closed. */
   get closed(): boolean {
     return this.#closed.client && this.#closed.server;
