@@ -176,12 +176,16 @@ bench: deno
 	@$(BENCH) --label saturation-10 --workload saturation --members 10 --senders 10 --window 16 --duration 10
 	@$(BENCH) --label saturation-10-data --workload saturation --members 10 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation-10
 	@rm -rf .bench-data
+	@# Delivery (issue 15): what the windows of members that acknowledge cost, and replay times.
+	@$(BENCH) --label fanout-100-acks --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --acks
+	@$(DENO) run -A bench/replay.ts
 
 # A seconds-long run of each kind of workload, so that the generator keeps working;
 # fails when a run delivers nothing, loses messages or cannot register its users.
 bench-smoke: deno
 	$(DENO) check bench/
 	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2
+	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2 --acks
 	$(BENCH) --quiet --strict --transport ws --workload fanout --members 20 --senders 4 --rate 5 --duration 2
 	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1

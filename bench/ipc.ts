@@ -54,6 +54,8 @@ export interface WorkerConfig {
   deadlineMs: number;
   /** With TLS: the server's certificate (PEM), trusted; null for plain TCP. */
   caCert: string | null;
+  /** Members say `acks` in `hello` and acknowledge the newest id once a second (issue 15). */
+  acks: boolean;
 }
 
 /** How the simulated users connect: TCP, or the web page's WebSocket (`/socket`). */

@@ -79,6 +79,8 @@ Workload:
   --rooms-per-member M    rooms each member joins (rooms)           (default 3)
   --stalled K             members that stop reading after joining   (default 0)
   --size B                padding characters per message            (default 0)
+  --acks                  members say acks in hello and ack the newest id once a
+                          second: the server keeps a delivery window for each
   --duration T            seconds of sending / holding; the storm's
                           limit for everyone to join                (default 10)
 
@@ -137,6 +139,8 @@ export interface Options {
   roomsPerMember: number;
   /** Members that stop reading. */
   stalled: number;
+  /** Members acknowledge what they are shown (`acks`), so the server keeps their windows. */
+  acks: boolean;
   /** Padding per message. */
   size: number;
   /** Seconds of the measured phase. */
@@ -221,6 +225,7 @@ export function parseOptions(args: string[]): Options | null {
         window: { type: "string", default: "16" },
         connections: { type: "string", default: "1000" },
         stalled: { type: "string", default: "0" },
+        acks: { type: "boolean", default: false },
         size: { type: "string", default: "0" },
         duration: { type: "string", default: "10" },
         spawn: { type: "boolean", default: false },
@@ -267,6 +272,7 @@ export function parseOptions(args: string[]): Options | null {
     rooms: integer(v.rooms, "--rooms", 1),
     roomsPerMember: integer(v["rooms-per-member"], "--rooms-per-member", 1),
     stalled: integer(v.stalled, "--stalled", 0),
+    acks: v.acks,
     size: integer(v.size, "--size", 0),
     duration: number(v.duration, "--duration"),
     spawn: v.spawn,
@@ -673,6 +679,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       namePrefix: options.namePrefix,
       deadlineMs: hardDeadlineMs + 5000,
       caCert,
+      acks: options.acks,
     };
     first += shares[id];
     run.workers.push(new WorkerProcess(config, options.workerProfile, options.pin?.workers));
@@ -865,6 +872,7 @@ export async function runBenchmark(options: Options, run: Run): Promise<number> 
       window: options.workload === "saturation" ? options.window : undefined,
       connections: fanning ? undefined : options.connections,
       stalled: options.stalled || undefined,
+      acks: options.acks || undefined,
       size: options.size || undefined,
       "duration_s": options.duration,
       workers: options.workers,

@@ -172,7 +172,7 @@ class Member {
       return;
     }
     this.write(
-      `{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"}\n`,
+      `{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"${ACKS}}\n`,
     );
     await this.#readLoop();
   }
@@ -233,7 +233,9 @@ class Member {
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () =>
-      this.write(`{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"}\n`);
+      this.write(
+        `{"type":"hello","version":1,"name":"${this.name}","client":"chat-bench"${ACKS}}\n`,
+      );
     socket.onmessage = (event) => {
       const at = nowUs();
       const data = event.data;
@@ -351,6 +353,7 @@ class Member {
     if (e - s < 12 || !hasTypePrefix(d, s)) return this.#slowLine(d, s, e, at);
     const kind = d[s + 9];
     if (kind === 109 /* m: message */) {
+      if (config.acks) this.#seeId(d, s + MESSAGE_ID_AT, e);
       if (!this.#fastMessage(d, s, e, at)) this.#slowLine(d, s, e, at);
     } else if (kind === 106 /* j: join */) {
       counters.joins++;
@@ -359,6 +362,17 @@ class Member {
     } else if (kind !== 108 /* l: leave, nothing to do */) {
       this.#slowLine(d, s, e, at);
     }
+  }
+
+  /** The newest message id read, and the newest acknowledged (with --acks). */
+  seen = 0;
+  acked = 0;
+
+  /** Reads the id of a message line from `d[j]` on: `{"type":"message","id":123,...`. */
+  #seeId(d: Uint8Array, j: number, e: number): void {
+    let id = 0;
+    while (j < e && d[j] >= DIGIT_0 && d[j] <= DIGIT_9) id = id * 10 + d[j++] - DIGIT_0;
+    if (id > this.seen) this.seen = id;
   }
 
   /** Reads `k=<id> t=<µs>"}` backwards from the end of a message line. */
@@ -482,6 +496,12 @@ class Member {
     }
   }
 }
+
+/** Where a message line's id starts: after `{"type":"message","id":`. */
+const MESSAGE_ID_AT = '{"type":"message","id":'.length;
+
+/** What a member adds to its `hello` with --acks. */
+const ACKS = config.acks ? ',"acks":true' : "";
 
 function hasTypePrefix(d: Uint8Array, s: number): boolean {
   for (let i = 0; i < TYPE_PREFIX.length; i++) {
@@ -610,6 +630,17 @@ setTimeout(() => {
   emit({ ev: "fatal", message: `worker ${config.id} passed its deadline` });
   quit(3);
 }, config.deadlineMs);
+
+if (config.acks) {
+  // As chat join does: one ack a second while new ids arrive.
+  setInterval(() => {
+    for (const member of members) {
+      if (member.seen <= member.acked || member.stalled) continue;
+      member.acked = member.seen;
+      member.write(`{"type":"ack","id":${member.seen}}\n`);
+    }
+  }, 1000);
+}
 
 setInterval(() => {
   emit({ ev: "progress", counters });

@@ -1,0 +1,158 @@
+/**
+ * How long the server takes to replay what a client missed (docs/PROTOCOL.md,
+ * "Delivery"), measured in the server's core: from the `hello` with `since`
+ * to the last `replay` page encoded as JSON lines, as a connection would.
+ * And what a delivery window costs the fan-out: a room's message handed to
+ * members that acknowledge (`acks`) against members that do not.
+ *
+ * ```sh
+ * deno run -A bench/replay.ts [RUNS]
+ * ```
+ *
+ * Prints one line per case: the median of RUNS (default 5) and the slowest.
+ *
+ * @module
+ */
+
+import { DeliveryWindow, WINDOW_LIMIT, WindowedSink } from "../lib/core/delivery_window.ts";
+import type { ChatEvent, MessageEvent, Sink } from "../lib/core/events.ts";
+import { Hub, type HubStore } from "../lib/core/hub.ts";
+import { Member, Room } from "../lib/core/room.ts";
+import { encodeEvent } from "../lib/protocol/json.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
+
+const runs = Number(Deno.args[0] ?? 5);
+const TEXT = "a message of a typical length, about sixty characters long.";
+
+/** A connection's side: each event encoded, its bytes counted. */
+class Wire implements Sink {
+  bytes = 0;
+  frames = 0;
+  /** The stream its welcome said. */
+  stream = "";
+  /** Messages replayed to it. */
+  replayed = 0;
+  send(event: ChatEvent): void {
+    if (event.type === "welcome") this.stream = event.stream ?? "";
+    if (event.type === "replay") this.replayed += event.messages.length;
+    this.bytes += encodeEvent(event).length;
+    this.frames++;
+  }
+}
+
+/** Median and slowest of `times`, in ms. */
+function summary(times: number[]): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return `median ${median.toFixed(1)} ms, slowest ${sorted.at(-1)?.toFixed(1)} ms`;
+}
+
+/**
+ * One resume of Ann after `missed` messages from Bob (half in the lobby, half
+ * in #team, every tenth a private message to her); `acks` gives her a window.
+ */
+function resume(store: HubStore | undefined, missed: number, acks: boolean, account: boolean) {
+  const hub = new Hub({ flood: null, churn: null, store, auth: account ? "names" : "off" });
+  const bob = hub.register("Bob", new Wire());
+  const first = new Wire();
+  const ann = hub.register("Ann", first, { acks, account });
+  hub.join(ann, "team");
+  hub.join(bob, "team");
+  for (let i = 0; i < missed; i++) {
+    if (i % 10 === 9) hub.whisper(bob, "Ann", TEXT);
+    else hub.say(bob, TEXT, i % 2 === 0 ? "lobby" : "team");
+  }
+  hub.settle();
+  return { hub, ann, stream: first.stream };
+}
+
+async function withStore<T>(body: (store: Store) => T): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-replay-bench-" });
+  const store = Store.open(dir);
+  try {
+    return body(store);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Messages replayed in the last run, for the line printed. */
+let replayed = 0;
+
+/** Times the resume of Ann with `since` 0 after `missed` messages. */
+function timeResume(store: HubStore | undefined, missed: number, acks: boolean): number {
+  const { hub, ann, stream } = resume(store, missed, acks, false);
+  const wire = new Wire();
+  const start = performance.now();
+  hub.register("Ann", wire, { resume: ann.resume, since: 0, stream, acks });
+  const ms = performance.now() - start;
+  replayed = wire.replayed;
+  return ms;
+}
+
+/** Times an account login of Ann with `since` 0 after `missed` messages, from the store. */
+function timeLogin(store: Store, missed: number): number {
+  if (!store.getUser("Ann")) store.addUser("Ann", "hash", Date.now());
+  const { hub, ann, stream } = resume(store, missed, false, true);
+  hub.leave(ann, "gone");
+  const wire = new Wire();
+  const start = performance.now();
+  hub.register("Ann", wire, { account: true, since: 0, stream });
+  const ms = performance.now() - start;
+  replayed = wire.replayed;
+  return ms;
+}
+
+/** Hands `count` messages to `members` members of a room, with or without windows; ms per message. */
+function fanOut(members: number, count: number, acks: boolean): number {
+  const room = new Room("lobby");
+  for (let i = 0; i < members; i++) {
+    const wire = new Wire();
+    const sink = acks ? new WindowedSink(wire, new DeliveryWindow(0)) : wire;
+    room.add(new Member(`m${i}`, sink, { peer: "", address: "", resume: "" }));
+  }
+  const start = performance.now();
+  for (let id = 1; id <= count; id++) {
+    const message: MessageEvent = {
+      type: "message",
+      id,
+      time: 0,
+      room: "lobby",
+      from: "m0",
+      text: TEXT,
+    };
+    room.broadcast(message);
+    // As the clients would: an ack a second, here one per 100 messages.
+    if (acks && id % 100 === 0) {
+      for (const member of room.members()) (member.sink as WindowedSink).window.ack(id);
+    }
+  }
+  return (performance.now() - start) / count;
+}
+
+const cases: [string, () => number | Promise<number>][] = [
+  // The window holds WINDOW_LIMIT: past it, a resume falls back to the history.
+  ["resume from the window, no store", () => timeResume(undefined, WINDOW_LIMIT, true)],
+  // Not an account: of 11,111 missed, the 1,111 private messages are not replayed.
+  ["resume from the store (--data)", () => withStore((s) => timeResume(s, 11_111, false))],
+  // A login is in #lobby alone: half the room messages, and the private messages.
+  [
+    "account login with since, from the store (--data)",
+    () => withStore((s) => timeLogin(s, 18_182)),
+  ],
+];
+for (const [label, run] of cases) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await run());
+  console.log(`${label}, ${replayed} messages replayed: ${summary(times)}`);
+}
+for (const acks of [false, true]) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(fanOut(1000, 2000, acks) * 1000);
+  console.log(
+    `fan-out of one message to 1000 members, ${acks ? "with" : "without"} windows: ${
+      summary(times).replaceAll(" ms", " µs")
+    }`,
+  );
+}
