@@ -123,3 +123,35 @@ Deno.test("a line delivered with a cid carries it, to a server that follows deli
     }
   }
 });
+
+Deno.test("a room a server forgot is joined again with since on the same stream, plainly on a new one", async () => {
+  const cases = [
+    ["s1", { type: "join", room: "team", since: 7 }],
+    ["s2", { type: "input", text: "/join #team" }],
+  ] as const;
+  for (const [stream, expected] of cases) {
+    const server = new FakeServer((hello, index) => [
+      { ...welcome(hello.name), stream: index === 0 ? "s1" : stream, last: index === 0 ? 6 : 3 },
+      ...(index === 0 ? [said(7, "seven")] : []),
+    ]);
+    const client = connected(server);
+    try {
+      await client.connect();
+      assert.ok((await client.register("Alice")).ok);
+      const updates = client.updates(true);
+      await textsUntil(updates, "seven");
+      server.dropAll();
+      for (let next = await updates.next(); !next.done; next = await updates.next()) {
+        if (next.value.kind === "back") break;
+      }
+      assert.equal(client.continued, stream === "s1");
+      client.rejoin("team");
+      const rejoins = () => server.frames.filter((f) => f.type === "join" || f.type === "input");
+      await server.until(() => rejoins().length > 0);
+      assert.deepEqual(rejoins(), [expected]);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }
+});

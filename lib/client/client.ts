@@ -16,6 +16,13 @@
  * keepalive ping notices a connection that died silently (a laptop that
  * slept, a cable pulled).
  *
+ * With a server that follows end-to-end delivery (its welcome names a
+ * `stream`), the client acknowledges the ids it has shown (batched, at
+ * most once a second, and before quitting), asks after a drop for what
+ * came after the last one (`since`), shows no id twice on a stream, and
+ * sends lines with a client-chosen id (`cid`) that makes a resent line
+ * post once (docs/PROTOCOL.md, "Delivery").
+ *
  * TLS mistakes are told apart, because each has its own fix: a certificate
  * that is not trusted (give `--ca`), one for another host name, a TLS client
  * on a plain server, and a plain client on a TLS server (this project's

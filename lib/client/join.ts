@@ -5,9 +5,10 @@
  * if none was given (and again if the server refuses it), keeps the input
  * line at the bottom while the conversation scrolls above (PageUp scrolls back), completes names
  * and commands with Tab, shows each room in its own view (room_views.ts) with a status line of
- * the others (Alt+1..9, Ctrl+N/Ctrl+P switch), reconnects by itself when the connection drops (a
- * line entered meanwhile is sent once back; history sent again shows only
- * what was not shown), waits up to RESTART_WAIT_MS for a server that shut
+ * the others (Alt+1..9, Ctrl+N/Ctrl+P switch), reconnects by itself when the connection drops (what
+ * was said meanwhile is replayed once; a line stays pending until the server answers it, and is
+ * sent once back; history sent again shows only what was not shown), waits up to RESTART_WAIT_MS
+ * for a server that shut
  * down on purpose to come back, counting down on the prompt, and leaves
  * cleanly on Ctrl+C, Ctrl+D, `/quit` or `exit`.
  *
@@ -605,7 +606,7 @@ class InteractiveJoin {
           const unsent = this.#queued.length;
           if (unsent > 0) {
             this.#farewell += `chat: ${unsent} ${unsent === 1 ? "line" : "lines"} ` +
-              "entered while offline were not sent\n";
+              "entered were not sent (or not confirmed)\n";
           }
           if (end.code === ExitCode.Ok && (update.bye?.code !== "shutdown" || this.#leaving)) {
             this.#print([statusLine(`You left ${address}`, Date.now())]);
@@ -697,7 +698,10 @@ class InteractiveJoin {
    * messages) where some of it is no longer kept.
    */
   #onReplay(replay: ReplayEvent): void {
+    // It comes instead of history; a history after it (a new stream's) is still the reconnect's.
+    const rejoined = this.#rejoined;
     for (const message of replay.messages) this.#onEvent(message);
+    this.#rejoined = rejoined;
     for (const room of replay.gaps ?? []) {
       const lines = gapLines(room, Date.now());
       if (room === this.#views.shown || !this.#views.list.get(room)) this.#print(lines);
@@ -891,17 +895,25 @@ class InteractiveJoin {
   /** Sends the lines that wait; the prompt says so if an answer is long in coming. */
   #drain(): void {
     if (this.#queued.length === 0) return;
-    this.#overdueTimer ??= setTimeout(() => {
+    if (this.#overdueTimer === undefined) this.#armOverdue();
+    void this.#queued.drain();
+  }
+
+  // The next line's answer is awaited from now: the prompt tells if it is long in coming.
+  #armOverdue(): void {
+    clearTimeout(this.#overdueTimer);
+    this.#overdueTimer = setTimeout(() => {
       this.#overdueTimer = undefined;
       if (this.#queued.length > 0 && this.#client.online) this.#setOverdue(true);
     }, UNSENT_SHOWN_MS);
-    void this.#queued.drain();
   }
 
   /** A line was answered: once none waits, the prompt no longer counts them. */
   #onAnswered(): void {
     if (this.#queued.length > 0) {
+      // The count goes down; or, not shown yet, the next line gets its own time.
       if (this.#overdue) this.#setOverdue(true);
+      else this.#armOverdue();
       return;
     }
     clearTimeout(this.#overdueTimer);

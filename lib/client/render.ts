@@ -281,12 +281,14 @@ export function statusLine(text: string, now: number, tone: Tone = "status"): Li
 }
 
 /**
- * What a replay after a drop could not bring back: the messages of `room`
- * (null: private messages) from while you were away that the server no longer keeps.
+ * What a replay after a drop could not bring back: messages of `room` the
+ * server no longer keeps, or (null) private messages it could not vouch for.
  */
 export function gapLines(room: string | null, now: number): Line[] {
-  const what = room === null ? "private messages" : `messages in #${room}`;
-  return [statusLine(`some ${what} from while you were away are no longer kept`, now, "info")];
+  const text = room === null
+    ? "private messages sent to you while you were away may be missing"
+    : `messages in #${room} from while you were away may be missing: the server no longer has them`;
+  return [statusLine(text, now, "info")];
 }
 
 /** The prompt before the input line: the name, and whether (and why, `note`) we are offline. */
