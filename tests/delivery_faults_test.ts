@@ -18,7 +18,7 @@ import { chatCommand, runChat } from "./_chat_command.ts";
 import { JsonClient, withDir } from "./_helpers.ts";
 import { FaultProxy, type ProxiedConnection } from "./_proxy.ts";
 import { ServeProcess } from "./_serve_process.ts";
-import { rowsWith, screenShows, shellLine, typeLine, withTerminal } from "./_tmux.ts";
+import { rowsWith, screenShows, shellLine, tmux, typeLine, withTerminal } from "./_tmux.ts";
 import { runJoin, spawnJoin } from "./chat_helpers.ts";
 
 const PASSWORD = "a long secret";
@@ -233,7 +233,12 @@ async function typedWhileFrozen(
     await screenShows(socket, /Reconnected to .* as Alice/, 15_000);
     await typeLine(socket, "after it");
     await rig.bob.waitFor((e) => e.type === "message" && e.text === "after it");
-    assert.deepEqual(textsFrom(rig.bob, "Alice"), [text, "after it"], "Bob got it once");
+    const screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
+    assert.deepEqual(
+      textsFrom(rig.bob, "Alice"),
+      [text, "after it"],
+      `Bob got it once:\n${screen}`,
+    );
     // Her messages, each once (chat join may quote a pending line in a notice meanwhile).
     await showsOnceInOrder(socket, [`Alice: ${text}`, "Alice: after it"]);
   });
