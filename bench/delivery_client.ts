@@ -53,6 +53,9 @@ const ACK_EVERY_MS = 1_000;
 // How long a hello may go unanswered before the attempt counts as failed.
 const HELLO_WAIT_MS = 10_000;
 
+// A keepalive as chat join's, tighter: ping after this much quiet, give the link up after 3×.
+const QUIET_PING_MS = 2_000;
+
 /** The frame on a line, or null for a line that is not a JSON object. */
 function parseFrame(line: string): Frame | null {
   try {
@@ -111,6 +114,8 @@ export class DeliveryClient {
   #writing: Promise<void> = Promise.resolve();
   #wakeSleep: (() => void) | null = null;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = 0;
   // Whether the last hello carried `since`: then a replay follows the welcome.
   #sinceSent = false;
 
@@ -163,6 +168,7 @@ export class DeliveryClient {
     }
     this.#closed = true;
     clearInterval(this.#ackTimer);
+    clearInterval(this.#keepalive);
     clearTimeout(this.#helloTimer);
     await this.#writing;
     try {
@@ -209,7 +215,17 @@ export class DeliveryClient {
         this.ends.push("no welcome in time");
         this.#closeQuietly(conn);
       }, HELLO_WAIT_MS);
+      // A link that went silent (half open, or frozen for good) is given up, as chat join does.
+      this.#lastHeard = Date.now();
+      this.#keepalive = setInterval(() => {
+        const quiet = Date.now() - this.#lastHeard;
+        if (quiet >= 3 * QUIET_PING_MS) {
+          this.ends.push("went quiet");
+          this.#closeQuietly(conn);
+        } else if (quiet >= QUIET_PING_MS) this.#write({ type: "ping" });
+      }, QUIET_PING_MS / 2);
       const wasReady = await this.#read(conn);
+      clearInterval(this.#keepalive);
       clearTimeout(this.#helloTimer);
       this.#closeQuietly(conn);
       this.#conn = null;
@@ -231,6 +247,7 @@ export class DeliveryClient {
     let welcomed = false;
     try {
       for await (const read of readLines(conn, 4 << 20)) {
+        this.#lastHeard = Date.now();
         if (read.kind !== "line") continue;
         const frame = parseFrame(read.text);
         // The plain-text greeting a hello slower than the server's sniffing gets: skipped.

@@ -62,6 +62,8 @@ export interface SoakResult {
   late: number;
   /** Times members came back. */
   reconnects: number;
+  /** Links a member gave up for silence (its keepalive): half-open ones no drop made. */
+  quiet: number;
   /** Server RSS in KiB after setup, at the end, and the highest sample (null: /proc unreadable). */
   rssStartKb: number | null;
   rssEndKb: number | null;
@@ -227,6 +229,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       drops: counts.drops,
       late: counts.late,
       reconnects: members.reduce((n, m) => n + m.client.reconnects, 0),
+      quiet: members.reduce(
+        (n, m) => n + m.client.ends.filter((e) => e === "went quiet").length,
+        0,
+      ),
       rssStartKb: rss[0] ?? null,
       rssEndKb: rss.at(-1) ?? null,
       rssPeakKb: rss.length ? Math.max(...rss) : null,
