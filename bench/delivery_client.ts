@@ -132,6 +132,18 @@ export class DeliveryClient {
     return this.#ready;
   }
 
+  /** Where it stands, in a few words: for a failed check's message. */
+  get state(): string {
+    const link = !this.#conn
+      ? "offline"
+      : this.#replaying
+      ? "in a replay"
+      : this.#ready
+      ? "ready"
+      : "waiting for welcome";
+    return `${link}, ${this.#pending.length} pending, last ends: ${this.ends.slice(-3).join(", ")}`;
+  }
+
   /** Lines said and not yet confirmed. */
   get pending(): number {
     return this.#pending.length;

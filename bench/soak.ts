@@ -194,7 +194,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
     if (!settled) {
       for (const m of members) {
-        if (!m.client.ready) problems.push(`${m.client.name} never came back`);
+        if (!m.client.ready) problems.push(`${m.client.name} never came back (${m.client.state})`);
         else if (m.client.pending > 0) {
           problems.push(`${m.client.name} has ${m.client.pending} lines never confirmed`);
         } else if (!caughtUp(m, observer)) problems.push(`${m.client.name} did not catch up`);
