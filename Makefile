@@ -137,14 +137,23 @@ clean:
 
 # Load benchmarks of `chat serve` (issue 5): a spawned server on 127.0.0.1 driven
 # by bench/load.ts; one JSON line per run on stdout, progress on stderr. The set and
-# how to read it: docs/PERFORMANCE.md. BENCH_ARGS adds flags to every run (e.g.
-# --workers 3); BENCH_SERVER_ARGS passes flags to the spawned server.
+# how to read it: docs/PERFORMANCE.md (`make soak`: delivery under faults, below).
+# BENCH_ARGS adds flags to every run (e.g. --workers 3); BENCH_SERVER_ARGS passes
+# flags to the spawned server.
 BENCH             = $(DENO) run -A bench/load.ts --spawn $(BENCH_ARGS) \
 	$(foreach a,$(BENCH_SERVER_ARGS),--server-arg=$(a))
 BENCH_ARGS        ?=
 BENCH_SERVER_ARGS ?=
 
-.PHONY: bench bench-smoke bench-rooms
+.PHONY: bench bench-smoke bench-rooms soak
+
+# The soak run of end-to-end delivery (issue 15, bench/soak.ts): members drop
+# silently and resume while messages flow, without and with --data; fails when a
+# member missed or was shown twice a message. SOAK_ARGS="--duration 60" shortens it.
+SOAK_ARGS ?=
+soak: deno
+	@$(DENO) run -A bench/soak.ts $(SOAK_ARGS); plain=$$?; \
+		$(DENO) run -A bench/soak.ts --data $(SOAK_ARGS) && exit $$plain
 
 bench: deno
 	@$(BENCH) --label fanout-500 --workload fanout --members 500 --senders 50 --rate 10 --duration 10

@@ -28,6 +28,8 @@ export interface SpawnOptions {
   cpus?: string;
   /** Serve the web page (on a free port) and wait for it; without, `--no-web`. */
   web?: boolean;
+  /** Hears every line of the server's log, for a caller that keeps some. */
+  onLine?: (line: string) => void;
 }
 
 /** What the server logged during the run, by kind. */
@@ -115,6 +117,7 @@ export class ServerProcess {
     const listening = Promise.withResolvers<number>();
     const web = Promise.withResolvers<number>();
     void readLines(child.stdout, (line) => {
+      options.onLine?.(line);
       log.lines++;
       if (line.includes("] drop ")) {
         log.drops++;

@@ -77,7 +77,8 @@ export class ProxiedConnection {
   // Bytes read but not yet written, per direction (named by the side they go to).
   #held: Record<Side, Uint8Array[]> = { client: [], server: [] };
   #heldBytes: Record<Side, number> = { client: 0, server: 0 };
-  // Whether the side the bytes come from has ended (no more to read).
+  #forwarded: Record<Side, number> = { client: 0, server: 0 };
+  // Whether the peer on that side closed its connection (no more to read).
   #ended: Record<Side, boolean> = { client: false, server: false };
   #changes = new Changes();
   #pumps: Promise<void>[];
@@ -96,6 +97,11 @@ export class ProxiedConnection {
     ];
   }
 
+  /** Whether `side` is closed (by a cut, or after its peer closed). */
+  isClosed(side: Side): boolean {
+    return this.#closed[side];
+  }
+
   /** Whether both sides are closed. */
   get closed(): boolean {
     return this.#closed.client && this.#closed.server;
@@ -106,9 +112,31 @@ export class ProxiedConnection {
     return this.#frozen;
   }
 
+  /** Its state in a few words, for a failure's message. */
+  describe(): string {
+    const side = (s: Side) =>
+      `${s} ${this.#closed[s] ? "closed" : this.#ended[s] ? "ended" : "open"}, ` +
+      `${this.#forwarded[s]} B forwarded, ${this.#heldBytes[s]} B held`;
+    return `connection ${this.index}${this.#frozen ? " (frozen)" : ""}: ` +
+      `${side("client")}; ${side("server")}`;
+  }
+
   /** Bytes held back on their way to `side`. */
   held(side: Side): number {
     return this.#heldBytes[side];
+  }
+
+  /** Bytes written to `side` so far. */
+  forwarded(side: Side): number {
+    return this.#forwarded[side];
+  }
+
+  /** Resolves once `bytes` or more in all have been written to `side`. */
+  passed(side: Side, bytes: number): Promise<void> {
+    return this.#changes.when(
+      () => this.#forwarded[side] >= bytes,
+      () => `${bytes} bytes forwarded to the ${side} of connection ${this.index}`,
+    );
   }
 
   /** Stops forwarding both ways; both sockets stay open, and what arrives is held. */
@@ -181,7 +209,11 @@ export class ProxiedConnection {
       this.#heldBytes[to] += n;
       this.#changes.notify();
     }
+    // A side we closed ourselves has not ended: its peer must not hear of it.
+    if (this.#closed[from]) return;
     this.#ended[from] = true;
+    // Nobody is left to tell: the other side was cut before.
+    if (this.#closed[to]) this.#close(from);
     this.#changes.notify();
   }
 
@@ -203,11 +235,12 @@ export class ProxiedConnection {
         }
         this.#held[to].shift();
         this.#heldBytes[to] -= chunk.length;
+        this.#forwarded[to] += chunk.length;
         this.#changes.notify();
         continue;
       }
-      if (this.#ended[from] && !this.#frozen && !this.#closed[from]) {
-        // The peer closed its side: pass the end on, and close ours.
+      if (this.#ended[from] && !this.#frozen) {
+        // The peer closed its side: pass the end on, once all it sent is written.
         this.#close(to);
         this.#close(from);
         break;
@@ -227,6 +260,11 @@ export class FaultProxy {
   readonly #connections: ProxiedConnection[] = [];
   readonly #changes = new Changes();
   readonly #accepting: Promise<void>;
+  /**
+   * While true, a new connection is closed as soon as it is accepted: a
+   * server that cannot be reached, for a client that keeps trying.
+   */
+  refusing = false;
 
   private constructor(target: number) {
     this.#target = target;
@@ -294,6 +332,10 @@ export class FaultProxy {
         client = await this.#listener.accept();
       } catch {
         return; // Closed.
+      }
+      if (this.refusing) {
+        client.close();
+        continue;
       }
       let server: Deno.TcpConn;
       try {
