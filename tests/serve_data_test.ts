@@ -26,9 +26,10 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
     assert.equal((await writer.next()).type, "welcome");
 
     // A window of messages in flight, as a busy client keeps them; the
-    // server's echo of each is its acknowledgement. The server is killed the
-    // moment the 300th echo arrives, with the others still in flight: an echo
-    // sent before its message is on disk would be lost.
+    // server's echo of each is its acknowledgement. The server is stopped the
+    // moment the 300th echo arrives, with the others still in flight, and
+    // killed once a few more are sent (so some are in flight however fast it
+    // was): an echo sent before its message is on disk would be lost.
     const window = 8;
     let sent = 0;
     const send = () => writer.send({ type: "say", text: `message ${sent++}` });
@@ -39,6 +40,8 @@ Deno.test("kill -9 of chat serve --data loses no acknowledged message, and ids n
       acknowledged.push({ id: frame.id as number, text: frame.text as string });
       if (acknowledged.length < 300) await send();
     }
+    first.child.kill("SIGSTOP");
+    for (let i = 0; i < window; i++) await send();
     first.child.kill("SIGKILL");
     // Echoes already on their way count as acknowledged too.
     try {

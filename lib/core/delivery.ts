@@ -16,12 +16,14 @@
 import { ClientIds } from "./client_ids.ts";
 import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.ts";
 import { errorMessage } from "./errors.ts";
-import { ErrorCode, type MessageEvent, type PrivateEvent, type Sink } from "./events.ts";
+import { ErrorCode, type MessageEvent, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
 import type { Receipt } from "./posting.ts";
+import { toPrivateEvent } from "./offline_mail.ts";
 import { MAX_REPLAY, sendReplay } from "./replay.ts";
+import { toMessageEvent } from "./room_history.ts";
 import type { Member, Room } from "./room.ts";
-import type { Mailbox, ReplayLog, StoredMessage, StoredPrivate } from "./store.ts";
+import type { Mailbox, ReplayLog } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** The "id" a command's cid is remembered with: no message has it, so no `sent` is told. */
@@ -310,7 +312,9 @@ export class Delivery {
     const store = this.#store;
     if (store && member.account) {
       try {
-        messages.push(...store.privatesAfter(member.name, since, MAX_REPLAY + 1).map(toPrivate));
+        messages.push(
+          ...store.privatesAfter(member.name, since, MAX_REPLAY + 1).map(toPrivateEvent),
+        );
         privates = store.prunedSince(null, since);
       } catch (error) {
         this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
@@ -326,7 +330,7 @@ export class Delivery {
     if (!store) return room.rememberedAfter(since);
     try {
       return {
-        messages: store.messagesAfter(room.name, since, MAX_REPLAY + 1).map(toMessage),
+        messages: store.messagesAfter(room.name, since, MAX_REPLAY + 1).map(toMessageEvent),
         complete: !store.prunedSince(room.name, since),
       };
     } catch (error) {
@@ -340,29 +344,6 @@ export class Delivery {
     if (member.ignoring === null) return messages;
     return messages.filter((message) => !ignores(member, message.from));
   }
-}
-
-function toMessage(stored: StoredMessage): MessageEvent {
-  return {
-    type: "message",
-    id: stored.id,
-    time: stored.time,
-    room: stored.room,
-    from: stored.from,
-    text: stored.text,
-    ...(stored.action ? { action: true as const } : {}),
-  };
-}
-
-function toPrivate(stored: StoredPrivate): PrivateEvent {
-  return {
-    type: "private",
-    id: stored.id,
-    time: stored.time,
-    from: stored.from,
-    to: stored.to,
-    text: stored.text,
-  };
 }
 
 /** The rooms `member` is in, current first. */

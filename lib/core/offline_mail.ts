@@ -204,7 +204,8 @@ function mailboxFull(waiting: Waiting, bytes: number, stranger: boolean): string
   return "";
 }
 
-function toPrivateEvent(stored: StoredPrivate): PrivateEvent {
+/** A stored private message as the `private` event it was. */
+export function toPrivateEvent(stored: StoredPrivate): PrivateEvent {
   return {
     type: "private",
     id: stored.id,

@@ -181,7 +181,8 @@ function unignored(member: Member, messages: MessageEvent[]): MessageEvent[] {
   return member.ignoring ? messages.filter((message) => !ignores(member, message.from)) : messages;
 }
 
-function toMessageEvent(stored: StoredMessage): MessageEvent {
+/** A stored room message as the `message` event it was. */
+export function toMessageEvent(stored: StoredMessage): MessageEvent {
   return {
     type: "message",
     id: stored.id,

@@ -30,14 +30,7 @@ export class ReplayReads {
          WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?`,
       ).all(room, since, limit)
     );
-    return rows.reverse().map((row) => ({
-      id: Number(row.id),
-      time: Number(row.time),
-      room: String(row.room),
-      from: String(row.sender),
-      text: String(row.text),
-      action: row.action === 1,
-    }));
+    return rows.reverse().map(messageFromRow);
   }
 
   /**
@@ -85,4 +78,16 @@ export class ReplayReads {
     );
     return older === undefined;
   }
+}
+
+/** A row of the `messages` table (id, time, room, sender, text, action) as a stored message. */
+export function messageFromRow(row: Record<string, unknown>): StoredMessage {
+  return {
+    id: Number(row.id),
+    time: Number(row.time),
+    room: String(row.room),
+    from: String(row.sender),
+    text: String(row.text),
+    action: row.action === 1,
+  };
 }

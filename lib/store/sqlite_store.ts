@@ -53,7 +53,7 @@ import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { Checkpointer, type CheckpointOptions } from "./checkpoints.ts";
 import { CommitGroup } from "./commit_group.ts";
-import { ReplayReads } from "./replay_reads.ts";
+import { messageFromRow, ReplayReads } from "./replay_reads.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "../core/limits.ts";
@@ -530,14 +530,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
          WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?`,
       ).all(room, before ?? Number.MAX_SAFE_INTEGER, count)
     );
-    return rows.reverse().map((row) => ({
-      id: Number(row.id),
-      time: Number(row.time),
-      room: String(row.room),
-      from: String(row.sender),
-      text: String(row.text),
-      action: row.action === 1,
-    }));
+    return rows.reverse().map(messageFromRow);
   }
 
   /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
