@@ -240,3 +240,20 @@ Deno.test("a private message to an account whose connection died before acking i
     assert.deepEqual(back.inbox.of("missed")[0].messages.map((m) => m.text), ["are you there?"]);
   });
 });
+
+Deno.test("a new account is not replayed what a guest of its name whispered before it was made", async () => {
+  await withStore((store) => {
+    let now = T0;
+    const { hub, join } = setUp({ store, auth: "names", now: () => now });
+    const guest = join("Bob");
+    const ann = join("Ann");
+    const stream = streamOf(ann.inbox);
+    hub.whisper(guest.member, "Ann", "the guest's secret");
+    hub.leave(guest.member, "quit");
+    now += 1000;
+    store.addUser("Bob", "hash", now);
+    hub.whisper(ann.member, "Bob", "to the account");
+    const bob = join("Bob", { account: true, since: 0, stream });
+    assert.deepEqual(replayed(bob.inbox), ["to the account"]);
+  });
+});

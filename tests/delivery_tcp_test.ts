@@ -161,3 +161,62 @@ Deno.test("an account's private message to a connection that died before acking 
     await data.dispose();
   }
 });
+
+Deno.test("a replay bigger than the connection's queue is cut to the newest, said as a gap, not dropped", async () => {
+  // 400 messages of ~500 bytes: 200 KB of replay against a 64 KiB queue.
+  const server = startServer({ history: 1000, flood: null, queueLimitBytes: 64 * 1024 });
+  const bob = await JsonClient.join(server, "Bob");
+  const { client: ann, welcome } = await hello(server, "Ann", { acks: true });
+  let ann2: JsonClient | undefined;
+  try {
+    for (let i = 0; i < 400; i++) {
+      await bob.send({ type: "say", text: `${i} ${"x".repeat(480)}` });
+    }
+    await bob.next("message", (m) => m.text.startsWith("399 "));
+    ann2 = (await hello(server, "Ann", {
+      resume: welcome.resume,
+      since: welcome.last,
+      stream: welcome.stream,
+      acks: true,
+    })).client;
+    const pages = [];
+    for (;;) {
+      const page = await ann2.next("replay");
+      pages.push(page);
+      if (!page.more) break;
+    }
+    const texts = pages.flatMap((p) => p.messages.map((m) => m.text));
+    assert.ok(texts.length > 0 && texts.length < 400, `${texts.length} replayed`);
+    assert.ok(texts.at(-1)?.startsWith("399 "), "the newest are kept");
+    assert.deepEqual(pages.at(-1)?.gaps, ["lobby"], "the older ones are said missing");
+    await bob.send({ type: "say", text: "still here?" });
+    await ann2.next("message", (m) => m.text === "still here?");
+  } finally {
+    await Promise.all([bob.close(), ann.close(), ann2?.close()]);
+    await server.shutdown();
+  }
+});
+
+Deno.test("a since above the newest id (a store restored from a backup) is from another history", async () => {
+  const server = startServer({ history: 10 });
+  const { client: bob, welcome: bobs } = await hello(server, "Bob");
+  let ann: JsonClient | undefined;
+  try {
+    await bob.send({ type: "say", text: "one" });
+    const one = await bob.next("message");
+    const { client, welcome } = await hello(server, "Ann", {
+      since: one.id + 100,
+      stream: bobs.stream,
+    });
+    ann = client;
+    assert.equal(welcome.last, one.id);
+    const replay = await ann.next("replay");
+    assert.deepEqual(replay.gaps, ["lobby"]);
+    assert.equal(replay.privateGap, true);
+    const history = await ann.next("history");
+    assert.deepEqual(history.messages.map((m) => m.text), ["one"], "the usual history instead");
+  } finally {
+    await Promise.all([bob.close(), ann?.close()]);
+    await server.shutdown();
+  }
+});

@@ -20,7 +20,8 @@ import { ErrorCode, type MessageEvent, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
 import type { Receipt } from "./posting.ts";
 import { toPrivateEvent } from "./offline_mail.ts";
-import { MAX_REPLAY, sendReplay } from "./replay.ts";
+import { MAX_REPLAY, type ReplayGaps, sendReplay } from "./replay.ts";
+import { MAX_REPLAY_BYTES } from "./limits.ts";
 import { toMessageEvent } from "./room_history.ts";
 import type { Member, Room } from "./room.ts";
 import type { Mailbox, ReplayLog } from "./store.ts";
@@ -64,6 +65,10 @@ export interface DeliveryOptions {
   now: () => number;
   /** Receives a line when the store cannot be read or written, for the operator. */
   log: (line: string) => void;
+  /** The newest id handed out: a `since` above it is from another history (a restored backup). */
+  newest: () => number;
+  /** Most bytes of JSON a replay queues (see `sendReplay`). @default MAX_REPLAY_BYTES */
+  replayBytes?: number;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -75,6 +80,8 @@ export class Delivery {
   #store: DeliveryStore | null;
   #cids: ClientIds;
   #ackBuckets = new WeakMap<Member, TokenBucket>();
+  #newest: () => number;
+  #replayBytes: number;
   /** By name key: the newest private message a connection left without acknowledging, and when. */
   #unshown = new Map<string, { id: number; time: number }>();
 
@@ -85,6 +92,8 @@ export class Delivery {
     this.#log = options.log;
     this.#store = options.store;
     this.#cids = new ClientIds(options.now);
+    this.#newest = options.newest;
+    this.#replayBytes = options.replayBytes ?? MAX_REPLAY_BYTES;
   }
 
   /**
@@ -123,7 +132,7 @@ export class Delivery {
     const since = this.#since(member, request);
     if (since === undefined) return;
     if (old?.covers(since)) {
-      sendReplay(member.sink, this.#shown(member, old.after(since)), {
+      this.#replay(member, this.#shown(member, old.after(since)), {
         rooms: [],
         privates: false,
       });
@@ -163,7 +172,7 @@ export class Delivery {
    */
   replayRoom(member: Member, room: Room, since: number): void {
     const found = this.#roomAfter(room, since);
-    sendReplay(member.sink, this.#shown(member, found.messages), {
+    this.#replay(member, this.#shown(member, found.messages), {
       rooms: found.complete ? [] : [room.name],
       privates: false,
     });
@@ -286,8 +295,9 @@ export class Delivery {
    */
   #since(member: Member, request: DeliveryRequest): number | undefined {
     if (request.since === undefined) return undefined;
-    if (request.stream === this.stream) return request.since;
-    sendReplay(member.sink, [], { rooms: roomNames(member), privates: true });
+    // Above the newest id, it counts in another history, as a `chat.db` restored from a backup is.
+    if (request.stream === this.stream && request.since <= this.#newest()) return request.since;
+    this.#replay(member, [], { rooms: roomNames(member), privates: true });
     return undefined;
   }
 
@@ -321,7 +331,7 @@ export class Delivery {
       }
     }
     messages.sort((a, b) => a.id - b.id);
-    return sendReplay(member.sink, this.#shown(member, messages), { rooms: gaps, privates });
+    return this.#replay(member, this.#shown(member, messages), { rooms: gaps, privates });
   }
 
   /** The messages of `room` after `since` (at most one past MAX_REPLAY), and whether that is all. */
@@ -337,6 +347,11 @@ export class Delivery {
       this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
       return { messages: [], complete: false };
     }
+  }
+
+  /** Sends `member` a replay of `messages` (see {@link sendReplay}); returns those sent. */
+  #replay(member: Member, messages: Delivered[], gaps: ReplayGaps): Delivered[] {
+    return sendReplay(member.sink, messages, gaps, this.#replayBytes);
   }
 
   /** Of `messages`, those `member` wants shown: none from a name they ignore. */

@@ -128,6 +128,8 @@ export interface HubOptions {
   maxRooms?: number;
   /** Most rooms one user may be in. @default DEFAULT_MAX_ROOMS_PER_USER */
   maxRoomsPerUser?: number;
+  /** Most bytes of JSON one replay queues: under the connections' queue limit. @default MAX_REPLAY_BYTES */
+  replayBytes?: number;
 }
 
 /** Where a registration comes from, and what it asks of delivery; every field is optional. */
@@ -246,6 +248,8 @@ export class Hub {
       store: store?.messagesAfter ? store as HubStore & ReplayLog : null,
       now: this.#now,
       log: this.#log,
+      newest: () => this.#posting.lastId,
+      replayBytes: options.replayBytes,
     });
   }
 

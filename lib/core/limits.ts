@@ -71,6 +71,13 @@ export const MAX_HISTORY = 1000;
 export const MAX_FRAME_MESSAGE_BYTES = 192 * 1024;
 
 /**
+ * Most bytes of JSON one replay queues (see `replay.ts`): half the default
+ * `--queue-limit`, leaving room for what else the connection is sent
+ * meanwhile. A server with a smaller queue limit replays half of it.
+ */
+export const MAX_REPLAY_BYTES = 512 * 1024;
+
+/**
  * What the offline mailbox keeps for one account while its owner is away.
  * Past any limit a message is refused (and counted, for the owner's next
  * login), so that nobody can fill a mailbox or the disk, nor crowd out the

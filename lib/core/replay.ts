@@ -1,8 +1,8 @@
 /**
  * Replay pages: what a client missed, as `replay` frames. Oldest first, in
  * pages of at most MAX_HISTORY messages and MAX_FRAME_MESSAGE_BYTES of JSON,
- * `more` on all but the last; at most MAX_REPLAY in all (the newest, the
- * rooms cut short counted as gaps). The last page is always sent, empty or
+ * `more` on all but the last; at most MAX_REPLAY in all, and MAX_REPLAY_BYTES
+ * (the newest, the rooms cut short counted as gaps). The last page is always sent, empty or
  * not, and says what the replay could not reach.
  *
  * @module
@@ -10,8 +10,8 @@
 
 import type { Delivered } from "./delivery_window.ts";
 import type { ReplayEvent, Sink } from "./events.ts";
-import { oldestThatFit } from "./frame_budget.ts";
-import { MAX_HISTORY } from "./limits.ts";
+import { oldestThatFit, utf8Length } from "./frame_budget.ts";
+import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
 
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
 export const MAX_REPLAY = 10_000;
@@ -26,21 +26,35 @@ export interface ReplayGaps {
 
 /**
  * Sends `messages` (in id order, each once) as `replay` pages to `sink`,
- * the last one with `gaps`; returns the messages sent.
+ * the last one with `gaps`; returns the messages sent. At most `maxBytes`
+ * of their JSON go: the pages are queued at once, and a connection's queue
+ * (`--queue-limit`) that overflows drops it, so a replay bigger than that
+ * would end in a reconnect, and the next one in another.
  */
-export function sendReplay(sink: Sink, messages: Delivered[], gaps: ReplayGaps): Delivered[] {
+export function sendReplay(
+  sink: Sink,
+  messages: Delivered[],
+  gaps: ReplayGaps,
+  maxBytes = MAX_REPLAY_BYTES,
+): Delivered[] {
   const rooms = new Set(gaps.rooms);
   let privateGap = gaps.privates;
-  let sent = messages;
-  if (messages.length > MAX_REPLAY) {
-    const cut = messages.length - MAX_REPLAY;
-    for (let i = 0; i < cut; i++) {
-      const message = messages[i];
-      if (message.type === "message") rooms.add(message.room);
-      else privateGap = true;
+  // The newest MAX_REPLAY that fit in maxBytes; the older ones are gaps.
+  let cut = Math.max(0, messages.length - MAX_REPLAY);
+  let bytes = 0;
+  for (let i = messages.length - 1; i >= cut; i--) {
+    bytes += utf8Length(JSON.stringify(messages[i])) + 1;
+    if (bytes > maxBytes) {
+      cut = i + 1;
+      break;
     }
-    sent = messages.slice(cut);
   }
+  for (let i = 0; i < cut; i++) {
+    const message = messages[i];
+    if (message.type === "message") rooms.add(message.room);
+    else privateGap = true;
+  }
+  const sent = cut > 0 ? messages.slice(cut) : messages;
   let start = 0;
   for (;;) {
     const page = start < sent.length ? oldestThatFit(sent.slice(start, start + MAX_HISTORY)) : [];

@@ -20,6 +20,7 @@ import { TcpFront } from "../server/tcp_front.ts";
 import { WebFront } from "../web/web_front.ts";
 import { certificateNames } from "./cert_names.ts";
 import { MAX_LINE_BYTES } from "../protocol/limits.ts";
+import { DEFAULT_QUEUE_LIMIT } from "../server/limits.ts";
 import { errorMessage } from "../core/errors.ts";
 
 /** How often empty rooms are looked for, to forget those empty for a day. */
@@ -139,6 +140,8 @@ export class ChatServer {
       history: options.history,
       maxRooms: options.maxRooms,
       maxRoomsPerUser: options.maxRoomsPerUser,
+      // A replay is queued at once: half the queue, the rest left for what comes meanwhile.
+      replayBytes: Math.floor((options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT) / 2),
       store: options.store,
       auth,
       bus: new LocalBus(),

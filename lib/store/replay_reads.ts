@@ -36,7 +36,8 @@ export class ReplayReads {
   /**
    * The newest `limit` private messages to `name` (by its key) or from it (as
    * named: an account's name does not change) with an id above `since`,
-   * oldest first.
+   * oldest first; none from before its account was made (a guest who had
+   * the name then was someone else).
    */
   privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
     const rows = this.#read(() =>
@@ -47,8 +48,9 @@ export class ReplayReads {
            UNION
            SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ?
                           ORDER BY id DESC LIMIT ?)
-         ) ORDER BY id DESC LIMIT ?`,
-      ).all(nameKey(name), since, limit, name, since, limit, limit)
+         ) WHERE time >= COALESCE((SELECT created FROM users WHERE key = ?), 0)
+         ORDER BY id DESC LIMIT ?`,
+      ).all(nameKey(name), since, limit, name, since, limit, nameKey(name), limit)
     );
     return rows.reverse().map((row) => ({
       id: Number(row.id),
