@@ -12,22 +12,12 @@
 
 import assert from "node:assert/strict";
 import type { ReplayEvent } from "../lib/core/events.ts";
-import { Hub, type HubOptions, type Origin } from "../lib/core/hub.ts";
 import { MAX_HISTORY } from "../lib/core/limits.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
+import { deliveryHub, T0 } from "./_delivery_hub.ts";
 import { Inbox } from "./_inbox.ts";
 
-const T0 = Date.UTC(2026, 11, 6, 22, 0);
-
-function setUp(options: HubOptions = {}) {
-  const hub = new Hub({ flood: null, churn: null, now: () => T0, ...options });
-  const join = (name: string, origin: Origin = {}) => {
-    const inbox = new Inbox();
-    const member = hub.register(name, inbox, { peer: "127.0.0.1:1", ...origin });
-    return { member, inbox };
-  };
-  return { hub, join };
-}
+const setUp = deliveryHub;
 
 /** The texts of every message in the replay pages `inbox` got. */
 function replayed(inbox: Inbox): string[] {

@@ -13,26 +13,16 @@ import assert from "node:assert/strict";
 import { CID_MEMORY, CID_TTL_MS, ClientIds } from "../lib/core/client_ids.ts";
 import { DeliveryWindow, WINDOW_LIMIT } from "../lib/core/delivery_window.ts";
 import type { ChatEvent, MessageEvent, ReplayEvent } from "../lib/core/events.ts";
-import { Hub, type HubOptions, type Origin } from "../lib/core/hub.ts";
 import { MAX_REPLAY, sendReplay } from "../lib/core/replay.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
+import { deliveryHub, T0 } from "./_delivery_hub.ts";
 import { Inbox } from "./_inbox.ts";
-
-const T0 = Date.UTC(2026, 11, 6, 22, 0);
 
 function message(id: number, room = "lobby", from = "Bob"): MessageEvent {
   return { type: "message", id, time: T0, room, from, text: `m${id}` };
 }
 
-function setUp(options: HubOptions = {}) {
-  const hub = new Hub({ flood: null, churn: null, now: () => T0, ...options });
-  const join = (name: string, origin: Origin = {}) => {
-    const inbox = new Inbox();
-    const member = hub.register(name, inbox, { peer: "127.0.0.1:1", ...origin });
-    return { member, inbox };
-  };
-  return { hub, join };
-}
+const setUp = deliveryHub;
 
 /** The ids of every message in the replay pages `inbox` got. */
 function replayed(inbox: Inbox): number[] {
@@ -72,7 +62,8 @@ Deno.test("replay pages: at most 1000 each, `more` on all but the last, the newe
     { length: MAX_REPLAY + 5 },
     (_, i) => message(i + 1, i < 3 ? "old" : "lobby"),
   );
-  sendReplay(inbox, many, { rooms: [], privates: false });
+  // No byte budget here: this is about counts (the budget is the next test's).
+  sendReplay(inbox, many, { rooms: [], privates: false }, Infinity);
   const pages = inbox.of("replay");
   assert.equal(pages.length, 10);
   assert.ok(pages.slice(0, -1).every((page) => page.more === true && !page.gaps));
@@ -83,6 +74,20 @@ Deno.test("replay pages: at most 1000 each, `more` on all but the last, the newe
   inbox.clear();
   sendReplay(inbox, [], { rooms: [], privates: false });
   assert.deepEqual(inbox.events, [{ type: "replay", messages: [] }], "the last page always comes");
+});
+
+Deno.test("a replay holds at most its byte budget: the newest that fit, the rest a gap", () => {
+  const inbox = new Inbox();
+  const many = Array.from({ length: 100 }, (_, i) => message(i + 1, i < 50 ? "old" : "lobby"));
+  const bytes = (m: MessageEvent) => new TextEncoder().encode(JSON.stringify(m)).length + 1;
+  const budget = many.slice(70).reduce((sum, m) => sum + bytes(m), 0);
+  sendReplay(inbox, many, { rooms: [], privates: false }, budget);
+  assert.deepEqual(replayed(inbox), many.slice(70).map((m) => m.id), "the newest 30 fit exactly");
+  assert.deepEqual(inbox.of("replay").at(-1)?.gaps, ["old", "lobby"]);
+  inbox.clear();
+  sendReplay(inbox, many.slice(0, 10), { rooms: [], privates: false }, budget);
+  assert.equal(replayed(inbox).length, 10);
+  assert.equal(inbox.of("replay").at(-1)?.gaps, undefined, "all fit: no gap");
 });
 
 Deno.test("welcome says the stream and the newest id; a resume with since replays its window", () => {
