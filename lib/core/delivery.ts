@@ -153,9 +153,8 @@ export class Delivery {
     if (since === undefined) return false;
     // The client says it was shown the private messages up to `since`: they count as delivered.
     if (member.account) this.#markDelivered(member, since);
-    const privates = this.#fromHistory(member, since, this.#leftUnshown(member, since)).filter((
-      m,
-    ) => m.type === "private" && m.from !== member.name);
+    const replayed = this.#fromHistory(member, since, this.#leftUnshown(member, since));
+    const privates = replayed.filter((m) => m.type === "private" && m.from !== member.name);
     const newest = privates.at(-1)?.id;
     if (member.account && newest !== undefined) {
       // Shown now, or (for a client that acknowledges) once acknowledged.
