@@ -18,7 +18,7 @@ import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.
 import { errorMessage } from "./errors.ts";
 import { ErrorCode, type MessageEvent, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
-import type { Receipt } from "./posting.ts";
+import { NOT_SAVED, type Receipt } from "./posting.ts";
 import { toPrivateEvent } from "./offline_mail.ts";
 import { MAX_REPLAY, type ReplayGaps, sendReplay } from "./replay.ts";
 import { MAX_REPLAY_BYTES } from "./limits.ts";
@@ -262,7 +262,7 @@ export class Delivery {
         id !== null ? { type: "sent", cid, id } : {
           type: "error",
           code: ErrorCode.NotSaved,
-          message: "Message not sent: the server could not save it",
+          message: NOT_SAVED,
           cid,
         },
       );

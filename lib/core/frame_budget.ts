@@ -30,15 +30,21 @@ export function newestThatFit<T>(messages: T[]): T[] {
   let bytes = 0;
   let first = messages.length;
   while (first > 0) {
-    bytes += utf8Length(JSON.stringify(messages[first - 1])) + 1;
+    bytes += jsonBytes(messages[first - 1]);
     if (bytes > MAX_FRAME_MESSAGE_BYTES) break;
     first--;
   }
   return messages.slice(first);
 }
 
+/** The bytes `message` takes in a frame: its JSON, and a separator. */
+export function jsonBytes(message: unknown): number {
+  return utf8Length(JSON.stringify(message)) + 1;
+}
+
 /**
- * The oldest of `messages` whose JSON fits in MAX_FRAME_MESSAGE_BYTES; at least one.
+ * The oldest of `messages` whose JSON fits in MAX_FRAME_MESSAGE_BYTES; at
+ * least one. `size` is {@link jsonBytes}, unless the caller measured them.
  *
  * @example
  * ```ts
@@ -49,11 +55,14 @@ export function newestThatFit<T>(messages: T[]): T[] {
  * assert.equal(oldestThatFit([long + long]).length, 1);
  * ```
  */
-export function oldestThatFit<T>(messages: T[]): T[] {
+export function oldestThatFit<T>(
+  messages: T[],
+  size: (message: T, index: number) => number = jsonBytes,
+): T[] {
   let bytes = 0;
   let end = 0;
   while (end < messages.length) {
-    bytes += utf8Length(JSON.stringify(messages[end])) + 1;
+    bytes += size(messages[end], end);
     if (bytes > MAX_FRAME_MESSAGE_BYTES && end > 0) break;
     end++;
   }

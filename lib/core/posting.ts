@@ -51,7 +51,7 @@ export interface Receipt {
 }
 
 /** What a sender is told when their message could not be kept. */
-const NOT_SAVED = "Message not sent: the server could not save it";
+export const NOT_SAVED = "Message not sent: the server could not save it";
 
 /** Settings of {@link Posting}. */
 export interface PostingOptions {

@@ -10,7 +10,7 @@
 
 import type { Delivered } from "./delivery_window.ts";
 import type { ReplayEvent, Sink } from "./events.ts";
-import { oldestThatFit, utf8Length } from "./frame_budget.ts";
+import { jsonBytes, oldestThatFit } from "./frame_budget.ts";
 import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
 
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
@@ -40,10 +40,12 @@ export function sendReplay(
   const rooms = new Set(gaps.rooms);
   let privateGap = gaps.privates;
   // The newest MAX_REPLAY that fit in maxBytes; the older ones are gaps.
+  // Each measured once: for the budget here, and for the pages below.
   let cut = Math.max(0, messages.length - MAX_REPLAY);
+  const sizes = new Array<number>(messages.length);
   let bytes = 0;
   for (let i = messages.length - 1; i >= cut; i--) {
-    bytes += utf8Length(JSON.stringify(messages[i])) + 1;
+    bytes += sizes[i] = jsonBytes(messages[i]);
     if (bytes > maxBytes) {
       cut = i + 1;
       break;
@@ -57,7 +59,10 @@ export function sendReplay(
   const sent = cut > 0 ? messages.slice(cut) : messages;
   let start = 0;
   for (;;) {
-    const page = start < sent.length ? oldestThatFit(sent.slice(start, start + MAX_HISTORY)) : [];
+    const from = start;
+    const page = start < sent.length
+      ? oldestThatFit(sent.slice(start, start + MAX_HISTORY), (_, i) => sizes[cut + from + i])
+      : [];
     start += page.length;
     if (start < sent.length) {
       sink.send({ type: "replay", messages: page, more: true });
