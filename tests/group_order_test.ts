@@ -67,6 +67,14 @@ async function twoUsers() {
   };
 }
 
+/** Ann makes `room` (its operator) and Bob joins it; returns once Ann has seen him come. */
+async function bothIn(room: string, ann: JsonClient, bob: JsonClient): Promise<void> {
+  await ann.type(`/join #${room}`);
+  await ann.next("current", (e) => e.room === room);
+  await bob.type(`/join #${room}`);
+  await ann.next("join", (e) => e.room === room && e.name === "Bob");
+}
+
 Deno.test("a message then /quit in one packet (as from nc): the room sees the message, then the leave", async () => {
   const { ann, stop, server } = await twoUsers();
   const nc = await LineClient.connect(server);
@@ -105,10 +113,7 @@ Deno.test("a message then /nick in one packet: sent, stored and shown under the 
 Deno.test("a message then /part in one packet: everyone, the sender included, sees it before the part", async () => {
   const { ann, bob, stop } = await twoUsers();
   try {
-    await ann.type("/join #tea");
-    await ann.next("current", (e) => e.room === "tea");
-    await bob.type("/join #tea");
-    await ann.next("join", (e) => e.room === "tea" && e.name === "Bob");
+    await bothIn("tea", ann, bob);
     await bob.raw.write(burst([
       { type: "say", room: "tea", text: "off I go" },
       { type: "part", room: "tea" },
@@ -125,10 +130,7 @@ Deno.test("a message then /part in one packet: everyone, the sender included, se
 Deno.test("an operator's message then /kick in one packet: the one kicked sees the message first", async () => {
   const { ann, bob, stop } = await twoUsers();
   try {
-    await ann.type("/join #tea");
-    await ann.next("current", (e) => e.room === "tea");
-    await bob.type("/join #tea");
-    await ann.next("join", (e) => e.room === "tea" && e.name === "Bob");
+    await bothIn("tea", ann, bob);
     await ann.raw.write(burst([
       { type: "say", room: "tea", text: "out you go" },
       { type: "kick", room: "tea", name: "Bob" },
