@@ -351,6 +351,39 @@ Deno.test("message ids continue across restarts and never go back, shared with p
   });
 });
 
+Deno.test("a group commit's messages, however many, are all stored, in order, with the private ones between them", async () => {
+  await withDir(async (dir) => {
+    await withStore(dir, (store) => {
+      // 150 room messages (a few multi-row inserts: 64 + 64 + 16 + 4 + 1 + 1) and privates between them.
+      const answers: number[] = [];
+      for (let i = 0; i < 150; i++) {
+        const room = i % 2 ? "lobby" : "team";
+        store.commitSoon!(
+          () => store.appendMessage(message(`m${i}`, room)),
+          (id) => answers.push(id),
+          () => {},
+        );
+        if (i % 50 === 0) {
+          const whisper = { time: 1, from: "Ann", to: "Bob", text: `p${i}`, delivered: false };
+          store.commitSoon!(() => store.appendPrivate(whisper), (id) => answers.push(id), () => {});
+        }
+      }
+      store.commitNow();
+      assert.deepEqual(answers, Array.from({ length: 153 }, (_, i) => i + 1), "ids in order");
+    });
+    await withStore(dir, (store) => {
+      const texts = (room: string) => store.recentMessages(room, 100).map((m) => m.text);
+      const sent = (odd: number) => Array.from({ length: 75 }, (_, i) => `m${2 * i + odd}`);
+      assert.deepEqual(texts("team"), sent(0));
+      assert.deepEqual(texts("lobby"), sent(1));
+      assert.deepEqual(store.undelivered("Bob").map((p) => p.text), ["p0", "p50", "p100"]);
+      const ids = store.recentMessages("lobby", 100).map((m) => m.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "each room's ids rise");
+      assert.equal(store.lastId, 153);
+    });
+  });
+});
+
 // ---- private messages --------------------------------------------------------------
 
 Deno.test("undelivered() gives each user their own waiting messages only, until marked delivered", async () => {

@@ -53,6 +53,7 @@ import { backup, DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { Checkpointer, type CheckpointOptions } from "./checkpoints.ts";
 import { CommitGroup } from "./commit_group.ts";
+import { insertMessages, type MessageRow } from "./message_rows.ts";
 import { messageFromRow, ReplayReads } from "./replay_reads.ts";
 import { Pruner, type RetentionPolicy } from "./retention.ts";
 import { errorMessage, lowerFirst } from "../core/errors.ts";
@@ -252,7 +253,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
   #pruner: Pruner | undefined;
   #checkpoints: Checkpointer | undefined;
   #statements = new Map<string, StatementSync>();
-  #group = new CommitGroup((writes) => this.#write(writes));
+  #group = new CommitGroup((writes) => this.#write(() => this.#batched(writes)));
+  /** The room messages of the group being written, inserted together at its end. */
+  #batch: MessageRow[] | undefined;
   /**
    * Runs `write` (appends) with the others asked for in this turn of the
    * event loop, in one transaction at its end; `done` once that is on disk,
@@ -497,17 +500,16 @@ export class Store implements ChatStore, Partial<GroupCommit> {
    */
   appendMessage(message: NewMessage): number {
     const id = this.#nextId(message.id);
-    this.#write(() =>
-      this.#run(
-        "INSERT INTO messages (id, time, room, sender, text, action) VALUES (?, ?, ?, ?, ?, ?)",
-        id,
-        message.time,
-        message.room,
-        message.from,
-        message.text,
-        message.action ? 1 : 0,
-      )
-    );
+    const row: MessageRow = [
+      id,
+      message.time,
+      message.room,
+      message.from,
+      message.text,
+      message.action ? 1 : 0,
+    ];
+    if (this.#batch) this.#batch.push(row);
+    else this.#write(() => insertMessages((sql) => this.#statement(sql), [row]));
     this.#lastId = id;
     return id;
   }
@@ -909,6 +911,17 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       );
     }
     return given;
+  }
+
+  /** Runs a group's `writes`, its room messages inserted together at the end (`message_rows.ts`). */
+  #batched(writes: () => void): void {
+    this.#batch = [];
+    try {
+      writes();
+      insertMessages((sql) => this.#statement(sql), this.#batch);
+    } finally {
+      this.#batch = undefined;
+    }
   }
 
   #statement(sql: string): StatementSync {
