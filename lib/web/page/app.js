@@ -410,6 +410,10 @@ function handle(frame) {
       return replay(frame);
     case "sent":
       return sent(frame);
+    case "pong":
+      // The rooms joined again have answered: what was shown since can be acknowledged.
+      if (delivery.rejoined(frame.token)) acknowledgeSoon();
+      return;
     case "join":
       return joined(frame);
     case "leave":
@@ -477,10 +481,13 @@ function welcome(frame) {
       r !== room && !r.left && !rooms.includes(r.name) && r !== shown
     );
     // What was said there since: the ids still mean something on the same stream.
-    const since = sameStream ? { since: delivery.seen } : {};
+    const hold = sameStream ? delivery.rejoining() : undefined;
+    const since = hold ? { since: hold.since } : {};
     for (const r of lost) send({ type: "join", room: r.name, ...since });
     state.awaiting = [shown.name];
     send({ type: "join", room: shown.name, ...since });
+    // Its pong comes after their answers: until then, acks stay at that since.
+    if (hold) send({ type: "ping", token: hold.token });
   } else {
     state.awaiting = [];
     showRoom(room);
