@@ -367,8 +367,10 @@ Deno.test("after a restart, a room chat join joins again shows what was said the
         await bob.next("leave", (e) => e.name === "Alice");
         via.refusing = false;
 
-        // Back again, in #team (joined again, and on screen).
+        // Back again, in #team (joined again); she looks at it.
         await bob.next("join", (e) => e.name === "Alice" && e.room === "team");
+        await typeLine(socket, "/join #team");
+        await screenShows(socket, /^#team Alice>/m);
         await bobSaysIn(bob, "team", "after it");
         await showsOnceInOrder(
           socket,
