@@ -19,9 +19,10 @@
  * With a server that follows end-to-end delivery (its welcome names a
  * `stream`), the client acknowledges the ids it has shown (batched, at
  * most once a second, and before quitting), asks after a drop for what
- * came after the last one (`since`), shows no id twice on a stream, and
- * sends lines with a client-chosen id (`cid`) that makes a resent line
- * post once (docs/PROTOCOL.md, "Delivery").
+ * came after the last one (`since`, held back while rooms joined again
+ * after a restart have not replayed theirs), shows no id twice on a
+ * stream, and sends lines with a client-chosen id (`cid`) that makes a
+ * resent line post once (docs/PROTOCOL.md, "Delivery").
  *
  * TLS mistakes are told apart, because each has its own fix: a certificate
  * that is not trusted (give `--ca`), one for another host name, a TLS client
@@ -626,6 +627,8 @@ export class ChatClient {
       if (!this.#link || this.#link.closed) await this.connect();
       const link = this.#link!;
       const resume = this.#resume && name === this.#name ? { resume: this.#resume } : {};
+      // After a first welcome: what was said since the last id shown, please.
+      if (this.#stream) this.#helloSince = this.#shownUpTo;
       link.send({
         type: "hello",
         version: PROTOCOL_VERSION,
@@ -633,10 +636,7 @@ export class ChatClient {
         client: this.#options.client,
         ...resume,
         ...(password !== undefined ? { password } : {}),
-        // After a first welcome: what was said since the last id shown, please.
-        ...(this.#stream
-          ? { since: this.#helloSince = this.#shownUpTo, stream: this.#stream }
-          : {}),
+        ...(this.#stream ? { since: this.#helloSince, stream: this.#stream } : {}),
         acks: true,
       });
       const answer = await this.#awaitAnswer(link);
@@ -979,7 +979,7 @@ export class ChatClient {
       this.#seen = welcome.last ?? 0;
       this.#shownIds.clear();
     }
-    // Rooms forgotten are joined again (`rejoin`), with the hello's `since`.
+    // A hold was for the joins of the connection before; this one's are sent by `rejoin`.
     this.#holdAt = null;
     this.#rejoinToken = "";
     // The hello's `since` said as much as an ack would.
