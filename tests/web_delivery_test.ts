@@ -365,3 +365,21 @@ Deno.test("Delivery: until rooms joined again answered, since and acks go no fur
   assert.equal(delivery.toAck(), 9);
   assert.deepEqual(delivery.hello(), { acks: true, since: 9, stream: "s" });
 });
+
+Deno.test("Delivery: until the last page of the hello's replay, since and acks stay at the hello's", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 5);
+  delivery.firstShown(6);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 6, stream: "s" });
+  delivery.welcomed("s", 60);
+  // The newest pages that fit come first; the last one says what the replay left out.
+  delivery.firstShown(50);
+  delivery.firstShown(51);
+  assert.equal(delivery.toAck(), undefined);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 6, stream: "s" });
+  delivery.welcomed("s", 60);
+  delivery.firstShown(52);
+  assert.equal(delivery.replayEnded(), true);
+  assert.equal(delivery.replayEnded(), false, "a later replay is a join's");
+  assert.equal(delivery.toAck(), 52);
+});

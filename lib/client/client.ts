@@ -442,11 +442,14 @@ export class ChatClient {
   #stream = "";
   #seen = 0;
   #acked = 0;
-  // The `since` of the last hello, and while the rooms joined again after its
-  // welcome have not answered yet (their replays come with those answers),
-  // the id up to which everything was shown: what `since` and acks may say.
+  // The `since` of the last hello; and while its replay has pages to come
+  // (the last one says what the replay left out) or the rooms joined again
+  // after its welcome have not answered (their replays come with those
+  // answers), that since: the id up to which everything was shown, what
+  // `since` and acks may say.
   #helloSince = 0;
   #holdAt: number | null = null;
+  #replaying = false;
   // The token of the ping sent after those joins: its pong ends the hold.
   #rejoinToken = "";
   #rejoins = 0;
@@ -751,8 +754,8 @@ export class ChatClient {
 
   /**
    * The id up to which every `message` and `private` of our rooms was
-   * shown: the highest one shown, unless rooms joined again are still to
-   * answer with their replays.
+   * shown: the highest one shown, unless a replay is still to end (the
+   * hello's, or those of rooms joined again).
    */
   get #shownUpTo(): number {
     return this.#holdAt ?? this.#seen;
@@ -764,11 +767,23 @@ export class ChatClient {
       return false;
     }
     if (event.token === this.#rejoinToken) {
-      this.#holdAt = null;
       this.#rejoinToken = "";
-      this.#ackSoon();
+      this.#release();
     }
     return true;
+  }
+
+  /** Notes the end of the hello's replay (its last page): the hold ends, unless joins wait. */
+  #replayed(event: ChatEvent): void {
+    if (event.type !== "replay" || event.more || !this.#replaying) return;
+    this.#replaying = false;
+    if (this.#rejoinToken === "") this.#release();
+  }
+
+  // Nothing is still to come that the hold waited for: what was shown can be acknowledged.
+  #release(): void {
+    this.#holdAt = null;
+    this.#ackSoon();
   }
 
   /**
@@ -857,6 +872,7 @@ export class ChatClient {
           const shown = this.#unseen(event);
           if (shown === null) continue;
           event = shown;
+          this.#replayed(event);
           this.#track(event);
           if (event.type === "ping") {
             link!.send({
@@ -979,8 +995,10 @@ export class ChatClient {
       this.#seen = welcome.last ?? 0;
       this.#shownIds.clear();
     }
-    // A hold was for the joins of the connection before; this one's are sent by `rejoin`.
-    this.#holdAt = null;
+    // The hello's replay comes next (the newest that fit, in pages, the last saying what was
+    // left out): until its last page, `since` stays at the hello's. Earlier joins are over.
+    this.#replaying = this.#continued;
+    this.#holdAt = this.#continued ? this.#helloSince : null;
     this.#rejoinToken = "";
     // The hello's `since` said as much as an ack would.
     this.#acked = this.#continued ? this.#helloSince : this.#seen;

@@ -731,10 +731,7 @@ function replay(frame) {
   if (frame.privateGap === true) {
     systemLine("— some private messages from while you were away may be missing —", "separator");
   }
-  if (delivery.replaying) {
-    delivery.replaying = false;
-    sendPending();
-  }
+  if (delivery.replayEnded()) sendPending();
   acknowledgeSoon();
 }
 

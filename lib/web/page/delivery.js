@@ -6,10 +6,12 @@
  * - After the first `welcome`, every `hello` says `since` (the highest id
  *   shown) and `stream`, so the server replays what came meanwhile; ids are
  *   kept to show each message once, whatever way it comes again.
- * - Rooms a restarted server forgot are joined again with that hello's
- *   `since`; until the server has answered those joins (the pong of a ping
- *   sent after them), `since` and acks go no further: the newer ids of the
- *   other rooms, shown meanwhile, say nothing of these rooms' replays.
+ * - Until the last page of that replay (the newest that fit, its last page
+ *   saying what it left out), `since` and acks stay at the hello's. Rooms a
+ *   restarted server forgot are joined again with that `since`, and until
+ *   the server has answered those joins (the pong of a ping sent after
+ *   them), `since` and acks stay there too: the newer ids of the other
+ *   rooms, shown meanwhile, say nothing of these rooms' replays.
  * - A line that posts a message gets a `cid` and stays pending until its
  *   `sent` (or an `error` with that cid): after a reconnect, pending lines go
  *   again once, in order, with the same cid, and the server posts each once.
@@ -94,7 +96,10 @@ export class Delivery {
   #shown = new Set();
   /** The `since` of the last `hello`. */
   #helloSince = 0;
-  /** @type {number | undefined} While rooms joined again have not answered: `#helloSince`. */
+  /**
+   * @type {number | undefined} `#helloSince` while the hello's replay or the
+   * answers to the rooms joined again are still to come.
+   */
   #holdAt = undefined;
   /** The token of the ping sent after those joins, and how many such pings were made. */
   #rejoinToken = "";
@@ -107,7 +112,8 @@ export class Delivery {
 
   /**
    * The id up to which every message of the page's rooms was shown: `seen`,
-   * unless rooms joined again are still to answer with their replays.
+   * unless a replay is still to end (the hello's, or those of rooms joined
+   * again).
    */
   get since() {
     return this.#holdAt ?? this.seen;
@@ -140,8 +146,11 @@ export class Delivery {
     }
     this.replaying = this.#asked;
     if (stream === this.stream) {
-      // The hello's `since` said as much as an ack would.
-      if (this.#asked) this.acked = this.#helloSince;
+      if (this.#asked) {
+        // The hello's `since` said as much as an ack would; its replay comes next.
+        this.acked = this.#helloSince;
+        this.#holdAt = this.#helloSince;
+      }
       return true;
     }
     if (this.stream !== undefined) this.#shown.clear();
@@ -190,6 +199,17 @@ export class Delivery {
     if (token === "" || token !== this.#rejoinToken) return false;
     this.#holdAt = undefined;
     this.#rejoinToken = "";
+    return true;
+  }
+
+  /**
+   * A replay's last page came: whether it ended the hello's replay (the
+   * first after a welcome), which ends the wait for it.
+   */
+  replayEnded() {
+    if (!this.replaying) return false;
+    this.replaying = false;
+    if (this.#rejoinToken === "") this.#holdAt = undefined;
     return true;
   }
 
