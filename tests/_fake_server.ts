@@ -49,6 +49,8 @@ export class FakeServer {
   readonly frames: { type: string; [field: string]: unknown }[] = [];
   /** What to answer to an `input` frame; null echoes it as a message from the last hello's name. */
   onInput: ((text: string) => (ChatEvent | string)[]) | null = null;
+  /** Whether a `ping` is answered: false leaves the client waiting, as a link that froze does. */
+  answersPings = true;
   #listener: Deno.Listener;
   #conns = new Set<Deno.Conn>();
   #tasks = new Set<Promise<void>>();
@@ -106,7 +108,9 @@ export class FakeServer {
       if (read.kind !== "line") continue;
       const frame = JSON.parse(read.text);
       this.frames.push(frame);
-      if (frame.type === "ping") await send({ type: "pong", token: frame.token });
+      if (frame.type === "ping" && this.answersPings) {
+        await send({ type: "pong", token: frame.token });
+      }
       if (frame.type === "hello") {
         this.hellos.push(frame);
         for (const event of this.#script(frame, this.hellos.length - 1)) await send(event);

@@ -81,10 +81,12 @@ export class ProxiedConnection {
   // Whether the peer on that side closed its connection (no more to read).
   #ended: Record<Side, boolean> = { client: false, server: false };
   #changes = new Changes();
+  // Text whose arrival on its way to a side freezes the connection (see `freezeWhen`).
+  #trigger: { to: Side; text: string; tail: string } | null = null;
   #pumps: Promise<void>[];
   #onChange: () => void;
 
-  /** Starts forwarding between `client` and `server`; `onChange` hears of each closing. */
+  /** Starts forwarding between `client` and `server`; `onChange` hears of each closing and freeze. */
   constructor(index: number, client: Deno.Conn, server: Deno.Conn, onChange: () => void) {
     this.index = index;
     this.#sockets = { client, server };
@@ -143,6 +145,16 @@ export class ProxiedConnection {
   freeze(): void {
     this.#frozen = true;
     this.#changes.notify();
+  }
+
+  /**
+   * Freezes the connection the moment bytes on their way to `to` contain
+   * `text` (once): those bytes, and all after them, are held. For a fault
+   * at an exact point of a conversation, such as between two answers of the
+   * server, with no race against the forwarding.
+   */
+  freezeWhen(to: Side, text: string): void {
+    this.#trigger = { to, text, tail: "" };
   }
 
   /** Forwards what was held, and everything after it. */
@@ -207,6 +219,7 @@ export class ProxiedConnection {
       if (n === null) break;
       this.#held[to].push(buffer.slice(0, n));
       this.#heldBytes[to] += n;
+      this.#pull(to, buffer.subarray(0, n));
       this.#changes.notify();
     }
     // A side we closed ourselves has not ended: its peer must not hear of it.
@@ -215,6 +228,20 @@ export class ProxiedConnection {
     // Nobody is left to tell: the other side was cut before.
     if (this.#closed[to]) this.#close(from);
     this.#changes.notify();
+  }
+
+  // Freezes when the trigger's text has arrived for `to` (it may straddle two reads).
+  #pull(to: Side, bytes: Uint8Array): void {
+    const trigger = this.#trigger;
+    if (trigger?.to !== to) return;
+    const seen = trigger.tail + new TextDecoder().decode(bytes);
+    if (seen.includes(trigger.text)) {
+      this.#trigger = null;
+      this.#frozen = true;
+      this.#onChange();
+      return;
+    }
+    trigger.tail = seen.slice(-trigger.text.length);
   }
 
   // Writes what is held for `to` whenever not frozen; closes `to` once its source has
@@ -260,6 +287,8 @@ export class FaultProxy {
   readonly #connections: ProxiedConnection[] = [];
   readonly #changes = new Changes();
   readonly #accepting: Promise<void>;
+  // What freezes the connections accepted while it is set (see `freezeWhen`).
+  #trigger: { to: Side; text: string } | null = null;
   /**
    * While true, a new connection is closed as soon as it is accepted: a
    * server that cannot be reached, for a client that keeps trying.
@@ -301,6 +330,28 @@ export class FaultProxy {
       ms,
     );
     return this.#connections[index];
+  }
+
+  /**
+   * Freezes the connections accepted from now on the moment bytes on their
+   * way to `to` contain `text` (see {@link ProxiedConnection.freezeWhen});
+   * resolves to the first that froze so. For a fault at an exact point of a
+   * conversation on a connection not made yet, such as a client's next one.
+   */
+  async freezeWhen(to: Side, text: string, ms = WAIT_MS): Promise<ProxiedConnection> {
+    const from = this.#connections.length;
+    this.#trigger = { to, text };
+    const frozen = () => this.#connections.slice(from).find((c) => c.frozen);
+    try {
+      await this.#changes.when(
+        () => frozen() !== undefined,
+        () => `a connection to freeze at ${JSON.stringify(text)} on its way to the ${to}`,
+        ms,
+      );
+    } finally {
+      this.#trigger = null;
+    }
+    return frozen()!;
   }
 
   /** Stops every connection forwarding. */
@@ -345,9 +396,9 @@ export class FaultProxy {
         continue;
       }
       const index = this.#connections.length;
-      this.#connections.push(
-        new ProxiedConnection(index, client, server, () => this.#changes.notify()),
-      );
+      const connection = new ProxiedConnection(index, client, server, () => this.#changes.notify());
+      if (this.#trigger) connection.freezeWhen(this.#trigger.to, this.#trigger.text);
+      this.#connections.push(connection);
       this.#changes.notify();
     }
   }

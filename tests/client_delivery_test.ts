@@ -145,7 +145,7 @@ Deno.test("a room a server forgot is joined again with since on the same stream,
         if (next.value.kind === "back") break;
       }
       assert.equal(client.continued, stream === "s1");
-      client.rejoin("team");
+      client.rejoin(["team"]);
       const rejoins = () => server.frames.filter((f) => f.type === "join" || f.type === "input");
       await server.until(() => rejoins().length > 0);
       assert.deepEqual(rejoins(), [expected]);
@@ -153,5 +153,95 @@ Deno.test("a room a server forgot is joined again with since on the same stream,
       client.close();
       await server.close();
     }
+  }
+});
+
+Deno.test("until rooms joined again answered, since and acks go no further than the hello's since", async () => {
+  const server = new FakeServer((hello, index) =>
+    index === 0
+      ? [{ ...welcome(hello.name), stream: "s1", last: 5 }, said(6, "six"), said(7, "seven")]
+      : [
+        { ...welcome(hello.name), stream: "s1", last: 9 },
+        // Newer than what the forgotten #team may hold after 7, which comes after its join.
+        { type: "replay", messages: [said(9, "nine")] },
+      ]
+  );
+  const client = connected(server);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    await textsUntil(updates, "seven");
+    const backAgain = async () => {
+      server.dropAll();
+      for (let next = await updates.next(); !next.done; next = await updates.next()) {
+        if (next.value.kind === "back") return;
+      }
+    };
+    // The answer to the rejoin does not come (the pong after it stands for it), and the link drops.
+    server.answersPings = false;
+    await backAgain();
+    client.rejoin(["team"]);
+    await textsUntil(updates, "nine");
+    await backAgain();
+    assert.deepEqual(server.hellos.map((h) => (h as { since?: number }).since), [undefined, 7, 7]);
+    // This time #team answers (the pong after its join); then a message says the answer was read.
+    server.answersPings = true;
+    server.onInput = () => [said(10, "ten")];
+    client.rejoin(["team"]);
+    client.input("hello");
+    await textsUntil(updates, "ten");
+    client.quit();
+    await server.until(() => server.frames.some((f) => f.type === "quit"));
+    const acks = server.frames.filter((f) => f.type === "ack" || f.type === "hello");
+    assert.deepEqual(acks.map((f) => f.type === "ack" ? f.id : "hello"), [
+      "hello",
+      "hello",
+      "hello",
+      10,
+    ]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("until the last page of the hello's replay, since and acks stay at the hello's: that page says what the replay left out", async () => {
+  const back = { ...welcome("Alice"), stream: "s1", last: 60 };
+  const server = new FakeServer((hello, index) =>
+    index === 0 ? [{ ...welcome(hello.name), stream: "s1", last: 5 }, said(6, "six")] : index === 1
+      // The newest that fit, oldest first; the link drops before the last page.
+      ? [back, { type: "replay", messages: [said(50, "fifty"), said(51, "fifty-one")], more: true }]
+      : [back, { type: "replay", messages: [said(52, "fifty-two")], gaps: ["lobby"] }]
+  );
+  const client = connected(server);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    await textsUntil(updates, "six");
+    const backAgain = async () => {
+      server.dropAll();
+      for (let next = await updates.next(); !next.done; next = await updates.next()) {
+        if (next.value.kind === "back") return;
+      }
+    };
+    await backAgain();
+    await textsUntil(updates, "fifty-one");
+    await backAgain();
+    assert.deepEqual(server.hellos.map((h) => (h as { since?: number }).since), [undefined, 6, 6]);
+    await textsUntil(updates, "fifty-two");
+    client.quit();
+    await server.until(() => server.frames.some((f) => f.type === "quit"));
+    const acks = server.frames.filter((f) => f.type === "ack" || f.type === "hello");
+    assert.deepEqual(acks.map((f) => f.type === "ack" ? f.id : "hello"), [
+      "hello",
+      "hello",
+      "hello",
+      52,
+    ]);
+  } finally {
+    client.close();
+    await server.close();
   }
 });

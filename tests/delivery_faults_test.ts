@@ -291,3 +291,97 @@ Deno.test("a line typed while the server process was stopped arrives once after 
       Deno.kill(pid, "SIGCONT");
     }));
 });
+
+// Coming back after a restart takes the client's back-off (1 to 3 s, then 4, 8 s) and a start.
+const RESTART_WAIT_MS = 20_000;
+
+/** Stops `server` with SIGTERM, if it still runs, and waits until it has exited. */
+async function stopServe(server: ServeProcess | null): Promise<void> {
+  if (server === null) return;
+  try {
+    server.child.kill("SIGTERM");
+  } catch {
+    return; // Exited already.
+  }
+  await server.finish();
+}
+
+/** Bob, on `port`, enters #team (and stays in the lobby). */
+async function bobInTeam(port: number): Promise<JsonClient> {
+  const bob = await JsonClient.join(port, "Bob");
+  await bob.send({ type: "join", room: "team" });
+  await bob.next("current", (e) => e.room === "team");
+  return bob;
+}
+
+/** Bob says each line in `room` and waits for his echo of each. */
+async function bobSaysIn(bob: JsonClient, room: string, ...lines: string[]): Promise<void> {
+  for (const text of lines) {
+    await bob.send({ type: "say", text, room });
+    await bob.next("message", (e) => e.text === text);
+  }
+}
+
+Deno.test("after a restart, a room chat join joins again shows what was said there meanwhile, even when the link drops before its replay came (--data)", async () => {
+  await withDir(async (dir) => {
+    const args = ["--host", "127.0.0.1", "--no-web", "--data", dir];
+    const first = new ServeProcess([...args, "--port", "0"]);
+    let second: ServeProcess | null = null;
+    let proxy: FaultProxy | null = null;
+    let bob: JsonClient | null = null;
+    try {
+      const port = await first.port();
+      proxy = FaultProxy.start(port);
+      const via = proxy;
+      bob = await bobInTeam(port);
+      await aliceInTerminal(via.port, {}, async (socket) => {
+        await bob!.waitFor((e) => e.type === "join" && e.name === "Alice");
+        await typeLine(socket, "/join #team");
+        await bob!.next("join", (e) => e.name === "Alice" && e.room === "team");
+        await bobSaysIn(bob!, "team", "before the restart");
+        await screenShows(socket, /Bob: before the restart/);
+        // The lobby on screen: the restarted server forgets #team, and she joins it again.
+        await typeLine(socket, "/join #lobby");
+        await screenShows(socket, /^#lobby Alice>/m);
+
+        // The server restarts; Alice cannot get back in while Bob speaks in both rooms:
+        // in #team first, so that the lobby's line has the higher id.
+        via.refusing = true;
+        first.child.kill("SIGTERM");
+        await first.finish();
+        second = new ServeProcess([...args, "--port", String(port)]);
+        await second.port();
+        await bob!.close();
+        bob = await bobInTeam(port);
+        await bobSaysIn(bob, "team", "meanwhile 1", "meanwhile 2");
+        await bobSaysIn(bob, "lobby", "meanwhile in the lobby");
+
+        // She comes back: the lobby's replay reaches her; the answer to her rejoin of
+        // #team (with its replay) is held, and the link dies.
+        const frozen = via.freezeWhen("client", '"room":"team"', RESTART_WAIT_MS);
+        via.refusing = false;
+        const link = await frozen;
+        await screenShows(socket, /Bob: meanwhile in the lobby/);
+        via.refusing = true;
+        link.cut();
+        await bob.next("leave", (e) => e.name === "Alice");
+        via.refusing = false;
+
+        // Back again, in #team (joined again); she looks at it.
+        await bob.next("join", (e) => e.name === "Alice" && e.room === "team");
+        await typeLine(socket, "/join #team");
+        await screenShows(socket, /^#team Alice>/m);
+        await bobSaysIn(bob, "team", "after it");
+        await showsOnceInOrder(
+          socket,
+          ["before the restart", "meanwhile 1", "meanwhile 2", "after it"].map((t) => `Bob: ${t}`),
+        );
+      });
+    } finally {
+      await proxy?.close();
+      await bob?.close();
+      await stopServe(first);
+      await stopServe(second);
+    }
+  });
+});

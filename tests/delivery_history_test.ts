@@ -117,6 +117,25 @@ Deno.test("join with since replays the room after it, instead of its history", (
   assert.ok(types.indexOf("replay") < types.lastIndexOf("current"), "before the room is current");
 });
 
+Deno.test("a resume replays what a join with since replayed after the window's start, if never acknowledged", () => {
+  const { hub, join } = setUp({ history: 10 });
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  hub.say(bob.member, "before", "team");
+  const stream = bob.inbox.of("welcome")[0].stream!;
+  // Ann's client comes back after a restart, shown everything up to the newest id: its
+  // window starts there. #team, forgotten, it joins again; meanwhile Bob says "after" there.
+  const ann = join("Ann", { since: 1, stream, acks: true });
+  hub.say(bob.member, "after", "team");
+  hub.join(ann.member, "team", 1);
+  assert.deepEqual(replayed(ann.inbox), ["after"]);
+  // Her connection is lost before she was shown it; the resume is in #team already.
+  const again = new Inbox();
+  hub.register("Ann", again, { resume: ann.member.resume, since: 1, stream, acks: true });
+  assert.deepEqual(replayed(again), ["after"]);
+  assert.equal(lastPage(again).gaps, undefined);
+});
+
 Deno.test("with a store, a resume replays rooms and an account's private messages in id order", async () => {
   await withStore((store) => {
     store.addUser("Ann", "hash", T0);

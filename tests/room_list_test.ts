@@ -77,6 +77,14 @@ Deno.test("a reconnect's welcome: rooms the server lost are named to join again,
   assert.equal(views.shown, "team");
   // A resumed connection kept them all: nothing to do.
   assert.deepEqual(views.welcome(welcome("team", ["team", "lobby", "ops"])), []);
+  // The lobby on screen, another restart: the lobby is joined again last, so that it stays.
+  views.switchTo("lobby", true);
+  views.follow({ type: "current", room: "lobby" }, "Ann");
+  assert.deepEqual(views.welcome(welcome("lobby", ["lobby"])), ["team", "ops", "lobby"]);
+  assert.equal(views.follow({ type: "current", room: "team" }, "Ann"), null);
+  assert.equal(views.follow({ type: "current", room: "ops" }, "Ann"), null);
+  views.follow({ type: "current", room: "lobby" }, "Ann");
+  assert.equal(views.shown, "lobby");
 });
 
 Deno.test("lines go to the view of their room; a private message and errors to the one on screen", () => {

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { ChatServer } from "../lib/serve/chat_server.ts";
 import { JsonClient, startServer, tempStore, within } from "./_helpers.ts";
 import { joinPage, launchBrowser, openPage, say, waitForLine, waitForText } from "./_browser.ts";
 import { FaultProxy, type Side } from "./_proxy.ts";
@@ -255,4 +256,130 @@ Deno.test("Delivery: with a server that has no streams, ids shown stay shown and
   assert.equal(delivery.welcomed(undefined, undefined), false);
   assert.equal(delivery.replaying, false);
   assert.equal(delivery.firstShown(5), false);
+});
+
+/** The texts of the lines of `room`'s conversation, shown or not. */
+function roomLines(page: Page, room: string): Promise<string[]> {
+  return page.evaluate(
+    `[...document.querySelectorAll('.log[aria-label="Conversation in #${room}"] li')]
+      .map((li) => li.textContent)`,
+  ) as Promise<string[]>;
+}
+
+/** Bob says each line in `room` and waits for his echo of each. */
+async function bobSaysIn(bob: JsonClient, room: string, ...lines: string[]): Promise<void> {
+  for (const text of lines) {
+    await bob.send({ type: "say", text, room });
+    await bob.next("message", (m) => m.text === text);
+  }
+}
+
+/** Bob, on `server`, in #team too. */
+async function bobInTeam(server: ChatServer): Promise<JsonClient> {
+  const bob = await JsonClient.join(server, "Bob");
+  await bob.send({ type: "join", room: "team" });
+  await bob.next("current", (c) => c.room === "team");
+  return bob;
+}
+
+// The page's attempts to come back are up to 10 s apart.
+const BACK_WAIT_MS = 20_000;
+
+Deno.test("after a restart, the room the page joins again shows what was said there meanwhile, even when the link drops before its replay came", async () => {
+  const data = await tempStore();
+  let server = startServer({ webPort: 0, store: data.store });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const proxy = FaultProxy.start(ports.webPort);
+  const { browser, close } = await launchBrowser();
+  let bob: JsonClient | null = await bobInTeam(server);
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await bobSaysIn(bob, "team", "before the restart");
+    await waitForLine(page, "Bob: before the restart");
+
+    // The server restarts (and forgets #team's members); the page cannot get back in
+    // while Bob speaks in both rooms: in #team first, so that the lobby's line has the
+    // higher id.
+    proxy.refusing = true;
+    await server.shutdown("Restarting");
+    await bob.close();
+    server = startServer({ ...ports, store: data.store });
+    bob = await bobInTeam(server);
+    await bobSaysIn(bob, "team", "meanwhile 1", "meanwhile 2");
+    await bobSaysIn(bob, "lobby", "meanwhile in the lobby");
+
+    // It comes back: the lobby's replay reaches it; the answer to its join of #team
+    // (with that room's replay) is held, and the link dies.
+    const frozen = proxy.freezeWhen("client", '"room":"team"', BACK_WAIT_MS);
+    proxy.refusing = false;
+    const link = await frozen;
+    await page.waitForFunction(
+      `[...document.querySelectorAll(".log li")].some((li) =>
+        li.textContent.includes("Bob: meanwhile in the lobby"))`,
+    );
+    proxy.refusing = true;
+    link.cut();
+    await bob.next("leave", (e) => e.name === "小明");
+    proxy.refusing = false;
+
+    await bob.next("join", (e) => e.name === "小明" && e.room === "team");
+    await bobSaysIn(bob, "team", "after it");
+    await waitForLine(page, "Bob: after it");
+    const lines = await roomLines(page, "team");
+    const said = ["before the restart", "meanwhile 1", "meanwhile 2", "after it"];
+    const at = said.map((text) => lines.findIndex((line) => line.includes(`Bob: ${text}`)));
+    for (const text of said) {
+      assert.equal(count(lines, `Bob: ${text}`), 1, `${text} once in #team:\n${lines.join("\n")}`);
+    }
+    assert.deepEqual([...at].sort((a, b) => a - b), at, `in order:\n${lines.join("\n")}`);
+  } finally {
+    await close();
+    await bob?.close();
+    await proxy.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+});
+
+Deno.test("Delivery: until rooms joined again answered, since and acks go no further than the hello's since", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 5);
+  delivery.firstShown(7);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 7, stream: "s" });
+  delivery.welcomed("s", 9);
+  const first = delivery.rejoining();
+  assert.equal(first.since, 7);
+  // The lobby's replay shows 9 before #team's answer: 9 says nothing of #team's 8.
+  delivery.firstShown(9);
+  assert.equal(delivery.toAck(), undefined);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 7, stream: "s" });
+  // The link dropped; back again, #team is joined again with the same since.
+  delivery.welcomed("s", 9);
+  const second = delivery.rejoining();
+  assert.equal(second.since, 7);
+  assert.equal(delivery.rejoined(first.token), false, "an earlier connection's pong");
+  assert.equal(delivery.toAck(), undefined);
+  assert.equal(delivery.rejoined(second.token), true);
+  assert.equal(delivery.toAck(), 9);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 9, stream: "s" });
+});
+
+Deno.test("Delivery: until the last page of the hello's replay, since and acks stay at the hello's", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 5);
+  delivery.firstShown(6);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 6, stream: "s" });
+  delivery.welcomed("s", 60);
+  // The newest pages that fit come first; the last one says what the replay left out.
+  delivery.firstShown(50);
+  delivery.firstShown(51);
+  assert.equal(delivery.toAck(), undefined);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 6, stream: "s" });
+  delivery.welcomed("s", 60);
+  delivery.firstShown(52);
+  assert.equal(delivery.replayEnded(), true);
+  assert.equal(delivery.replayEnded(), false, "a later replay is a join's");
+  assert.equal(delivery.toAck(), 52);
 });

@@ -531,3 +531,38 @@ Deno.test("after a server restart the page is back in the room it showed", async
     await server.shutdown();
   }
 });
+
+Deno.test("after a server restart the page joins again the rooms it was in, and keeps the one it showed", async () => {
+  let server = startServer({ webPort: 0 });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const { browser, close } = await launchBrowser();
+  let bot: JsonClient | null = null;
+  try {
+    const page = await joinPage(browser, pageUrl(server), "小明");
+    await say(page, "/join #team");
+    await waitForText(page, "room-title", "#team");
+    await say(page, "/join #lobby");
+    await waitForText(page, "room-title", "#lobby");
+    await server.shutdown("Restarting");
+    await waitForText(page, "status", "reconnecting in");
+    server = startServer(ports);
+    await waitForLine(page, "Reconnected.");
+    // The restarted server forgot #team: the page joins it again, and the lobby after it.
+    bot = await JsonClient.join(server, "bot");
+    await bot.send({ type: "join", room: "team" });
+    await bot.waitFor((e) =>
+      (e.type === "users" && e.room === "team" && e.names.includes("小明")) ||
+      (e.type === "join" && e.room === "team" && e.name === "小明")
+    );
+    await bot.send({ type: "say", text: "welcome back", room: "team" });
+    await page.waitForFunction(
+      `[...document.querySelectorAll('.log[aria-label="Conversation in #team"] li')]
+        .some((li) => li.textContent.includes("bot: welcome back"))`,
+    );
+    assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#lobby");
+  } finally {
+    await close();
+    await bot?.close();
+    await server.shutdown();
+  }
+});

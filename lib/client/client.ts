@@ -19,9 +19,10 @@
  * With a server that follows end-to-end delivery (its welcome names a
  * `stream`), the client acknowledges the ids it has shown (batched, at
  * most once a second, and before quitting), asks after a drop for what
- * came after the last one (`since`), shows no id twice on a stream, and
- * sends lines with a client-chosen id (`cid`) that makes a resent line
- * post once (docs/PROTOCOL.md, "Delivery").
+ * came after the last one (`since`, held back while rooms joined again
+ * after a restart have not replayed theirs), shows no id twice on a
+ * stream, and sends lines with a client-chosen id (`cid`) that makes a
+ * resent line post once (docs/PROTOCOL.md, "Delivery").
  *
  * TLS mistakes are told apart, because each has its own fix: a certificate
  * that is not trusted (give `--ca`), one for another host name, a TLS client
@@ -441,6 +442,17 @@ export class ChatClient {
   #stream = "";
   #seen = 0;
   #acked = 0;
+  // The `since` of the last hello; and while its replay has pages to come
+  // (the last one says what the replay left out) or the rooms joined again
+  // after its welcome have not answered (their replays come with those
+  // answers), that since: the id up to which everything was shown, what
+  // `since` and acks may say.
+  #helloSince = 0;
+  #holdAt: number | null = null;
+  #replaying = false;
+  // The token of the ping sent after those joins: its pong ends the hold.
+  #rejoinToken = "";
+  #rejoins = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   // Ids shown on this stream, oldest first: a replay or a live frame shows none twice.
   #shownIds = new Set<number>();
@@ -618,6 +630,8 @@ export class ChatClient {
       if (!this.#link || this.#link.closed) await this.connect();
       const link = this.#link!;
       const resume = this.#resume && name === this.#name ? { resume: this.#resume } : {};
+      // After a first welcome: what was said since the last id shown, please.
+      if (this.#stream) this.#helloSince = this.#shownUpTo;
       link.send({
         type: "hello",
         version: PROTOCOL_VERSION,
@@ -625,8 +639,7 @@ export class ChatClient {
         client: this.#options.client,
         ...resume,
         ...(password !== undefined ? { password } : {}),
-        // After a first welcome: what was said since the last id shown, please.
-        ...(this.#stream ? { since: this.#seen, stream: this.#stream } : {}),
+        ...(this.#stream ? { since: this.#helloSince, stream: this.#stream } : {}),
         acks: true,
       });
       const answer = await this.#awaitAnswer(link);
@@ -716,15 +729,61 @@ export class ChatClient {
   }
 
   /**
-   * Enters `room` again after a server forgot it (a restart): with `since`
-   * when the stream went on, so that what was said meanwhile is replayed;
-   * false when offline.
+   * Enters `rooms` again, in order, after a server forgot them (a restart):
+   * with the last hello's `since` when the stream went on, so that what was
+   * said there meanwhile is replayed; false when offline. Until the server
+   * has answered them, `since` and acks say no more than that hello did: the
+   * other rooms' newer ids, shown meanwhile, are no sign that these rooms'
+   * replays were.
    */
-  rejoin(room: string): boolean {
+  rejoin(rooms: readonly string[]): boolean {
     if (!this.online) return false;
-    if (this.#continued) this.#link!.send({ type: "join", room, since: this.#seen });
-    else this.#link!.send({ type: "input", text: `/join #${room}` });
+    const link = this.#link!;
+    if (!this.#continued) {
+      for (const room of rooms) link.send({ type: "input", text: `/join #${room}` });
+      return true;
+    }
+    if (rooms.length === 0) return true;
+    for (const room of rooms) link.send({ type: "join", room, since: this.#helloSince });
+    // Frames are answered in order: its pong comes after the last join's replay (or refusal).
+    this.#rejoinToken = `rejoin-${++this.#rejoins}`;
+    link.send({ type: "ping", token: this.#rejoinToken });
+    this.#holdAt = this.#helloSince;
     return true;
+  }
+
+  /**
+   * The id up to which every `message` and `private` of our rooms was
+   * shown: the highest one shown, unless a replay is still to end (the
+   * hello's, or those of rooms joined again).
+   */
+  get #shownUpTo(): number {
+    return this.#holdAt ?? this.#seen;
+  }
+
+  /** Whether `event` is the pong that ends the hold of {@link rejoin} (not for the front end). */
+  #rejoined(event: ChatEvent): boolean {
+    if (event.type !== "pong" || event.token === undefined || !event.token.startsWith("rejoin-")) {
+      return false;
+    }
+    if (event.token === this.#rejoinToken) {
+      this.#rejoinToken = "";
+      this.#release();
+    }
+    return true;
+  }
+
+  /** Notes the end of the hello's replay (its last page): the hold ends, unless joins wait. */
+  #replayed(event: ChatEvent): void {
+    if (event.type !== "replay" || event.more || !this.#replaying) return;
+    this.#replaying = false;
+    if (this.#rejoinToken === "") this.#release();
+  }
+
+  // Nothing is still to come that the hold waited for: what was shown can be acknowledged.
+  #release(): void {
+    this.#holdAt = null;
+    this.#ackSoon();
   }
 
   /**
@@ -809,10 +868,11 @@ export class ChatClient {
         // The server's goodbye for a shutdown, when we wait for it to come back.
         let stopped: ByeEvent | null = null;
         if (event) {
-          if (this.#answers(event)) continue;
+          if (this.#answers(event) || this.#rejoined(event)) continue;
           const shown = this.#unseen(event);
           if (shown === null) continue;
           event = shown;
+          this.#replayed(event);
           this.#track(event);
           if (event.type === "ping") {
             link!.send({
@@ -935,8 +995,13 @@ export class ChatClient {
       this.#seen = welcome.last ?? 0;
       this.#shownIds.clear();
     }
+    // The hello's replay comes next (the newest that fit, in pages, the last saying what was
+    // left out): until its last page, `since` stays at the hello's. Earlier joins are over.
+    this.#replaying = this.#continued;
+    this.#holdAt = this.#continued ? this.#helloSince : null;
+    this.#rejoinToken = "";
     // The hello's `since` said as much as an ack would.
-    this.#acked = this.#seen;
+    this.#acked = this.#continued ? this.#helloSince : this.#seen;
     this.#name = welcome.name;
     this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
@@ -986,22 +1051,29 @@ export class ChatClient {
     }
     if (id > this.#seen) {
       this.#seen = id;
-      // Acknowledged at most once a second, however fast ids come.
-      this.#ackTimer ??= setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.#sendAck();
-      }, ACK_INTERVAL_MS);
+      this.#ackSoon();
     }
     return true;
   }
 
-  // Tells the server what was shown, if there is news for it.
+  // Acknowledges at most once a second, however fast ids come.
+  #ackSoon(): void {
+    this.#ackTimer ??= setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#sendAck();
+    }, ACK_INTERVAL_MS);
+  }
+
+  // Tells the server what was shown, if there is news for it: never past an
+  // id not shown, so that it counts no private message delivered too early,
+  // and keeps what a resume would need (its window) until then.
   #sendAck(): void {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    if (!this.online || !this.delivers || this.#seen <= this.#acked) return;
-    this.#link!.send({ type: "ack", id: this.#seen });
-    this.#acked = this.#seen;
+    const id = this.#shownUpTo;
+    if (!this.online || !this.delivers || id <= this.#acked) return;
+    this.#link!.send({ type: "ack", id });
+    this.#acked = id;
   }
 
   #track(event: ChatEvent): void {

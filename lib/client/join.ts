@@ -43,7 +43,13 @@
 import { ExitCode } from "../cli/exit_codes.ts";
 import type { JoinSettings } from "../cli/settings.ts";
 import { ChatClient, type ClientUpdate, ConnectError, isQuitLine } from "./client.ts";
-import { type ChatEvent, ErrorCode, type MessageEvent, type ReplayEvent } from "../core/events.ts";
+import {
+  type ChatEvent,
+  ErrorCode,
+  type MessageEvent,
+  type ReplayEvent,
+  type WelcomeEvent,
+} from "../core/events.ts";
 import { lowerFirst } from "../core/errors.ts";
 import { stripUnsafe } from "../core/sanitize.ts";
 import { fileReason } from "../cli/files.ts";
@@ -573,10 +579,7 @@ class InteractiveJoin {
           this.#names.follow(update.welcome, this.#client.name);
           this.#rejoined = true;
           // Rooms a restarted server forgot are joined again, the one on screen last.
-          for (const room of this.#views.welcome(update.welcome)) {
-            this.#refill.add(room);
-            this.#client.rejoin(room);
-          }
+          this.#client.rejoin(this.#refillAgain(update.welcome));
           this.#drawStatus();
           this.#screen.setPrompt(this.#onlinePrompt());
           this.#print([
@@ -616,6 +619,13 @@ class InteractiveJoin {
       }
     }
     return ExitCode.Ok;
+  }
+
+  /** The rooms to join again after `welcome` (see RoomViews.welcome), to refill once back. */
+  #refillAgain(welcome: WelcomeEvent): string[] {
+    const again = this.#views.welcome(welcome);
+    for (const room of again) this.#refill.add(room);
+    return again;
   }
 
   /**

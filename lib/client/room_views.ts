@@ -86,8 +86,9 @@ export class RoomViews {
   /**
    * A welcome (the first, or after a reconnect): the rooms it lists are
    * listed here. Returns the rooms to join again (lost by a restarted
-   * server), the room on screen last when it is not the server's current
-   * one, so that both agree once they are joined.
+   * server), and last the room on screen when it is not the server's current
+   * one or others are joined again (each join makes its room current), so
+   * that both agree once they are joined, on the room the person was on.
    */
   welcome(welcome: WelcomeEvent): string[] {
     const rooms = welcome.rooms ?? [welcome.room];
@@ -100,7 +101,9 @@ export class RoomViews {
     }
     const shown = this.list.shown;
     const again = lost.filter((room) => room !== shown);
-    if (shown !== welcome.room && !this.list.get(shown)?.left) again.push(shown);
+    if ((shown !== welcome.room || again.length > 0) && !this.list.get(shown)?.left) {
+      again.push(shown);
+    }
     this.#awaiting = [...again];
     return again;
   }

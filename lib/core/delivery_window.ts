@@ -1,8 +1,9 @@
 /**
  * A connection's delivery window: the `message` and `private` events handed
- * to a member that acknowledges what it is shown (`hello` with `acks`), kept
- * from its last `ack` on, so that a `resume` after a lost connection can
- * replay exactly what the lost one was handed and perhaps never showed.
+ * to a member that acknowledges what it is shown (`hello` with `acks`), live
+ * or in the replay of a room joined with `since`, kept from its last `ack`
+ * on, so that a `resume` after a lost connection can replay exactly what the
+ * lost one was handed and perhaps never showed.
  *
  * The events are the objects the rooms hand to everyone: the window costs a
  * slot each, not a copy. It holds at most WINDOW_LIMIT; past it the oldest
@@ -131,8 +132,9 @@ export class DeliveryWindow {
 
 /**
  * The sink of a member that acknowledges: records each `message` and
- * `private` in its window, then passes every event on. `window` changes
- * when a resume hands over the window of the connection it replaces.
+ * `private` in its window (and those of a `replay` above its floor), then
+ * passes every event on. `window` changes when a resume hands over the
+ * window of the connection it replaces.
  */
 export class WindowedSink implements Sink {
   /** Where the events handed are recorded. */
@@ -151,12 +153,18 @@ export class WindowedSink implements Sink {
     this.#owner = owner;
   }
 
-  /** Records a message or private message, then delivers the event. */
+  /** Records a message or private message (or a replay's, above the floor), then delivers the event. */
   send(event: ChatEvent): void {
     if (event.type === "message" || event.type === "private") {
       this.window.record(event);
       if (event.type === "private" && this.#owner !== null && nameKey(event.to) === this.#owner) {
         this.window.unmarked = Math.max(this.window.unmarked, event.id);
+      }
+    } else if (event.type === "replay") {
+      // A room joined with `since` replays messages said after the window began: a resume
+      // before they are acknowledged needs them as much as those handed live.
+      for (const message of event.messages) {
+        if (message.id > this.window.floor) this.window.record(message);
       }
     }
     this.#inner.send(event);

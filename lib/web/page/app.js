@@ -410,6 +410,10 @@ function handle(frame) {
       return replay(frame);
     case "sent":
       return sent(frame);
+    case "pong":
+      // The rooms joined again have answered: what was shown since can be acknowledged.
+      if (delivery.rejoined(frame.token)) acknowledgeSoon();
+      return;
     case "join":
       return joined(frame);
     case "leave":
@@ -471,20 +475,25 @@ function welcome(frame) {
   }
   for (const name of rooms) roomNamed(name).left = "";
   const shown = state.current;
-  if (reconnected && shown && shown !== room && !shown.left) {
-    // A restarted server forgot rooms: join them again, the one on screen last.
-    const lost = [...state.rooms.values()].filter((r) =>
-      r !== room && !r.left && !rooms.includes(r.name) && r !== shown
-    );
+  // A restarted server forgot rooms: join them again, and last the one on screen (each
+  // join makes its room current), so that the screen and the server agree on it.
+  const lost = reconnected
+    ? [...state.rooms.values()].filter((r) =>
+      r !== room && r !== shown && !r.left && !rooms.includes(r.name)
+    )
+    : [];
+  const stay = reconnected && shown && !shown.left && (shown !== room || lost.length > 0);
+  const again = stay ? [...lost, shown] : lost;
+  if (again.length > 0) {
     // What was said there since: the ids still mean something on the same stream.
-    const since = sameStream ? { since: delivery.seen } : {};
-    for (const r of lost) send({ type: "join", room: r.name, ...since });
-    state.awaiting = [shown.name];
-    send({ type: "join", room: shown.name, ...since });
-  } else {
-    state.awaiting = [];
-    showRoom(room);
+    const hold = sameStream ? delivery.rejoining() : undefined;
+    const since = hold ? { since: hold.since } : {};
+    for (const r of again) send({ type: "join", room: r.name, ...since });
+    // Its pong comes after their answers: until then, acks stay at that since.
+    if (hold) send({ type: "ping", token: hold.token });
   }
+  state.awaiting = again.map((r) => r.name);
+  if (!stay) showRoom(room);
   view.login.hidden = true;
   view.left.hidden = true;
   view.chat.hidden = false;
@@ -722,10 +731,7 @@ function replay(frame) {
   if (frame.privateGap === true) {
     systemLine("— some private messages from while you were away may be missing —", "separator");
   }
-  if (delivery.replaying) {
-    delivery.replaying = false;
-    sendPending();
-  }
+  if (delivery.replayEnded()) sendPending();
   acknowledgeSoon();
 }
 

@@ -6,6 +6,12 @@
  * - After the first `welcome`, every `hello` says `since` (the highest id
  *   shown) and `stream`, so the server replays what came meanwhile; ids are
  *   kept to show each message once, whatever way it comes again.
+ * - Until the last page of that replay (the newest that fit, its last page
+ *   saying what it left out), `since` and acks stay at the hello's. Rooms a
+ *   restarted server forgot are joined again with that `since`, and until
+ *   the server has answered those joins (the pong of a ping sent after
+ *   them), `since` and acks stay there too: the newer ids of the other
+ *   rooms, shown meanwhile, say nothing of these rooms' replays.
  * - A line that posts a message gets a `cid` and stays pending until its
  *   `sent` (or an `error` with that cid): after a reconnect, pending lines go
  *   again once, in order, with the same cid, and the server posts each once.
@@ -88,18 +94,37 @@ export class Delivery {
   pending = [];
   /** @type {Set<number>} Ids shown, on this stream. */
   #shown = new Set();
+  /** The `since` of the last `hello`. */
+  #helloSince = 0;
+  /**
+   * @type {number | undefined} `#helloSince` while the hello's replay or the
+   * answers to the rooms joined again are still to come.
+   */
+  #holdAt = undefined;
+  /** The token of the ping sent after those joins, and how many such pings were made. */
+  #rejoinToken = "";
+  #rejoins = 0;
   /** What makes this page's cids its own: chosen once per page load. */
   #prefix = `w${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
   #count = 0;
   /** Whether the last `hello` asked for a replay. */
   #asked = false;
 
-  /** The delivery fields of a `hello`: a replay of what came after `seen`, once there is a stream. */
+  /**
+   * The id up to which every message of the page's rooms was shown: `seen`,
+   * unless a replay is still to end (the hello's, or those of rooms joined
+   * again).
+   */
+  get since() {
+    return this.#holdAt ?? this.seen;
+  }
+
+  /** The delivery fields of a `hello`: a replay of what came after `since`, once there is a stream. */
   hello() {
     this.#asked = this.stream !== undefined;
-    return this.stream === undefined
-      ? { acks: true }
-      : { acks: true, since: this.seen, stream: this.stream };
+    if (this.stream === undefined) return { acks: true };
+    this.#helloSince = this.since;
+    return { acks: true, since: this.#helloSince, stream: this.stream };
   }
 
   /**
@@ -112,13 +137,22 @@ export class Delivery {
    */
   welcomed(stream, last) {
     this.acked = 0;
+    this.#holdAt = undefined;
+    this.#rejoinToken = "";
     for (const entry of this.pending) entry.sentHere = false;
     if (typeof stream !== "string") {
       this.replaying = false;
       return false;
     }
     this.replaying = this.#asked;
-    if (stream === this.stream) return true;
+    if (stream === this.stream) {
+      if (this.#asked) {
+        // The hello's `since` said as much as an ack would; its replay comes next.
+        this.acked = this.#helloSince;
+        this.#holdAt = this.#helloSince;
+      }
+      return true;
+    }
     if (this.stream !== undefined) this.#shown.clear();
     this.stream = stream;
     this.seen = typeof last === "number" && Number.isSafeInteger(last) ? last : 0;
@@ -146,6 +180,40 @@ export class Delivery {
   }
 
   /**
+   * Rooms a restarted server forgot are joined again: returns the `since`
+   * their joins carry (the last hello's) and the token of the ping to send
+   * after them; `since` and acks go no further until its pong.
+   */
+  rejoining() {
+    this.#holdAt = this.#helloSince;
+    this.#rejoinToken = `rejoin-${++this.#rejoins}`;
+    return { since: this.#helloSince, token: this.#rejoinToken };
+  }
+
+  /**
+   * Whether a pong with `token` ends the wait of `rejoining` (its joins were
+   * answered); the pongs of earlier connections' rejoins end nothing.
+   * @param {unknown} token
+   */
+  rejoined(token) {
+    if (token === "" || token !== this.#rejoinToken) return false;
+    this.#holdAt = undefined;
+    this.#rejoinToken = "";
+    return true;
+  }
+
+  /**
+   * A replay's last page came: whether it ended the hello's replay (the
+   * first after a welcome), which ends the wait for it.
+   */
+  replayEnded() {
+    if (!this.replaying) return false;
+    this.replaying = false;
+    if (this.#rejoinToken === "") this.#holdAt = undefined;
+    return true;
+  }
+
+  /**
    * Whether the message `id` was shown.
    * @param {number} id
    */
@@ -153,11 +221,16 @@ export class Delivery {
     return this.#shown.has(id);
   }
 
-  /** What to acknowledge now, if anything: the highest id shown, once. */
+  /**
+   * What to acknowledge now, if anything: `since`, once. Never an id past a
+   * message not shown: the server would count private messages up to it
+   * delivered, and drop what a resume needs.
+   */
   toAck() {
-    if (this.seen <= this.acked) return undefined;
-    this.acked = this.seen;
-    return this.seen;
+    const id = this.since;
+    if (id <= this.acked) return undefined;
+    this.acked = id;
+    return id;
   }
 
   /**
@@ -227,5 +300,8 @@ export class Delivery {
     this.pending = [];
     this.#shown.clear();
     this.#asked = false;
+    this.#helloSince = 0;
+    this.#holdAt = undefined;
+    this.#rejoinToken = "";
   }
 }
