@@ -21,7 +21,8 @@ import { ignores } from "./ignoring.ts";
 import { NOT_SAVED, type Receipt } from "./posting.ts";
 import { toPrivateEvent } from "./offline_mail.ts";
 import { MAX_REPLAY, type ReplayGaps, sendReplay } from "./replay.ts";
-import { MAX_REPLAY_BYTES } from "./limits.ts";
+import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
+import { nameKey } from "./names.ts";
 import { toMessageEvent } from "./room_history.ts";
 import type { Member, Room } from "./room.ts";
 import type { Mailbox, ReplayLog } from "./store.ts";
@@ -52,8 +53,8 @@ const ACK_RATE = 5;
 const UNSHOWN_TTL_MS = 60 * 60_000;
 const UNSHOWN_NAMES = 10_000;
 
-/** What delivery needs of the store: messages after an id, and marking mail delivered. */
-export type DeliveryStore = ReplayLog & Pick<Mailbox, "markDelivered">;
+/** What delivery needs of the store: messages after an id, mail not yet delivered, marking it so. */
+export type DeliveryStore = ReplayLog & Pick<Mailbox, "undelivered" | "markDelivered">;
 
 /** Settings of {@link Delivery}. */
 export interface DeliveryOptions {
@@ -131,17 +132,21 @@ export class Delivery {
     if (old && member.sink instanceof WindowedSink) member.sink.window = old;
     const since = this.#since(member, request);
     if (since === undefined) return;
+    const held = this.#held(member, since);
+    let replayed: Delivered[];
     if (old?.covers(since)) {
-      this.#replay(member, this.#shown(member, old.after(since)), {
+      replayed = this.#replay(member, this.#shown(member, [...held, ...old.after(since)]), {
         rooms: [],
         privates: false,
       });
     } else {
       // Private messages the lost connection was handed past its window are not in any history.
-      this.#fromHistory(member, since, true);
+      replayed = this.#fromHistory(member, since, true, held);
     }
-    // What the client says it was shown needs no acknowledging again.
-    this.#acked(member, since);
+    // What the client says it was shown needs no acknowledging again; the held mail does.
+    if (held.length === 0) this.#acked(member, since);
+    else this.windowOf(member)?.ack(since);
+    this.#handed(member, replayed);
   }
 
   /**
@@ -151,18 +156,61 @@ export class Delivery {
   joined(member: Member, request: DeliveryRequest): boolean {
     const since = this.#since(member, request);
     if (since === undefined) return false;
-    // The client says it was shown the private messages up to `since`: they count as delivered.
-    if (member.account) this.#markDelivered(member, since);
-    const replayed = this.#fromHistory(member, since, this.#leftUnshown(member, since));
-    const privates = replayed.filter((m) => m.type === "private" && m.from !== member.name);
-    const newest = privates.at(-1)?.id;
-    if (member.account && newest !== undefined) {
-      // Shown now, or (for a client that acknowledges) once acknowledged.
-      const window = this.windowOf(member);
-      if (window && this.awaitsAck(member)) window.unmarked = Math.max(window.unmarked, newest);
-      else this.#markDelivered(member, newest);
-    }
+    const held = this.#held(member, since);
+    this.#handed(
+      member,
+      this.#fromHistory(member, since, this.#leftUnshown(member, since), held),
+    );
     return true;
+  }
+
+  /**
+   * Private messages to `member` (an account) that were handed to a
+   * connection that acknowledges but never acknowledged, with an id up to
+   * `since` (at most one past MAX_REPLAY): a `since` does not cover them. A
+   * client's `since` starts at the `last` of its first `welcome`, above the
+   * mail that login was handed in `missed`: that says nothing of whether the
+   * mail was shown.
+   */
+  #held(member: Member, since: number): Delivered[] {
+    const store = this.#store;
+    if (!store || !member.account) return [];
+    const held: Delivered[] = [];
+    try {
+      for (let after = 0; held.length <= MAX_REPLAY;) {
+        const page = store.undelivered(member.name, MAX_HISTORY, after);
+        for (const message of page) if (message.id <= since) held.push(toPrivateEvent(message));
+        if (page.length < MAX_HISTORY || page[page.length - 1].id >= since) break;
+        after = page[page.length - 1].id;
+      }
+    } catch (error) {
+      this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+    }
+    return held;
+  }
+
+  /**
+   * The private messages to `member` in `replayed` count as delivered: now,
+   * or for a client that acknowledges, once acknowledged.
+   */
+  #handed(member: Member, replayed: Delivered[]): void {
+    if (!member.account) return;
+    let newest = 0;
+    for (const message of replayed) {
+      if (message.type === "private" && nameKey(message.to) === member.key) newest = message.id;
+    }
+    if (newest === 0) return;
+    if (this.awaitsAck(member)) this.awaitAck(member, newest);
+    else this.#markDelivered(member, newest);
+  }
+
+  /**
+   * `member`'s connection, which acknowledges, was handed private messages
+   * to it up to `id`: they count as delivered once an `ack` covers them.
+   */
+  awaitAck(member: Member, id: number): void {
+    const window = this.windowOf(member);
+    if (window && id > window.unmarked) window.unmarked = id;
   }
 
   /**
@@ -303,12 +351,18 @@ export class Delivery {
   /**
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
-   * account holder's private messages. What it cannot reach is a gap;
-   * `privatesLost` says whether, without a store to read them from, private
-   * messages may be missing. Returns the messages sent.
+   * account holder's private messages (after `since`, and those `held`
+   * before it). What it cannot reach is a gap; `privatesLost` says whether,
+   * without a store to read them from, private messages may be missing.
+   * Returns the messages sent.
    */
-  #fromHistory(member: Member, since: number, privatesLost: boolean): Delivered[] {
-    const messages: Delivered[] = [];
+  #fromHistory(
+    member: Member,
+    since: number,
+    privatesLost: boolean,
+    held: Delivered[],
+  ): Delivered[] {
+    const messages: Delivered[] = [...held];
     const gaps: string[] = [];
     for (const name of roomNames(member)) {
       const room = [...member.rooms].find((r) => r.name === name);

@@ -347,7 +347,13 @@ export class Hub {
     }
     if (!this.#delivery.joined(member, origin)) {
       this.#roomHistory.showJoiner(member, room);
-      if (member.account) this.#mail.deliverMissed(member);
+      if (member.account) {
+        // To a client that acknowledges, kept mail counts as delivered once acknowledged:
+        // its connection may die before it showed them.
+        const acks = this.#delivery.awaitsAck(member);
+        const newest = this.#mail.deliverMissed(member, !acks);
+        if (acks) this.#delivery.awaitAck(member, newest);
+      }
     } else if (member.account) {
       // The replay held the kept messages; who could not leave one is still told.
       this.#mail.tellRefused(member);

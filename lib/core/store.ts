@@ -132,8 +132,12 @@ export interface MessageLog {
 export interface Mailbox {
   /** Keeps a private message; returns its id (the one given, or the next of the sequence). */
   appendPrivate(message: NewPrivate): number;
-  /** Private messages to `name` not yet delivered, oldest first, at most `limit`. */
-  undelivered(name: string, limit: number): StoredPrivate[];
+  /**
+   * Private messages to `name` not yet delivered, oldest first, at most
+   * `limit`; with `after`, those with a larger id (pages that are not marked
+   * delivered as they go, for a client that acknowledges).
+   */
+  undelivered(name: string, limit: number, after?: number): StoredPrivate[];
   /** What waits for `name`, and how much of it is from `sender`. */
   waiting(name: string, sender: string): Waiting;
   /** Marks `name`'s waiting messages up to the id `upTo` delivered; returns how many. */

@@ -673,16 +673,17 @@ export class Store implements ChatStore, Partial<GroupCommit> {
 
   /**
    * Private messages to `name` (by `nameKey`) not yet delivered, oldest
-   * first, at most `limit` (and {@link MAX_PAGE}); nobody else's.
+   * first, at most `limit` (and {@link MAX_PAGE}), with an id above `after`;
+   * nobody else's.
    */
-  undelivered(name: string, limit: number = MAX_PAGE): StoredPrivate[] {
+  undelivered(name: string, limit: number = MAX_PAGE, after = 0): StoredPrivate[] {
     const count = pageSize(limit);
     if (count === 0) return [];
     const rows = this.#read(() =>
       this.#statement(
         `SELECT id, time, sender, recipient, text, delivered FROM privates
-         WHERE recipient_key = ? AND delivered = 0 ORDER BY id LIMIT ?`,
-      ).all(nameKey(name), count)
+         WHERE recipient_key = ? AND delivered = 0 AND id > ? ORDER BY id LIMIT ?`,
+      ).all(nameKey(name), after, count)
     );
     return rows.map((row) => ({
       id: Number(row.id),
