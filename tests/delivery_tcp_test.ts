@@ -220,3 +220,43 @@ Deno.test("a since above the newest id (a store restored from a backup) is from 
     await server.shutdown();
   }
 });
+
+Deno.test("a long replay from the store comes in id order, then what was said meanwhile, each once; a ping with the hello is answered after it", async () => {
+  const data = await tempStore();
+  const count = 2500;
+  for (let i = 0; i < count; i++) {
+    data.store.appendMessage({ time: Date.now(), room: "lobby", from: "Bob", text: `m${i}` });
+  }
+  const server = startServer({ store: data.store, flood: null });
+  const bob = await JsonClient.join(server, "Bob");
+  const ann = await JsonClient.connect(server);
+  try {
+    await ann.raw.write(
+      JSON.stringify({
+        type: "hello",
+        version: 1,
+        name: "Ann",
+        since: 0,
+        stream: data.store.stream,
+      }) +
+        "\n" + JSON.stringify({ type: "ping", token: "with the hello" }) + "\n",
+    );
+    // Said while her replay goes out (or just before it: then in it).
+    for (const text of ["live 1", "live 2", "live 3"]) await bob.send({ type: "say", text });
+    await ann.next("pong");
+    await ann.next("message", (m) => m.text === "live 3");
+    const events = ann.events();
+    const texts = events.flatMap((e) =>
+      e.type === "replay" ? e.messages.map((m) => m.text) : e.type === "message" ? [e.text] : []
+    );
+    const expected = Array.from({ length: count }, (_, i) => `m${i}`);
+    assert.deepEqual(texts, [...expected, "live 1", "live 2", "live 3"], "in order, each once");
+    const pages = events.flatMap((e, i) => e.type === "replay" ? [i] : []);
+    assert.ok(pages.length >= 3, `${pages.length} pages`);
+    const pong = events.findIndex((e) => e.type === "pong");
+    assert.ok(pong > pages.at(-1)!, "frames are answered in order: the replay first");
+  } finally {
+    await cleanUp(server, bob, ann);
+    await data.dispose();
+  }
+});

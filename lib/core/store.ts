@@ -252,10 +252,16 @@ export interface DeliveryLog {
 
 /** What a replay reads: messages after an id (see `delivery.ts`). */
 export interface ReplayLog {
-  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
-  messagesAfter(room: string, since: number, limit: number): StoredMessage[];
-  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
-  privatesAfter(name: string, since: number, limit: number): StoredPrivate[];
+  /**
+   * The newest `limit` messages of `room` with an id above `since` (and
+   * below `before`, to read back a page at a time), oldest first.
+   */
+  messagesAfter(room: string, since: number, limit: number, before?: number): StoredMessage[];
+  /**
+   * The newest `limit` private messages to or from `name` with an id above
+   * `since` (and below `before`), oldest first.
+   */
+  privatesAfter(name: string, since: number, limit: number, before?: number): StoredPrivate[];
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
   prunedSince(room: string | null, since: number): boolean;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { Gatekeeper, type GatekeeperOptions } from "../auth/gatekeeper.ts";
 import type { ThrottleLimits } from "../auth/passwords.ts";
 import { LocalBus } from "../core/bus.ts";
@@ -140,8 +141,11 @@ export class ChatServer {
       history: options.history,
       maxRooms: options.maxRooms,
       maxRoomsPerUser: options.maxRoomsPerUser,
-      // A replay is queued at once: half the queue, the rest left for what comes meanwhile.
+      // A client that reads slowly may have all of a replay queued: half the queue, the rest
+      // left for what comes meanwhile.
       replayBytes: Math.floor((options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT) / 2),
+      // A page per turn: the other connections are served between a long replay's pages.
+      nextTurn: (step) => setImmediate(step),
       store: options.store,
       auth,
       bus: new LocalBus(),

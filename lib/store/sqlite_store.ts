@@ -533,14 +533,14 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     return rows.reverse().map(messageFromRow);
   }
 
-  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
-  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
-    return this.#replay.messagesAfter(room, since, limit);
+  /** The newest `limit` messages of `room` with an id above `since` and below `before`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number, before?: number): StoredMessage[] {
+    return this.#replay.messagesAfter(room, since, limit, before);
   }
 
-  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
-  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
-    return this.#replay.privatesAfter(name, since, limit);
+  /** The newest `limit` private messages to or from `name` with an id in (`since`, `before`), oldest first. */
+  privatesAfter(name: string, since: number, limit: number, before?: number): StoredPrivate[] {
+    return this.#replay.privatesAfter(name, since, limit, before);
   }
 
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
