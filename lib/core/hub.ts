@@ -131,8 +131,8 @@ export interface HubOptions {
   /** Most bytes of JSON one replay queues: under the connections' queue limit. @default MAX_REPLAY_BYTES */
   replayBytes?: number;
   /**
-   * Runs a step of a long replay in a later turn of the event loop (a
-   * macrotask: `setImmediate`), so that the other connections are served
+   * Runs a step of a long replay in a later turn of the event loop, after
+   * the sockets' I/O (a timer), so that the other connections are served
    * between its pages. @default at once: a replay is sent in one go
    */
   nextTurn?: (step: () => void) => void;
