@@ -89,7 +89,7 @@ class Client {
 }
 
 /** A data directory whose lobby holds MESSAGES messages; returns its stream. */
-async function fill(dir: string): Promise<string> {
+function fill(dir: string): string {
   const store = Store.open(dir);
   const hub = new Hub({ flood: null, churn: null, store });
   const bob = hub.register("Bob", { send() {} });
@@ -125,7 +125,7 @@ function summary(values: number[]): string {
 const dir = await Deno.makeTempDir({ prefix: "chat-replay-stall-" });
 let server: ServerProcess | null = null;
 try {
-  const stream = await fill(dir);
+  const stream = fill(dir);
   server = await ServerProcess.start({
     main,
     maxUsers: 10,
