@@ -78,7 +78,11 @@ export interface ReplayRun {
   upTo: number;
   /** Gaps known before reading (rooms forgotten, another stream). */
   gaps: ReplayGaps;
-  /** Most bytes of the messages' JSON in all. @default MAX_REPLAY_BYTES */
+  /**
+   * Most bytes of the messages' JSON in all: a client that reads slowly has
+   * them all queued, and a queue past `--queue-limit` is dropped (and so the
+   * next replay). @default MAX_REPLAY_BYTES
+   */
   maxBytes?: number;
   /** Whether the member wants `message` shown (not from a name it ignores). @default all */
   shown?: (message: Delivered) => boolean;
