@@ -1,15 +1,19 @@
 /**
  * How long the server takes to replay what a client missed (docs/PROTOCOL.md,
  * "Delivery"), measured in the server's core: from the `hello` with `since`
- * to the last `replay` page encoded as JSON lines, as a connection would.
- * And what a delivery window costs the fan-out: a room's message handed to
- * members that acknowledge (`acks`) against members that do not.
+ * to the last `replay` page encoded as JSON lines, as a connection would,
+ * the replay's steps each in a turn of its own (a timer, as the server
+ * runs them); and its longest turn, which is how long every other
+ * connection waits. And what a delivery window costs the fan-out: a room's
+ * message handed to members that acknowledge (`acks`) against members that
+ * do not.
  *
  * ```sh
  * deno run -A bench/replay.ts [RUNS]
  * ```
  *
- * Prints one line per case: the median of RUNS (default 5) and the slowest.
+ * Prints one line per case: the median of RUNS (default 5) and the slowest,
+ * of the whole replay and of its longest turn.
  *
  * @module
  */
@@ -17,6 +21,7 @@
 import { DeliveryWindow, WINDOW_LIMIT, WindowedSink } from "../lib/core/delivery_window.ts";
 import type { ChatEvent, MessageEvent, Sink } from "../lib/core/events.ts";
 import { Hub, type HubStore } from "../lib/core/hub.ts";
+import { ReplayGate } from "../lib/core/replay_gate.ts";
 import { Member, Room } from "../lib/core/room.ts";
 import { encodeEvent } from "../lib/protocol/json.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
@@ -32,12 +37,31 @@ class Wire implements Sink {
   stream = "";
   /** Messages replayed to it. */
   replayed = 0;
+  /** Resolves once the replay's last page is sent. */
+  readonly ended: Promise<void>;
+  #end = () => {};
+  constructor() {
+    this.ended = new Promise((resolve) => this.#end = resolve);
+  }
   send(event: ChatEvent): void {
     if (event.type === "welcome") this.stream = event.stream ?? "";
     if (event.type === "replay") this.replayed += event.messages.length;
+    if (event.type === "replay" && !event.more) this.#end();
     this.bytes += encodeEvent(event).length;
     this.frames++;
   }
+}
+
+/** How long each step of a replay that ran in a turn of its own took, in ms. */
+let turns: number[] = [];
+
+/** Runs each step of a replay in a turn of its own, as the server does, timing it. */
+function nextTurn(step: () => void): void {
+  setTimeout(() => {
+    const start = performance.now();
+    step();
+    turns.push(performance.now() - start);
+  }, 0);
 }
 
 /** Median and slowest of `times`, in ms. */
@@ -59,6 +83,7 @@ function resume(store: HubStore | undefined, missed: number, acks: boolean, acco
     store,
     auth: account ? "names" : "off",
     replayBytes: Infinity,
+    nextTurn,
   });
   const bob = hub.register("Bob", new Wire());
   const first = new Wire();
@@ -73,50 +98,58 @@ function resume(store: HubStore | undefined, missed: number, acks: boolean, acco
   return { hub, ann, stream: first.stream };
 }
 
-async function withStore<T>(body: (store: Store) => T): Promise<T> {
+async function withStore<T>(body: (store: Store) => T | Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "chat-replay-bench-" });
   const store = Store.open(dir);
   try {
-    return body(store);
+    return await body(store);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-/** Messages replayed in the last run, for the line printed. */
+/** Messages replayed in the last run, and its longest turn (ms), for the line printed. */
 let replayed = 0;
+let longest: number[] = [];
 
-/** Times the resume of Ann with `since` 0 after `missed` messages. */
-function timeResume(store: HubStore | undefined, missed: number, acks: boolean): number {
-  const { hub, ann, stream } = resume(store, missed, acks, false);
+/** Times `register` (a `hello` with `since`) until the last replay page; notes its longest turn. */
+async function timeReplay(register: (wire: Wire) => void): Promise<number> {
   const wire = new Wire();
+  turns = [];
   const start = performance.now();
-  hub.register("Ann", wire, { resume: ann.resume, since: 0, stream, acks });
+  register(wire);
+  const first = performance.now() - start;
+  await wire.ended;
   const ms = performance.now() - start;
   replayed = wire.replayed;
+  longest.push(Math.max(first, ...turns));
   return ms;
 }
 
+/** Times the resume of Ann with `since` 0 after `missed` messages. */
+function timeResume(store: HubStore | undefined, missed: number, acks: boolean): Promise<number> {
+  const { hub, ann, stream } = resume(store, missed, acks, false);
+  return timeReplay((wire) =>
+    hub.register("Ann", wire, { resume: ann.resume, since: 0, stream, acks })
+  );
+}
+
 /** Times an account login of Ann with `since` 0 after `missed` messages, from the store. */
-function timeLogin(store: Store, missed: number): number {
+function timeLogin(store: Store, missed: number): Promise<number> {
   if (!store.getUser("Ann")) store.addUser("Ann", "hash", Date.now());
   const { hub, ann, stream } = resume(store, missed, false, true);
   hub.leave(ann, "gone");
-  const wire = new Wire();
-  const start = performance.now();
-  hub.register("Ann", wire, { account: true, since: 0, stream });
-  const ms = performance.now() - start;
-  replayed = wire.replayed;
-  return ms;
+  return timeReplay((wire) => hub.register("Ann", wire, { account: true, since: 0, stream }));
 }
 
 /** Hands `count` messages to `members` members of a room, with or without windows; ms per message. */
 function fanOut(members: number, count: number, acks: boolean): number {
   const room = new Room("lobby");
   for (let i = 0; i < members; i++) {
-    const wire = new Wire();
-    const sink = acks ? new WindowedSink(wire, new DeliveryWindow(0)) : wire;
+    // As the hub makes them (Delivery.sinkFor): behind a replay's gate, in a window with acks.
+    const gate = new ReplayGate(new Wire());
+    const sink = acks ? new WindowedSink(gate, new DeliveryWindow(0)) : gate;
     room.add(new Member(`m${i}`, sink, { peer: "", address: "", resume: "" }));
   }
   const start = performance.now();
@@ -151,8 +184,11 @@ const cases: [string, () => number | Promise<number>][] = [
 ];
 for (const [label, run] of cases) {
   const times: number[] = [];
+  longest = [];
   for (let i = 0; i < runs; i++) times.push(await run());
-  console.log(`${label}, ${replayed} messages replayed: ${summary(times)}`);
+  console.log(
+    `${label}, ${replayed} messages replayed: ${summary(times)}; longest turn ${summary(longest)}`,
+  );
 }
 for (const acks of [false, true]) {
   const times: number[] = [];

@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ChatEvent } from "../lib/core/events.ts";
+import type { ChatEvent, WelcomeEvent } from "../lib/core/events.ts";
 import { chatCommand, runChat } from "./_chat_command.ts";
 import { JsonClient, withDir } from "./_helpers.ts";
 import { FaultProxy, type ProxiedConnection } from "./_proxy.ts";
@@ -173,6 +173,79 @@ Deno.test("a private message to an account holder whose connection died silently
           "a resume: the room saw her neither go nor come back",
         );
       });
+    });
+  });
+});
+
+/**
+ * Alice's first login through the proxy, with a client that acknowledges: it
+ * reads the `welcome` line, and dies (cut) before it reads anything after it.
+ */
+async function firstWelcomeThenDie(rig: Rig): Promise<WelcomeEvent> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: rig.proxy.port });
+  try {
+    const hello = { type: "hello", version: 1, name: "Alice", password: PASSWORD, acks: true };
+    await conn.write(new TextEncoder().encode(JSON.stringify(hello) + "\n"));
+    const bytes: number[] = [];
+    const buffer = new Uint8Array(64 * 1024);
+    while (!bytes.includes(10)) {
+      const n = await conn.read(buffer);
+      assert.ok(n !== null, "the server answers the hello");
+      bytes.push(...buffer.subarray(0, n));
+    }
+    const welcome = JSON.parse(
+      new TextDecoder().decode(new Uint8Array(bytes.slice(0, bytes.indexOf(10)))),
+    );
+    assert.equal(welcome.type, "welcome");
+    const link = await rig.proxy.connection(0);
+    link.freeze();
+    link.cut();
+    return welcome;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("kept mail handed to a first login that died before showing it comes in the replay of the next login with since", async () => {
+  await withDir(async (dir) => {
+    await addAlice(dir);
+    await withRig(["--data", dir, "--auth", "names"], async (rig) => {
+      const secret = "the spare key is with Carol, 小明";
+      await rig.bob.send({ type: "msg", to: "Alice", text: secret });
+      await rig.bob.next("private", (e) => e.text === secret && e.offline === true);
+      // On main, the mail counted as delivered once written to this connection.
+      const first = await firstWelcomeThenDie(rig);
+      await rig.bob.next("leave", (e) => e.name === "Alice");
+      const login = { type: "hello", version: 1, name: "Alice", password: PASSWORD, acks: true };
+      const again = await JsonClient.connect(rig.port);
+      try {
+        // A client's `since` starts at the `last` of its first welcome: above the mail's id.
+        await again.send({ ...login, since: first.last, stream: first.stream });
+        const welcome = await again.next("welcome");
+        const replay = await again.next("replay");
+        assert.deepEqual(replay.messages.map((m) => m.text), [secret]);
+        assert.equal(replay.more, undefined);
+        assert.equal(replay.privateGap, undefined);
+        // Shown now: acknowledged, and not shown at the next login again.
+        await again.send({ type: "ack", id: welcome.last });
+        await again.send({ type: "quit" });
+        await rig.bob.next("leave", (e) => e.name === "Alice");
+      } finally {
+        await again.close();
+      }
+      const third = await JsonClient.connect(rig.port);
+      try {
+        await third.send(login);
+        await third.next("welcome");
+        await third.send({ type: "ping", token: "after the login" });
+        await third.next("pong");
+        const shown = third.events().flatMap((e) =>
+          e.type === "missed" || e.type === "replay" ? e.messages : e.type === "private" ? [e] : []
+        );
+        assert.deepEqual(shown, [], "delivered once");
+      } finally {
+        await third.close();
+      }
     });
   });
 });

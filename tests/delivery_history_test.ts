@@ -188,30 +188,96 @@ Deno.test("retention that pruned past since makes the room a gap", async () => {
   });
 });
 
-Deno.test("an account login with since: mail up to since delivered, the rest replayed, no missed", async () => {
+Deno.test("an account login with since replays the kept mail no ack covered, up to since too, and sends no missed", async () => {
   await withStore((store) => {
     store.addUser("Ann", "hash", T0);
     const { hub, join } = setUp({ store, auth: "names" });
     const bob = join("Bob");
     const stream = streamOf(bob.inbox);
-    hub.whisper(bob.member, "Ann", "seen on another device");
+    hub.whisper(bob.member, "Ann", "kept before since");
     hub.whisper(bob.member, "Ann", "not seen yet");
     hub.whisper(bob.member, "Ann", "and this");
     const ann = join("Ann", { account: true, since: 1, stream });
     assert.deepEqual(ann.inbox.events.map((e) => e.type), ["welcome", "replay"]);
-    assert.deepEqual(replayed(ann.inbox), ["not seen yet", "and this"]);
-    assert.deepEqual(store.undelivered("Ann", 10), [], "all counted delivered");
+    assert.deepEqual(replayed(ann.inbox), ["kept before since", "not seen yet", "and this"]);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "all counted delivered once sent");
   });
 });
 
-Deno.test("an account login with since counts the mail up to it delivered, with nothing after it", async () => {
+Deno.test("an account login with since replays only what came after the mail an ack covered", async () => {
   await withStore((store) => {
     store.addUser("Ann", "hash", T0);
     const { hub, join } = setUp({ store, auth: "names" });
     const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "seen on another device");
-    const ann = join("Ann", { account: true, since: 1, stream: streamOf(bob.inbox) });
-    assert.deepEqual(replayed(ann.inbox), []);
+    hub.whisper(bob.member, "Ann", "shown and acknowledged");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.ack(first.member, last!);
+    hub.leave(first.member, "quit");
+    hub.whisper(bob.member, "Ann", "while away");
+    const ann = join("Ann", { account: true, acks: true, since: last, stream });
+    assert.deepEqual(replayed(ann.inbox), ["while away"]);
+  });
+});
+
+Deno.test("a first login that acknowledges gets its kept mail in missed, counted delivered only once acknowledged", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "are you there?");
+    hub.say(bob.member, "a room message after it");
+    const first = join("Ann", { account: true, acks: true });
+    assert.deepEqual(first.inbox.of("missed")[0].messages.map((m) => m.text), ["are you there?"]);
+    assert.deepEqual(store.undelivered("Ann", 10).map((m) => m.text), ["are you there?"]);
+    // The connection dies before its client showed them: it never acknowledged.
+    hub.leave(first.member, "connection lost");
+    // The client's `since` is the `last` of its first welcome, above the mail's id.
+    const { stream, last } = first.inbox.of("welcome")[0];
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    assert.deepEqual(again.inbox.events.map((e) => e.type), ["welcome", "replay"]);
+    assert.deepEqual(replayed(again.inbox), ["are you there?"], "shown once, in the replay");
+    assert.equal(lastPage(again.inbox).privateGap, undefined);
+    assert.deepEqual(store.undelivered("Ann", 10).length, 1, "still not acknowledged");
+    hub.ack(again.member, again.inbox.of("welcome")[0].last!);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "the ack covers it");
+    hub.leave(again.member, "quit");
+    const third = join("Ann", { account: true, acks: true });
+    assert.deepEqual(third.inbox.of("missed"), [], "delivered once");
+  });
+});
+
+Deno.test("a resume with since replays the kept mail its connection was handed but never acknowledged", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "are you there?");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last, resume } = first.inbox.of("welcome")[0];
+    hub.say(bob.member, "hello");
+    const again = join("Ann", { account: true, acks: true, resume, since: last, stream });
+    assert.deepEqual(replayed(again.inbox), ["are you there?", "hello"]);
+    assert.equal(store.undelivered("Ann", 10).length, 1, "waits for the ack");
+    hub.ack(again.member, again.inbox.of("replay")[0].messages[1].id);
+    assert.deepEqual(store.undelivered("Ann", 10), []);
+  });
+});
+
+Deno.test("kept mail for a client that acknowledges comes in pages by id, none twice, all waiting for the ack", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const count = MAX_HISTORY + 500;
+    for (let i = 1; i <= count; i++) {
+      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
+    }
+    const { hub, join } = setUp({ store, auth: "names" });
+    const ann = join("Ann", { account: true, acks: true });
+    const pages = ann.inbox.of("missed").map((page) => page.messages.map((m) => m.text));
+    assert.deepEqual(pages.map((page) => page.length), [MAX_HISTORY, 500]);
+    assert.deepEqual(pages.flat(), Array.from({ length: count }, (_, i) => `p${i + 1}`));
+    assert.equal(store.undelivered("Ann", MAX_HISTORY).length, MAX_HISTORY, "none marked yet");
+    hub.ack(ann.member, ann.inbox.of("welcome")[0].last!);
     assert.deepEqual(store.undelivered("Ann", 10), []);
   });
 });

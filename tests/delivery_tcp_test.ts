@@ -220,3 +220,90 @@ Deno.test("a since above the newest id (a store restored from a backup) is from 
     await server.shutdown();
   }
 });
+
+Deno.test("a long replay from the store comes in id order, then what was said meanwhile, each once; a ping with the hello is answered after it", async () => {
+  const data = await tempStore();
+  const count = 2500;
+  for (let i = 0; i < count; i++) {
+    data.store.appendMessage({ time: Date.now(), room: "lobby", from: "Bob", text: `m${i}` });
+  }
+  const server = startServer({ store: data.store, flood: null });
+  const bob = await JsonClient.join(server, "Bob");
+  const ann = await JsonClient.connect(server);
+  try {
+    await ann.raw.write(
+      JSON.stringify({
+        type: "hello",
+        version: 1,
+        name: "Ann",
+        since: 0,
+        stream: data.store.stream,
+      }) +
+        "\n" + JSON.stringify({ type: "ping", token: "with the hello" }) + "\n",
+    );
+    // Said while her replay goes out (or just before it: then in it).
+    for (const text of ["live 1", "live 2", "live 3"]) await bob.send({ type: "say", text });
+    await ann.next("pong");
+    await ann.next("message", (m) => m.text === "live 3");
+    const events = ann.events();
+    const texts = events.flatMap((e) =>
+      e.type === "replay" ? e.messages.map((m) => m.text) : e.type === "message" ? [e.text] : []
+    );
+    const expected = Array.from({ length: count }, (_, i) => `m${i}`);
+    assert.deepEqual(texts, [...expected, "live 1", "live 2", "live 3"], "in order, each once");
+    const pages = events.flatMap((e, i) => e.type === "replay" ? [i] : []);
+    assert.ok(pages.length >= 3, `${pages.length} pages`);
+    const pong = events.findIndex((e) => e.type === "pong");
+    assert.ok(pong > pages.at(-1)!, "frames are answered in order: the replay first");
+  } finally {
+    await cleanUp(server, bob, ann);
+    await data.dispose();
+  }
+});
+
+Deno.test("another client is served between the pages of a long replay", async () => {
+  const data = await tempStore();
+  const count = 5000;
+  for (let i = 0; i < count; i++) {
+    data.store.appendMessage({ time: Date.now(), room: "lobby", from: "Bob", text: `m${i}` });
+  }
+  const server = startServer({ store: data.store, flood: null, queueLimitBytes: 4 << 20 });
+  // What the server did, in order: Ann's hello, her replay's last page, each pong.
+  const done: string[] = [];
+  const register = server.hub.register.bind(server.hub);
+  server.hub.register = (name, sink, origin) => {
+    done.push(`hello ${name}`);
+    return register(name, {
+      send(event) {
+        if (event.type === "replay" && !event.more) done.push("last page");
+        sink.send(event);
+      },
+    }, origin);
+  };
+  const answer = server.hub.answer.bind(server.hub);
+  server.hub.answer = (member, event) => {
+    if (event.type === "pong") done.push("pong");
+    answer(member, event);
+  };
+  const bob = await JsonClient.join(server, "Bob");
+  const ann = await JsonClient.connect(server);
+  try {
+    const ended = ann.next("replay", (page) => page.more !== true);
+    let over = false;
+    void ended.then(() => over = true);
+    await ann.send({ type: "hello", version: 1, name: "Ann", since: 0, stream: data.store.stream });
+    // Bob pings, and pings again once answered, until her replay is over.
+    for (let token = 0; !over; token++) {
+      await bob.send({ type: "ping", token: String(token) });
+      await bob.next("pong", (pong) => pong.token === String(token));
+    }
+    const start = done.indexOf("hello Ann");
+    const end = done.indexOf("last page");
+    // Two: Bob pings again once answered, so the second came in after the replay began.
+    const pongs = done.slice(start, end).filter((what) => what === "pong").length;
+    assert.ok(pongs >= 2, `Bob's pings answered while her replay goes on: ${done.join(" ")}`);
+  } finally {
+    await cleanUp(server, bob, ann);
+    await data.dispose();
+  }
+});

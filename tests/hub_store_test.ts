@@ -114,10 +114,11 @@ class FakeStore implements HubStore {
     return this.lastId = id;
   }
 
-  undelivered(name: string, limit = MAX_PAGE): StoredPrivate[] {
+  undelivered(name: string, limit = MAX_PAGE, after = 0): StoredPrivate[] {
     this.#check("undelivered");
-    return this.privates.filter((p) => !p.delivered && nameKey(p.to) === nameKey(name))
-      .slice(0, limit);
+    return this.privates.filter((p) =>
+      !p.delivered && p.id > after && nameKey(p.to) === nameKey(name)
+    ).slice(0, limit);
   }
 
   waiting(name: string, sender = ""): Waiting {

@@ -16,12 +16,14 @@
 import { ClientIds } from "./client_ids.ts";
 import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.ts";
 import { errorMessage } from "./errors.ts";
-import { ErrorCode, type MessageEvent, type Sink } from "./events.ts";
+import { ErrorCode, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
 import { NOT_SAVED, type Receipt } from "./posting.ts";
 import { toPrivateEvent } from "./offline_mail.ts";
-import { MAX_REPLAY, type ReplayGaps, sendReplay } from "./replay.ts";
-import { MAX_REPLAY_BYTES } from "./limits.ts";
+import { heldSource, MAX_REPLAY, replay, type ReplayGaps, type ReplaySource } from "./replay.ts";
+import { ReplayGate } from "./replay_gate.ts";
+import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
+import { nameKey } from "./names.ts";
 import { toMessageEvent } from "./room_history.ts";
 import type { Member, Room } from "./room.ts";
 import type { Mailbox, ReplayLog } from "./store.ts";
@@ -52,8 +54,8 @@ const ACK_RATE = 5;
 const UNSHOWN_TTL_MS = 60 * 60_000;
 const UNSHOWN_NAMES = 10_000;
 
-/** What delivery needs of the store: messages after an id, and marking mail delivered. */
-export type DeliveryStore = ReplayLog & Pick<Mailbox, "markDelivered">;
+/** What delivery needs of the store: messages after an id, mail not yet delivered, marking it so. */
+export type DeliveryStore = ReplayLog & Pick<Mailbox, "undelivered" | "markDelivered">;
 
 /** Settings of {@link Delivery}. */
 export interface DeliveryOptions {
@@ -67,8 +69,15 @@ export interface DeliveryOptions {
   log: (line: string) => void;
   /** The newest id handed out: a `since` above it is from another history (a restored backup). */
   newest: () => number;
-  /** Most bytes of JSON a replay queues (see `sendReplay`). @default MAX_REPLAY_BYTES */
+  /** Most bytes of JSON a replay queues (see `replay.ts`). @default MAX_REPLAY_BYTES */
   replayBytes?: number;
+  /**
+   * Runs a step of a long replay in a later turn of the event loop, so that
+   * other connections are served between its pages. @default at once
+   */
+  nextTurn?: (step: () => void) => void;
+  /** Whether `member` is still registered: a replay to one that left stops. @default always */
+  present?: (member: Member) => boolean;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -82,6 +91,10 @@ export class Delivery {
   #ackBuckets = new WeakMap<Member, TokenBucket>();
   #newest: () => number;
   #replayBytes: number;
+  #nextTurn: (step: () => void) => void;
+  #present: (member: Member) => boolean;
+  /** The gate of each sink handed out, by that sink. */
+  #gates = new WeakMap<Sink, ReplayGate>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
   #unshown = new Map<string, { id: number; time: number }>();
 
@@ -94,18 +107,25 @@ export class Delivery {
     this.#cids = new ClientIds(options.now);
     this.#newest = options.newest;
     this.#replayBytes = options.replayBytes ?? MAX_REPLAY_BYTES;
+    this.#nextTurn = options.nextTurn ?? ((step) => step());
+    this.#present = options.present ?? (() => true);
   }
 
   /**
-   * The sink a member registering with `request` is given: `sink` itself,
-   * or for a client that acknowledges, one that keeps a window of what it is
-   * handed after `last` (the newest id so far). For an account holder's
-   * (`owner`: the name's key), it notes the private messages to them that
-   * wait for an ack to count as delivered.
+   * The sink a member registering with `request` is given: `sink` behind a
+   * gate that holds what comes while a replay pages, and for a client that
+   * acknowledges, one that keeps a window of what it is handed after `last`
+   * (the newest id so far). For an account holder's (`owner`: the name's
+   * key), it notes the private messages to them that wait for an ack to
+   * count as delivered.
    */
   sinkFor(sink: Sink, request: DeliveryRequest, last: number, owner: string | null): Sink {
-    if (request.acks !== true) return sink;
-    return new WindowedSink(sink, new DeliveryWindow(last), this.#store ? owner : null);
+    const gate = new ReplayGate(sink);
+    const outer = request.acks !== true
+      ? gate
+      : new WindowedSink(gate, new DeliveryWindow(last), this.#store ? owner : null);
+    this.#gates.set(outer, gate);
+    return outer;
   }
 
   /**
@@ -131,17 +151,18 @@ export class Delivery {
     if (old && member.sink instanceof WindowedSink) member.sink.window = old;
     const since = this.#since(member, request);
     if (since === undefined) return;
+    const held = this.#held(member, since);
+    const handed = (sent: Delivered[]) => this.#handed(member, sent);
     if (old?.covers(since)) {
-      this.#replay(member, this.#shown(member, old.after(since)), {
-        rooms: [],
-        privates: false,
-      });
+      const sources = [heldSource(held, null), heldSource(old.after(since))];
+      this.#replay(member, sources, { rooms: [], privates: false }, handed);
     } else {
       // Private messages the lost connection was handed past its window are not in any history.
-      this.#fromHistory(member, since, true);
+      this.#fromHistory(member, since, true, held, handed);
     }
-    // What the client says it was shown needs no acknowledging again.
-    this.#acked(member, since);
+    // What the client says it was shown needs no acknowledging again; the held mail does.
+    if (held.length === 0) this.#acked(member, since);
+    else this.windowOf(member)?.ack(since);
   }
 
   /**
@@ -151,18 +172,64 @@ export class Delivery {
   joined(member: Member, request: DeliveryRequest): boolean {
     const since = this.#since(member, request);
     if (since === undefined) return false;
-    // The client says it was shown the private messages up to `since`: they count as delivered.
-    if (member.account) this.#markDelivered(member, since);
-    const replayed = this.#fromHistory(member, since, this.#leftUnshown(member, since));
-    const privates = replayed.filter((m) => m.type === "private" && m.from !== member.name);
-    const newest = privates.at(-1)?.id;
-    if (member.account && newest !== undefined) {
-      // Shown now, or (for a client that acknowledges) once acknowledged.
-      const window = this.windowOf(member);
-      if (window && this.awaitsAck(member)) window.unmarked = Math.max(window.unmarked, newest);
-      else this.#markDelivered(member, newest);
-    }
+    const held = this.#held(member, since);
+    this.#fromHistory(
+      member,
+      since,
+      this.#leftUnshown(member, since),
+      held,
+      (sent) => this.#handed(member, sent),
+    );
     return true;
+  }
+
+  /**
+   * Private messages to `member` (an account) that were handed to a
+   * connection that acknowledges but never acknowledged, with an id up to
+   * `since` (at most one past MAX_REPLAY): a `since` does not cover them. A
+   * client's `since` starts at the `last` of its first `welcome`, above the
+   * mail that login was handed in `missed`: that says nothing of whether the
+   * mail was shown.
+   */
+  #held(member: Member, since: number): Delivered[] {
+    const store = this.#store;
+    if (!store || !member.account) return [];
+    const held: Delivered[] = [];
+    try {
+      for (let after = 0; held.length <= MAX_REPLAY;) {
+        const page = store.undelivered(member.name, MAX_HISTORY, after);
+        for (const message of page) if (message.id <= since) held.push(toPrivateEvent(message));
+        if (page.length < MAX_HISTORY || page[page.length - 1].id >= since) break;
+        after = page[page.length - 1].id;
+      }
+    } catch (error) {
+      this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+    }
+    return held;
+  }
+
+  /**
+   * The private messages to `member` in `replayed` count as delivered: now,
+   * or for a client that acknowledges, once acknowledged.
+   */
+  #handed(member: Member, replayed: Delivered[]): void {
+    if (!member.account) return;
+    let newest = 0;
+    for (const message of replayed) {
+      if (message.type === "private" && nameKey(message.to) === member.key) newest = message.id;
+    }
+    if (newest === 0) return;
+    if (this.awaitsAck(member)) this.awaitAck(member, newest);
+    else this.#markDelivered(member, newest);
+  }
+
+  /**
+   * `member`'s connection, which acknowledges, was handed private messages
+   * to it up to `id`: they count as delivered once an `ack` covers them.
+   */
+  awaitAck(member: Member, id: number): void {
+    const window = this.windowOf(member);
+    if (window && id > window.unmarked) window.unmarked = id;
   }
 
   /**
@@ -170,11 +237,7 @@ export class Delivery {
    * after it, as `replay` pages, instead of its last ones as `history`.
    */
   replayRoom(member: Member, room: Room, since: number): void {
-    const found = this.#roomAfter(room, since);
-    this.#replay(member, this.#shown(member, found.messages), {
-      rooms: found.complete ? [] : [room.name],
-      privates: false,
-    });
+    this.#replay(member, [this.#roomSource(room, since)], { rooms: [], privates: false });
   }
 
   /**
@@ -303,60 +366,101 @@ export class Delivery {
   /**
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
-   * account holder's private messages. What it cannot reach is a gap;
-   * `privatesLost` says whether, without a store to read them from, private
-   * messages may be missing. Returns the messages sent.
+   * account holder's private messages (after `since`, and those `held`
+   * before it). What it cannot reach is a gap; `privatesLost` says whether,
+   * without a store to read them from, private messages may be missing.
+   * `done` gets the messages sent, after the last page.
    */
-  #fromHistory(member: Member, since: number, privatesLost: boolean): Delivered[] {
-    const messages: Delivered[] = [];
-    const gaps: string[] = [];
+  #fromHistory(
+    member: Member,
+    since: number,
+    privatesLost: boolean,
+    held: Delivered[],
+    done: (sent: Delivered[]) => void,
+  ): void {
+    const sources: ReplaySource[] = [];
     for (const name of roomNames(member)) {
       const room = [...member.rooms].find((r) => r.name === name);
-      if (!room) continue;
-      const found = this.#roomAfter(room, since);
-      messages.push(...found.messages);
-      if (!found.complete) gaps.push(room.name);
+      if (room) sources.push(this.#roomSource(room, since));
     }
-    let privates = privatesLost;
     const store = this.#store;
-    if (store && member.account) {
-      try {
-        messages.push(
-          ...store.privatesAfter(member.name, since, MAX_REPLAY + 1).map(toPrivateEvent),
-        );
-        privates = store.prunedSince(null, since);
-      } catch (error) {
-        this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
-      }
+    const account = store !== null && member.account;
+    if (account) {
+      sources.push(heldSource(held, null), {
+        room: null,
+        read: (before, limit) =>
+          store.privatesAfter(member.name, since, limit, before).map(toPrivateEvent),
+        complete: () => !this.#pruned(store, null, since),
+      });
     }
-    messages.sort((a, b) => a.id - b.id);
-    return this.#replay(member, this.#shown(member, messages), { rooms: gaps, privates });
+    this.#replay(member, sources, { rooms: [], privates: !account && privatesLost }, done);
   }
 
-  /** The messages of `room` after `since` (at most one past MAX_REPLAY), and whether that is all. */
-  #roomAfter(room: Room, since: number): { messages: MessageEvent[]; complete: boolean } {
+  /** Where a replay reads the messages of `room` after `since`: the store, or the room's memory. */
+  #roomSource(room: Room, since: number): ReplaySource {
     const store = this.#store;
-    if (!store) return room.rememberedAfter(since);
+    if (!store) {
+      const found = room.rememberedAfter(since);
+      return heldSource(found.messages, room.name, found.complete);
+    }
+    return {
+      room: room.name,
+      read: (before, limit) =>
+        store.messagesAfter(room.name, since, limit, before).map(toMessageEvent),
+      complete: () => !this.#pruned(store, room.name, since),
+    };
+  }
+
+  /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
+  #pruned(store: DeliveryStore, room: string | null, since: number): boolean {
     try {
-      return {
-        messages: store.messagesAfter(room.name, since, MAX_REPLAY + 1).map(toMessageEvent),
-        complete: !store.prunedSince(room.name, since),
-      };
+      return store.prunedSince(room, since);
     } catch (error) {
-      this.#log(`cannot read the history of #${room.name}: ${errorMessage(error)}`);
-      return { messages: [], complete: false };
+      this.#log(`cannot read what retention deleted: ${errorMessage(error)}`);
+      return true;
     }
   }
 
-  /** Sends `member` a replay of `messages` (see {@link sendReplay}); returns those sent. */
-  #replay(member: Member, messages: Delivered[], gaps: ReplayGaps): Delivered[] {
-    return sendReplay(member.sink, messages, gaps, this.#replayBytes);
-  }
-
-  /** Of `messages`, those `member` wants shown: none from a name they ignore. */
-  #shown(member: Member, messages: Delivered[]): Delivered[] {
-    if (member.ignoring === null) return messages;
-    return messages.filter((message) => !ignores(member, message.from));
+  /**
+   * Sends `member` a replay of `sources` after the replays it is shown
+   * already, a page per turn (see `replay.ts`); what comes for the member
+   * meanwhile waits in its gate. `done` gets the messages sent.
+   */
+  #replay(
+    member: Member,
+    sources: ReplaySource[],
+    gaps: ReplayGaps,
+    done: (sent: Delivered[]) => void = () => {},
+  ): void {
+    const gate = this.#gates.get(member.sink);
+    // What comes after this goes live: it is held meanwhile, behind this replay.
+    const upTo = this.#newest();
+    const start = () =>
+      replay({
+        sources,
+        upTo,
+        gaps,
+        maxBytes: this.#replayBytes,
+        shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
+        send: (page) => gate ? gate.page(page) : member.sink.send(page),
+        next: (step) => {
+          gate?.hold();
+          this.#nextTurn(step);
+        },
+        going: () => this.#present(member) && !gate?.ended,
+        done: (sent) => {
+          done(sent);
+          gate?.release();
+        },
+        failed: (source, error) => {
+          const what = source.room === null
+            ? `the private messages of ${member.name}`
+            : `the history of #${source.room}`;
+          this.#log(`cannot read ${what}: ${errorMessage(error)}`);
+        },
+      });
+    if (gate) gate.run(start);
+    else start();
   }
 }
 

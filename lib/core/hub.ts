@@ -130,6 +130,12 @@ export interface HubOptions {
   maxRoomsPerUser?: number;
   /** Most bytes of JSON one replay queues: under the connections' queue limit. @default MAX_REPLAY_BYTES */
   replayBytes?: number;
+  /**
+   * Runs a step of a long replay in a later turn of the event loop, after
+   * the sockets' I/O (a timer), so that the other connections are served
+   * between its pages. @default at once: a replay is sent in one go
+   */
+  nextTurn?: (step: () => void) => void;
 }
 
 /** Where a registration comes from, and what it asks of delivery; every field is optional. */
@@ -250,6 +256,8 @@ export class Hub {
       log: this.#log,
       newest: () => this.#posting.lastId,
       replayBytes: options.replayBytes,
+      nextTurn: options.nextTurn,
+      present: (member) => this.#users.get(member.key) === member,
     });
   }
 
@@ -347,7 +355,13 @@ export class Hub {
     }
     if (!this.#delivery.joined(member, origin)) {
       this.#roomHistory.showJoiner(member, room);
-      if (member.account) this.#mail.deliverMissed(member);
+      if (member.account) {
+        // To a client that acknowledges, kept mail counts as delivered once acknowledged:
+        // its connection may die before it showed them.
+        const acks = this.#delivery.awaitsAck(member);
+        const newest = this.#mail.deliverMissed(member, !acks);
+        if (acks) this.#delivery.awaitAck(member, newest);
+      }
     } else if (member.account) {
       // The replay held the kept messages; who could not leave one is still told.
       this.#mail.tellRefused(member);
@@ -462,6 +476,15 @@ export class Hub {
    */
   settle(sender?: Member): void {
     this.#posting.settle(sender);
+  }
+  /**
+   * Answers a frame of `member`'s that only it hears of (a front end's
+   * `pong`): after the answers to what it sent before, and after the pages
+   * of a replay under way (which hold those back).
+   */
+  answer(member: Member, event: ChatEvent): void {
+    this.settle(member);
+    member.sink.send(event);
   }
 
   /** Disconnects a member who kept flooding after being told to slow down. */

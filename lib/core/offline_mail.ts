@@ -100,26 +100,30 @@ export class OfflineMail {
 
   /**
    * Sends an account holder the private messages kept for them, oldest
-   * first, in `missed` pages, each marked delivered once sent. A store that
-   * fails stops it (they stay waiting for the next login); the login goes on.
+   * first, in `missed` pages, each marked delivered once sent; with `mark`
+   * false (a client that acknowledges), left waiting for the `ack` that
+   * covers them. Returns the newest id sent (0: none). A store that fails
+   * stops it (they stay waiting for the next login); the login goes on.
    */
-  deliverMissed(member: Member): void {
+  deliverMissed(member: Member, mark = true): number {
     const store = this.#store;
-    if (!store) return;
+    if (!store) return 0;
     let total = 0;
+    let newest = 0;
     try {
       for (;;) {
-        const found = store.undelivered(member.name, MISSED_PAGE);
+        const found = store.undelivered(member.name, MISSED_PAGE, newest);
         if (found.length === 0) break;
         const page = oldestThatFit(found.map(toPrivateEvent));
         // Marked delivered all the same: those from the ignored are not kept for later.
         const shown = page.filter((message) => !ignores(member, message.from));
         if (shown.length > 0) member.sink.send({ type: "missed", messages: shown });
         total += page.length;
+        newest = page[page.length - 1].id;
         // Marked after sending: the sink has them queued, in order, before anything else.
-        const marked = store.markDelivered(member.name, page[page.length - 1].id);
-        // A page that could not be marked would come back forever; a short one was the last.
-        if (marked === 0 || (page.length === found.length && found.length < MISSED_PAGE)) break;
+        if (mark) store.markDelivered(member.name, newest);
+        // A short page was the last.
+        if (page.length === found.length && found.length < MISSED_PAGE) break;
       }
     } catch (error) {
       this.#log(
@@ -127,9 +131,11 @@ export class OfflineMail {
       );
     }
     if (total > 0) {
-      this.#log(`delivered ${plural(total, "kept private message")} to ${member.name}`);
+      const until = mark ? "" : " (delivered once acknowledged)";
+      this.#log(`delivered ${plural(total, "kept private message")} to ${member.name}${until}`);
     }
     this.#tellRefused(member, store);
+    return newest;
   }
 
   /** Tells an account holder who could not leave them a message (the end of a login's replay). */

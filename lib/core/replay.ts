@@ -1,20 +1,30 @@
 /**
  * Replay pages: what a client missed, as `replay` frames. Oldest first, in
  * pages of at most MAX_HISTORY messages and MAX_FRAME_MESSAGE_BYTES of JSON,
- * `more` on all but the last; at most MAX_REPLAY in all, and MAX_REPLAY_BYTES
- * (the newest, the rooms cut short counted as gaps). The last page is always sent, empty or
- * not, and says what the replay could not reach.
+ * `more` on all but the last; at most MAX_REPLAY in all, and a byte budget
+ * (the newest, the rooms cut short counted as gaps). The last page is always
+ * sent, empty or not, and says what the replay could not reach.
+ *
+ * A long replay is read and sent in steps, each in a turn of its own
+ * (`ReplayRun.next`): at most a page read and a page sent, so that the other
+ * connections are served between them: reading 10,000 messages from the
+ * store and writing them as JSON takes tens of milliseconds, hundreds on a
+ * busy machine. The sources are read newest first (the newest are what is
+ * kept when there are too many), then the pages sent oldest first.
  *
  * @module
  */
 
 import type { Delivered } from "./delivery_window.ts";
-import type { ReplayEvent, Sink } from "./events.ts";
+import type { ReplayEvent } from "./events.ts";
 import { jsonBytes, oldestThatFit } from "./frame_budget.ts";
 import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
 
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
 export const MAX_REPLAY = 10_000;
+
+/** Messages a source reads at once: two sources' reads make about one step's work. */
+const READ_BATCH = MAX_HISTORY / 2;
 
 /** What a replay could not reach: rooms (without `#`), and whether private messages. */
 export interface ReplayGaps {
@@ -24,54 +34,256 @@ export interface ReplayGaps {
   privates: boolean;
 }
 
+/** Where a replay reads messages after its `since`: a room's history, private messages, memory. */
+export interface ReplaySource {
+  /**
+   * The room all its messages are in, or null: private messages (what a
+   * gap in it is said as); undefined: several rooms, and private messages.
+   */
+  readonly room?: string | null;
+  /** The newest `limit` of its messages with an id below `before`, oldest first. */
+  read(before: number, limit: number): Delivered[];
+  /** Asked once all is read: whether it held every message after `since` (none pruned). */
+  complete(): boolean;
+}
+
+/** A source over `messages` held in memory (in id order, each once): the window, the rooms' memory. */
+export function heldSource(
+  messages: Delivered[],
+  room?: string | null,
+  complete = true,
+): ReplaySource {
+  return {
+    room,
+    read(before, limit) {
+      // The first with an id at or above `before`, by bisection.
+      let low = 0;
+      let high = messages.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (messages[middle].id < before) low = middle + 1;
+        else high = middle;
+      }
+      return messages.slice(Math.max(0, low - limit), low);
+    },
+    complete: () => complete,
+  };
+}
+
+/** How one replay runs: where it reads, what it sends to, how it waits for the next turn. */
+export interface ReplayRun {
+  /** What it replays; their messages with ids above `upTo` are not its (they come live). */
+  sources: ReplaySource[];
+  /** The newest id the replay holds. */
+  upTo: number;
+  /** Gaps known before reading (rooms forgotten, another stream). */
+  gaps: ReplayGaps;
+  /**
+   * Most bytes of the messages' JSON in all: a client that reads slowly has
+   * them all queued, and a queue past `--queue-limit` is dropped (and so the
+   * next replay). @default MAX_REPLAY_BYTES
+   */
+  maxBytes?: number;
+  /** Whether the member wants `message` shown (not from a name it ignores). @default all */
+  shown?: (message: Delivered) => boolean;
+  /** Sends a page. */
+  send: (page: ReplayEvent) => void;
+  /** Runs `step` in a later turn of the event loop. @default at once */
+  next?: (step: () => void) => void;
+  /** Whether to go on: false once the member has left (the replay stops, unfinished). */
+  going?: () => boolean;
+  /** After the last page, with the messages sent. */
+  done?: (sent: Delivered[]) => void;
+  /** A source that cannot be read: its messages count as a gap, and this hears why. */
+  failed?: (source: ReplaySource, error: unknown) => void;
+}
+
 /**
- * Sends `messages` (in id order, each once) as `replay` pages to `sink`,
- * the last one with `gaps`; returns the messages sent. At most `maxBytes`
- * of their JSON go: the pages are queued at once, and a connection's queue
- * (`--queue-limit`) that overflows drops it, so a replay bigger than that
- * would end in a reconnect, and the next one in another.
+ * Starts a replay: its first step now, the others each in a turn of its
+ * own through `run.next`, until the last page is sent (then `run.done`) or
+ * `run.going` says to stop.
+ */
+export function replay(run: ReplayRun): void {
+  new Replay(run).step();
+}
+
+/**
+ * Sends `messages` (in id order, each once) as `replay` pages to `sink` at
+ * once, the last one with `gaps`; returns the messages sent. At most
+ * `maxBytes` of their JSON go (a connection's queue that overflows drops it).
  */
 export function sendReplay(
-  sink: Sink,
+  sink: { send(event: ReplayEvent): void },
   messages: Delivered[],
   gaps: ReplayGaps,
   maxBytes = MAX_REPLAY_BYTES,
 ): Delivered[] {
-  const rooms = new Set(gaps.rooms);
-  let privateGap = gaps.privates;
-  // The newest MAX_REPLAY that fit in maxBytes; the older ones are gaps.
-  // Each measured once: for the budget here, and for the pages below.
-  let cut = Math.max(0, messages.length - MAX_REPLAY);
-  const sizes = new Array<number>(messages.length);
-  let bytes = 0;
-  for (let i = messages.length - 1; i >= cut; i--) {
-    bytes += sizes[i] = jsonBytes(messages[i]);
-    if (bytes > maxBytes) {
-      cut = i + 1;
-      break;
+  let sent: Delivered[] = [];
+  replay({
+    sources: [heldSource(messages)],
+    upTo: Infinity,
+    gaps,
+    maxBytes,
+    send: (page) => sink.send(page),
+    done: (messages) => sent = messages,
+  });
+  return sent;
+}
+
+/** A source read newest first, a batch at a time. */
+class Cursor {
+  readonly source: ReplaySource;
+  /** Read and not taken yet, oldest first. */
+  #buffer: Delivered[] = [];
+  /** Ids below it are not read yet. */
+  #before: number;
+  #ended = false;
+  /** A read failed: what it still held is lost to this replay. */
+  failed = false;
+  #onError: (source: ReplaySource, error: unknown) => void;
+
+  constructor(
+    source: ReplaySource,
+    upTo: number,
+    onError: (source: ReplaySource, error: unknown) => void,
+  ) {
+    this.source = source;
+    this.#before = upTo + 1;
+    this.#onError = onError;
+  }
+
+  /** The newest message not taken yet; undefined when none is left. */
+  head(): Delivered | undefined {
+    if (this.#buffer.length === 0 && !this.#ended) this.#buffer = this.#read(READ_BATCH);
+    return this.#buffer.at(-1);
+  }
+
+  /** Takes the head. */
+  take(): Delivered {
+    return this.#buffer.pop()!;
+  }
+
+  /**
+   * What is left once the replay is cut, oldest first, as far as it takes
+   * to name the gaps: those read, and of those not read, all of a source of
+   * several rooms, one of any other.
+   */
+  left(): Delivered[] {
+    const unread = this.#ended ? [] : this.#read(this.source.room === undefined ? Infinity : 1);
+    return [...unread, ...this.#buffer];
+  }
+
+  #read(limit: number): Delivered[] {
+    try {
+      const batch = this.source.read(this.#before, limit);
+      if (batch.length === 0) this.#ended = true;
+      else this.#before = batch[0].id;
+      return batch;
+    } catch (error) {
+      this.#ended = this.failed = true;
+      this.#onError(this.source, error);
+      return [];
     }
   }
-  for (let i = 0; i < cut; i++) {
-    const message = messages[i];
-    if (message.type === "message") rooms.add(message.room);
-    else privateGap = true;
+}
+
+/** One replay under way: reading (newest first), then sending (oldest first). */
+class Replay {
+  #run: ReplayRun;
+  #cursors: Cursor[];
+  #maxBytes: number;
+  /** Taken so far, newest first, with their sizes; then (reversed) the messages to send. */
+  #taken: Delivered[] = [];
+  #sizes: number[] = [];
+  #bytes = 0;
+  /** The messages left out, oldest first within each source: gaps. */
+  #cut: Delivered[] = [];
+  #reading = true;
+  /** While sending: how many are sent, and the gaps the last page names. */
+  #sent = 0;
+  #last: Pick<ReplayEvent, "gaps" | "privateGap"> = {};
+
+  constructor(run: ReplayRun) {
+    this.#run = run;
+    this.#maxBytes = run.maxBytes ?? MAX_REPLAY_BYTES;
+    this.#cursors = run.sources.map((source) =>
+      new Cursor(source, run.upTo, run.failed ?? (() => {}))
+    );
   }
-  const sent = cut > 0 ? messages.slice(cut) : messages;
-  let start = 0;
-  for (;;) {
-    const from = start;
-    const page = start < sent.length
-      ? oldestThatFit(sent.slice(start, start + MAX_HISTORY), (_, i) => sizes[cut + from + i])
-      : [];
-    start += page.length;
-    if (start < sent.length) {
-      sink.send({ type: "replay", messages: page, more: true });
-      continue;
+
+  /** One turn's work: at most a page read, and a page sent. */
+  step(): void {
+    if (this.#run.going && !this.#run.going()) return;
+    if (this.#reading) this.#read();
+    if (!this.#reading && this.#sendPage()) {
+      this.#run.done?.(this.#taken);
+      return;
     }
-    const last: ReplayEvent = { type: "replay", messages: page };
-    if (rooms.size > 0) last.gaps = [...rooms];
-    if (privateGap) last.privateGap = true;
-    sink.send(last);
-    return sent;
+    const next = this.#run.next ?? ((step: () => void) => step());
+    next(() => this.step());
+  }
+
+  /** Takes up to a page's worth of the newest messages left. */
+  #read(): void {
+    const shown = this.#run.shown ?? (() => true);
+    let looked = 0;
+    while (looked < MAX_HISTORY) {
+      let newest: Cursor | undefined;
+      for (const cursor of this.#cursors) {
+        const head = cursor.head();
+        if (head && (!newest || head.id > newest.head()!.id)) newest = cursor;
+      }
+      if (!newest) return this.#readAll();
+      const message = newest.take();
+      looked++;
+      if (!shown(message)) continue;
+      const size = jsonBytes(message);
+      if (this.#taken.length === MAX_REPLAY || this.#bytes + size > this.#maxBytes) {
+        for (const cursor of this.#cursors) this.#cut.push(...cursor.left().filter(shown));
+        this.#cut.push(message);
+        return this.#readAll();
+      }
+      this.#taken.push(message);
+      this.#sizes.push(size);
+      this.#bytes += size;
+    }
+  }
+
+  /** Reading is over: the messages go oldest first, and the last page's gaps are known. */
+  #readAll(): void {
+    this.#reading = false;
+    this.#taken.reverse();
+    this.#sizes.reverse();
+    // The rooms known incomplete first, then those a cut or a failed read left short.
+    const rooms = new Set(this.#run.gaps.rooms);
+    let privates = this.#run.gaps.privates;
+    for (const cursor of this.#cursors) {
+      const room = cursor.source.room;
+      if (room === undefined || (!cursor.failed && cursor.source.complete())) continue;
+      if (room === null) privates = true;
+      else rooms.add(room);
+    }
+    for (const message of this.#cut) {
+      if (message.type === "message") rooms.add(message.room);
+      else privates = true;
+    }
+    if (rooms.size > 0) this.#last.gaps = [...rooms];
+    if (privates) this.#last.privateGap = true;
+  }
+
+  /** Sends the next page; true when it was the last. */
+  #sendPage(): boolean {
+    const from = this.#sent;
+    const rest = this.#taken.slice(from, from + MAX_HISTORY);
+    const messages = rest.length === 0
+      ? rest
+      : oldestThatFit(rest, (_, i) => this.#sizes[from + i]);
+    this.#sent += messages.length;
+    if (this.#sent < this.#taken.length) {
+      this.#run.send({ type: "replay", messages, more: true });
+      return false;
+    }
+    this.#run.send({ type: "replay", messages, ...this.#last });
+    return true;
   }
 }

@@ -132,8 +132,12 @@ export interface MessageLog {
 export interface Mailbox {
   /** Keeps a private message; returns its id (the one given, or the next of the sequence). */
   appendPrivate(message: NewPrivate): number;
-  /** Private messages to `name` not yet delivered, oldest first, at most `limit`. */
-  undelivered(name: string, limit: number): StoredPrivate[];
+  /**
+   * Private messages to `name` not yet delivered, oldest first, at most
+   * `limit`; with `after`, those with a larger id (pages that are not marked
+   * delivered as they go, for a client that acknowledges).
+   */
+  undelivered(name: string, limit: number, after?: number): StoredPrivate[];
   /** What waits for `name`, and how much of it is from `sender`. */
   waiting(name: string, sender: string): Waiting;
   /** Marks `name`'s waiting messages up to the id `upTo` delivered; returns how many. */
@@ -248,10 +252,16 @@ export interface DeliveryLog {
 
 /** What a replay reads: messages after an id (see `delivery.ts`). */
 export interface ReplayLog {
-  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
-  messagesAfter(room: string, since: number, limit: number): StoredMessage[];
-  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
-  privatesAfter(name: string, since: number, limit: number): StoredPrivate[];
+  /**
+   * The newest `limit` messages of `room` with an id above `since` (and
+   * below `before`, to read back a page at a time), oldest first.
+   */
+  messagesAfter(room: string, since: number, limit: number, before?: number): StoredMessage[];
+  /**
+   * The newest `limit` private messages to or from `name` with an id above
+   * `since` (and below `before`), oldest first.
+   */
+  privatesAfter(name: string, since: number, limit: number, before?: number): StoredPrivate[];
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
   prunedSince(room: string | null, since: number): boolean;
 }

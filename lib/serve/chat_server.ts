@@ -140,8 +140,12 @@ export class ChatServer {
       history: options.history,
       maxRooms: options.maxRooms,
       maxRoomsPerUser: options.maxRoomsPerUser,
-      // A replay is queued at once: half the queue, the rest left for what comes meanwhile.
+      // A client that reads slowly may have all of a replay queued: half the queue, the rest
+      // left for what comes meanwhile.
       replayBytes: Math.floor((options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT) / 2),
+      // The other connections are served between a long replay's steps: a timer lets the
+      // sockets' I/O in first, where Deno runs a chain of setImmediate without any.
+      nextTurn: (step) => setTimeout(step, 0),
       store: options.store,
       auth,
       bus: new LocalBus(),

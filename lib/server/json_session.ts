@@ -94,12 +94,13 @@ export class JsonSession implements Protocol, LoginListener {
     const connection = this.#connection;
     const member = connection.member;
     if (frame.type === "ping") {
-      // Frames are answered in order: the echoes of messages sent before it come first.
-      if (member) connection.context.hub.settle(member);
-      connection.send({
-        type: "pong",
+      const pong = {
+        type: "pong" as const,
         ...(frame.token !== undefined ? { token: frame.token } : {}),
-      });
+      };
+      // Frames are answered in order: the echoes of messages sent before it come first.
+      if (member) connection.context.hub.answer(member, pong);
+      else connection.send(pong);
     } else if (frame.type === "pong") {
       // Keepalive answer: receiving it was the point.
     } else if (frame.type === "hello") {

@@ -11,6 +11,9 @@ import type { StatementSync } from "node:sqlite";
 import { nameKey } from "../core/names.ts";
 import type { StoredMessage, StoredPrivate } from "../core/store.ts";
 
+/** Above every id: a read with no upper end (SQLite's integers are 64-bit; ids stay far below). */
+const NO_END = Number.MAX_SAFE_INTEGER;
+
 /** The replay's reads over a store's statements. */
 export class ReplayReads {
   #statement: (sql: string) => StatementSync;
@@ -22,35 +25,36 @@ export class ReplayReads {
     this.#read = read;
   }
 
-  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
-  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
+  /** The newest `limit` messages of `room` with an id above `since` and below `before`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number, before = NO_END): StoredMessage[] {
     const rows = this.#read(() =>
       this.#statement(
         `SELECT id, time, room, sender, text, action FROM messages
-         WHERE room = ? AND id > ? ORDER BY id DESC LIMIT ?`,
-      ).all(room, since, limit)
+         WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?`,
+      ).all(room, since, Math.min(before, NO_END), limit)
     );
     return rows.reverse().map(messageFromRow);
   }
 
   /**
    * The newest `limit` private messages to `name` (by its key) or from it (as
-   * named: an account's name does not change) with an id above `since`,
-   * oldest first; none from before its account was made (a guest who had
-   * the name then was someone else).
+   * named: an account's name does not change) with an id above `since` and
+   * below `before`, oldest first; none from before its account was made (a
+   * guest who had the name then was someone else).
    */
-  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
+  privatesAfter(name: string, since: number, limit: number, before = NO_END): StoredPrivate[] {
+    const end = Math.min(before, NO_END);
     const rows = this.#read(() =>
       this.#statement(
         `SELECT id, time, sender, recipient, text, delivered FROM (
-           SELECT * FROM (SELECT * FROM privates WHERE recipient_key = ? AND id > ?
+           SELECT * FROM (SELECT * FROM privates WHERE recipient_key = ? AND id > ? AND id < ?
                           ORDER BY id DESC LIMIT ?)
            UNION
-           SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ?
+           SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ? AND id < ?
                           ORDER BY id DESC LIMIT ?)
          ) WHERE time >= COALESCE((SELECT created FROM users WHERE key = ?), 0)
          ORDER BY id DESC LIMIT ?`,
-      ).all(nameKey(name), since, limit, name, since, limit, nameKey(name), limit)
+      ).all(nameKey(name), since, end, limit, name, since, end, limit, nameKey(name), limit)
     );
     return rows.reverse().map((row) => ({
       id: Number(row.id),

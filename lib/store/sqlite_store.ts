@@ -535,14 +535,14 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     return rows.reverse().map(messageFromRow);
   }
 
-  /** The newest `limit` messages of `room` with an id above `since`, oldest first. */
-  messagesAfter(room: string, since: number, limit: number): StoredMessage[] {
-    return this.#replay.messagesAfter(room, since, limit);
+  /** The newest `limit` messages of `room` with an id above `since` and below `before`, oldest first. */
+  messagesAfter(room: string, since: number, limit: number, before?: number): StoredMessage[] {
+    return this.#replay.messagesAfter(room, since, limit, before);
   }
 
-  /** The newest `limit` private messages to or from `name` with an id above `since`, oldest first. */
-  privatesAfter(name: string, since: number, limit: number): StoredPrivate[] {
-    return this.#replay.privatesAfter(name, since, limit);
+  /** The newest `limit` private messages to or from `name` with an id in (`since`, `before`), oldest first. */
+  privatesAfter(name: string, since: number, limit: number, before?: number): StoredPrivate[] {
+    return this.#replay.privatesAfter(name, since, limit, before);
   }
 
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
@@ -675,16 +675,17 @@ export class Store implements ChatStore, Partial<GroupCommit> {
 
   /**
    * Private messages to `name` (by `nameKey`) not yet delivered, oldest
-   * first, at most `limit` (and {@link MAX_PAGE}); nobody else's.
+   * first, at most `limit` (and {@link MAX_PAGE}), with an id above `after`;
+   * nobody else's.
    */
-  undelivered(name: string, limit: number = MAX_PAGE): StoredPrivate[] {
+  undelivered(name: string, limit: number = MAX_PAGE, after = 0): StoredPrivate[] {
     const count = pageSize(limit);
     if (count === 0) return [];
     const rows = this.#read(() =>
       this.#statement(
         `SELECT id, time, sender, recipient, text, delivered FROM privates
-         WHERE recipient_key = ? AND delivered = 0 ORDER BY id LIMIT ?`,
-      ).all(nameKey(name), count)
+         WHERE recipient_key = ? AND delivered = 0 AND id > ? ORDER BY id LIMIT ?`,
+      ).all(nameKey(name), after, count)
     );
     return rows.map((row) => ({
       id: Number(row.id),

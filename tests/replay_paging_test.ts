@@ -1,0 +1,166 @@
+/**
+ * A long replay goes a page per turn of the event loop (lib/core/replay.ts,
+ * lib/core/replay_gate.ts): the other members are served between its pages,
+ * and what comes for the member being replayed to waits until its last page;
+ * it stops when the member goes. The turns here are the test's: the hub is
+ * given a `nextTurn` that queues each step, and the test runs them.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { ChatEvent, ReplayEvent } from "../lib/core/events.ts";
+import type { HubOptions } from "../lib/core/hub.ts";
+import { MAX_HISTORY } from "../lib/core/limits.ts";
+import { Store } from "../lib/store/sqlite_store.ts";
+import { deliveryHub, T0 } from "./_delivery_hub.ts";
+import type { Inbox } from "./_inbox.ts";
+
+/** Messages Bob says while Ann is away: more than two pages. */
+const MISSED = 2 * MAX_HISTORY + 500;
+
+/** A delivery hub whose replays take their later steps from `turns`, run by `runTurns`. */
+function pagedHub(options: HubOptions = {}) {
+  const turns: (() => void)[] = [];
+  const setUp = deliveryHub({ history: MISSED, nextTurn: (step) => turns.push(step), ...options });
+  /** Runs the turns due, and those they ask for, until none is left; returns how many ran. */
+  const runTurns = (): number => {
+    let ran = 0;
+    while (turns.length > 0) {
+      assert.ok(ran++ < 100, "a replay ends");
+      turns.shift()!();
+    }
+    return ran;
+  };
+  return { ...setUp, turns, runTurns };
+}
+
+function isLastPage(event: ChatEvent): event is ReplayEvent {
+  return event.type === "replay" && event.more !== true;
+}
+
+/** The texts of the replay pages in `inbox`, and of the messages after the last page. */
+function shown(inbox: Inbox): { replayed: string[]; after: string[] } {
+  const end = inbox.events.findIndex(isLastPage);
+  assert.ok(end >= 0, "the replay's last page came");
+  const pages = inbox.events.slice(0, end + 1).filter((e) => e.type === "replay");
+  return {
+    replayed: pages.flatMap((page) => page.messages.map((m) => m.text)),
+    after: inbox.events.slice(end + 1).flatMap((e) => e.type === "message" ? [e.text] : []),
+  };
+}
+
+const said = (count: number, prefix = "m") => Array.from({ length: count }, (_, i) => prefix + i);
+
+Deno.test("a long replay goes a page per turn: another member is served between its pages, and what comes meanwhile follows its last page", () => {
+  const { hub, join, turns, runTurns } = pagedHub();
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  // Her connection was lost unnoticed: she resumes, her window holds all she missed.
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  assert.equal(again.inbox.events.some(isLastPage), false, "not over in the turn of the hello");
+  assert.equal(turns.length, 1, "its next step waits for a turn of its own");
+  hub.say(bob.member, "said during the replay");
+  const echo = bob.inbox.last();
+  assert.ok(
+    echo?.type === "message" && echo.text === "said during the replay",
+    "Bob is served before the replay ends",
+  );
+  assert.ok(runTurns() >= 2);
+  const { replayed, after } = shown(again.inbox);
+  assert.deepEqual(replayed, said(MISSED), "in id order, each once");
+  assert.deepEqual(after, ["said during the replay"], "then the live one, once");
+  const pages = again.inbox.of("replay");
+  assert.deepEqual(pages.map((page) => page.messages.length), [MAX_HISTORY, MAX_HISTORY, 500]);
+  assert.deepEqual(pages.map((page) => page.more), [true, true, undefined]);
+});
+
+Deno.test("a replay from the store reads it a batch at a time, each turn at most a page of rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-paging-" });
+  const store = Store.open(dir, { groupCommit: false });
+  try {
+    for (const text of said(MISSED)) {
+      store.appendMessage({ time: T0, room: "lobby", from: "Bob", text });
+    }
+    const reads: number[] = [];
+    const read = store.messagesAfter.bind(store);
+    store.messagesAfter = (room, since, limit, before) => {
+      const rows = read(room, since, limit, before);
+      reads.push(rows.length);
+      return rows;
+    };
+    const { join, runTurns } = pagedHub({ store });
+    const stream = store.stream;
+    const ann = join("Ann", { since: 0, stream });
+    assert.ok(Math.max(...reads) <= MAX_HISTORY, `rows read at once: ${reads}`);
+    const first = reads.reduce((sum, n) => sum + n, 0);
+    assert.ok(first <= MAX_HISTORY, `rows read in the turn of the hello: ${first}`);
+    runTurns();
+    assert.deepEqual(shown(ann.inbox).replayed, said(MISSED));
+    assert.equal(ann.inbox.events.findLast(isLastPage)?.gaps, undefined);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a replay stops when its member is sent away, and the bye is not held back", () => {
+  const { hub, join, turns, runTurns } = pagedHub();
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  turns.shift()!();
+  hub.say(bob.member, "held for her");
+  assert.ok(hub.kick("Ann", "enough"));
+  assert.equal(again.inbox.last()?.type, "bye", "told at once");
+  runTurns();
+  assert.equal(again.inbox.last()?.type, "bye", "nothing after it: no page, nothing held");
+  assert.equal(again.inbox.events.some(isLastPage), false);
+});
+
+Deno.test("a replay stops when its member leaves", () => {
+  const { hub, join, turns, runTurns } = pagedHub();
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  turns.shift()!();
+  const before = again.inbox.events.length;
+  hub.leave(again.member, "connection lost");
+  assert.equal(runTurns(), 1, "the next step finds her gone, and asks for no other");
+  assert.equal(again.inbox.events.length, before);
+});
+
+Deno.test("a join with since during a long replay is replayed after it, behind what came before it", () => {
+  const { hub, join, runTurns } = pagedHub();
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  hub.say(bob.member, "in team before", "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text, "lobby");
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  hub.say(bob.member, "lobby, live", "lobby");
+  hub.join(again.member, "team", 0);
+  hub.say(bob.member, "team, live", "team");
+  runTurns();
+  const events = again.inbox.events;
+  const lastPages = events.flatMap((e, i) => isLastPage(e) ? [i] : []);
+  assert.equal(lastPages.length, 2, "two replays");
+  const lobbyEnd = lastPages[0];
+  const texts = (from: number, to: number) =>
+    events.slice(from, to).flatMap((e) =>
+      e.type === "replay" ? e.messages.map((m) => m.text) : e.type === "message" ? [e.text] : []
+    );
+  assert.deepEqual(texts(0, lobbyEnd + 1), said(MISSED));
+  assert.deepEqual(
+    texts(lobbyEnd + 1, events.length),
+    ["lobby, live", "in team before", "team, live"],
+    "what came before the join, then the room's replay, then what came after",
+  );
+});
