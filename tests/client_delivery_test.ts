@@ -99,6 +99,42 @@ Deno.test("what was shown is acknowledged once for a burst, and again before qui
   }
 });
 
+Deno.test("kept mail shown in missed is acknowledged even when no newer id came: the server counts it delivered only then", async () => {
+  const mail = (id: number, text: string) => ({
+    type: "private" as const,
+    id,
+    time: 1_795_632_436_001,
+    from: "Bob",
+    to: "Alice",
+    text,
+  });
+  const server = new FakeServer((hello) => [
+    // The first login: the welcome's last is above the kept mail's ids.
+    { ...welcome(hello.name), stream: "s1", last: 9 },
+    { type: "missed", messages: [mail(4, "while you were out"), mail(7, "call me")] },
+  ]);
+  const client = connected(server);
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    const updates = client.updates(true);
+    const shown = within(
+      (async () => {
+        for (let next = await updates.next(); !next.done; next = await updates.next()) {
+          if (next.value.kind === "event" && next.value.event.type === "missed") return;
+        }
+      })(),
+      () => "no missed shown",
+    );
+    await shown;
+    await server.until(() => server.frames.some((frame) => frame.type === "ack"));
+    assert.deepEqual(server.frames.filter((f) => f.type === "ack"), [{ type: "ack", id: 9 }]);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 Deno.test("a line delivered with a cid carries it, to a server that follows delivery only", async () => {
   for (const stream of ["s1", undefined]) {
     const server = new FakeServer((hello) => [{ ...welcome(hello.name), stream, last: 0 }]);

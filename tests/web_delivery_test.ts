@@ -383,3 +383,21 @@ Deno.test("Delivery: until the last page of the hello's replay, since and acks s
   assert.equal(delivery.replayEnded(), false, "a later replay is a join's");
   assert.equal(delivery.toAck(), 52);
 });
+
+Deno.test("Delivery: private messages replayed at or below the last ack are acknowledged again, once", () => {
+  const delivery = new Delivery<string>();
+  delivery.welcomed("s", 5);
+  delivery.firstShown(8);
+  assert.equal(delivery.toAck(), 8);
+  assert.deepEqual(delivery.hello(), { acks: true, since: 8, stream: "s" });
+  delivery.welcomed("s", 8);
+  // A login's replay brings the mail no ack covered yet (id 6, shown before the drop).
+  delivery.privateShown(6);
+  delivery.firstShown(6);
+  assert.equal(delivery.replayEnded(), true);
+  assert.equal(delivery.toAck(), 8, "the server still waits for an ack covering 6");
+  assert.equal(delivery.toAck(), undefined);
+  delivery.privateShown(9);
+  delivery.firstShown(9);
+  assert.equal(delivery.toAck(), 9);
+});

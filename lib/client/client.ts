@@ -442,6 +442,9 @@ export class ChatClient {
   #stream = "";
   #seen = 0;
   #acked = 0;
+  // Private messages shown at or below #acked (kept mail in `missed`, a replay's unacknowledged
+  // ones): the server counts them delivered only at an ack, so one is owed even with no newer id.
+  #ackOwed = false;
   // The `since` of the last hello; and while its replay has pages to come
   // (the last one says what the replay left out) or the rooms joined again
   // after its welcome have not answered (their replays come with those
@@ -1002,6 +1005,7 @@ export class ChatClient {
     this.#rejoinToken = "";
     // The hello's `since` said as much as an ack would.
     this.#acked = this.#continued ? this.#helloSince : this.#seen;
+    this.#ackOwed = false;
     this.#name = welcome.name;
     this.#resume = welcome.resume ?? "";
     this.#users = [...welcome.users];
@@ -1028,12 +1032,16 @@ export class ChatClient {
       case "private":
         return this.#fresh(event.id) ? event : null;
       case "replay": {
+        this.#owePrivates(event.messages);
         const messages = event.messages.filter((message) => this.#fresh(message.id));
         return messages.length === event.messages.length ? event : { ...event, messages };
       }
-      case "history":
       case "missed":
+        this.#owePrivates(event.messages);
         // Earlier messages, asked for: shown whether or not they were before.
+        for (const message of event.messages) this.#fresh(message.id);
+        return event;
+      case "history":
         for (const message of event.messages) this.#fresh(message.id);
         return event;
       default:
@@ -1056,6 +1064,15 @@ export class ChatClient {
     return true;
   }
 
+  // Private messages among `messages` at or below the last ack wait for another (see #ackOwed).
+  #owePrivates(messages: readonly ChatEvent[]): void {
+    if (!this.delivers) return;
+    if (messages.some((m) => m.type === "private" && m.id <= this.#acked)) {
+      this.#ackOwed = true;
+      this.#ackSoon();
+    }
+  }
+
   // Acknowledges at most once a second, however fast ids come.
   #ackSoon(): void {
     this.#ackTimer ??= setTimeout(() => {
@@ -1071,9 +1088,11 @@ export class ChatClient {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     const id = this.#shownUpTo;
-    if (!this.online || !this.delivers || id <= this.#acked) return;
+    if (!this.online || !this.delivers || id < this.#acked) return;
+    if (id === this.#acked && !this.#ackOwed) return;
     this.#link!.send({ type: "ack", id });
     this.#acked = id;
+    this.#ackOwed = false;
   }
 
   #track(event: ChatEvent): void {

@@ -442,7 +442,11 @@ export class Delivery {
         gaps,
         maxBytes: this.#replayBytes,
         shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
-        send: (page) => gate ? gate.page(page) : member.sink.send(page),
+        send: (page) => {
+          if (member.sink instanceof WindowedSink) member.sink.recordReplay(page);
+          if (gate) gate.page(page);
+          else member.sink.send(page);
+        },
         next: (step) => {
           gate?.hold();
           this.#nextTurn(step);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { ChatEvent, MessageEvent, PrivateEvent, Sink } from "./events.ts";
+import type { ChatEvent, MessageEvent, PrivateEvent, ReplayEvent, Sink } from "./events.ts";
 import { nameKey } from "./names.ts";
 
 /** Most events a window keeps unacknowledged. */
@@ -153,20 +153,27 @@ export class WindowedSink implements Sink {
     this.#owner = owner;
   }
 
-  /** Records a message or private message (or a replay's, above the floor), then delivers the event. */
+  /** Records a message or private message, then delivers the event. */
   send(event: ChatEvent): void {
     if (event.type === "message" || event.type === "private") {
       this.window.record(event);
       if (event.type === "private" && this.#owner !== null && nameKey(event.to) === this.#owner) {
         this.window.unmarked = Math.max(this.window.unmarked, event.id);
       }
-    } else if (event.type === "replay") {
-      // A room joined with `since` replays messages said after the window began: a resume
-      // before they are acknowledged needs them as much as those handed live.
-      for (const message of event.messages) {
-        if (message.id > this.window.floor) this.window.record(message);
-      }
     }
     this.#inner.send(event);
+  }
+
+  /**
+   * Records the messages of a replay's page above the window's floor (the
+   * page itself goes out through the replay gate, ahead of what it holds): a
+   * room joined with `since` replays messages said after the window began,
+   * and a resume before they are acknowledged needs them as much as those
+   * handed live.
+   */
+  recordReplay(page: ReplayEvent): void {
+    for (const message of page.messages) {
+      if (message.id > this.window.floor) this.window.record(message);
+    }
   }
 }

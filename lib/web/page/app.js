@@ -668,7 +668,12 @@ function message(frame, room, old) {
  */
 function privateMessage(frame, old) {
   const room = state.current ?? roomNamed("lobby");
-  if (!delivery.firstShown(num(frame, "id"))) return;
+  const id = num(frame, "id");
+  delivery.privateShown(id);
+  if (!delivery.firstShown(id)) {
+    acknowledgeSoon();
+    return;
+  }
   const from = str(frame, "from");
   const to = str(frame, "to");
   const text = str(frame, "text");

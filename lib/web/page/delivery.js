@@ -109,6 +109,12 @@ export class Delivery {
   #count = 0;
   /** Whether the last `hello` asked for a replay. */
   #asked = false;
+  /**
+   * Whether private messages were shown at or below `acked` (kept mail in
+   * `missed`, a replay's unacknowledged ones): the server counts them
+   * delivered only at an ack, so one is owed even with no newer id.
+   */
+  #owed = false;
 
   /**
    * The id up to which every message of the page's rooms was shown: `seen`,
@@ -137,6 +143,7 @@ export class Delivery {
    */
   welcomed(stream, last) {
     this.acked = 0;
+    this.#owed = false;
     this.#holdAt = undefined;
     this.#rejoinToken = "";
     for (const entry of this.pending) entry.sentHere = false;
@@ -228,9 +235,19 @@ export class Delivery {
    */
   toAck() {
     const id = this.since;
-    if (id <= this.acked) return undefined;
+    if (id < this.acked || (id === this.acked && !this.#owed)) return undefined;
     this.acked = id;
+    this.#owed = false;
     return id;
+  }
+
+  /**
+   * A private message `id` was shown (or was already): when it is at or
+   * below what was acknowledged, the server still waits for an ack of it.
+   * @param {number | undefined} id
+   */
+  privateShown(id) {
+    if (id !== undefined && id <= this.acked) this.#owed = true;
   }
 
   /**
