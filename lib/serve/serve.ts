@@ -188,7 +188,9 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   if (server.webAddr) {
     log(`web page on ${formatAddress(server.webAddr)}${tls ? " with TLS" : ""}`);
   }
-  for (const line of webHints(server.webAddr, tls?.cert, io.console)) io.out(line);
+  for (const line of webHints(server.webAddr, tls?.cert, io.console, settings.webNames)) {
+    io.out(line);
+  }
   if (io.console) {
     io.out(
       "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
