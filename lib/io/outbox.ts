@@ -22,6 +22,7 @@
  */
 
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { concatBytes } from "./bytes.ts";
 import { DEFAULT_QUEUE_LIMIT } from "./limits.ts";
 
@@ -58,15 +59,6 @@ export const WRITE_NOW: FlushScheduler = { request: (outbox) => outbox.flush() }
  * that completed in it has been handled; and while the process is busy, at
  * most every couple of milliseconds.
  *
- * The end of the turn is a microtask queued by the first request: Deno hands
- * JavaScript the reads completed together in one batch, and each read loop
- * resumes at the same depth of promise jobs, so the microtask runs after
- * every one of them (a transport whose reads pass through more promises, TLS
- * or a WebSocket, may come after it; what it queues then goes in a write of
- * its own, in order). Node's `setImmediate`, used before, cost each turn an
- * `Immediate` with its async hooks and another call into JavaScript: 12 %
- * of the server's CPU with 1,000 users in 150 rooms (docs/PERFORMANCE.md).
- *
  * A write costs a system call of about 7 µs on loopback whatever its size,
  * and the reader pays another to read it. Once the process uses most of a
  * core, waiting for the next timer (about 2 ms in Deno) instead of the end of
@@ -84,17 +76,15 @@ export class TurnFlusher implements FlushScheduler {
   /** Start of the current measuring window (ms) and the process's CPU time then. */
   #windowStart = 0;
   #cpuAtStart = process.cpuUsage();
-  /** The flush as a microtask: made once, not a closure per turn. */
-  #runSoon = () => TurnFlusher.#run(this);
 
   /** Queues `outbox` for the next flush. */
   request(outbox: Outbox): void {
     this.#waiting.push(outbox);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // The microtask runs after the reads handled in this turn; a timer is at least a millisecond away.
+    // setImmediate runs after the turn's I/O callbacks; a timer is at least a millisecond away.
     if (this.#busy) setTimeout(TurnFlusher.#run, 0, this);
-    else queueMicrotask(this.#runSoon);
+    else setImmediate(TurnFlusher.#run, this);
   }
 
   static #run(flusher: TurnFlusher): void {
