@@ -125,9 +125,6 @@ export const TURN_FLUSHER: TurnFlusher = new TurnFlusher();
  */
 const MAX_SHARED_PARTS = 8;
 
-/** No bytes: what no write in flight holds. */
-const NOTHING = new Uint8Array(0);
-
 /** Bytes queued that are written without waiting for the scheduler. */
 const FLUSH_AT_ONCE_BYTES = 16 * 1024;
 
@@ -156,17 +153,6 @@ export class Outbox {
   #requested = false;
   /** Made when first needed: most outboxes never have anyone waiting. */
   #drained: (() => void)[] | null = null;
-  /** The write in flight: its bytes, how many of them are written, the queued bytes it carries. */
-  #flight: Uint8Array = NOTHING;
-  #flightWritten = 0;
-  #flightTotal = 0;
-  /**
-   * What a write's promise calls back, made once per outbox: an async
-   * function per write, and a list per flush, made a third of what a message
-   * to 20 members allocated (30 KB; docs/PERFORMANCE.md).
-   */
-  #onWritten = (n: number) => this.#written(n);
-  #onWriteFailed = (error: unknown) => this.#writeFailed(error);
 
   /** Creates an outbox that writes to `writer`. */
   constructor(writer: ByteWriter, options: OutboxOptions = {}) {
@@ -227,19 +213,14 @@ export class Outbox {
 
   /** Moves the run into the queue, as one view of its buffer. */
   #sealRun(): void {
-    const run = this.#takeRun();
-    if (run !== null) this.#queue.push(run);
-  }
-
-  /** The run as one view of its buffer, no longer the run; null when there is none. */
-  #takeRun(): Uint8Array | null {
     const run = this.#run;
-    if (run === null) return null;
+    if (run === null) return;
     const length = this.#runEnd - run.byteOffset;
+    this.#queue.push(
+      length === run.byteLength ? run : new Uint8Array(this.#runBuffer!, run.byteOffset, length),
+    );
     this.#run = null;
-    const buffer = this.#runBuffer!;
     this.#runBuffer = null;
-    return length === run.byteLength ? run : new Uint8Array(buffer, run.byteOffset, length);
   }
 
   /**
@@ -270,21 +251,13 @@ export class Outbox {
   flush(): void {
     this.#requested = false;
     if (this.#writing || this.#failed || this.#queued === 0) return;
+    this.#sealRun();
+    const parts = this.#queue;
     const total = this.#queued;
+    this.#queue = [];
+    this.#compacted = 0;
     this.#writing = true;
-    if (this.#queue.length === 0) {
-      // The usual case, one run of adjacent bytes: written as it is, no list made for it.
-      this.#flight = this.#takeRun()!;
-    } else {
-      this.#sealRun();
-      const parts = this.#queue;
-      this.#queue = [];
-      this.#compacted = 0;
-      this.#flight = parts.length === 1 ? parts[0] : concatBytes(parts, total);
-    }
-    this.#flightWritten = 0;
-    this.#flightTotal = total;
-    this.#write(this.#flight);
+    void this.#write(parts.length === 1 ? parts[0] : concatBytes(parts, total), total);
   }
 
   #request(): void {
@@ -293,38 +266,22 @@ export class Outbox {
     this.#scheduler.request(this);
   }
 
-  /** Writes `bytes`, the rest of the write in flight. */
-  #write(bytes: Uint8Array): void {
-    let written: Promise<number>;
+  async #write(bytes: Uint8Array, total: number): Promise<void> {
     try {
-      written = this.#writer.write(bytes);
+      let offset = 0;
+      while (offset < bytes.length) {
+        offset += await this.#writer.write(offset === 0 ? bytes : bytes.subarray(offset));
+      }
     } catch (error) {
-      this.#writeFailed(error);
+      this.#writing = false;
+      this.#fail("write_error", error);
       return;
     }
-    written.then(this.#onWritten, this.#onWriteFailed);
-  }
-
-  /** `n` more bytes of the write in flight are written: write the rest, or take the next. */
-  #written(n: number): void {
-    const bytes = this.#flight;
-    this.#flightWritten += n;
-    if (this.#flightWritten < bytes.length) {
-      this.#write(bytes.subarray(this.#flightWritten));
-      return;
-    }
-    this.#flight = NOTHING;
     this.#writing = false;
     if (this.#failed) return;
-    this.#queued -= this.#flightTotal;
+    this.#queued -= total;
     if (this.#queued > 0) this.#request();
     else this.#settle();
-  }
-
-  #writeFailed(error: unknown): void {
-    this.#flight = NOTHING;
-    this.#writing = false;
-    this.#fail("write_error", error);
   }
 
   #fail(why: OutboxFailure, error?: unknown): void {
@@ -341,8 +298,7 @@ export class Outbox {
 
   #settle(): void {
     const waiting = this.#drained;
-    if (waiting === null) return;
     this.#drained = null;
-    for (const resolve of waiting) resolve();
+    for (const resolve of waiting ?? []) resolve();
   }
 }
