@@ -116,6 +116,20 @@ Deno.test("Outbox reports a failed write once and stops", async () => {
   assert.deepEqual(failures, ["write_error"]);
 });
 
+Deno.test("Outbox reports a write that throws at once as a failed write, not to its caller", async () => {
+  const failures: OutboxFailure[] = [];
+  const closed: ByteWriter = {
+    write: () => {
+      throw new Deno.errors.BadResource("closed");
+    },
+  };
+  const outbox = new Outbox(closed, { onFailure: (why) => failures.push(why) });
+  assert.equal(outbox.push(bytes("a")), true, "queued; the write fails after");
+  await outbox.drained();
+  assert.deepEqual(failures, ["write_error"]);
+  assert.equal(outbox.push(bytes("b")), false);
+});
+
 Deno.test("Outbox hands adjacent parts to the writer as one view of their buffer", async () => {
   const arena = new ByteArena();
   const { writer, seen, release } = viewingWriter();
