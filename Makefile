@@ -193,14 +193,20 @@ bench: deno
 # Rooms against one room (issue 13), alternating so that each round shares the
 # machine's conditions: 1,000 users in 150 rooms of 20 (3 each), 300 messages/s; one
 # room of the same 1,000 connections and 6,000 deliveries/s; one room of 20 with the
-# same messages and deliveries. BENCH_ROUNDS rounds (default 3); see docs/PERFORMANCE.md.
+# same messages and deliveries; and the first two against the floor, a server with
+# none of chat's code (bench/floor_server.ts): what any Deno server pays here.
+# BENCH_ROUNDS rounds (default 3); see docs/PERFORMANCE.md.
 BENCH_ROUNDS ?= 3
+ROOMS_150X20 = --workload rooms --members 1000 --rooms 150 --rooms-per-member 3 --senders 150 --rate 2 --duration 10
+ONE_ROOM_1000 = --workload fanout --members 1000 --senders 6 --rate 1 --duration 10
 
 bench-rooms: deno
 	@for i in $$(seq $(BENCH_ROUNDS)); do \
-	  $(BENCH) --quiet --label rooms-150x20 --workload rooms --members 1000 --rooms 150 --rooms-per-member 3 --senders 150 --rate 2 --duration 10 && \
-	  $(BENCH) --quiet --label one-room-1000 --workload fanout --members 1000 --senders 6 --rate 1 --duration 10 && \
-	  $(BENCH) --quiet --label one-room-20 --workload fanout --members 20 --senders 20 --rate 15 --duration 10 || exit 1; \
+	  $(BENCH) --quiet --label rooms-150x20 $(ROOMS_150X20) && \
+	  $(BENCH) --quiet --label one-room-1000 $(ONE_ROOM_1000) && \
+	  $(BENCH) --quiet --label one-room-20 --workload fanout --members 20 --senders 20 --rate 15 --duration 10 && \
+	  $(BENCH) --quiet --label floor-rooms-150x20 --server-main bench/floor_server.ts $(ROOMS_150X20) && \
+	  $(BENCH) --quiet --label floor-one-room-1000 --server-main bench/floor_server.ts $(ONE_ROOM_1000) || exit 1; \
 	done
 
 # A seconds-long run of each kind of workload, so that the generator keeps working;

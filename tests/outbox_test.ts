@@ -116,6 +116,20 @@ Deno.test("Outbox reports a failed write once and stops", async () => {
   assert.deepEqual(failures, ["write_error"]);
 });
 
+Deno.test("Outbox reports a write that throws at once as a failed write, not to its caller", async () => {
+  const failures: OutboxFailure[] = [];
+  const closed: ByteWriter = {
+    write: () => {
+      throw new Deno.errors.BadResource("closed");
+    },
+  };
+  const outbox = new Outbox(closed, { onFailure: (why) => failures.push(why) });
+  assert.equal(outbox.push(bytes("a")), true, "queued; the write fails after");
+  await outbox.drained();
+  assert.deepEqual(failures, ["write_error"]);
+  assert.equal(outbox.push(bytes("b")), false);
+});
+
 Deno.test("Outbox hands adjacent parts to the writer as one view of their buffer", async () => {
   const arena = new ByteArena();
   const { writer, seen, release } = viewingWriter();
@@ -171,6 +185,43 @@ Deno.test("TurnFlusher writes what a turn queued for a peer in one write, after 
   const drained = outbox.drained();
   writer.release();
   await drained;
+});
+
+Deno.test("TurnFlusher writes the lines of reads that completed together in one write", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peers = 4;
+  const clients: Deno.Conn[] = [];
+  const accepted: Deno.Conn[] = [];
+  for (let i = 0; i < peers; i++) {
+    clients.push(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+    accepted.push(await listener.accept());
+  }
+  // What each connection reads goes to one outbox, as a room's messages go to a member.
+  const writes: string[] = [];
+  const writer: ByteWriter = {
+    write: (chunk) => (writes.push(text([chunk])), Promise.resolve(chunk.length)),
+  };
+  const outbox = new Outbox(writer, { scheduler: new TurnFlusher() });
+  const read = Promise.withResolvers<void>();
+  let lines = 0;
+  const loops = accepted.map(async (conn) => {
+    const buffer = new Uint8Array(64);
+    let n: number | null;
+    while ((n = await conn.read(buffer)) !== null) {
+      outbox.push(buffer.slice(0, n));
+      if (++lines === peers) read.resolve();
+    }
+  });
+  // Sent before the event loop polls again: the server reads them in one turn.
+  for (const [i, client] of clients.entries()) await client.write(bytes(`${i}\n`));
+  await read.promise;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 1, `one write for the reads of the turn, not ${writes.length}`);
+  assert.equal(writes[0].split("\n").sort().join(""), "0123");
+  for (const client of clients) client.close();
+  await Promise.all(loops);
+  for (const conn of accepted) conn.close();
+  listener.close();
 });
 
 Deno.test("an Outbox writes a big burst at once instead of waiting for the turn's end", () => {
