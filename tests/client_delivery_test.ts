@@ -40,6 +40,35 @@ async function textsUntil(updates: AsyncGenerator<ClientUpdate>, last: string): 
   return await within(read(), () => `no message "${last}" (had: ${texts.join(", ")})`);
 }
 
+/** Reads `updates` until one that `wanted` accepts. */
+async function until(
+  updates: AsyncGenerator<ClientUpdate>,
+  wanted: (update: ClientUpdate) => boolean,
+  what: string,
+): Promise<void> {
+  const read = async () => {
+    for (let next = await updates.next(); !next.done; next = await updates.next()) {
+      if (wanted(next.value)) return;
+    }
+  };
+  await within(read(), () => what);
+}
+
+/** Drops the client's link, and waits until it is back. */
+function backAgain(server: FakeServer, updates: AsyncGenerator<ClientUpdate>): Promise<void> {
+  server.dropAll();
+  return until(updates, (update) => update.kind === "back", "the client never came back");
+}
+
+/** Quits, and lists what the client sent until then: each `hello`, and each ack's id, in order. */
+async function quitAndListAcks(client: ChatClient, server: FakeServer): Promise<unknown[]> {
+  client.quit();
+  await server.until(() => server.frames.some((f) => f.type === "quit"));
+  return server.frames
+    .filter((f) => f.type === "ack" || f.type === "hello")
+    .map((f) => f.type === "ack" ? f.id : "hello");
+}
+
 function connected(server: FakeServer): ChatClient {
   return clientFor(server.port, { retryInitialMs: 10 });
 }
@@ -118,15 +147,11 @@ Deno.test("kept mail shown in missed is acknowledged even when no newer id came:
     await client.connect();
     assert.ok((await client.register("Alice")).ok);
     const updates = client.updates(true);
-    const shown = within(
-      (async () => {
-        for (let next = await updates.next(); !next.done; next = await updates.next()) {
-          if (next.value.kind === "event" && next.value.event.type === "missed") return;
-        }
-      })(),
-      () => "no missed shown",
+    await until(
+      updates,
+      (update) => update.kind === "event" && update.event.type === "missed",
+      "no missed shown",
     );
-    await shown;
     await server.until(() => server.frames.some((frame) => frame.type === "ack"));
     assert.deepEqual(server.frames.filter((f) => f.type === "ack"), [{ type: "ack", id: 9 }]);
   } finally {
@@ -208,18 +233,12 @@ Deno.test("until rooms joined again answered, since and acks go no further than 
     assert.ok((await client.register("Alice")).ok);
     const updates = client.updates(true);
     await textsUntil(updates, "seven");
-    const backAgain = async () => {
-      server.dropAll();
-      for (let next = await updates.next(); !next.done; next = await updates.next()) {
-        if (next.value.kind === "back") return;
-      }
-    };
     // The answer to the rejoin does not come (the pong after it stands for it), and the link drops.
     server.answersPings = false;
-    await backAgain();
+    await backAgain(server, updates);
     client.rejoin(["team"]);
     await textsUntil(updates, "nine");
-    await backAgain();
+    await backAgain(server, updates);
     assert.deepEqual(server.hellos.map((h) => (h as { since?: number }).since), [undefined, 7, 7]);
     // This time #team answers (the pong after its join); then a message says the answer was read.
     server.answersPings = true;
@@ -227,15 +246,7 @@ Deno.test("until rooms joined again answered, since and acks go no further than 
     client.rejoin(["team"]);
     client.input("hello");
     await textsUntil(updates, "ten");
-    client.quit();
-    await server.until(() => server.frames.some((f) => f.type === "quit"));
-    const acks = server.frames.filter((f) => f.type === "ack" || f.type === "hello");
-    assert.deepEqual(acks.map((f) => f.type === "ack" ? f.id : "hello"), [
-      "hello",
-      "hello",
-      "hello",
-      10,
-    ]);
+    assert.deepEqual(await quitAndListAcks(client, server), ["hello", "hello", "hello", 10]);
   } finally {
     client.close();
     await server.close();
@@ -256,26 +267,12 @@ Deno.test("until the last page of the hello's replay, since and acks stay at the
     assert.ok((await client.register("Alice")).ok);
     const updates = client.updates(true);
     await textsUntil(updates, "six");
-    const backAgain = async () => {
-      server.dropAll();
-      for (let next = await updates.next(); !next.done; next = await updates.next()) {
-        if (next.value.kind === "back") return;
-      }
-    };
-    await backAgain();
+    await backAgain(server, updates);
     await textsUntil(updates, "fifty-one");
-    await backAgain();
+    await backAgain(server, updates);
     assert.deepEqual(server.hellos.map((h) => (h as { since?: number }).since), [undefined, 6, 6]);
     await textsUntil(updates, "fifty-two");
-    client.quit();
-    await server.until(() => server.frames.some((f) => f.type === "quit"));
-    const acks = server.frames.filter((f) => f.type === "ack" || f.type === "hello");
-    assert.deepEqual(acks.map((f) => f.type === "ack" ? f.id : "hello"), [
-      "hello",
-      "hello",
-      "hello",
-      52,
-    ]);
+    assert.deepEqual(await quitAndListAcks(client, server), ["hello", "hello", "hello", 52]);
   } finally {
     client.close();
     await server.close();

@@ -505,51 +505,52 @@ Deno.test("an invitation, then a kick: the page says so and goes back to the lob
   }
 });
 
-Deno.test("after a server restart the page is back in the room it showed", async () => {
+/**
+ * 小明's page joins #team (and then `showing`, when not #team), the server
+ * restarts (forgetting #team), and `bot` joins #team on the new one; `check`
+ * then looks at the page.
+ */
+async function restartedWithTeam(
+  showing: string,
+  check: (page: Page, bot: JsonClient) => Promise<void>,
+): Promise<void> {
   let server = startServer({ webPort: 0 });
   const ports = { port: server.addr.port, webPort: server.webAddr!.port };
   const { browser, close } = await launchBrowser();
   let bot: JsonClient | null = null;
   try {
     const page = await joinPage(browser, pageUrl(server), "小明");
-    await say(page, "/join #team");
-    await waitForText(page, "room-title", "#team");
+    for (const room of new Set(["#team", showing])) {
+      await say(page, `/join ${room}`);
+      await waitForText(page, "room-title", room);
+    }
     await server.shutdown("Restarting");
     await waitForText(page, "status", "reconnecting in");
     server = startServer(ports);
     await waitForLine(page, "Reconnected.");
-    // The restarted server forgot #team: the page joins it again, and stays on it.
     bot = await JsonClient.join(server, "bot");
     await bot.send({ type: "join", room: "team" });
-    await bot.next("current", (c) => c.room === "team");
-    await say(page, "still in team");
-    await bot.next("message", (m) => m.from === "小明" && m.room === "team");
-    assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#team");
+    await check(page, bot);
   } finally {
     await close();
     await bot?.close();
     await server.shutdown();
   }
+}
+
+Deno.test("after a server restart the page is back in the room it showed", async () => {
+  // The restarted server forgot #team: the page joins it again, and stays on it.
+  await restartedWithTeam("#team", async (page, bot) => {
+    await bot.next("current", (c) => c.room === "team");
+    await say(page, "still in team");
+    await bot.next("message", (m) => m.from === "小明" && m.room === "team");
+    assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#team");
+  });
 });
 
 Deno.test("after a server restart the page joins again the rooms it was in, and keeps the one it showed", async () => {
-  let server = startServer({ webPort: 0 });
-  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
-  const { browser, close } = await launchBrowser();
-  let bot: JsonClient | null = null;
-  try {
-    const page = await joinPage(browser, pageUrl(server), "小明");
-    await say(page, "/join #team");
-    await waitForText(page, "room-title", "#team");
-    await say(page, "/join #lobby");
-    await waitForText(page, "room-title", "#lobby");
-    await server.shutdown("Restarting");
-    await waitForText(page, "status", "reconnecting in");
-    server = startServer(ports);
-    await waitForLine(page, "Reconnected.");
-    // The restarted server forgot #team: the page joins it again, and the lobby after it.
-    bot = await JsonClient.join(server, "bot");
-    await bot.send({ type: "join", room: "team" });
+  // The restarted server forgot #team: the page joins it again, and the lobby after it.
+  await restartedWithTeam("#lobby", async (page, bot) => {
     await bot.waitFor((e) =>
       (e.type === "users" && e.room === "team" && e.names.includes("小明")) ||
       (e.type === "join" && e.room === "team" && e.name === "小明")
@@ -560,9 +561,5 @@ Deno.test("after a server restart the page joins again the rooms it was in, and 
         .some((li) => li.textContent.includes("bot: welcome back"))`,
     );
     assert.equal(await page.$eval("#room-title", (h) => h.textContent), "#lobby");
-  } finally {
-    await close();
-    await bot?.close();
-    await server.shutdown();
-  }
+  });
 });
