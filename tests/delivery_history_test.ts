@@ -239,11 +239,35 @@ Deno.test("a first login that acknowledges gets its kept mail in missed, counted
     assert.deepEqual(replayed(again.inbox), ["are you there?"], "shown once, in the replay");
     assert.equal(lastPage(again.inbox).privateGap, undefined);
     assert.deepEqual(store.undelivered("Ann", 10).length, 1, "still not acknowledged");
-    hub.ack(again.member, again.inbox.of("welcome")[0].last!);
+    // What a client acknowledges: the highest id it showed, here its `since`.
+    hub.ack(again.member, last!);
     assert.deepEqual(store.undelivered("Ann", 10), [], "the ack covers it");
     hub.leave(again.member, "quit");
     const third = join("Ann", { account: true, acks: true });
     assert.deepEqual(third.inbox.of("missed"), [], "delivered once");
+  });
+});
+
+Deno.test("a login with since counts the replayed kept mail delivered at an ack of since, below the welcome's last", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "are you there?");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    // Said where Ann's client is never shown it: the next welcome's `last` is above `since`.
+    hub.join(bob.member, "other");
+    hub.say(bob.member, "elsewhere", "other");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    assert.ok(again.inbox.of("welcome")[0].last! > last!);
+    assert.deepEqual(replayed(again.inbox), ["are you there?"]);
+    hub.ack(again.member, last!);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "the ack covers it");
+    hub.leave(again.member, "quit");
+    const third = join("Ann", { account: true, acks: true });
+    assert.deepEqual(third.inbox.of("missed"), [], "shown once");
   });
 });
 

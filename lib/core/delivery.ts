@@ -173,6 +173,8 @@ export class Delivery {
     const since = this.#since(member, request);
     if (since === undefined) return false;
     const held = this.#held(member, since);
+    // The client acknowledges from `since` on, which may be below the window's start.
+    this.windowOf(member)?.allowFrom(since);
     this.#fromHistory(
       member,
       since,

@@ -90,6 +90,16 @@ export class DeliveryWindow {
     return true;
   }
 
+  /**
+   * Accepts acks from `id` up, though the window began above it: a client
+   * that logged in with `since` acknowledges from there (what it showed of
+   * the replay), below the `last` the window began at when anything it is
+   * never shown (another room, others' private chats) came in between.
+   */
+  allowFrom(id: number): void {
+    this.#acked = Math.min(this.#acked, id);
+  }
+
   /** Whether the window holds everything handed after `since`. */
   covers(since: number): boolean {
     return this.#floor <= since;
