@@ -271,6 +271,28 @@ Deno.test("a login with since counts the replayed kept mail delivered at an ack 
   });
 });
 
+Deno.test("kept mail is never cut from a replay past its byte budget: it would count delivered unshown", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names", replayBytes: 2000 });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "old mail");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    for (let i = 0; i < 40; i++) hub.say(bob.member, `room message ${i} ${"x".repeat(50)}`);
+    hub.whisper(bob.member, "Ann", "newer mail");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    const shown = replayed(again.inbox);
+    assert.ok(shown.length < 20, "the budget cut the room");
+    assert.deepEqual(lastPage(again.inbox).gaps, ["lobby"]);
+    assert.equal(shown[0], "old mail", "the oldest, kept all the same, in id order");
+    assert.equal(shown.at(-1), "newer mail");
+    hub.ack(again.member, again.inbox.of("replay").flatMap((page) => page.messages).at(-1)!.id);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "shown, and acknowledged");
+  });
+});
+
 Deno.test("a resume with since replays the kept mail its connection was handed but never acknowledged", async () => {
   await withStore((store) => {
     store.addUser("Ann", "hash", T0);

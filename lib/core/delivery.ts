@@ -154,8 +154,12 @@ export class Delivery {
     const held = this.#held(member, since);
     const handed = (sent: Delivered[]) => this.#handed(member, sent);
     if (old?.covers(since)) {
-      const sources = [heldSource(held, null), heldSource(old.after(since))];
-      this.#replay(member, sources, { rooms: [], privates: false }, handed);
+      const after = old.after(since);
+      const waiting = this.#waiting(member, held);
+      // Those the window holds were never acknowledged: with a store, they wait to count.
+      if (this.awaitsAck(member)) { for (const message of after) waiting.note(message); }
+      const sources = [heldSource(held, null), heldSource(after)];
+      this.#replay(member, sources, { rooms: [], privates: false }, handed, waiting.kept);
     } else {
       // Private messages the lost connection was handed past its window are not in any history.
       this.#fromHistory(member, since, true, held, handed);
@@ -208,6 +212,27 @@ export class Delivery {
       this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
     }
     return held;
+  }
+
+  /**
+   * The private messages to `member` that wait to count as delivered, in a
+   * replay: `held`, and those `note` is told of. They are never cut from it
+   * (see `ReplayRun.kept`): marking mail up to the newest one shown would
+   * mark them unshown.
+   */
+  #waiting(member: Member, held: Delivered[]): {
+    note: (message: Delivered, delivered?: boolean) => void;
+    kept: (message: Delivered) => boolean;
+  } {
+    const ids = new Set(held.map((message) => message.id));
+    return {
+      note: (message, delivered = false) => {
+        if (!delivered && message.type === "private" && nameKey(message.to) === member.key) {
+          ids.add(message.id);
+        }
+      },
+      kept: (message) => ids.has(message.id),
+    };
   }
 
   /**
@@ -387,15 +412,21 @@ export class Delivery {
     }
     const store = this.#store;
     const account = store !== null && member.account;
+    const waiting = this.#waiting(member, held);
     if (account) {
       sources.push(heldSource(held, null), {
         room: null,
         read: (before, limit) =>
-          store.privatesAfter(member.name, since, limit, before).map(toPrivateEvent),
+          store.privatesAfter(member.name, since, limit, before).map((stored) => {
+            const message = toPrivateEvent(stored);
+            waiting.note(message, stored.delivered);
+            return message;
+          }),
         complete: () => !this.#pruned(store, null, since),
       });
     }
-    this.#replay(member, sources, { rooms: [], privates: !account && privatesLost }, done);
+    const gaps = { rooms: [], privates: !account && privatesLost };
+    this.#replay(member, sources, gaps, done, account ? waiting.kept : undefined);
   }
 
   /** Where a replay reads the messages of `room` after `since`: the store, or the room's memory. */
@@ -426,13 +457,15 @@ export class Delivery {
   /**
    * Sends `member` a replay of `sources` after the replays it is shown
    * already, a page per turn (see `replay.ts`); what comes for the member
-   * meanwhile waits in its gate. `done` gets the messages sent.
+   * meanwhile waits in its gate. `done` gets the messages sent; those
+   * `kept` are never cut.
    */
   #replay(
     member: Member,
     sources: ReplaySource[],
     gaps: ReplayGaps,
     done: (sent: Delivered[]) => void = () => {},
+    kept?: (message: Delivered) => boolean,
   ): void {
     const gate = this.#gates.get(member.sink);
     // What comes after this goes live: it is held meanwhile, behind this replay.
@@ -444,6 +477,7 @@ export class Delivery {
         gaps,
         maxBytes: this.#replayBytes,
         shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
+        kept,
         send: (page) => {
           if (member.sink instanceof WindowedSink) member.sink.recordReplay(page);
           if (gate) gate.page(page);

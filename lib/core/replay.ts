@@ -86,6 +86,13 @@ export interface ReplayRun {
   maxBytes?: number;
   /** Whether the member wants `message` shown (not from a name it ignores). @default all */
   shown?: (message: Delivered) => boolean;
+  /**
+   * Whether `message` is never cut: private mail waiting to count as
+   * delivered (bounded by the mailbox), which is marked delivered up to an
+   * id, so that one cut below mail shown would be marked without being
+   * shown. It counts in the budget, but goes past it. @default none
+   */
+  kept?: (message: Delivered) => boolean;
   /** Sends a page. */
   send: (page: ReplayEvent) => void;
   /** Runs `step` in a later turn of the event loop. @default at once */
@@ -191,13 +198,18 @@ class Cursor {
 class Replay {
   #run: ReplayRun;
   #cursors: Cursor[];
+  /** The cursors still read: past the budget, only those that may hold kept messages. */
+  #open: Cursor[];
   #maxBytes: number;
   /** Taken so far, newest first, with their sizes; then (reversed) the messages to send. */
   #taken: Delivered[] = [];
   #sizes: number[] = [];
   #bytes = 0;
-  /** The messages left out, oldest first within each source: gaps. */
-  #cut: Delivered[] = [];
+  /** Past the budget: what is read now is cut, unless kept. */
+  #full = false;
+  /** What the messages left out leave short: gaps. */
+  #cutRooms = new Set<string>();
+  #cutPrivates = false;
   #reading = true;
   /** While sending: how many are sent, and the gaps the last page names. */
   #sent = 0;
@@ -209,6 +221,7 @@ class Replay {
     this.#cursors = run.sources.map((source) =>
       new Cursor(source, run.upTo, run.failed ?? (() => {}))
     );
+    this.#open = this.#cursors;
   }
 
   /** One turn's work: at most a page read, and a page sent. */
@@ -229,7 +242,7 @@ class Replay {
     let looked = 0;
     while (looked < MAX_HISTORY) {
       let newest: Cursor | undefined;
-      for (const cursor of this.#cursors) {
+      for (const cursor of this.#open) {
         const head = cursor.head();
         if (head && (!newest || head.id > newest.head()!.id)) newest = cursor;
       }
@@ -238,15 +251,40 @@ class Replay {
       looked++;
       if (!shown(message)) continue;
       const size = jsonBytes(message);
-      if (this.#taken.length === MAX_REPLAY || this.#bytes + size > this.#maxBytes) {
-        for (const cursor of this.#cursors) this.#cut.push(...cursor.left().filter(shown));
-        this.#cut.push(message);
-        return this.#readAll();
+      const over = this.#full || this.#taken.length >= MAX_REPLAY ||
+        this.#bytes + size > this.#maxBytes;
+      if (over && this.#run.kept?.(message) !== true) {
+        this.#cutOff(message, shown);
+        continue;
       }
       this.#taken.push(message);
       this.#sizes.push(size);
       this.#bytes += size;
     }
+  }
+
+  /**
+   * Leaves `message` out; the first time, the rest of the rooms' sources
+   * too (named as gaps from a message each): only a source of private
+   * messages may hold kept ones, and it is read on, its others cut.
+   */
+  #cutOff(message: Delivered, shown: (message: Delivered) => boolean): void {
+    if (!this.#full) {
+      this.#full = true;
+      const keeps = this.#run.kept !== undefined;
+      this.#open = this.#cursors.filter((cursor) => {
+        if (keeps && typeof cursor.source.room !== "string") return true;
+        for (const left of cursor.left()) if (shown(left)) this.#gap(left);
+        return false;
+      });
+    }
+    this.#gap(message);
+  }
+
+  /** A message left out: its room, or the private messages, are a gap. */
+  #gap(message: Delivered): void {
+    if (message.type === "message") this.#cutRooms.add(message.room);
+    else this.#cutPrivates = true;
   }
 
   /** Reading is over: the messages go oldest first, and the last page's gaps are known. */
@@ -263,10 +301,8 @@ class Replay {
       if (room === null) privates = true;
       else rooms.add(room);
     }
-    for (const message of this.#cut) {
-      if (message.type === "message") rooms.add(message.room);
-      else privates = true;
-    }
+    for (const room of this.#cutRooms) rooms.add(room);
+    if (this.#cutPrivates) privates = true;
     if (rooms.size > 0) this.#last.gaps = [...rooms];
     if (privates) this.#last.privateGap = true;
   }
