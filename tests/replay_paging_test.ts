@@ -164,3 +164,25 @@ Deno.test("a join with since during a long replay is replayed after it, behind w
     "what came before the join, then the room's replay, then what came after",
   );
 });
+
+Deno.test("what waits behind a paging replay is bounded: past it the connection is dropped and nothing more goes", () => {
+  const limit = 64 * 1024;
+  const { hub, join, runTurns } = pagedHub({ replayBytes: limit });
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  let dropped = 0;
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  // The connection under the gate, as the server's is: it can be closed at once.
+  Object.assign(again.inbox, { drop: () => dropped++ });
+  assert.equal(again.inbox.events.some(isLastPage), false, "the replay pages");
+  // A client that pings and pings while it pages: each pong waits behind the replay.
+  const pong = { type: "pong" as const, token: "x".repeat(100) };
+  for (let i = 0; i < 2 * limit / 100 && dropped === 0; i++) hub.answer(again.member, pong);
+  assert.equal(dropped, 1, "dropped once past the limit");
+  const before = again.inbox.events.length;
+  hub.say(bob.member, "after the drop");
+  runTurns();
+  assert.equal(again.inbox.events.length, before, "nothing more: neither pages nor the held");
+});

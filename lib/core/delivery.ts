@@ -78,6 +78,11 @@ export interface DeliveryOptions {
   nextTurn?: (step: () => void) => void;
   /** Whether `member` is still registered: a replay to one that left stops. @default always */
   present?: (member: Member) => boolean;
+  /**
+   * The member with `sink` had more held behind its replay than the limit
+   * (`replayBytes`): its connection is dropped (`Sink.drop`) right after.
+   */
+  overflowed?: (sink: Sink) => void;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -93,6 +98,7 @@ export class Delivery {
   #replayBytes: number;
   #nextTurn: (step: () => void) => void;
   #present: (member: Member) => boolean;
+  #overflowed: (sink: Sink) => void;
   /** The gate of each sink handed out, by that sink. */
   #gates = new WeakMap<Sink, ReplayGate>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
@@ -109,6 +115,7 @@ export class Delivery {
     this.#replayBytes = options.replayBytes ?? MAX_REPLAY_BYTES;
     this.#nextTurn = options.nextTurn ?? ((step) => step());
     this.#present = options.present ?? (() => true);
+    this.#overflowed = options.overflowed ?? (() => {});
   }
 
   /**
@@ -120,8 +127,12 @@ export class Delivery {
    * count as delivered.
    */
   sinkFor(sink: Sink, request: DeliveryRequest, last: number, owner: string | null): Sink {
-    const gate = new ReplayGate(sink);
-    const outer = request.acks !== true
+    // What waits behind a replay has the queue limit's other half, as the replay has one.
+    const gate = new ReplayGate(sink, this.#replayBytes, () => {
+      this.#overflowed(outer);
+      sink.drop?.();
+    });
+    const outer: Sink = request.acks !== true
       ? gate
       : new WindowedSink(gate, new DeliveryWindow(last), this.#store ? owner : null);
     this.#gates.set(outer, gate);
