@@ -170,7 +170,10 @@ export class Delivery {
       // Those the window holds were never acknowledged: with a store, they wait to count.
       if (this.awaitsAck(member)) { for (const message of after) waiting.note(message); }
       const sources = [heldSource(held, null), heldSource(after)];
-      this.#replay(member, sources, { rooms: [], privates: false }, handed, waiting.kept);
+      this.#replay(member, sources, { rooms: [], privates: false }, {
+        done: handed,
+        kept: waiting.kept,
+      });
     } else {
       // Private messages the lost connection was handed past its window are not in any history.
       this.#fromHistory(member, since, true, held, handed);
@@ -275,7 +278,9 @@ export class Delivery {
    * after it, as `replay` pages, instead of its last ones as `history`.
    */
   replayRoom(member: Member, room: Room, since: number): void {
-    this.#replay(member, [this.#roomSource(room, since)], { rooms: [], privates: false });
+    // Said after the window began, and not in it: a resume before the ack needs them.
+    const gaps = { rooms: [], privates: false };
+    this.#replay(member, [this.#roomSource(room, since)], gaps, { record: true });
   }
 
   /**
@@ -437,7 +442,7 @@ export class Delivery {
       });
     }
     const gaps = { rooms: [], privates: !account && privatesLost };
-    this.#replay(member, sources, gaps, done, account ? waiting.kept : undefined);
+    this.#replay(member, sources, gaps, { done, kept: account ? waiting.kept : undefined });
   }
 
   /** Where a replay reads the messages of `room` after `since`: the store, or the room's memory. */
@@ -469,14 +474,18 @@ export class Delivery {
    * Sends `member` a replay of `sources` after the replays it is shown
    * already, a page per turn (see `replay.ts`); what comes for the member
    * meanwhile waits in its gate. `done` gets the messages sent; those
-   * `kept` are never cut.
+   * `kept` are never cut; with `record`, the pages are recorded in the
+   * member's window (a resume's or a login's are in it already, or below it).
    */
   #replay(
     member: Member,
     sources: ReplaySource[],
     gaps: ReplayGaps,
-    done: (sent: Delivered[]) => void = () => {},
-    kept?: (message: Delivered) => boolean,
+    { done = () => {}, kept, record = false }: {
+      done?: (sent: Delivered[]) => void;
+      kept?: (message: Delivered) => boolean;
+      record?: boolean;
+    } = {},
   ): void {
     const gate = this.#gates.get(member.sink);
     // What comes after this goes live: it is held meanwhile, behind this replay.
@@ -490,7 +499,7 @@ export class Delivery {
         shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
         kept,
         send: (page) => {
-          if (member.sink instanceof WindowedSink) member.sink.recordReplay(page);
+          if (record && member.sink instanceof WindowedSink) member.sink.recordReplay(page);
           if (gate) gate.page(page);
           else member.sink.send(page);
         },
