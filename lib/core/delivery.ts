@@ -85,6 +85,12 @@ export interface DeliveryOptions {
   overflowed?: (sink: Sink) => void;
 }
 
+/** Private messages a replay reads as waiting for an ack; `whole`: all of them. */
+interface Held {
+  messages: Delivered[];
+  whole: boolean;
+}
+
 /** Windows, replays, acknowledgements and client ids. */
 export class Delivery {
   /** The sequence the ids belong to: said in `welcome`, named by `hello`'s `since`. */
@@ -163,14 +169,14 @@ export class Delivery {
     const since = this.#since(member, request);
     if (since === undefined) return;
     const held = this.#held(member, since);
-    const handed = (sent: Delivered[]) => this.#handed(member, sent);
+    const handed = this.#handedTo(member, held);
     if (old?.covers(since)) {
       const after = old.after(since);
-      const waiting = this.#waiting(member, held);
+      const waiting = this.#waiting(member, held.messages);
       // Those the window holds were never acknowledged: with a store, they wait to count.
       if (this.awaitsAck(member)) { for (const message of after) waiting.note(message); }
-      const sources = [heldSource(held, null), heldSource(after)];
-      this.#replay(member, sources, { rooms: [], privates: false }, {
+      const sources = [heldSource(held.messages, null), heldSource(after)];
+      this.#replay(member, sources, { rooms: [], privates: !held.whole }, {
         done: handed,
         kept: waiting.kept,
       });
@@ -178,8 +184,9 @@ export class Delivery {
       // Private messages the lost connection was handed past its window are not in any history.
       this.#fromHistory(member, since, true, held, handed);
     }
-    // What the client says it was shown needs no acknowledging again; the held mail does.
-    if (held.length === 0) this.#acked(member, since);
+    // What the client says it was shown needs no acknowledging again; the held mail does (and
+    // mail not read is not counted delivered on its word).
+    if (held.whole && held.messages.length === 0) this.#acked(member, since);
     else this.windowOf(member)?.ack(since);
   }
 
@@ -193,39 +200,53 @@ export class Delivery {
     const held = this.#held(member, since);
     // The client acknowledges from `since` on, which may be below the window's start.
     this.windowOf(member)?.allowFrom(since);
-    this.#fromHistory(
-      member,
-      since,
-      this.#leftUnshown(member, since),
-      held,
-      (sent) => this.#handed(member, sent),
-    );
+    const lost = this.#leftUnshown(member, since);
+    this.#fromHistory(member, since, lost, held, this.#handedTo(member, held));
     return true;
   }
 
   /**
    * Private messages to `member` (an account) that were handed to a
    * connection that acknowledges but never acknowledged, with an id up to
-   * `since` (at most one past MAX_REPLAY): a `since` does not cover them. A
+   * `since` (the oldest MAX_REPLAY): a `since` does not cover them. A
    * client's `since` starts at the `last` of its first `welcome`, above the
    * mail that login was handed in `missed`: that says nothing of whether the
-   * mail was shown.
+   * mail was shown. Not `whole` when some could not be read (a failure, or
+   * too many).
    */
-  #held(member: Member, since: number): Delivered[] {
+  #held(member: Member, since: number): Held {
     const store = this.#store;
-    if (!store || !member.account) return [];
-    const held: Delivered[] = [];
+    if (!store || !member.account) return { messages: [], whole: true };
+    const messages: Delivered[] = [];
     try {
-      for (let after = 0; held.length <= MAX_REPLAY;) {
-        const page = store.undelivered(member.name, MAX_HISTORY, after);
-        for (const message of page) if (message.id <= since) held.push(toPrivateEvent(message));
-        if (page.length < MAX_HISTORY || page[page.length - 1].id >= since) break;
+      for (let after = 0;;) {
+        // One more than fits: whether there are more than a replay carries.
+        const limit = Math.min(MAX_HISTORY, MAX_REPLAY + 1 - messages.length);
+        const page = store.undelivered(member.name, limit, after);
+        for (const message of page) if (message.id <= since) messages.push(toPrivateEvent(message));
+        if (page.length < limit || page[page.length - 1].id >= since) break;
+        if (messages.length > MAX_REPLAY) return { messages: messages.slice(0, -1), whole: false };
         after = page[page.length - 1].id;
       }
     } catch (error) {
       this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+      return { messages: [], whole: false };
     }
-    return held;
+    return { messages, whole: true };
+  }
+
+  /**
+   * What a replay's end does with the private messages to `member` it sent
+   * (see `#handed`). Not when kept mail was left out (not `held` whole, or
+   * cut from the replay): marking up to an id would mark it unshown; nor
+   * does this connection's ack mark any (it is shown again, rather than lost).
+   */
+  #handedTo(member: Member, held: Held): (sent: Delivered[], keptCut: boolean) => void {
+    return (sent, keptCut) => {
+      if (held.whole && !keptCut) return this.#handed(member, sent);
+      const window = this.windowOf(member);
+      if (window) window.marks = false;
+    };
   }
 
   /**
@@ -302,7 +323,7 @@ export class Delivery {
    */
   #acked(member: Member, id: number): void {
     const window = this.windowOf(member);
-    if (!window?.ack(id) || window.unmarked === 0 || !member.account) return;
+    if (!window?.ack(id) || window.unmarked === 0 || !window.marks || !member.account) return;
     this.#markDelivered(member, id);
     if (id >= window.unmarked) window.unmarked = 0;
   }
@@ -410,16 +431,17 @@ export class Delivery {
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
    * account holder's private messages (after `since`, and those `held`
-   * before it). What it cannot reach is a gap; `privatesLost` says whether,
-   * without a store to read them from, private messages may be missing.
+   * before it; not whole: a gap). What it cannot reach is
+   * a gap; `privatesLost` says whether, without a store to read them from,
+   * private messages may be missing.
    * `done` gets the messages sent, after the last page.
    */
   #fromHistory(
     member: Member,
     since: number,
     privatesLost: boolean,
-    held: Delivered[],
-    done: (sent: Delivered[]) => void,
+    held: Held,
+    done: (sent: Delivered[], keptCut: boolean) => void,
   ): void {
     const sources: ReplaySource[] = [];
     for (const name of roomNames(member)) {
@@ -428,9 +450,9 @@ export class Delivery {
     }
     const store = this.#store;
     const account = store !== null && member.account;
-    const waiting = this.#waiting(member, held);
+    const waiting = this.#waiting(member, held.messages);
     if (account) {
-      sources.push(heldSource(held, null), {
+      sources.push(heldSource(held.messages, null), {
         room: null,
         read: (before, limit) =>
           store.privatesAfter(member.name, since, limit, before).map((stored) => {
@@ -441,7 +463,7 @@ export class Delivery {
         complete: () => !this.#pruned(store, null, since),
       });
     }
-    const gaps = { rooms: [], privates: !account && privatesLost };
+    const gaps = { rooms: [], privates: (!account && privatesLost) || !held.whole };
     this.#replay(member, sources, gaps, { done, kept: account ? waiting.kept : undefined });
   }
 
@@ -482,7 +504,7 @@ export class Delivery {
     sources: ReplaySource[],
     gaps: ReplayGaps,
     { done = () => {}, kept, record = false }: {
-      done?: (sent: Delivered[]) => void;
+      done?: (sent: Delivered[], keptCut: boolean) => void;
       kept?: (message: Delivered) => boolean;
       record?: boolean;
     } = {},
@@ -508,8 +530,8 @@ export class Delivery {
           this.#nextTurn(step);
         },
         going: () => this.#present(member) && !gate?.ended,
-        done: (sent) => {
-          done(sent);
+        done: (sent, keptCut) => {
+          done(sent, keptCut);
           gate?.release();
         },
         failed: (source, error) => {

@@ -40,6 +40,11 @@ export class DeliveryWindow {
    * nothing to the store then.
    */
   unmarked = 0;
+  /**
+   * Whether an ack may count private messages delivered: not once mail at
+   * or below one it would mark was left out of a replay (marking goes by id).
+   */
+  marks = true;
 
   /**
    * An empty window over everything handed after the id `floor` (the newest

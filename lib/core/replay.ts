@@ -90,7 +90,8 @@ export interface ReplayRun {
    * Whether `message` is never cut: private mail waiting to count as
    * delivered (bounded by the mailbox), which is marked delivered up to an
    * id, so that one cut below mail shown would be marked without being
-   * shown. It counts in the budget, but goes past it. @default none
+   * shown. It counts in the budget, and goes past it by up to half of it
+   * (the queue limit has room): what goes further is cut. @default none
    */
   kept?: (message: Delivered) => boolean;
   /** Sends a page. */
@@ -99,8 +100,8 @@ export interface ReplayRun {
   next?: (step: () => void) => void;
   /** Whether to go on: false once the member has left (the replay stops, unfinished). */
   going?: () => boolean;
-  /** After the last page, with the messages sent. */
-  done?: (sent: Delivered[]) => void;
+  /** After the last page, with the messages sent, and whether a kept one was cut. */
+  done?: (sent: Delivered[], keptCut: boolean) => void;
   /** A source that cannot be read: its messages count as a gap, and this hears why. */
   failed?: (source: ReplaySource, error: unknown) => void;
 }
@@ -210,6 +211,8 @@ class Replay {
   /** What the messages left out leave short: gaps. */
   #cutRooms = new Set<string>();
   #cutPrivates = false;
+  /** A kept message did not fit even past the budget. */
+  #keptCut = false;
   #reading = true;
   /** While sending: how many are sent, and the gaps the last page names. */
   #sent = 0;
@@ -229,7 +232,7 @@ class Replay {
     if (this.#run.going && !this.#run.going()) return;
     if (this.#reading) this.#read();
     if (!this.#reading && this.#sendPage()) {
-      this.#run.done?.(this.#taken);
+      this.#run.done?.(this.#taken, this.#keptCut);
       return;
     }
     const next = this.#run.next ?? ((step: () => void) => step());
@@ -253,7 +256,7 @@ class Replay {
       const size = jsonBytes(message);
       const over = this.#full || this.#taken.length >= MAX_REPLAY ||
         this.#bytes + size > this.#maxBytes;
-      if (over && this.#run.kept?.(message) !== true) {
+      if (over && !this.#keeps(message, size)) {
         this.#cutOff(message, shown);
         continue;
       }
@@ -261,6 +264,14 @@ class Replay {
       this.#sizes.push(size);
       this.#bytes += size;
     }
+  }
+
+  /** Whether `message`, past the budget, goes all the same: kept, within half the budget more. */
+  #keeps(message: Delivered, size: number): boolean {
+    if (this.#run.kept?.(message) !== true) return false;
+    if (this.#bytes + size <= this.#maxBytes * 1.5) return true;
+    this.#keptCut = true;
+    return false;
   }
 
   /**
