@@ -527,7 +527,16 @@ export class Delivery {
         },
         next: (step) => {
           gate?.hold();
-          this.#nextTurn(step);
+          this.#nextTurn(() => {
+            try {
+              step();
+            } catch (error) {
+              // A bug: what waits goes on without the rest of the replay (no last page, so a
+              // client keeps its `since`), rather than the member getting nothing ever more.
+              this.#log(`replay to ${member.name} failed: ${errorMessage(error)}`);
+              gate?.release();
+            }
+          });
         },
         going: () => this.#present(member) && !gate?.ended,
         done: (sent, keptCut) => {
