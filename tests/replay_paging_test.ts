@@ -213,3 +213,34 @@ Deno.test("a replay step that throws in a later turn lets what waits behind it g
     "later",
   ]);
 });
+
+Deno.test("a replay of many rooms from the store reads about a step's worth in its first turn", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-paging-" });
+  const store = Store.open(dir, { groupCommit: false });
+  try {
+    const rooms = Array.from({ length: 19 }, (_, i) => `r${i}`);
+    for (const room of rooms) {
+      for (const text of said(500)) store.appendMessage({ time: T0, room, from: "Bob", text });
+    }
+    const { hub, join, runTurns } = pagedHub({ store, maxRoomsPerUser: 25, replayBytes: 8 << 20 });
+    const ann = join("Ann");
+    const { stream, resume } = ann.inbox.of("welcome")[0];
+    for (const room of rooms) hub.join(ann.member, room);
+    let rows = 0;
+    const read = store.messagesAfter.bind(store);
+    store.messagesAfter = (room, since, limit, before) => {
+      const found = read(room, since, limit, before);
+      rows += found.length;
+      return found;
+    };
+    // No window (Ann does not acknowledge): the resume falls back to the store, 20 sources.
+    const again = join("Ann", { resume, since: 0, stream });
+    // Each room's share of a step, then twice that for those the first page took from most.
+    assert.ok(rows <= 2 * MAX_HISTORY, `rows read in the turn of the hello: ${rows}`);
+    runTurns();
+    assert.equal(shown(again.inbox).replayed.length, 19 * 500);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -23,7 +23,12 @@ import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
 export const MAX_REPLAY = 10_000;
 
-/** Messages a source reads at once: two sources' reads make about one step's work. */
+/**
+ * Most messages a source reads at once: two sources' reads make about one
+ * step's work. A replay of many sources starts each with its share of a
+ * step's (MAX_HISTORY), doubling each time it reads again: the first step
+ * touches every source, and twenty rooms at 500 each were ten steps' work.
+ */
 const READ_BATCH = MAX_HISTORY / 2;
 
 /** What a replay could not reach: rooms (without `#`), and whether private messages. */
@@ -145,24 +150,32 @@ class Cursor {
   #buffer: Delivered[] = [];
   /** Ids below it are not read yet. */
   #before: number;
+  /** How many the next read asks for. */
+  #batch: number;
   #ended = false;
   /** A read failed: what it still held is lost to this replay. */
   failed = false;
   #onError: (source: ReplaySource, error: unknown) => void;
 
+  /** Reads `source` below `upTo + 1`, `batch` at first. */
   constructor(
     source: ReplaySource,
     upTo: number,
+    batch: number,
     onError: (source: ReplaySource, error: unknown) => void,
   ) {
     this.source = source;
     this.#before = upTo + 1;
+    this.#batch = batch;
     this.#onError = onError;
   }
 
   /** The newest message not taken yet; undefined when none is left. */
   head(): Delivered | undefined {
-    if (this.#buffer.length === 0 && !this.#ended) this.#buffer = this.#read(READ_BATCH);
+    if (this.#buffer.length === 0 && !this.#ended) {
+      this.#buffer = this.#read(this.#batch);
+      this.#batch = Math.min(READ_BATCH, this.#batch * 2);
+    }
     return this.#buffer.at(-1);
   }
 
@@ -221,8 +234,9 @@ class Replay {
   constructor(run: ReplayRun) {
     this.#run = run;
     this.#maxBytes = run.maxBytes ?? MAX_REPLAY_BYTES;
+    const batch = Math.min(READ_BATCH, Math.ceil(MAX_HISTORY / Math.max(1, run.sources.length)));
     this.#cursors = run.sources.map((source) =>
-      new Cursor(source, run.upTo, run.failed ?? (() => {}))
+      new Cursor(source, run.upTo, batch, run.failed ?? (() => {}))
     );
     this.#open = this.#cursors;
   }
