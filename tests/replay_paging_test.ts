@@ -244,3 +244,27 @@ Deno.test("a replay of many rooms from the store reads about a step's worth in i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a resume while a join with since pages falls back to the history: the pages not sent are not lost", () => {
+  const { hub, join, runTurns } = pagedHub();
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  // Said in a room Ann's client joins again with `since` (a restarted server forgot it).
+  for (const text of said(MISSED, "t")) hub.say(bob.member, text, "team");
+  hub.join(ann.member, "team", last);
+  const sent = ann.inbox.of("replay").flatMap((page) => page.messages.map((m) => m.text));
+  assert.ok(sent.length < MISSED, "the join's replay pages");
+  // Her connection is lost meanwhile; she resumes from the `since` her client still holds.
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  runTurns();
+  // The rooms' memory gives the newest it holds, and says the rest is a gap: nothing goes unsaid.
+  const { replayed } = shown(again.inbox);
+  assert.deepEqual(replayed, said(MISSED, "t").slice(-replayed.length), "the newest, in order");
+  assert.deepEqual(
+    again.inbox.events.find(isLastPage)?.gaps ?? [],
+    replayed.length < MISSED ? ["team"] : [],
+    `${replayed.length} replayed`,
+  );
+});

@@ -170,7 +170,8 @@ export class Delivery {
     if (since === undefined) return;
     const held = this.#held(member, since);
     const handed = this.#handedTo(member, held);
-    if (old?.covers(since)) {
+    // A replay the old connection had under way (a `join` with `since`) is not all in its window.
+    if (old?.covers(since) && this.#gates.get(holder.sink)?.cutShort !== true) {
       const after = old.after(since);
       const waiting = this.#waiting(member, held.messages);
       // Those the window holds were never acknowledged: with a store, they wait to count.

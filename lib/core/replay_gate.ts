@@ -34,6 +34,7 @@ export class ReplayGate implements Sink {
   #limit: number;
   #overflowed: () => void;
   #ended = false;
+  #cutShort = false;
 
   /**
    * A gate in front of `inner`, open; past `limit` bytes held, it ends and
@@ -48,6 +49,14 @@ export class ReplayGate implements Sink {
   /** Whether the connection was told `bye`, or held too much: a replay under way stops. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /**
+   * Whether it ended while a replay paged or waited its turn: what that
+   * replay had not sent is in no window (a resume replays from the history).
+   */
+  get cutShort(): boolean {
+    return this.#cutShort;
   }
 
   /** The bytes of JSON held now (a replay waiting counts {@link QUEUED_REPLAY_BYTES}). */
@@ -117,6 +126,7 @@ export class ReplayGate implements Sink {
 
   /** Nothing more goes through: what was held is dropped. */
   #end(): void {
+    if (this.#held !== null) this.#cutShort = true;
     this.#held = null;
     this.#heldBytes = 0;
     this.#ended = true;
