@@ -1,14 +1,19 @@
-# chat: build, test and run. Needs only make and Node/npm: when no `deno` is on
-# PATH, a pinned Deno is installed from the npm registry into .tools/ (ignored by git).
+# chat: build, test and run. Building and running need only make and Node/npm:
+# when no `deno` is on PATH, a pinned Deno is installed from the npm registry into
+# .tools/ (ignored by git). `make test` needs more (tmux, openssl, util-linux,
+# chromium): .ci/run installs them.
 
 DENO_VERSION := 2.9.6
 TOOLS        := .tools/deno-$(DENO_VERSION)
 LOCAL_DENO   := $(TOOLS)/node_modules/deno/deno
 DENO         ?= $(shell command -v deno 2>/dev/null || echo $(LOCAL_DENO))
 
-NAME ?=
-HOST ?=
-PORT ?=
+# NAME, HOST and PORT count only when given on make's command line (make join
+# NAME=Alice): the environment often has its own (WSL exports NAME, a PaaS PORT).
+cmdline = $(if $(filter command line,$(origin $(1))),$($(1)))
+NAME_ARG := $(call cmdline,NAME)
+HOST_ARG := $(call cmdline,HOST)
+PORT_ARG := $(call cmdline,PORT)
 # More flags for `make serve` / `make join` (e.g. ARGS="--port 8000 --history 20").
 ARGS ?=
 
@@ -30,6 +35,8 @@ LAUNCHER_MARK := \# chat launcher written by make install
 # (the one place permissions are defined) and no prompts. -q hides deno's notice
 # that permission sets in deno.json are experimental.
 RUN         := run -q --permission-set=chat --no-prompt
+# Test files for `make test` (default: all of them, and the examples in lib/'s doc comments).
+FILES ?=
 TEST_PERMS  := --allow-net --allow-env --allow-run --allow-read --allow-write --allow-sys
 BUILD_PERMS := --allow-read --allow-write --allow-run --allow-env
 # A release tag for `make dist` to check against deno.json's version (v1.2.3).
@@ -54,12 +61,14 @@ $(LOCAL_DENO):
 
 deno: $(if $(filter $(LOCAL_DENO),$(DENO)),$(LOCAL_DENO))
 	@$(DENO) --version | head -1
+	@$(if $(and $(filter deno,$(MAKECMDGOALS)),$(filter $(LOCAL_DENO),$(DENO))),\
+		echo 'To type deno (as some README commands do): export PATH="$(CURDIR)/$(dir $(LOCAL_DENO)):$$PATH"')
 
 serve: deno
-	$(DENO) $(RUN) main.ts serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
+	$(DENO) $(RUN) main.ts serve $(if $(HOST_ARG),--host $(HOST_ARG)) $(if $(PORT_ARG),--port $(PORT_ARG)) $(ARGS)
 
 join: deno
-	$(DENO) $(RUN) main.ts join $(if $(NAME),--name $(NAME)) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
+	$(DENO) $(RUN) main.ts join $(if $(NAME_ARG),--name $(NAME_ARG)) $(if $(HOST_ARG),--host $(HOST_ARG)) $(if $(PORT_ARG),--port $(PORT_ARG)) $(ARGS)
 
 # A `chat` command for this checkout: a shell script in $(PREFIX) that runs main.ts
 # as the executables run it (`deno install -g` would drop --permission-set and call
@@ -90,7 +99,7 @@ uninstall:
 	else echo "make: $(BINDIR)/chat is not a launcher of make install; left it alone" >&2; exit 1; fi
 
 test: deno
-	$(DENO) test $(TEST_PERMS) --doc lib/ tests/
+	$(DENO) test $(TEST_PERMS) $(if $(FILES),$(FILES),--doc lib/ tests/)
 
 check: deno
 	$(DENO) fmt --check

@@ -29,7 +29,7 @@ export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
   try {
     await Deno.stat(CHROMIUM);
   } catch {
-    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (see .ci/run)`);
+    throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (.ci/install does)`);
   }
   const profile = await Deno.makeTempDir({ prefix: "chat-chromium-" });
   const browser = await puppeteer.launch({

@@ -467,6 +467,22 @@ Deno.test("the build says in one line when the runtime cannot be downloaded, and
   }
 });
 
+Deno.test("a failed build leaves no empty output directory it made", async () => {
+  const out = await Deno.makeTempDir({ prefix: "chat-failed-" });
+  try {
+    const fresh = `${out}/dist`;
+    const run = await build(["compile", "--out-dir", fresh], { DENORT_BIN: `${out}/no-denort` });
+    assert.equal(run.code, 1, run.stderr);
+    await assert.rejects(Deno.stat(fresh), Deno.errors.NotFound);
+    // A directory that was there before stays.
+    const again = await build(["compile", "--out-dir", out], { DENORT_BIN: `${out}/no-denort` });
+    assert.equal(again.code, 1, again.stderr);
+    assert.ok((await Deno.stat(out)).isDirectory);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("the build refuses an executable that embeds more than our code", async () => {
   // A copy of the repository with a package.json and node_modules next to
   // main.ts: deno embeds the package.json, and the build must refuse the result.

@@ -95,13 +95,15 @@ Deno.test("parseCommandLine() reads subcommands, flags, positionals and CHAT_* v
       settings: { ...SERVE_DEFAULTS, data: "./data", auth: "names", history: 50 },
     }],
     // Retention (issue 15): flags, variables, 0 for no limit.
-    [["serve", "--keep-days", "0", "--keep-messages", "500"], { CHAT_KEEP_DAYS: "30" }, {
+    [["serve", "--keep-days", "0", "--keep-messages", "500", "--data", "d"], {
+      CHAT_KEEP_DAYS: "30",
+    }, {
       command: "serve",
-      settings: { ...SERVE_DEFAULTS, keepDays: 0, keepMessages: 500 },
+      settings: { ...SERVE_DEFAULTS, data: "d", keepDays: 0, keepMessages: 500 },
     }],
-    [["serve"], { CHAT_KEEP_DAYS: "30", CHAT_KEEP_MESSAGES: "0" }, {
+    [["serve"], { CHAT_KEEP_DAYS: "30", CHAT_KEEP_MESSAGES: "0", CHAT_DATA: "d" }, {
       command: "serve",
-      settings: { ...SERVE_DEFAULTS, keepDays: 30, keepMessages: 0 },
+      settings: { ...SERVE_DEFAULTS, data: "d", keepDays: 30, keepMessages: 0 },
     }],
     [["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"], { CHAT_HISTORY: "1000" }, {
       command: "serve",
@@ -239,6 +241,84 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
       return true;
     });
   }
+});
+
+Deno.test("parseCommandLine() names the CHAT_* variable a bad value came from", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [["serve"], { CHAT_PORT: "abc" }, "invalid CHAT_PORT 'abc': use a number from 0 to 65535"],
+    [["join"], { CHAT_PORT: "0" }, "invalid CHAT_PORT '0': use a number from 1 to 65535"],
+    [
+      ["serve"],
+      { CHAT_MAX_USERS: "lots" },
+      "invalid CHAT_MAX_USERS 'lots': use a whole number of 1 or more",
+    ],
+    [
+      ["serve"],
+      { CHAT_HISTORY: "5000" },
+      "invalid CHAT_HISTORY '5000': use a whole number from 0 to 1000",
+    ],
+    [
+      ["serve"],
+      { CHAT_MAX_LINE: "2M" },
+      "invalid CHAT_MAX_LINE '2M': use a whole number from 64 to 1M",
+    ],
+    [["serve"], { CHAT_WEB_PORT: "x" }, "invalid CHAT_WEB_PORT 'x': use a number from 0 to 65535"],
+    [
+      ["serve"],
+      { CHAT_WEB_NAME: "a/b" },
+      "invalid CHAT_WEB_NAME 'a/b': give a host name as typed in a browser, such as chat.school.lan",
+    ],
+    [["serve"], { CHAT_AUTH: "yes" }, "invalid CHAT_AUTH 'yes': use off, names, required"],
+    [
+      ["serve"],
+      { CHAT_AUTH: "required" },
+      "CHAT_AUTH=required needs --data DIR, where the accounts are kept",
+    ],
+    // The flag still beats the variable, and is what the error names.
+    [
+      ["serve", "--port", "x"],
+      { CHAT_PORT: "1" },
+      "invalid port 'x': use a number from 0 to 65535",
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(() => parseCommandLine(args, env), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseCommandLine() refuses settings that would be ignored, and two hosts for one join", () => {
+  const disk = "needs --data DIR: without it nothing is kept on disk (history stays in memory)";
+  const cases: [string[], Record<string, string>, string][] = [
+    [["serve", "--keep-days", "30"], {}, `--keep-days 30 ${disk}`],
+    [["serve", "--keep-messages", "500"], {}, `--keep-messages 500 ${disk}`],
+    [["serve"], { CHAT_KEEP_DAYS: "7" }, `CHAT_KEEP_DAYS=7 ${disk}`],
+    [
+      ["join", "localhost", "--host", "127.0.0.1"],
+      {},
+      "two hosts given: localhost and --host 127.0.0.1; give one",
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    assert.throws(() => parseCommandLine(args, env), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("chat serve with a bad CHAT_PORT names the variable, with exit code 2", async () => {
+  const { code, stderr } = await runChat(["serve"], { env: { CHAT_PORT: "abc" } });
+  assert.equal(code, 2);
+  assert.equal(
+    stderr,
+    "chat: invalid CHAT_PORT 'abc': use a number from 0 to 65535\n" +
+      "Run 'chat serve --help' for usage.\n",
+  );
 });
 
 Deno.test("parseCommandLine() says what is wrong with a negative number, for every numeric flag", () => {

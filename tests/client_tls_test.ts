@@ -186,6 +186,17 @@ Deno.test("a plain client is told to use --tls by the line of text this project'
   }
 });
 
+Deno.test("a plain client understands the TLS line of servers of 0.1.0 too", async () => {
+  const server = plainServer(
+    "This chat server uses TLS: join with 'chat join HOST --tls' (or --ca FILE)\r\n",
+  );
+  try {
+    assert.equal(await refusal(clientFor(server.port)), SERVER_USES_TLS_MAYBE_OWN);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("the same line after the server's first event is no TLS hint", async () => {
   // A chat server that greets with an event, then sends that line and hangs up.
   const server = plainServer(`{"type":"pong"}\n${TLS_ONLY_MESSAGE}\r\n`);

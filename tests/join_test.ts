@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readLines } from "../lib/io/line_reader.ts";
 import { makeCertificate } from "../lib/auth/certs.ts";
 import { closedPort, runJoin, spawnJoin, startServer } from "./chat_helpers.ts";
+import { ServeProcess } from "./_serve_process.ts";
 import { JsonClient, streamReader, tempStore, until, withDir, within } from "./_helpers.ts";
 
 const ESC = "\x1b";
@@ -258,19 +259,32 @@ Deno.test("a piped client kicked by the operator says why and exits 1", async ()
   }
 });
 
-Deno.test("a piped client whose lines were refused for flooding says how many and exits 1", async () => {
-  const server = startServer({ flood: { burst: 3, rate: 0.1, kickAfter: 100 } });
+Deno.test("a file piped into chat join arrives whole and in order, at the pace of the server's --flood-burst", async () => {
+  // 40 lines against a burst of 3 and 20 per second: sent at once, 37 would be refused.
+  const server = new ServeProcess(
+    ["--host", "127.0.0.1", "--port", "0", "--no-web", "--flood-burst", "3", "--flood-rate", "20"],
+  );
+  const port = await server.port();
+  const bob = await JsonClient.join(port, "Bob");
   try {
-    const input = Array.from({ length: 8 }, (_, i) => `line ${i}`).join("\n") + "\n";
-    const result = await runJoin([`127.0.0.1:${server.addr.port}`, "--name", "bot"], input);
-    assert.equal(result.code, 1);
-    assert.match(
-      result.stderr,
-      /^chat: 5 lines were not sent: sending faster than the server allows; pace the input$/m,
+    const sent = Array.from({ length: 40 }, (_, i) => `flood ${i + 1}`);
+    const result = await runJoin(
+      [`127.0.0.1:${port}`, "--name", "flooder"],
+      sent.join("\n") + "\n",
     );
-    assert.equal(result.stdout.match(/bot: line \d/g)?.length, 3);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.deepEqual([...result.stdout.matchAll(/flooder: (flood \d+)$/gm)].map((m) => m[1]), sent);
+    const seen: string[] = [];
+    await bob.waitFor((e) => {
+      if (e.type === "message" && e.from === "flooder") seen.push(String(e.text));
+      return e.type === "leave" && e.name === "flooder";
+    });
+    assert.deepEqual(seen, sent);
   } finally {
-    await server.shutdown();
+    await bob.close();
+    server.child.kill("SIGTERM");
+    await server.finish();
   }
 });
 

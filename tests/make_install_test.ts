@@ -209,3 +209,26 @@ Deno.test("make install refuses a PREFIX with a quote, saying why", async () => 
   assert.equal(installed.code, 2);
   assert.match(installed.stderr, /^make: cannot install from or into a path with a ' in it/m);
 });
+
+Deno.test("make serve and make join take NAME, HOST and PORT from make's command line, not the environment", async () => {
+  // WSL exports NAME, a PaaS exports PORT: neither is meant for chat.
+  const env = { NAME: "wsl-user", HOST: "build-host", PORT: "5000", PATH: Deno.env.get("PATH")! };
+  const join = await run("make", ["-n", "join"], { env });
+  assert.equal(join.code, 0, join.stderr);
+  assert.match(join.stdout, /main\.ts join +$/m);
+  const serve = await run("make", ["-n", "serve"], { env });
+  assert.match(serve.stdout, /main\.ts serve +$/m);
+  const given = await run("make", ["-n", "join", "NAME=Alice", "HOST=chat.lan", "PORT=8000"], {
+    env,
+  });
+  assert.match(given.stdout, /main\.ts join --name Alice --host chat\.lan --port 8000 *$/m);
+});
+
+Deno.test("make test FILES=... runs only those test files, with the Makefile's permissions", async () => {
+  const ran = await run("make", ["-n", "test", "FILES=tests/cli_test.ts"]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(
+    ran.stdout,
+    /deno test --allow-net --allow-env --allow-run --allow-read --allow-write --allow-sys tests\/cli_test\.ts$/m,
+  );
+});

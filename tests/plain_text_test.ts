@@ -171,7 +171,7 @@ Deno.test("renderPlain() tells the sender a private message was kept for someone
   };
   assert.equal(
     renderPlain(receipt, "Ann"),
-    "[09:05] (to Bob, who is away: kept until they log in) call me",
+    "[09:05] (to Bob, who is offline: kept until they log in) call me",
   );
 });
 

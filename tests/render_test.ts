@@ -257,7 +257,7 @@ Deno.test("a private message kept for someone away says so on the sender's side"
     text: "see you",
     offline: true,
   };
-  assert.deepEqual(see(kept), ["12:03 (private to Bob, away: kept until they log in) see you"]);
+  assert.deepEqual(see(kept), ["12:03 (private to Bob, offline: kept until they log in) see you"]);
 });
 
 Deno.test("private messages missed while away show their date, between a header and an end line", () => {

@@ -168,3 +168,33 @@ Deno.test("chat serve on a port in use says so in one line and exits 1", async (
     `chat: cannot listen on 127.0.0.1:${taken.addr.port} (address already in use)\n`,
   );
 });
+
+Deno.test("chat serve brackets an IPv6 address in its log, and logs its stop in one line", async () => {
+  const server = new ServeProcess(["--host", "::1", "--port", "0"]);
+  await server.waitFor(/\] chat \S+ listening on \[::1\]:\d+ \(at most 100 users\)$/);
+  await server.waitFor(/\] web page on \[::1\]:\d+$/);
+  server.child.kill("SIGTERM");
+  const { code, stderr } = await server.finish();
+  assert.equal(code, 0, stderr);
+  const stops = server.log.filter((line) => line.includes("shutting down"));
+  assert.deepEqual(stops.map((line) => line.replace(/^\[[\d:]+\] /, "")), [
+    "shutting down (SIGTERM)",
+  ]);
+});
+
+Deno.test("chat serve --auth required warns at start when no account can log in", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const server = new ServeProcess(
+      ["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", dir, "--auth", "required"],
+    );
+    await server.waitFor(
+      /\] warning: --auth required and no accounts in .+: nobody can log in until 'chat user add NAME --data .+' makes one$/,
+    );
+    server.child.kill("SIGTERM");
+    const { code, stderr } = await server.finish();
+    assert.equal(code, 0, stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

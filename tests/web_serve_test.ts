@@ -141,6 +141,21 @@ Deno.test("with --tls-cert the web page is HTTPS, at the names the certificate i
   });
 });
 
+Deno.test("chat serve --web-name prints that name first under 'Or open in a browser:'", async () => {
+  const server = new ServeProcess(
+    ["--host", "127.0.0.1", "--port", "0", "--web-name", "chat.school.lan"],
+  );
+  try {
+    const port = Number((await server.waitFor(/web page on 127\.0\.0\.1:(\d+)$/))[1]);
+    await server.waitFor(/^Or open in a browser:$/);
+    await server.waitFor(/^ {2}/);
+    assert.equal(server.log.at(-1), `  http://chat.school.lan:${port}/`);
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.finish();
+  }
+});
+
 Deno.test("webHints() gives the LAN address as a QR code only for a console that is a terminal", () => {
   const addr: Deno.NetAddr = { transport: "tcp", hostname: "192.0.2.7", port: 7778 };
   assert.deepEqual(webUrls(addr), { remote: ["http://192.0.2.7:7778/"], local: undefined });

@@ -420,10 +420,14 @@ function parseOptions(args: string[]): Options {
 
 /** Runs the build command line; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
+  // The output directory, when this build made it: a failed build leaves no empty one behind.
+  let made: string | undefined;
   try {
     const options = parseOptions(args);
     if (options.tag !== undefined) checkTag(options.tag, VERSION);
+    const existed = await Deno.stat(options.outDir).then(() => true, () => false);
     await Deno.mkdir(options.outDir, { recursive: true });
+    if (!existed) made = options.outDir;
     const denortBin = Deno.env.get("DENORT_BIN");
     if (denortBin !== undefined) {
       console.error(`chat: using DENORT_BIN=${denortBin} as the Deno runtime for every target`);
@@ -465,6 +469,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     // One line, whatever went wrong (an unwritable output directory, say).
     console.error(`chat: ${error instanceof Error ? error.message : String(error)}`);
+    // Not recursive: what a failed `dist` did build stays.
+    if (made !== undefined) await Deno.remove(made).catch(() => {});
     return error instanceof UsageError ? 2 : 1;
   }
 }

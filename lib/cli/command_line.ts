@@ -185,24 +185,52 @@ export function parseCommandLine(
 function parseServe(args: string[], env: Record<string, string | undefined>): Invocation {
   const values = parse(args, SERVE_OPTIONS, "serve", false).values;
   if (values.help) return { command: "help", topic: "serve" };
-  const number = (flag: keyof typeof SERVE_OPTIONS, variable: string, fallback: number, min = 0) =>
-    parseNumber((values[flag] as string | undefined) ?? env[variable], `--${flag}`, min, "serve") ??
-      fallback;
+  const given = (flag: keyof typeof SERVE_OPTIONS, variable: string) =>
+    fromFlagOrEnv(values[flag] as string | undefined, `--${flag}`, env, variable);
+  const number = (
+    flag: keyof typeof SERVE_OPTIONS,
+    variable: string,
+    fallback: number,
+    min = 0,
+  ) => {
+    const { text, label } = given(flag, variable);
+    return parseNumber(text, `--${flag}`, min, "serve", label) ?? fallback;
+  };
   const data = nonEmpty(values.data ?? env.CHAT_DATA);
-  const authText = values.auth ?? nonEmpty(env.CHAT_AUTH) ?? "off";
+  const authGiven = given("auth", "CHAT_AUTH");
+  // An empty CHAT_AUTH is unset; an empty --auth is a mistake to name.
+  const authText = (authGiven.label === "CHAT_AUTH" ? nonEmpty(authGiven.text) : authGiven.text) ??
+    "off";
   const auth = AUTH_MODES.find((mode) => mode === authText);
   if (!auth) {
     throw new UsageError(
-      `invalid --auth '${authText}': use ${AUTH_MODES.join(", ")}${
+      `invalid ${authGiven.label} '${authText}': use ${AUTH_MODES.join(", ")}${
         suggest(authText, [...AUTH_MODES])
       }`,
       "serve",
     );
   }
   if (auth !== "off" && data === undefined) {
-    throw new UsageError(`--auth ${auth} needs --data DIR, where the accounts are kept`, "serve");
+    const set = authGiven.label === "CHAT_AUTH" ? `CHAT_AUTH=${auth}` : `--auth ${auth}`;
+    throw new UsageError(`${set} needs --data DIR, where the accounts are kept`, "serve");
   }
-  const port = parsePort(values.port ?? env.CHAT_PORT, "serve");
+  if (data === undefined) {
+    // Retention prunes the database: without one, the setting would be silently ignored.
+    const retention = [["keep-days", "CHAT_KEEP_DAYS"], ["keep-messages", "CHAT_KEEP_MESSAGES"]];
+    for (const [flag, variable] of retention as [keyof typeof SERVE_OPTIONS, string][]) {
+      const { text, label } = given(flag, variable);
+      // A bad value is the first thing to fix.
+      number(flag, variable, 0);
+      if (nonEmpty(text) === undefined) continue;
+      const set = label === variable ? `${variable}=${text}` : `${label} ${text}`;
+      throw new UsageError(
+        `${set} needs --data DIR: without it nothing is kept on disk (history stays in memory)`,
+        "serve",
+      );
+    }
+  }
+  const portGiven = given("port", "CHAT_PORT");
+  const port = parsePort(portGiven.text, "serve", 0, portLabel(portGiven.label));
   const tlsCert = nonEmpty(values["tls-cert"] ?? env.CHAT_TLS_CERT);
   const tlsKey = nonEmpty(values["tls-key"] ?? env.CHAT_TLS_KEY);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -246,7 +274,9 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
       webPort: parseWebPort(values["web-port"], values["no-web"], env, port),
       webPortChosen: nonEmpty(values["web-port"] ?? env.CHAT_WEB_PORT) !== undefined,
-      webNames: parseWebNames(values["web-name"] ?? (env.CHAT_WEB_NAME ? [env.CHAT_WEB_NAME] : [])),
+      webNames: values["web-name"] !== undefined
+        ? parseWebNames(values["web-name"], "--web-name")
+        : parseWebNames(env.CHAT_WEB_NAME ? [env.CHAT_WEB_NAME] : [], "CHAT_WEB_NAME"),
     },
   };
 }
@@ -268,18 +298,19 @@ function parseWebPort(
   }
   const off = noWeb ?? (flag === undefined ? parseSwitch(env.CHAT_NO_WEB, "CHAT_NO_WEB") : false);
   if (off) return null;
-  const text = flag ?? env.CHAT_WEB_PORT;
+  const { text, label } = fromFlagOrEnv(flag, "--web-port", env, "CHAT_WEB_PORT");
   if (text === undefined || text === "") {
     if (port === DEFAULT_PORT) return DEFAULT_WEB_PORT;
     return port === 0 || port === 65535 ? 0 : port + 1;
   }
   const web = Number(text);
   if (!/^\d+$/.test(text) || web > 65535) {
-    throw new UsageError(`invalid --web-port '${text}': use a number from 0 to 65535`, "serve");
+    throw new UsageError(`invalid ${label} '${text}': use a number from 0 to 65535`, "serve");
   }
   if (web !== 0 && web === port) {
     throw new UsageError(
-      `--web-port ${web} is the chat port too: give the web page another port`,
+      `${label === "--web-port" ? "--web-port " : "CHAT_WEB_PORT="}${web} is the chat port too: ` +
+        "give the web page another port",
       "serve",
     );
   }
@@ -290,7 +321,7 @@ function parseWebPort(
  * The names of --web-name (repeated, or comma-separated; or CHAT_WEB_NAME):
  * host names as a browser's address bar holds them, without port or path.
  */
-function parseWebNames(texts: string[]): string[] {
+function parseWebNames(texts: string[], label: string): string[] {
   const names = texts.flatMap((text) => text.split(",")).map((name) => name.trim());
   for (const name of names.filter((name) => name !== "")) {
     let url: URL | undefined;
@@ -299,7 +330,7 @@ function parseWebNames(texts: string[]): string[] {
     } catch { /* said below */ }
     if (url?.host !== url?.hostname || url?.pathname !== "/" || url.username !== "") {
       throw new UsageError(
-        `invalid --web-name '${name}': give a host name as typed in a browser, such as chat.school.lan`,
+        `invalid ${label} '${name}': give a host name as typed in a browser, such as chat.school.lan`,
         "serve",
       );
     }
@@ -322,9 +353,15 @@ function parseJoin(args: string[], env: Record<string, string | undefined>): Inv
     throw new UsageError(`too many arguments: ${positionals.join(" ")}`, "join");
   }
   let host = values.host ?? env.CHAT_HOST ?? DEFAULT_JOIN_HOST;
-  let port = values.port ?? env.CHAT_PORT;
+  let { text: port, label: portFrom } = fromFlagOrEnv(values.port, "--port", env, "CHAT_PORT");
   if (positionals.length === 1) {
     const target = splitHostPort(positionals[0]);
+    if (values.host !== undefined && values.host !== target.host) {
+      throw new UsageError(
+        `two hosts given: ${positionals[0]} and --host ${values.host}; give one`,
+        "join",
+      );
+    }
     host = target.host;
     if (target.port !== undefined) {
       if (values.port !== undefined && values.port !== target.port) {
@@ -334,6 +371,7 @@ function parseJoin(args: string[], env: Record<string, string | undefined>): Inv
         );
       }
       port = target.port;
+      portFrom = "port";
     }
   }
   if (values.name === "") throw new UsageError("--name cannot be empty", "join");
@@ -351,7 +389,7 @@ function parseJoin(args: string[], env: Record<string, string | undefined>): Inv
     command: "join",
     settings: {
       host,
-      port: parsePort(port, "join", 1),
+      port: parsePort(port, "join", 1, portLabel(portFrom)),
       name: name === "" ? undefined : name,
       // A certificate to trust only means something over TLS.
       tls: values.tls === true || ca !== undefined,
@@ -572,12 +610,35 @@ function splitHostPort(target: string): { host: string; port?: string } {
   return { host: target };
 }
 
-/** A port number; `chat serve` may take 0 (any free port), `chat join` may not. */
-function parsePort(value: string | undefined, command: string, min = 0): number {
+/**
+ * A setting's text from its flag, else from its environment variable, and
+ * what to call it in an error: the one the person set.
+ */
+function fromFlagOrEnv(
+  flagValue: string | undefined,
+  flag: string,
+  env: Record<string, string | undefined>,
+  variable: string,
+): { text: string | undefined; label: string } {
+  return flagValue !== undefined
+    ? { text: flagValue, label: flag }
+    : { text: env[variable], label: variable };
+}
+
+/** How an error calls a port: by its variable when it came from one, else just "port". */
+function portLabel(from: string): string {
+  return from === "CHAT_PORT" ? from : "port";
+}
+
+/**
+ * A port number; `chat serve` may take 0 (any free port), `chat join` may
+ * not. `label` names where it came from in an error (a variable, say).
+ */
+function parsePort(value: string | undefined, command: string, min = 0, label = "port"): number {
   if (value === undefined || value === "") return DEFAULT_PORT;
   const port = Number(value);
   if (!/^\d+$/.test(value) || port < min || port > 65535) {
-    throw new UsageError(`invalid port '${value}': use a number from ${min} to 65535`, command);
+    throw new UsageError(`invalid ${label} '${value}': use a number from ${min} to 65535`, command);
   }
   return port;
 }
@@ -597,12 +658,16 @@ const MAXIMUM: Record<string, number> = {
 /** Flags that take a fraction; the others take whole numbers. */
 const FRACTION_FLAGS = new Set(["--flood-rate"]);
 
-/** Parses a number of at least `min` for `flag` of `command`; sizes may end in K or M (KiB, MiB). */
+/**
+ * Parses a number of at least `min` for `flag` of `command`; sizes may end in
+ * K or M (KiB, MiB). An error names `label` (the variable it came from, say).
+ */
 function parseNumber(
   value: string | undefined,
   flag: string,
   min: number,
   command: string,
+  label = flag,
 ): number | undefined {
   if (value === undefined || value === "") return undefined;
   const max = SIZE_FLAGS[flag] ?? MAXIMUM[flag] ?? Number.MAX_SAFE_INTEGER;
@@ -616,7 +681,7 @@ function parseNumber(
     const range = max < Number.MAX_SAFE_INTEGER
       ? `from ${min} to ${sizeText(max)}`
       : `of ${min} or more`;
-    throw new UsageError(`invalid ${flag} '${value}': use ${kind} ${range}`, command);
+    throw new UsageError(`invalid ${label} '${value}': use ${kind} ${range}`, command);
   }
   return n;
 }

@@ -80,10 +80,10 @@ Limits that protect the room:
                          dropping it; K and M suffixes allowed (default 1M)
 
 History, accounts and encryption:
-  --history N            Show each joiner the last N messages, and let /history
-                         show up to ${MAX_HISTORY} (default ${DEFAULT_HISTORY}: joiners see nothing earlier).
-                         Kept in memory, or in --data DIR when given (then
-                         /history works even with --history 0)
+  --history N            Show each joiner the last N messages, N at most ${MAX_HISTORY}
+                         (default ${DEFAULT_HISTORY}: joiners see nothing earlier); /history
+                         shows up to ${MAX_HISTORY}. Kept in memory, or in --data DIR when
+                         given (then /history works even with --history 0)
   --data DIR             Keep accounts, history and private messages in DIR
                          (created if missing); without it nothing is written to disk
   --keep-days N          With --data: delete room messages, and private messages

@@ -44,7 +44,7 @@ import {
 import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
-import { TLS_ONLY_MESSAGE } from "../protocol/tls_notices.ts";
+import { TLS_ONLY_PREFIX } from "../protocol/tls_notices.ts";
 import { isUnknownIssuer, NOT_THE_CA, NOT_TRUSTED, plainOnTlsAdvice } from "./tls_advice.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
@@ -201,7 +201,7 @@ class Link {
   #start: number[] = [];
   // A JSON event has arrived: lines of text after it are not the server's first word.
   #spoke = false;
-  // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE).
+  // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE, by its start).
   #tlsOnly = false;
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
@@ -295,7 +295,7 @@ class Link {
       // greeting (or a TLS server's notice); after, it is a broken frame.
       if (line.kind !== "line" || !line.text.trimStart().startsWith("{")) {
         if (line.kind === "line" && !this.#spoke) {
-          if (line.text.trimEnd() === TLS_ONLY_MESSAGE) this.#tlsOnly = true;
+          if (line.text.startsWith(TLS_ONLY_PREFIX)) this.#tlsOnly = true;
         } else if (this.#spoke && (line.kind !== "line" || line.text.trim() !== "")) {
           this.#skip(LINE_PROBLEMS[line.kind]);
         }

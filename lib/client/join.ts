@@ -270,35 +270,42 @@ async function pipeJoin(
   }
   printPlain(answer.welcome, client.name, client.room);
   let leaving = false;
+  // One line at a time, each at the pace the server allows: a file piped in arrives whole.
+  const queue = new PacedQueue(
+    1,
+    (line) => client.deliver(line.text, line.cid),
+    () => {},
+    undefined,
+    Infinity,
+  );
   const sending = (async () => {
     for await (const line of stdinLines(MAX_LINE_BYTES)) {
-      if (!client.input(line)) return;
+      if (isQuitLine(line)) {
+        client.input(line);
+        return;
+      }
+      queue.push({ text: line, cid: client.nextCid() });
+      await queue.drain();
+      // Still there: the connection went before the server answered it.
+      if (queue.length > 0) return;
     }
     leaving = true;
     client.quit();
   })();
   sending.catch(() => {});
-  // A script must learn that some of its lines were dropped for flooding.
-  let throttled = 0;
-  for await (const update of client.updates(false)) {
-    if (update.kind === "event") {
-      printPlain(update.event, client.name, client.room);
-      if (update.event.type === "error" && update.event.code === ErrorCode.Flood) throttled++;
-    }
-    if (update.kind === "end") {
-      const end = ending(update, client.address, leaving);
-      writeErr(end.message);
-      if (throttled > 0 && end.code === ExitCode.Ok) {
-        writeErr(
-          `chat: ${throttled} ${throttled === 1 ? "line was" : "lines were"} not sent: ` +
-            "sending faster than the server allows; pace the input\n",
-        );
-        return ExitCode.Failure;
+  try {
+    for await (const update of client.updates(false)) {
+      if (update.kind === "event") printPlain(update.event, client.name, client.room);
+      if (update.kind === "end") {
+        const end = ending(update, client.address, leaving);
+        writeErr(end.message);
+        return end.code;
       }
-      return end.code;
     }
+    return ExitCode.Ok;
+  } finally {
+    queue.stop();
   }
-  return ExitCode.Ok;
 }
 
 function printPlain(event: ChatEvent, me: string, room: string): void {

@@ -11,7 +11,8 @@
  * each answered before the next: a line refused for flooding is sent again
  * once the server said it would take it (the `wait` of its `flood` error),
  * and the lines after it keep at least that distance. A line refused twice
- * is given up, and the person told.
+ * is given up, and the person told (unless the queue was made to keep
+ * trying: a pipe's lines are all to be sent, however slowly).
  *
  * @module
  */
@@ -39,6 +40,7 @@ export class PacedQueue {
   #deliver: (line: PendingLine) => Promise<Delivery>;
   #onRefused: (text: string, reason: string) => void;
   #onAnswered: () => void;
+  #tries: number;
   #draining = false;
   #stopped = false;
   // When the last line went out, when the last one the server took did, and
@@ -52,14 +54,17 @@ export class PacedQueue {
   /**
    * A queue of at most `max` lines, each sent with `deliver`; `onRefused`
    * hears of a line the server refused for flooding even when sent again,
-   * `onAnswered` of each line that leaves the queue.
+   * `onAnswered` of each line that leaves the queue. A line is sent at most
+   * `tries` times (Infinity: until the server takes it).
    */
   constructor(
     max: number,
     deliver: (line: PendingLine) => Promise<Delivery>,
     onRefused: (text: string, reason: string) => void,
     onAnswered: () => void = () => {},
+    tries = 2,
   ) {
+    this.#tries = tries;
     this.#max = max;
     this.#deliver = deliver;
     this.#onRefused = onRefused;
@@ -96,7 +101,7 @@ export class PacedQueue {
       while (this.#lines.length > 0 && !this.#stopped) {
         const line = this.#lines[0];
         let result = await this.#send(line);
-        if (result.kind === "flood") {
+        for (let tries = 1; result.kind === "flood" && tries < this.#tries; tries++) {
           const wait = (result.error.wait ?? FALLBACK_WAIT_MS) + WAIT_MARGIN_MS;
           // The server's pace: this line needed that much more time after the last one it took.
           const since = this.#takenAt === null ? 0 : this.#sentAt - this.#takenAt;

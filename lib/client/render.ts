@@ -143,9 +143,9 @@ export function renderEvent(event: ChatEvent, context: RenderContext): Line[] {
       const text = clean(event.text);
       if (event.from === me && event.to !== me) {
         // Kept by the server for an account holder who is not online.
-        const away = event.offline ? ", away: kept until they log in" : "";
+        const offline = event.offline ? ", offline: kept until they log in" : "";
         return [at(event.time, { text: "(private to ", tone: "private" }, privateName(event.to), {
-          text: `${away}) ${text}`,
+          text: `${offline}) ${text}`,
           tone: "private",
         })];
       }

@@ -80,7 +80,7 @@ export function renderPlain(event: ChatEvent, viewer: string): string | null {
       if (event.offline) {
         return `[${
           clock(event.time)
-        }] (to ${event.to}, who is away: kept until they log in) ${event.text}`;
+        }] (to ${event.to}, who is offline: kept until they log in) ${event.text}`;
       }
       return event.from === viewer && event.to !== viewer
         ? `[${clock(event.time)}] (private to ${event.to}) ${event.text}`

@@ -212,13 +212,14 @@ export class ChatServer {
 
   /**
    * Stops accepting, tells every user the server is shutting down, gives their
-   * queues a moment to drain, and closes every connection.
+   * queues a moment to drain, and closes every connection. `cause` (a signal's
+   * name) is logged with it.
    */
-  async shutdown(reason = "The server is shutting down"): Promise<void> {
+  async shutdown(reason = "The server is shutting down", cause?: string): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
       clearInterval(this.#sweeper);
-      this.#log("shutting down");
+      this.#log(cause === undefined ? "shutting down" : `shutting down (${cause})`);
       this.#tcp.stop(reason);
       this.#web?.stop();
       this.hub.closeAll("shutdown", reason);

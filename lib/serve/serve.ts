@@ -25,6 +25,7 @@ import { lanAddresses } from "./lan_addresses.ts";
 import { webHints } from "./web_hints.ts";
 import type { Store } from "../store/sqlite_store.ts";
 import { VERSION } from "../version.ts";
+import { formatAddress } from "../server/address.ts";
 
 export { CONSOLE_HELP, operatorLine } from "./console_commands.ts";
 
@@ -162,12 +163,18 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   }
   const { hostname, port } = server.addr;
   log(
-    `chat ${VERSION} listening on ${hostname}:${port}${tls ? " with TLS" : ""} ` +
+    `chat ${VERSION} listening on ${formatAddress(server.addr)}${tls ? " with TLS" : ""} ` +
       `(at most ${plural(settings.maxUsers, "user")})`,
   );
   if (store) {
     log(`data in ${store.path}; accounts: ${settings.auth}`);
     for (const warning of store.warnings) log(`warning: ${warning}`);
+    if (settings.auth === "required" && store.listUsers().length === 0) {
+      log(
+        `warning: --auth required and no accounts in ${store.path}: nobody can log in until ` +
+          `'chat user add NAME --data ${settings.data}' makes one`,
+      );
+    }
     store.startCheckpoints(log);
     store.startPruning({ keepDays: settings.keepDays, keepMessages: settings.keepMessages }, log);
   }
@@ -179,9 +186,11 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   }
   for (const line of joinHints(hostname, port, tls?.cert)) io.out(line);
   if (server.webAddr) {
-    log(`web page on ${server.webAddr.hostname}:${server.webAddr.port}${tls ? " with TLS" : ""}`);
+    log(`web page on ${formatAddress(server.webAddr)}${tls ? " with TLS" : ""}`);
   }
-  for (const line of webHints(server.webAddr, tls?.cert, io.console)) io.out(line);
+  for (const line of webHints(server.webAddr, tls?.cert, io.console, settings.webNames)) {
+    io.out(line);
+  }
   if (io.console) {
     io.out(
       "Type a line to announce it to everyone; /help lists commands; Ctrl+C stops the server.",
@@ -189,8 +198,7 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
     void operatorConsole(server, io);
   }
 
-  log(`shutting down (${await stopped.promise})`);
-  await server.shutdown();
+  await server.shutdown(undefined, await stopped.promise);
   store?.close();
   removeSignals();
   log("stopped");

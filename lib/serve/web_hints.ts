@@ -11,8 +11,9 @@ import { certificateNames, coveredBy } from "./cert_names.ts";
 import { lanAddresses } from "./lan_addresses.ts";
 
 /**
- * The URLs of the web page served on `addr` that others can open: each LAN
- * address (or the one address listened on), then this machine's own. With
+ * The URLs of the web page served on `addr` that others can open: the names
+ * of --web-name (`names`, what people are meant to type), each LAN address
+ * (or the one address listened on), then this machine's own. With
  * TLS (`cert`, the PEM given to --tls-cert), HTTPS, and only the hosts the
  * certificate is for: a browser refuses the others outright.
  *
@@ -27,31 +28,34 @@ import { lanAddresses } from "./lan_addresses.ts";
 export function webUrls(
   addr: Deno.NetAddr,
   cert?: string,
+  names: readonly string[] = [],
 ): { remote: string[]; local: string | undefined } {
   const scheme = cert === undefined ? "http" : "https";
-  const names = cert === undefined ? undefined : certificateNames(cert);
-  const covered = (host: string) => names === undefined || coveredBy(names, host);
+  const certNames = cert === undefined ? undefined : certificateNames(cert);
+  const covered = (host: string) => certNames === undefined || coveredBy(certNames, host);
   const url = (host: string) =>
     `${scheme}://${host.includes(":") ? `[${host}]` : host}:${addr.port}/`;
   const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
   const loopback = wildcard || addr.hostname === "127.0.0.1" || addr.hostname === "::1";
-  const remote = (wildcard ? lanAddresses() : loopback ? [] : [addr.hostname]).filter(covered);
+  const addresses = wildcard ? lanAddresses() : loopback ? [] : [addr.hostname];
+  const remote = [...names, ...addresses].filter(covered);
   const local = loopback ? ["localhost", "127.0.0.1"].find(covered) : undefined;
   return { remote: remote.map(url), local: local === undefined ? undefined : url(local) };
 }
 
 /**
  * The lines `chat serve` prints about its web page (none without one):
- * where to open it, and with `qr` (its console is a terminal) the first
- * address others can use as a QR code.
+ * where to open it (the --web-name `names` first), and with `qr` (its
+ * console is a terminal) the first address others can use as a QR code.
  */
 export function webHints(
   addr: Deno.NetAddr | null,
   cert: string | undefined,
   qr: boolean,
+  names: readonly string[] = [],
 ): string[] {
   if (addr === null) return [];
-  const { remote, local } = webUrls(addr, cert);
+  const { remote, local } = webUrls(addr, cert, names);
   const lines: string[] = [];
   if (remote.length === 0 && local === undefined) {
     lines.push(

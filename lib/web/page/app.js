@@ -686,7 +686,7 @@ function privateMessage(frame, old) {
   tag.textContent = own ? "(private to" : "(private)";
   if (own) {
     item.append(tag, nameButton(to), ") ", ...linked(text));
-    if (frame.offline === true) item.append(" (kept until they come back)");
+    if (frame.offline === true) item.append(" (offline: kept until they log in)");
   } else {
     item.append(tag, nameButton(from), ": ", ...linked(text));
   }
