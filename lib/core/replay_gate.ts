@@ -34,6 +34,8 @@ export class ReplayGate implements Sink {
   #limit: number;
   #overflowed: () => void;
   #ended = false;
+  /** Ended for holding too much: nothing more goes to a connection that is being dropped. */
+  #dropped = false;
   #cutShort = false;
 
   /**
@@ -75,7 +77,7 @@ export class ReplayGate implements Sink {
       this.#end();
       this.#inner.send(event);
     } else if (this.#held) this.#hold(event, jsonBytes(event));
-    else if (!this.#ended) this.#inner.send(event);
+    else if (!this.#dropped) this.#inner.send(event);
   }
 
   /** Sends a replay's page, ahead of what is held. */
@@ -121,6 +123,7 @@ export class ReplayGate implements Sink {
     this.#heldBytes += bytes;
     if (this.#heldBytes <= this.#limit) return;
     this.#end();
+    this.#dropped = true;
     this.#overflowed();
   }
 
