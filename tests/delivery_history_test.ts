@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import type { ReplayEvent } from "../lib/core/events.ts";
 import { MAX_HISTORY } from "../lib/core/limits.ts";
+import { MAX_REPLAY } from "../lib/core/replay.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
 import { deliveryHub, T0 } from "./_delivery_hub.ts";
 import { Inbox } from "./_inbox.ts";
@@ -239,11 +240,131 @@ Deno.test("a first login that acknowledges gets its kept mail in missed, counted
     assert.deepEqual(replayed(again.inbox), ["are you there?"], "shown once, in the replay");
     assert.equal(lastPage(again.inbox).privateGap, undefined);
     assert.deepEqual(store.undelivered("Ann", 10).length, 1, "still not acknowledged");
-    hub.ack(again.member, again.inbox.of("welcome")[0].last!);
+    // What a client acknowledges: the highest id it showed, here its `since`.
+    hub.ack(again.member, last!);
     assert.deepEqual(store.undelivered("Ann", 10), [], "the ack covers it");
     hub.leave(again.member, "quit");
     const third = join("Ann", { account: true, acks: true });
     assert.deepEqual(third.inbox.of("missed"), [], "delivered once");
+  });
+});
+
+Deno.test("a login with since counts the replayed kept mail delivered at an ack of since, below the welcome's last", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "are you there?");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    // Said where Ann's client is never shown it: the next welcome's `last` is above `since`.
+    hub.join(bob.member, "other");
+    hub.say(bob.member, "elsewhere", "other");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    assert.ok(again.inbox.of("welcome")[0].last! > last!);
+    assert.deepEqual(replayed(again.inbox), ["are you there?"]);
+    hub.ack(again.member, last!);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "the ack covers it");
+    hub.leave(again.member, "quit");
+    const third = join("Ann", { account: true, acks: true });
+    assert.deepEqual(third.inbox.of("missed"), [], "shown once");
+  });
+});
+
+Deno.test("kept mail is never cut from a replay past its byte budget: it would count delivered unshown", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names", replayBytes: 2000 });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "old mail");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    for (let i = 0; i < 40; i++) hub.say(bob.member, `room message ${i} ${"x".repeat(50)}`);
+    hub.whisper(bob.member, "Ann", "newer mail");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    const shown = replayed(again.inbox);
+    assert.ok(shown.length < 20, "the budget cut the room");
+    assert.deepEqual(lastPage(again.inbox).gaps, ["lobby"]);
+    assert.equal(shown[0], "old mail", "the oldest, kept all the same, in id order");
+    assert.equal(shown.at(-1), "newer mail");
+    hub.ack(again.member, again.inbox.of("replay").flatMap((page) => page.messages).at(-1)!.id);
+    assert.deepEqual(store.undelivered("Ann", 10), [], "shown, and acknowledged");
+  });
+});
+
+Deno.test("kept mail that cannot be read at a resume is said to be a gap, and not counted delivered", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    const { hub, join } = setUp({ store, auth: "names" });
+    const bob = join("Bob");
+    hub.whisper(bob.member, "Ann", "are you there?");
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last, resume } = first.inbox.of("welcome")[0];
+    const undelivered = store.undelivered;
+    store.undelivered = () => {
+      throw new Error("disk I/O error");
+    };
+    let again;
+    try {
+      again = join("Ann", { account: true, acks: true, resume, since: last, stream });
+    } finally {
+      store.undelivered = undelivered;
+    }
+    assert.equal(lastPage(again.inbox).privateGap, true);
+    assert.deepEqual(store.undelivered("Ann", 10).map((m) => m.text), ["are you there?"]);
+  });
+});
+
+Deno.test("a login with since reads at most one kept message past what a replay carries: the rest is a gap, none counted delivered", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    for (let i = 0; i < MAX_REPLAY + 600; i++) {
+      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
+    }
+    // A budget that holds them all: only the reading leaves some out.
+    const { hub, join } = setUp({ store, auth: "names", replayBytes: 8 << 20 });
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    let rows = 0;
+    const undelivered = store.undelivered.bind(store);
+    store.undelivered = (name, limit, after) => {
+      const page = undelivered(name, limit, after);
+      rows += page.length;
+      return page;
+    };
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    assert.equal(rows, MAX_REPLAY + 1);
+    assert.equal(lastPage(again.inbox).privateGap, true, "the rest is a gap");
+    const shown = again.inbox.of("replay").flatMap((page) => page.messages);
+    hub.ack(again.member, shown.at(-1)!.id);
+    store.undelivered = undelivered;
+    assert.deepEqual(
+      store.undelivered("Ann", 1).map((m) => m.text),
+      ["p0"],
+      "none counted delivered",
+    );
+  });
+});
+
+Deno.test("kept mail past half the budget more is cut after all: a gap, and none counted delivered", async () => {
+  await withStore((store) => {
+    store.addUser("Ann", "hash", T0);
+    for (let i = 0; i < 40; i++) {
+      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
+    }
+    const { hub, join } = setUp({ store, auth: "names", replayBytes: 2000 });
+    const first = join("Ann", { account: true, acks: true });
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    const shown = replayed(again.inbox);
+    assert.ok(shown.length < 40 && shown.at(-1) === "p39", `${shown.length} shown, the newest`);
+    assert.equal(lastPage(again.inbox).privateGap, true);
+    hub.ack(again.member, last!);
+    assert.equal(store.undelivered("Ann", 100).length, 40, "none counted delivered");
   });
 });
 

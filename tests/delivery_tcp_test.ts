@@ -261,6 +261,42 @@ Deno.test("a long replay from the store comes in id order, then what was said me
   }
 });
 
+Deno.test("errors answering frames sent during a long replay come after its last page, in order", async () => {
+  const data = await tempStore();
+  for (let i = 0; i < 2500; i++) {
+    data.store.appendMessage({ time: Date.now(), room: "lobby", from: "Bob", text: `m${i}` });
+  }
+  const server = startServer({ store: data.store, flood: null });
+  const ann = await JsonClient.connect(server);
+  try {
+    const frames = [
+      { type: "hello", version: 1, name: "Ann", since: 0, stream: data.store.stream },
+      // A bad frame with a cid, a bad one without, a second hello, then a ping.
+      { type: "say", cid: "c1" },
+      { type: "say" },
+      { type: "hello", version: 1, name: "Ann" },
+      { type: "ping", token: "after them" },
+    ];
+    await ann.raw.write(frames.map((frame) => JSON.stringify(frame) + "\n").join(""));
+    await ann.next("pong");
+    const events = ann.events();
+    const last = events.findLastIndex((e) => e.type === "replay");
+    assert.equal(events[last].type === "replay" && events[last].more, undefined);
+    const answers = events.slice(last + 1).map((e) =>
+      e.type === "error" ? `error ${e.code}${e.cid ? ` ${e.cid}` : ""}` : e.type
+    );
+    assert.deepEqual(answers, [
+      "error bad_frame c1",
+      "error bad_frame",
+      "error already_registered",
+      "pong",
+    ]);
+  } finally {
+    await cleanUp(server, ann);
+    await data.dispose();
+  }
+});
+
 Deno.test("another client is served between the pages of a long replay", async () => {
   const data = await tempStore();
   const count = 5000;

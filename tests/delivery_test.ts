@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { CID_MEMORY, CID_TTL_MS, ClientIds } from "../lib/core/client_ids.ts";
-import { DeliveryWindow, WINDOW_LIMIT } from "../lib/core/delivery_window.ts";
+import { DeliveryWindow, WINDOW_LIMIT, WindowedSink } from "../lib/core/delivery_window.ts";
 import type { ChatEvent, MessageEvent, ReplayEvent } from "../lib/core/events.ts";
 import { MAX_REPLAY, sendReplay } from "../lib/core/replay.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
@@ -137,6 +137,22 @@ Deno.test("a resume replays the window it took over again, and leaves out the ig
   const third = new Inbox();
   hub.register("Ann", third, { resume: ann2.resume, since: 1, stream, acks: true });
   assert.deepEqual(replayed(third), [3], "what the second was handed, not what Eve said");
+});
+
+Deno.test("resumes that replay the same window do not record it again", () => {
+  const { hub, join } = setUp({ history: 100 });
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last } = welcomeOf(ann.inbox);
+  for (let i = 0; i < 10; i++) hub.say(bob.member, `m${i}`);
+  let member = ann.member;
+  for (let resumes = 0; resumes < 4; resumes++) {
+    const inbox = new Inbox();
+    member = hub.register("Ann", inbox, { resume: member.resume, since: last, stream, acks: true });
+    assert.equal(replayed(inbox).length, 10);
+    assert.ok(member.sink instanceof WindowedSink);
+    assert.equal(member.sink.window.size, 10, "each message held once");
+  }
 });
 
 Deno.test("an ack trims the window: a resume from below it reports a gap", () => {

@@ -164,3 +164,107 @@ Deno.test("a join with since during a long replay is replayed after it, behind w
     "what came before the join, then the room's replay, then what came after",
   );
 });
+
+Deno.test("what waits behind a paging replay is bounded: past it the connection is dropped and nothing more goes", () => {
+  const limit = 64 * 1024;
+  const { hub, join, runTurns } = pagedHub({ replayBytes: limit });
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  let dropped = 0;
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  // The connection under the gate, as the server's is: it can be closed at once.
+  Object.assign(again.inbox, { drop: () => dropped++ });
+  assert.equal(again.inbox.events.some(isLastPage), false, "the replay pages");
+  // A client that pings and pings while it pages: each pong waits behind the replay.
+  const pong = { type: "pong" as const, token: "x".repeat(100) };
+  for (let i = 0; i < 2 * limit / 100 && dropped === 0; i++) hub.answer(again.member, pong);
+  assert.equal(dropped, 1, "dropped once past the limit");
+  const before = again.inbox.events.length;
+  hub.say(bob.member, "after the drop");
+  runTurns();
+  assert.equal(again.inbox.events.length, before, "nothing more: neither pages nor the held");
+});
+
+Deno.test("a replay step that throws in a later turn lets what waits behind it go on", () => {
+  const logged: string[] = [];
+  const { hub, join, runTurns } = pagedHub({ log: (line) => logged.push(line) });
+  const bob = join("Bob");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED)) hub.say(bob.member, text);
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  hub.say(bob.member, "said during the replay");
+  // The connection under the gate fails once, on the second page: a bug somewhere below.
+  const send = again.inbox.send.bind(again.inbox);
+  let pages = 0;
+  again.inbox.send = (event) => {
+    if (event.type === "replay" && ++pages === 2) throw new Error("a bug");
+    send(event);
+  };
+  runTurns();
+  assert.ok(logged.some((line) => line.includes("replay to Ann failed: a bug")), logged.join("\n"));
+  const live = again.inbox.of("message").map((m) => m.text);
+  assert.deepEqual(live, ["said during the replay"], "not held forever");
+  hub.say(bob.member, "later");
+  assert.deepEqual(again.inbox.of("message").map((m) => m.text), [
+    "said during the replay",
+    "later",
+  ]);
+});
+
+Deno.test("a replay of many rooms from the store reads about a step's worth in its first turn", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-paging-" });
+  const store = Store.open(dir, { groupCommit: false });
+  try {
+    const rooms = Array.from({ length: 19 }, (_, i) => `r${i}`);
+    for (const room of rooms) {
+      for (const text of said(500)) store.appendMessage({ time: T0, room, from: "Bob", text });
+    }
+    const { hub, join, runTurns } = pagedHub({ store, maxRoomsPerUser: 25, replayBytes: 8 << 20 });
+    const ann = join("Ann");
+    const { stream, resume } = ann.inbox.of("welcome")[0];
+    for (const room of rooms) hub.join(ann.member, room);
+    let rows = 0;
+    const read = store.messagesAfter.bind(store);
+    store.messagesAfter = (room, since, limit, before) => {
+      const found = read(room, since, limit, before);
+      rows += found.length;
+      return found;
+    };
+    // No window (Ann does not acknowledge): the resume falls back to the store, 20 sources.
+    const again = join("Ann", { resume, since: 0, stream });
+    // Each room's share of a step, then twice that for those the first page took from most.
+    assert.ok(rows <= 2 * MAX_HISTORY, `rows read in the turn of the hello: ${rows}`);
+    runTurns();
+    assert.equal(shown(again.inbox).replayed.length, 19 * 500);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a resume while a join with since pages falls back to the history: the pages not sent are not lost", () => {
+  const { hub, join, runTurns } = pagedHub();
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  // Said in a room Ann's client joins again with `since` (a restarted server forgot it).
+  for (const text of said(MISSED, "t")) hub.say(bob.member, text, "team");
+  hub.join(ann.member, "team", last);
+  const sent = ann.inbox.of("replay").flatMap((page) => page.messages.map((m) => m.text));
+  assert.ok(sent.length < MISSED, "the join's replay pages");
+  // Her connection is lost meanwhile; she resumes from the `since` her client still holds.
+  const again = join("Ann", { acks: true, resume, since: last, stream });
+  runTurns();
+  // The rooms' memory gives the newest it holds, and says the rest is a gap: nothing goes unsaid.
+  const { replayed } = shown(again.inbox);
+  assert.deepEqual(replayed, said(MISSED, "t").slice(-replayed.length), "the newest, in order");
+  assert.deepEqual(
+    again.inbox.events.find(isLastPage)?.gaps ?? [],
+    replayed.length < MISSED ? ["team"] : [],
+    `${replayed.length} replayed`,
+  );
+});

@@ -78,6 +78,17 @@ export interface DeliveryOptions {
   nextTurn?: (step: () => void) => void;
   /** Whether `member` is still registered: a replay to one that left stops. @default always */
   present?: (member: Member) => boolean;
+  /**
+   * The member with `sink` had more held behind its replay than the limit
+   * (`replayBytes`): its connection is dropped (`Sink.drop`) right after.
+   */
+  overflowed?: (sink: Sink) => void;
+}
+
+/** Private messages a replay reads as waiting for an ack; `whole`: all of them. */
+interface Held {
+  messages: Delivered[];
+  whole: boolean;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -93,6 +104,7 @@ export class Delivery {
   #replayBytes: number;
   #nextTurn: (step: () => void) => void;
   #present: (member: Member) => boolean;
+  #overflowed: (sink: Sink) => void;
   /** The gate of each sink handed out, by that sink. */
   #gates = new WeakMap<Sink, ReplayGate>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
@@ -109,6 +121,7 @@ export class Delivery {
     this.#replayBytes = options.replayBytes ?? MAX_REPLAY_BYTES;
     this.#nextTurn = options.nextTurn ?? ((step) => step());
     this.#present = options.present ?? (() => true);
+    this.#overflowed = options.overflowed ?? (() => {});
   }
 
   /**
@@ -120,8 +133,12 @@ export class Delivery {
    * count as delivered.
    */
   sinkFor(sink: Sink, request: DeliveryRequest, last: number, owner: string | null): Sink {
-    const gate = new ReplayGate(sink);
-    const outer = request.acks !== true
+    // What waits behind a replay has the queue limit's other half, as the replay has one.
+    const gate = new ReplayGate(sink, this.#replayBytes, () => {
+      this.#overflowed(outer);
+      sink.drop?.();
+    });
+    const outer: Sink = request.acks !== true
       ? gate
       : new WindowedSink(gate, new DeliveryWindow(last), this.#store ? owner : null);
     this.#gates.set(outer, gate);
@@ -152,16 +169,25 @@ export class Delivery {
     const since = this.#since(member, request);
     if (since === undefined) return;
     const held = this.#held(member, since);
-    const handed = (sent: Delivered[]) => this.#handed(member, sent);
-    if (old?.covers(since)) {
-      const sources = [heldSource(held, null), heldSource(old.after(since))];
-      this.#replay(member, sources, { rooms: [], privates: false }, handed);
+    const handed = this.#handedTo(member, held);
+    // A replay the old connection had under way (a `join` with `since`) is not all in its window.
+    if (old?.covers(since) && this.#gates.get(holder.sink)?.cutShort !== true) {
+      const after = old.after(since);
+      const waiting = this.#waiting(member, held.messages);
+      // Those the window holds were never acknowledged: with a store, they wait to count.
+      if (this.awaitsAck(member)) { for (const message of after) waiting.note(message); }
+      const sources = [heldSource(held.messages, null), heldSource(after)];
+      this.#replay(member, sources, { rooms: [], privates: !held.whole }, {
+        done: handed,
+        kept: waiting.kept,
+      });
     } else {
       // Private messages the lost connection was handed past its window are not in any history.
       this.#fromHistory(member, since, true, held, handed);
     }
-    // What the client says it was shown needs no acknowledging again; the held mail does.
-    if (held.length === 0) this.#acked(member, since);
+    // What the client says it was shown needs no acknowledging again; the held mail does (and
+    // mail not read is not counted delivered on its word).
+    if (held.whole && held.messages.length === 0) this.#acked(member, since);
     else this.windowOf(member)?.ack(since);
   }
 
@@ -173,39 +199,76 @@ export class Delivery {
     const since = this.#since(member, request);
     if (since === undefined) return false;
     const held = this.#held(member, since);
-    this.#fromHistory(
-      member,
-      since,
-      this.#leftUnshown(member, since),
-      held,
-      (sent) => this.#handed(member, sent),
-    );
+    // The client acknowledges from `since` on, which may be below the window's start.
+    this.windowOf(member)?.allowFrom(since);
+    const lost = this.#leftUnshown(member, since);
+    this.#fromHistory(member, since, lost, held, this.#handedTo(member, held));
     return true;
   }
 
   /**
    * Private messages to `member` (an account) that were handed to a
    * connection that acknowledges but never acknowledged, with an id up to
-   * `since` (at most one past MAX_REPLAY): a `since` does not cover them. A
+   * `since` (the oldest MAX_REPLAY): a `since` does not cover them. A
    * client's `since` starts at the `last` of its first `welcome`, above the
    * mail that login was handed in `missed`: that says nothing of whether the
-   * mail was shown.
+   * mail was shown. Not `whole` when some could not be read (a failure, or
+   * too many).
    */
-  #held(member: Member, since: number): Delivered[] {
+  #held(member: Member, since: number): Held {
     const store = this.#store;
-    if (!store || !member.account) return [];
-    const held: Delivered[] = [];
+    if (!store || !member.account) return { messages: [], whole: true };
+    const messages: Delivered[] = [];
     try {
-      for (let after = 0; held.length <= MAX_REPLAY;) {
-        const page = store.undelivered(member.name, MAX_HISTORY, after);
-        for (const message of page) if (message.id <= since) held.push(toPrivateEvent(message));
-        if (page.length < MAX_HISTORY || page[page.length - 1].id >= since) break;
+      for (let after = 0;;) {
+        // One more than fits: whether there are more than a replay carries.
+        const limit = Math.min(MAX_HISTORY, MAX_REPLAY + 1 - messages.length);
+        const page = store.undelivered(member.name, limit, after);
+        for (const message of page) if (message.id <= since) messages.push(toPrivateEvent(message));
+        if (page.length < limit || page[page.length - 1].id >= since) break;
+        if (messages.length > MAX_REPLAY) return { messages: messages.slice(0, -1), whole: false };
         after = page[page.length - 1].id;
       }
     } catch (error) {
       this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
+      return { messages: [], whole: false };
     }
-    return held;
+    return { messages, whole: true };
+  }
+
+  /**
+   * What a replay's end does with the private messages to `member` it sent
+   * (see `#handed`). Not when kept mail was left out (not `held` whole, or
+   * cut from the replay): marking up to an id would mark it unshown; nor
+   * does this connection's ack mark any (it is shown again, rather than lost).
+   */
+  #handedTo(member: Member, held: Held): (sent: Delivered[], keptCut: boolean) => void {
+    return (sent, keptCut) => {
+      if (held.whole && !keptCut) return this.#handed(member, sent);
+      const window = this.windowOf(member);
+      if (window) window.marks = false;
+    };
+  }
+
+  /**
+   * The private messages to `member` that wait to count as delivered, in a
+   * replay: `held`, and those `note` is told of. They are never cut from it
+   * (see `ReplayRun.kept`): marking mail up to the newest one shown would
+   * mark them unshown.
+   */
+  #waiting(member: Member, held: Delivered[]): {
+    note: (message: Delivered, delivered?: boolean) => void;
+    kept: (message: Delivered) => boolean;
+  } {
+    const ids = new Set(held.map((message) => message.id));
+    return {
+      note: (message, delivered = false) => {
+        if (!delivered && message.type === "private" && nameKey(message.to) === member.key) {
+          ids.add(message.id);
+        }
+      },
+      kept: (message) => ids.has(message.id),
+    };
   }
 
   /**
@@ -237,7 +300,9 @@ export class Delivery {
    * after it, as `replay` pages, instead of its last ones as `history`.
    */
   replayRoom(member: Member, room: Room, since: number): void {
-    this.#replay(member, [this.#roomSource(room, since)], { rooms: [], privates: false });
+    // Said after the window began, and not in it: a resume before the ack needs them.
+    const gaps = { rooms: [], privates: false };
+    this.#replay(member, [this.#roomSource(room, since)], gaps, { record: true });
   }
 
   /**
@@ -259,7 +324,7 @@ export class Delivery {
    */
   #acked(member: Member, id: number): void {
     const window = this.windowOf(member);
-    if (!window?.ack(id) || window.unmarked === 0 || !member.account) return;
+    if (!window?.ack(id) || window.unmarked === 0 || !window.marks || !member.account) return;
     this.#markDelivered(member, id);
     if (id >= window.unmarked) window.unmarked = 0;
   }
@@ -367,16 +432,17 @@ export class Delivery {
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
    * account holder's private messages (after `since`, and those `held`
-   * before it). What it cannot reach is a gap; `privatesLost` says whether,
-   * without a store to read them from, private messages may be missing.
+   * before it; not whole: a gap). What it cannot reach is
+   * a gap; `privatesLost` says whether, without a store to read them from,
+   * private messages may be missing.
    * `done` gets the messages sent, after the last page.
    */
   #fromHistory(
     member: Member,
     since: number,
     privatesLost: boolean,
-    held: Delivered[],
-    done: (sent: Delivered[]) => void,
+    held: Held,
+    done: (sent: Delivered[], keptCut: boolean) => void,
   ): void {
     const sources: ReplaySource[] = [];
     for (const name of roomNames(member)) {
@@ -385,15 +451,21 @@ export class Delivery {
     }
     const store = this.#store;
     const account = store !== null && member.account;
+    const waiting = this.#waiting(member, held.messages);
     if (account) {
-      sources.push(heldSource(held, null), {
+      sources.push(heldSource(held.messages, null), {
         room: null,
         read: (before, limit) =>
-          store.privatesAfter(member.name, since, limit, before).map(toPrivateEvent),
+          store.privatesAfter(member.name, since, limit, before).map((stored) => {
+            const message = toPrivateEvent(stored);
+            waiting.note(message, stored.delivered);
+            return message;
+          }),
         complete: () => !this.#pruned(store, null, since),
       });
     }
-    this.#replay(member, sources, { rooms: [], privates: !account && privatesLost }, done);
+    const gaps = { rooms: [], privates: (!account && privatesLost) || !held.whole };
+    this.#replay(member, sources, gaps, { done, kept: account ? waiting.kept : undefined });
   }
 
   /** Where a replay reads the messages of `room` after `since`: the store, or the room's memory. */
@@ -424,13 +496,19 @@ export class Delivery {
   /**
    * Sends `member` a replay of `sources` after the replays it is shown
    * already, a page per turn (see `replay.ts`); what comes for the member
-   * meanwhile waits in its gate. `done` gets the messages sent.
+   * meanwhile waits in its gate. `done` gets the messages sent; those
+   * `kept` are never cut; with `record`, the pages are recorded in the
+   * member's window (a resume's or a login's are in it already, or below it).
    */
   #replay(
     member: Member,
     sources: ReplaySource[],
     gaps: ReplayGaps,
-    done: (sent: Delivered[]) => void = () => {},
+    { done = () => {}, kept, record = false }: {
+      done?: (sent: Delivered[], keptCut: boolean) => void;
+      kept?: (message: Delivered) => boolean;
+      record?: boolean;
+    } = {},
   ): void {
     const gate = this.#gates.get(member.sink);
     // What comes after this goes live: it is held meanwhile, behind this replay.
@@ -442,18 +520,28 @@ export class Delivery {
         gaps,
         maxBytes: this.#replayBytes,
         shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
+        kept,
         send: (page) => {
-          if (member.sink instanceof WindowedSink) member.sink.recordReplay(page);
+          if (record && member.sink instanceof WindowedSink) member.sink.recordReplay(page);
           if (gate) gate.page(page);
           else member.sink.send(page);
         },
         next: (step) => {
           gate?.hold();
-          this.#nextTurn(step);
+          this.#nextTurn(() => {
+            try {
+              step();
+            } catch (error) {
+              // A bug: what waits goes on without the rest of the replay (no last page, so a
+              // client keeps its `since`), rather than the member getting nothing ever more.
+              this.#log(`replay to ${member.name} failed: ${errorMessage(error)}`);
+              gate?.release();
+            }
+          });
         },
         going: () => this.#present(member) && !gate?.ended,
-        done: (sent) => {
-          done(sent);
+        done: (sent, keptCut) => {
+          done(sent, keptCut);
           gate?.release();
         },
         failed: (source, error) => {

@@ -40,6 +40,11 @@ export class DeliveryWindow {
    * nothing to the store then.
    */
   unmarked = 0;
+  /**
+   * Whether an ack may count private messages delivered: not once mail at
+   * or below one it would mark was left out of a replay (marking goes by id).
+   */
+  marks = true;
 
   /**
    * An empty window over everything handed after the id `floor` (the newest
@@ -88,6 +93,16 @@ export class DeliveryWindow {
     while (this.#head < this.#events.length && this.#events[this.#head].id <= id) this.#head++;
     this.#compact();
     return true;
+  }
+
+  /**
+   * Accepts acks from `id` up, though the window began above it: a client
+   * that logged in with `since` acknowledges from there (what it showed of
+   * the replay), below the `last` the window began at when anything it is
+   * never shown (another room, others' private chats) came in between.
+   */
+  allowFrom(id: number): void {
+    this.#acked = Math.min(this.#acked, id);
   }
 
   /** Whether the window holds everything handed after `since`. */

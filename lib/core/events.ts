@@ -440,4 +440,6 @@ export type ChatEvent =
 export interface Sink {
   /** Queues one event; must not block, must not reorder. */
   send(event: ChatEvent): void;
+  /** Closes the connection at once, without a goodbye: its reader is too far behind. */
+  drop?(): void;
 }

@@ -258,6 +258,11 @@ export class Hub {
       replayBytes: options.replayBytes,
       nextTurn: options.nextTurn,
       present: (member) => this.#users.get(member.key) === member,
+      // Its connection closes (and leaves) next: a leave here could run inside a room's broadcast.
+      overflowed: (sink) => {
+        const member = [...this.#users.values()].find((m) => m.sink === sink);
+        if (member) this.#log(`drop ${member.name}: too much waiting behind a replay`);
+      },
     });
   }
 

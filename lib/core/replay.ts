@@ -23,7 +23,12 @@ import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
 export const MAX_REPLAY = 10_000;
 
-/** Messages a source reads at once: two sources' reads make about one step's work. */
+/**
+ * Most messages a source reads at once: two sources' reads make about one
+ * step's work. A replay of many sources starts each with its share of a
+ * step's (MAX_HISTORY), doubling each time it reads again: the first step
+ * touches every source, and twenty rooms at 500 each were ten steps' work.
+ */
 const READ_BATCH = MAX_HISTORY / 2;
 
 /** What a replay could not reach: rooms (without `#`), and whether private messages. */
@@ -86,14 +91,22 @@ export interface ReplayRun {
   maxBytes?: number;
   /** Whether the member wants `message` shown (not from a name it ignores). @default all */
   shown?: (message: Delivered) => boolean;
+  /**
+   * Whether `message` is never cut: private mail waiting to count as
+   * delivered (bounded by the mailbox), which is marked delivered up to an
+   * id, so that one cut below mail shown would be marked without being
+   * shown. It counts in the budget, and goes past it by up to half of it
+   * (the queue limit has room): what goes further is cut. @default none
+   */
+  kept?: (message: Delivered) => boolean;
   /** Sends a page. */
   send: (page: ReplayEvent) => void;
   /** Runs `step` in a later turn of the event loop. @default at once */
   next?: (step: () => void) => void;
   /** Whether to go on: false once the member has left (the replay stops, unfinished). */
   going?: () => boolean;
-  /** After the last page, with the messages sent. */
-  done?: (sent: Delivered[]) => void;
+  /** After the last page, with the messages sent, and whether a kept one was cut. */
+  done?: (sent: Delivered[], keptCut: boolean) => void;
   /** A source that cannot be read: its messages count as a gap, and this hears why. */
   failed?: (source: ReplaySource, error: unknown) => void;
 }
@@ -137,24 +150,32 @@ class Cursor {
   #buffer: Delivered[] = [];
   /** Ids below it are not read yet. */
   #before: number;
+  /** How many the next read asks for. */
+  #batch: number;
   #ended = false;
   /** A read failed: what it still held is lost to this replay. */
   failed = false;
   #onError: (source: ReplaySource, error: unknown) => void;
 
+  /** Reads `source` below `upTo + 1`, `batch` at first. */
   constructor(
     source: ReplaySource,
     upTo: number,
+    batch: number,
     onError: (source: ReplaySource, error: unknown) => void,
   ) {
     this.source = source;
     this.#before = upTo + 1;
+    this.#batch = batch;
     this.#onError = onError;
   }
 
   /** The newest message not taken yet; undefined when none is left. */
   head(): Delivered | undefined {
-    if (this.#buffer.length === 0 && !this.#ended) this.#buffer = this.#read(READ_BATCH);
+    if (this.#buffer.length === 0 && !this.#ended) {
+      this.#buffer = this.#read(this.#batch);
+      this.#batch = Math.min(READ_BATCH, this.#batch * 2);
+    }
     return this.#buffer.at(-1);
   }
 
@@ -191,13 +212,20 @@ class Cursor {
 class Replay {
   #run: ReplayRun;
   #cursors: Cursor[];
+  /** The cursors still read: past the budget, only those that may hold kept messages. */
+  #open: Cursor[];
   #maxBytes: number;
   /** Taken so far, newest first, with their sizes; then (reversed) the messages to send. */
   #taken: Delivered[] = [];
   #sizes: number[] = [];
   #bytes = 0;
-  /** The messages left out, oldest first within each source: gaps. */
-  #cut: Delivered[] = [];
+  /** Past the budget: what is read now is cut, unless kept. */
+  #full = false;
+  /** What the messages left out leave short: gaps. */
+  #cutRooms = new Set<string>();
+  #cutPrivates = false;
+  /** A kept message did not fit even past the budget. */
+  #keptCut = false;
   #reading = true;
   /** While sending: how many are sent, and the gaps the last page names. */
   #sent = 0;
@@ -206,9 +234,11 @@ class Replay {
   constructor(run: ReplayRun) {
     this.#run = run;
     this.#maxBytes = run.maxBytes ?? MAX_REPLAY_BYTES;
+    const batch = Math.min(READ_BATCH, Math.ceil(MAX_HISTORY / Math.max(1, run.sources.length)));
     this.#cursors = run.sources.map((source) =>
-      new Cursor(source, run.upTo, run.failed ?? (() => {}))
+      new Cursor(source, run.upTo, batch, run.failed ?? (() => {}))
     );
+    this.#open = this.#cursors;
   }
 
   /** One turn's work: at most a page read, and a page sent. */
@@ -216,7 +246,7 @@ class Replay {
     if (this.#run.going && !this.#run.going()) return;
     if (this.#reading) this.#read();
     if (!this.#reading && this.#sendPage()) {
-      this.#run.done?.(this.#taken);
+      this.#run.done?.(this.#taken, this.#keptCut);
       return;
     }
     const next = this.#run.next ?? ((step: () => void) => step());
@@ -229,7 +259,7 @@ class Replay {
     let looked = 0;
     while (looked < MAX_HISTORY) {
       let newest: Cursor | undefined;
-      for (const cursor of this.#cursors) {
+      for (const cursor of this.#open) {
         const head = cursor.head();
         if (head && (!newest || head.id > newest.head()!.id)) newest = cursor;
       }
@@ -238,15 +268,48 @@ class Replay {
       looked++;
       if (!shown(message)) continue;
       const size = jsonBytes(message);
-      if (this.#taken.length === MAX_REPLAY || this.#bytes + size > this.#maxBytes) {
-        for (const cursor of this.#cursors) this.#cut.push(...cursor.left().filter(shown));
-        this.#cut.push(message);
-        return this.#readAll();
+      const over = this.#full || this.#taken.length >= MAX_REPLAY ||
+        this.#bytes + size > this.#maxBytes;
+      if (over && !this.#keeps(message, size)) {
+        this.#cutOff(message, shown);
+        continue;
       }
       this.#taken.push(message);
       this.#sizes.push(size);
       this.#bytes += size;
     }
+  }
+
+  /** Whether `message`, past the budget, goes all the same: kept, within half the budget more. */
+  #keeps(message: Delivered, size: number): boolean {
+    if (this.#run.kept?.(message) !== true) return false;
+    if (this.#bytes + size <= this.#maxBytes * 1.5) return true;
+    this.#keptCut = true;
+    return false;
+  }
+
+  /**
+   * Leaves `message` out; the first time, the rest of the rooms' sources
+   * too (named as gaps from a message each): only a source of private
+   * messages may hold kept ones, and it is read on, its others cut.
+   */
+  #cutOff(message: Delivered, shown: (message: Delivered) => boolean): void {
+    if (!this.#full) {
+      this.#full = true;
+      const keeps = this.#run.kept !== undefined;
+      this.#open = this.#cursors.filter((cursor) => {
+        if (keeps && typeof cursor.source.room !== "string") return true;
+        for (const left of cursor.left()) if (shown(left)) this.#gap(left);
+        return false;
+      });
+    }
+    this.#gap(message);
+  }
+
+  /** A message left out: its room, or the private messages, are a gap. */
+  #gap(message: Delivered): void {
+    if (message.type === "message") this.#cutRooms.add(message.room);
+    else this.#cutPrivates = true;
   }
 
   /** Reading is over: the messages go oldest first, and the last page's gaps are known. */
@@ -263,10 +326,8 @@ class Replay {
       if (room === null) privates = true;
       else rooms.add(room);
     }
-    for (const message of this.#cut) {
-      if (message.type === "message") rooms.add(message.room);
-      else privates = true;
-    }
+    for (const room of this.#cutRooms) rooms.add(room);
+    if (this.#cutPrivates) privates = true;
     if (rooms.size > 0) this.#last.gaps = [...rooms];
     if (privates) this.#last.privateGap = true;
   }

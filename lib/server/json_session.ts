@@ -81,11 +81,16 @@ export class JsonSession implements Protocol, LoginListener {
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
       const member = this.#connection.member;
-      if (member) this.#connection.context.hub.settle(member);
       const cid = error instanceof FrameError ? error.cid : undefined;
       if (member && cid !== undefined) {
-        // So that the client can drop the pending line this frame carried.
-        this.#connection.send({ type: "error", code: error.code, message: error.message, cid });
+        // So that the client can drop the pending line this frame carried; after the answers
+        // to what it sent before, and a replay's pages.
+        this.#connection.context.hub.answer(member, {
+          type: "error",
+          code: error.code,
+          message: error.message,
+          cid,
+        });
       } else {
         this.#login.refuse(error.code, error.message);
       }

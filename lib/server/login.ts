@@ -125,10 +125,14 @@ export class Login {
 
   /**
    * Tells the peer why something was refused, in an `error` event; before it
-   * registers, that counts as a failed attempt.
+   * registers, that counts as a failed attempt. Once registered, it comes in
+   * order: after the answers to what it sent before, and a replay's pages.
    */
   refuse(code: ErrorCode, message: string): void {
-    this.#connection.send({ type: "error", code, message });
+    const member = this.#connection.member;
+    const error = { type: "error" as const, code, message };
+    if (member) this.#connection.context.hub.answer(member, error);
+    else this.#connection.send(error);
     this.#failedAttempt();
   }
 
