@@ -40,6 +40,8 @@ export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
       "--no-sandbox",
       "--headless",
       "--disable-gpu",
+      // In a container /dev/shm is 64 MB, too small for chromium's shared memory.
+      "--disable-dev-shm-usage",
       "--disable-quic",
       "--no-first-run",
       "--disable-background-networking",

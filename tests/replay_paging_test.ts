@@ -50,6 +50,20 @@ function shown(inbox: Inbox): { replayed: string[]; after: string[] } {
   };
 }
 
+/**
+ * The replay in `inbox` gave the newest of `texts` said in #team, in order,
+ * and named #team a gap if not all: nothing goes unsaid.
+ */
+function newestOrGap(inbox: Inbox, texts: string[]): void {
+  const { replayed } = shown(inbox);
+  assert.deepEqual(replayed, texts.slice(-replayed.length), "the newest, in order");
+  assert.deepEqual(
+    inbox.events.find(isLastPage)?.gaps ?? [],
+    replayed.length < texts.length ? ["team"] : [],
+    `${replayed.length} of ${texts.length} replayed`,
+  );
+}
+
 const said = (count: number, prefix = "m") => Array.from({ length: count }, (_, i) => prefix + i);
 
 Deno.test("a long replay goes a page per turn: another member is served between its pages, and what comes meanwhile follows its last page", () => {
@@ -259,12 +273,47 @@ Deno.test("a resume while a join with since pages falls back to the history: the
   // Her connection is lost meanwhile; she resumes from the `since` her client still holds.
   const again = join("Ann", { acks: true, resume, since: last, stream });
   runTurns();
-  // The rooms' memory gives the newest it holds, and says the rest is a gap: nothing goes unsaid.
-  const { replayed } = shown(again.inbox);
-  assert.deepEqual(replayed, said(MISSED, "t").slice(-replayed.length), "the newest, in order");
-  assert.deepEqual(
-    again.inbox.events.find(isLastPage)?.gaps ?? [],
-    replayed.length < MISSED ? ["team"] : [],
-    `${replayed.length} replayed`,
-  );
+  newestOrGap(again.inbox, said(MISSED, "t"));
+});
+
+Deno.test("a second resume after one that fell back to the history reads the history again: nothing lost without a gap", () => {
+  const { hub, join, runTurns } = pagedHub();
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(MISSED, "t")) hub.say(bob.member, text, "team");
+  // Her client joins #team again with since; the connection is lost before a page went.
+  hub.join(ann.member, "team", last);
+  const b = join("Ann", { acks: true, resume, since: last, stream });
+  runTurns();
+  newestOrGap(b.inbox, said(MISSED, "t"));
+  // That connection too is lost before its client showed any of it: the same since again.
+  const c = join("Ann", {
+    acks: true,
+    resume: b.inbox.of("welcome")[0].resume,
+    since: last,
+    stream,
+  });
+  runTurns();
+  newestOrGap(c.inbox, said(MISSED, "t"));
+});
+
+Deno.test("a resume after a join with since whose last page named a gap names it again", () => {
+  // A replay of at most 600 bytes of JSON: a few messages, and a gap for the rest.
+  const { hub, join, runTurns } = pagedHub({ replayBytes: 600 });
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  hub.say(bob.member, "before", "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of said(20, "t")) hub.say(bob.member, text, "team");
+  hub.join(ann.member, "team", last);
+  runTurns();
+  assert.deepEqual(ann.inbox.events.find(isLastPage)?.gaps, ["team"], "the join's replay is cut");
+  // The last page never reached her client: it resumes with the same since.
+  const b = join("Ann", { acks: true, resume, since: last, stream });
+  runTurns();
+  newestOrGap(b.inbox, said(20, "t"));
+  assert.deepEqual(b.inbox.events.find(isLastPage)?.gaps, ["team"]);
 });

@@ -156,6 +156,16 @@ Deno.test("chat serve --web-name prints that name first under 'Or open in a brow
   }
 });
 
+Deno.test("webUrls() lists a --web-name that is also the address once, and brackets an IPv6 name once", () => {
+  const addr: Deno.NetAddr = { transport: "tcp", hostname: "192.0.2.7", port: 7778 };
+  assert.deepEqual(webUrls(addr, undefined, ["192.0.2.7"]).remote, ["http://192.0.2.7:7778/"]);
+  assert.deepEqual(webUrls(addr, undefined, ["[fd00::1]", "fd00::2"]).remote, [
+    "http://[fd00::1]:7778/",
+    "http://[fd00::2]:7778/",
+    "http://192.0.2.7:7778/",
+  ]);
+});
+
 Deno.test("webHints() gives the LAN address as a QR code only for a console that is a terminal", () => {
   const addr: Deno.NetAddr = { transport: "tcp", hostname: "192.0.2.7", port: 7778 };
   assert.deepEqual(webUrls(addr), { remote: ["http://192.0.2.7:7778/"], local: undefined });

@@ -182,6 +182,8 @@ export class Delivery {
         kept: waiting.kept,
       });
     } else {
+      // This replay is not recorded: a resume from below its end must read the history again.
+      this.windowOf(member)?.raiseFloor(this.#newest());
       // Private messages the lost connection was handed past its window are not in any history.
       this.#fromHistory(member, since, true, held, handed);
     }
@@ -522,7 +524,11 @@ export class Delivery {
         shown: member.ignoring === null ? undefined : (m) => !ignores(member, m.from),
         kept,
         send: (page) => {
-          if (record && member.sink instanceof WindowedSink) member.sink.recordReplay(page);
+          if (record && member.sink instanceof WindowedSink) {
+            member.sink.recordReplay(page);
+            // What it could not reach is in no window either: a resume asks the history then.
+            if (page.gaps?.length || page.privateGap) member.sink.window.raiseFloor(upTo);
+          }
           if (gate) gate.page(page);
           else member.sink.send(page);
         },

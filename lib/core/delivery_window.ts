@@ -105,6 +105,17 @@ export class DeliveryWindow {
     this.#acked = Math.min(this.#acked, id);
   }
 
+  /**
+   * Holds from `id` on only: what was handed at or below it is not all here
+   * (a replay from the history that the window did not record, or one whose
+   * last page named a gap), so a resume from below it goes to the history,
+   * which says what it cannot reach. Acks up to `id` are accepted.
+   */
+  raiseFloor(id: number): void {
+    this.#floor = Math.max(this.#floor, id);
+    this.#newest = Math.max(this.#newest, id);
+  }
+
   /** Whether the window holds everything handed after `since`. */
   covers(since: number): boolean {
     return this.#floor <= since;

@@ -34,11 +34,12 @@ export function webUrls(
   const certNames = cert === undefined ? undefined : certificateNames(cert);
   const covered = (host: string) => certNames === undefined || coveredBy(certNames, host);
   const url = (host: string) =>
-    `${scheme}://${host.includes(":") ? `[${host}]` : host}:${addr.port}/`;
+    `${scheme}://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${addr.port}/`;
   const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
   const loopback = wildcard || addr.hostname === "127.0.0.1" || addr.hostname === "::1";
   const addresses = wildcard ? lanAddresses() : loopback ? [] : [addr.hostname];
-  const remote = [...names, ...addresses].filter(covered);
+  // A name given that is also an address here is listed once.
+  const remote = [...new Set([...names, ...addresses])].filter(covered);
   const local = loopback ? ["localhost", "127.0.0.1"].find(covered) : undefined;
   return { remote: remote.map(url), local: local === undefined ? undefined : url(local) };
 }
