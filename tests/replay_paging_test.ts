@@ -64,6 +64,23 @@ function newestOrGap(inbox: Inbox, texts: string[]): void {
   );
 }
 
+/**
+ * Ann's client comes back after a restart, in #lobby; `texts` are said in
+ * #team, which her client then joins again with `since` (the server forgot
+ * it): the join's replay starts. Returns what her client would resume with.
+ */
+function rejoinsTeamAfter(setUp: ReturnType<typeof pagedHub>, texts: string[]) {
+  const { hub, join } = setUp;
+  const bob = join("Bob");
+  hub.join(bob.member, "team");
+  hub.say(bob.member, "before", "team");
+  const ann = join("Ann", { acks: true });
+  const { stream, last, resume } = ann.inbox.of("welcome")[0];
+  for (const text of texts) hub.say(bob.member, text, "team");
+  hub.join(ann.member, "team", last);
+  return { ann, again: { acks: true, resume, since: last, stream } };
+}
+
 const said = (count: number, prefix = "m") => Array.from({ length: count }, (_, i) => prefix + i);
 
 Deno.test("a long replay goes a page per turn: another member is served between its pages, and what comes meanwhile follows its last page", () => {
@@ -260,60 +277,38 @@ Deno.test("a replay of many rooms from the store reads about a step's worth in i
 });
 
 Deno.test("a resume while a join with since pages falls back to the history: the pages not sent are not lost", () => {
-  const { hub, join, runTurns } = pagedHub();
-  const bob = join("Bob");
-  hub.join(bob.member, "team");
-  const ann = join("Ann", { acks: true });
-  const { stream, last, resume } = ann.inbox.of("welcome")[0];
-  // Said in a room Ann's client joins again with `since` (a restarted server forgot it).
-  for (const text of said(MISSED, "t")) hub.say(bob.member, text, "team");
-  hub.join(ann.member, "team", last);
+  const setUp = pagedHub();
+  const { ann, again } = rejoinsTeamAfter(setUp, said(MISSED, "t"));
   const sent = ann.inbox.of("replay").flatMap((page) => page.messages.map((m) => m.text));
   assert.ok(sent.length < MISSED, "the join's replay pages");
   // Her connection is lost meanwhile; she resumes from the `since` her client still holds.
-  const again = join("Ann", { acks: true, resume, since: last, stream });
-  runTurns();
-  newestOrGap(again.inbox, said(MISSED, "t"));
+  const b = setUp.join("Ann", again);
+  setUp.runTurns();
+  newestOrGap(b.inbox, said(MISSED, "t"));
 });
 
 Deno.test("a second resume after one that fell back to the history reads the history again: nothing lost without a gap", () => {
-  const { hub, join, runTurns } = pagedHub();
-  const bob = join("Bob");
-  hub.join(bob.member, "team");
-  const ann = join("Ann", { acks: true });
-  const { stream, last, resume } = ann.inbox.of("welcome")[0];
-  for (const text of said(MISSED, "t")) hub.say(bob.member, text, "team");
-  // Her client joins #team again with since; the connection is lost before a page went.
-  hub.join(ann.member, "team", last);
-  const b = join("Ann", { acks: true, resume, since: last, stream });
-  runTurns();
+  const setUp = pagedHub();
+  // The connection is lost before a page of the join's replay went.
+  const { again } = rejoinsTeamAfter(setUp, said(MISSED, "t"));
+  const b = setUp.join("Ann", again);
+  setUp.runTurns();
   newestOrGap(b.inbox, said(MISSED, "t"));
   // That connection too is lost before its client showed any of it: the same since again.
-  const c = join("Ann", {
-    acks: true,
-    resume: b.inbox.of("welcome")[0].resume,
-    since: last,
-    stream,
-  });
-  runTurns();
+  const c = setUp.join("Ann", { ...again, resume: b.inbox.of("welcome")[0].resume });
+  setUp.runTurns();
   newestOrGap(c.inbox, said(MISSED, "t"));
 });
 
 Deno.test("a resume after a join with since whose last page named a gap names it again", () => {
   // A replay of at most 600 bytes of JSON: a few messages, and a gap for the rest.
-  const { hub, join, runTurns } = pagedHub({ replayBytes: 600 });
-  const bob = join("Bob");
-  hub.join(bob.member, "team");
-  hub.say(bob.member, "before", "team");
-  const ann = join("Ann", { acks: true });
-  const { stream, last, resume } = ann.inbox.of("welcome")[0];
-  for (const text of said(20, "t")) hub.say(bob.member, text, "team");
-  hub.join(ann.member, "team", last);
-  runTurns();
+  const setUp = pagedHub({ replayBytes: 600 });
+  const { ann, again } = rejoinsTeamAfter(setUp, said(20, "t"));
+  setUp.runTurns();
   assert.deepEqual(ann.inbox.events.find(isLastPage)?.gaps, ["team"], "the join's replay is cut");
   // The last page never reached her client: it resumes with the same since.
-  const b = join("Ann", { acks: true, resume, since: last, stream });
-  runTurns();
+  const b = setUp.join("Ann", again);
+  setUp.runTurns();
   newestOrGap(b.inbox, said(20, "t"));
   assert.deepEqual(b.inbox.events.find(isLastPage)?.gaps, ["team"]);
 });
