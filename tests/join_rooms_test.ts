@@ -274,8 +274,11 @@ Deno.test("after a restart that forgot the rooms, chat join joins them again and
       await bob.send({ type: "join", room: "team" });
       await bob.next("join", (e) => e.room === "team" && e.name === "Bob");
       await bob.send({ type: "say", text: "you are back", room: "team" });
-      const shown = await screenShows(socket, /Bob: you are back/);
-      assert.match(shown.input, /^#team Ann>/m);
+      // The line, the prompt and the status line are drawn in separate writes: all three, then.
+      const shown = await screenShows(
+        socket,
+        /^(?=[\s\S]*Bob: you are back)(?=[\s\S]*^#team Ann>)(?=[\s\S]*1:#lobby \[2:#team\] 3:#ops)/m,
+      );
       assert.ok(rowsWith(shown.input, "1:#lobby [2:#team] 3:#ops").length === 1, shown.input);
       await typeLine(socket, "glad to be");
       assert.equal((await bob.next("message", (m) => m.from === "Ann")).room, "team");

@@ -85,6 +85,15 @@ function lastRow(screen: string[]): string {
   return screen.filter((row) => row !== "").at(-1) ?? "";
 }
 
+/**
+ * A screen with a row that contains `text` and the input line `prompt` last:
+ * the line and the prompt are drawn in two writes, so the one may be read
+ * before the other.
+ */
+function showsAbovePrompt(text: string, prompt: string): (screen: string[]) => boolean {
+  return (screen) => screen.some((row) => row.includes(text)) && lastRow(screen) === prompt;
+}
+
 /** Runs `body` with a server, a tmux window and cleanup whatever happens. */
 async function withChat(
   body: (server: ChatServer, tmux: Tmux, address: string) => Promise<void>,
@@ -111,8 +120,7 @@ Deno.test("without --name the client asks for one, and asks again when it is tak
       await tmux.waitFor((s) => lastRow(s) === "Your name:");
       await tmux.type("Alice");
       await tmux.keys("Enter");
-      const screen = await tmux.waitForText("Welcome, Alice! You are in #lobby with Bob.");
-      assert.equal(lastRow(screen), "Alice>");
+      await tmux.waitFor(showsAbovePrompt("Welcome, Alice! You are in #lobby with Bob.", "Alice>"));
       const { title } = await tmux.status();
       assert.equal(title, `chat — Alice @ ${address} (2 users)`);
     } finally {
@@ -241,8 +249,9 @@ Deno.test("after a dropped connection the client says so and comes back with the
       await tmux.type("unsent draft");
       proxy.dropAll();
       await tmux.waitForText("Lost the connection");
-      const screen = await tmux.waitForText(`Reconnected to 127.0.0.1:${proxy.port} as Alice`);
-      assert.equal(lastRow(screen), "Alice> unsent draft");
+      await tmux.waitFor(
+        showsAbovePrompt(`Reconnected to 127.0.0.1:${proxy.port} as Alice`, "Alice> unsent draft"),
+      );
       const bob = await JsonClient.join(server.addr.port, "Bob");
       try {
         await tmux.keys("Enter");
@@ -302,8 +311,7 @@ Deno.test("an account's password is asked for without showing a single typed cha
     await tmux.keys("Up");
     await tmux.type("correct horse");
     await tmux.keys("Enter");
-    const screen = await tmux.waitForText("Logged in as Bob. You are in #lobby");
-    assert.equal(lastRow(screen), "Bob>");
+    await tmux.waitFor(showsAbovePrompt("Logged in as Bob. You are in #lobby", "Bob>"));
     await tmux.keys("Up");
     await tmux.waitFor((s) => lastRow(s) === "Bob>");
     const all = (await tmux.run("capture-pane", "-p", "-S", "-")).toLowerCase();
