@@ -345,7 +345,26 @@ export async function withDir(body: (dir: string) => Promise<void> | void): Prom
   try {
     await body(dir);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeSettled(dir);
+  }
+}
+
+/**
+ * Removes `dir` and what it holds. A store's checkpoint worker may outlive
+ * `Store.close()` by a moment, and its SQLite connection, closing last,
+ * removes the WAL files meanwhile: a removal that met one then finds the
+ * directory not empty, and is tried again (for at most 5 s).
+ */
+async function removeSettled(dir: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      return await Deno.remove(dir, { recursive: true });
+    } catch (error) {
+      const busy = error instanceof Error && /not empty|No such file/i.test(error.message);
+      if (!busy || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 }
 
