@@ -15,6 +15,7 @@ import type { ReplayEvent } from "../lib/core/events.ts";
 import { MAX_HISTORY } from "../lib/core/limits.ts";
 import { MAX_REPLAY } from "../lib/core/replay.ts";
 import { Store } from "../lib/store/sqlite_store.ts";
+import type { HubOptions } from "../lib/core/hub.ts";
 import { deliveryHub, T0 } from "./_delivery_hub.ts";
 import { Inbox } from "./_inbox.ts";
 
@@ -56,6 +57,27 @@ function counting(store: Store): { store: Store; marks: number[] } {
     return mark(name, upTo);
   };
   return { store, marks };
+}
+
+/**
+ * Ann has an account and `mail` kept from Bob (a whisper while she is away),
+ * then logs in with `acks`: her first connection, and its welcome's fields.
+ */
+function firstLoginWithMail(store: Store, mail: string, options: HubOptions = {}) {
+  store.addUser("Ann", "hash", T0);
+  const { hub, join } = setUp({ store, auth: "names", ...options });
+  const bob = join("Bob");
+  hub.whisper(bob.member, "Ann", mail);
+  const first = join("Ann", { account: true, acks: true });
+  return { hub, join, bob, first, ...first.inbox.of("welcome")[0] };
+}
+
+/** Keeps `count` private messages from Bob for Ann's account, `p${first}` on. */
+function keepMail(store: Store, count: number, first = 0): void {
+  store.addUser("Ann", "hash", T0);
+  for (let i = first; i < first + count; i++) {
+    store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
+  }
 }
 
 Deno.test("a resume without a window replays the rooms' memory after since, or says it dropped some", () => {
@@ -207,12 +229,10 @@ Deno.test("an account login with since replays the kept mail no ack covered, up 
 
 Deno.test("an account login with since replays only what came after the mail an ack covered", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    const { hub, join } = setUp({ store, auth: "names" });
-    const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "shown and acknowledged");
-    const first = join("Ann", { account: true, acks: true });
-    const { stream, last } = first.inbox.of("welcome")[0];
+    const { hub, join, bob, first, stream, last } = firstLoginWithMail(
+      store,
+      "shown and acknowledged",
+    );
     hub.ack(first.member, last!);
     hub.leave(first.member, "quit");
     hub.whisper(bob.member, "Ann", "while away");
@@ -251,12 +271,7 @@ Deno.test("a first login that acknowledges gets its kept mail in missed, counted
 
 Deno.test("a login with since counts the replayed kept mail delivered at an ack of since, below the welcome's last", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    const { hub, join } = setUp({ store, auth: "names" });
-    const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "are you there?");
-    const first = join("Ann", { account: true, acks: true });
-    const { stream, last } = first.inbox.of("welcome")[0];
+    const { hub, join, bob, first, stream, last } = firstLoginWithMail(store, "are you there?");
     hub.leave(first.member, "connection lost");
     // Said where Ann's client is never shown it: the next welcome's `last` is above `since`.
     hub.join(bob.member, "other");
@@ -274,12 +289,9 @@ Deno.test("a login with since counts the replayed kept mail delivered at an ack 
 
 Deno.test("kept mail is never cut from a replay past its byte budget: it would count delivered unshown", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    const { hub, join } = setUp({ store, auth: "names", replayBytes: 2000 });
-    const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "old mail");
-    const first = join("Ann", { account: true, acks: true });
-    const { stream, last } = first.inbox.of("welcome")[0];
+    const { hub, join, bob, first, stream, last } = firstLoginWithMail(store, "old mail", {
+      replayBytes: 2000,
+    });
     hub.leave(first.member, "connection lost");
     for (let i = 0; i < 40; i++) hub.say(bob.member, `room message ${i} ${"x".repeat(50)}`);
     hub.whisper(bob.member, "Ann", "newer mail");
@@ -296,12 +308,7 @@ Deno.test("kept mail is never cut from a replay past its byte budget: it would c
 
 Deno.test("kept mail that cannot be read at a resume is said to be a gap, and not counted delivered", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    const { hub, join } = setUp({ store, auth: "names" });
-    const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "are you there?");
-    const first = join("Ann", { account: true, acks: true });
-    const { stream, last, resume } = first.inbox.of("welcome")[0];
+    const { join, stream, last, resume } = firstLoginWithMail(store, "are you there?");
     const undelivered = store.undelivered;
     store.undelivered = () => {
       throw new Error("disk I/O error");
@@ -319,10 +326,7 @@ Deno.test("kept mail that cannot be read at a resume is said to be a gap, and no
 
 Deno.test("a login with since reads at most one kept message past what a replay carries: the rest is a gap, none counted delivered", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    for (let i = 0; i < MAX_REPLAY + 600; i++) {
-      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
-    }
+    keepMail(store, MAX_REPLAY + 600);
     // A budget that holds them all: only the reading leaves some out.
     const { hub, join } = setUp({ store, auth: "names", replayBytes: 8 << 20 });
     const first = join("Ann", { account: true, acks: true });
@@ -351,10 +355,7 @@ Deno.test("a login with since reads at most one kept message past what a replay 
 
 Deno.test("kept mail past half the budget more is cut after all: a gap, and none counted delivered", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    for (let i = 0; i < 40; i++) {
-      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
-    }
+    keepMail(store, 40);
     const { hub, join } = setUp({ store, auth: "names", replayBytes: 2000 });
     const first = join("Ann", { account: true, acks: true });
     const { stream, last } = first.inbox.of("welcome")[0];
@@ -370,12 +371,7 @@ Deno.test("kept mail past half the budget more is cut after all: a gap, and none
 
 Deno.test("a resume with since replays the kept mail its connection was handed but never acknowledged", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
-    const { hub, join } = setUp({ store, auth: "names" });
-    const bob = join("Bob");
-    hub.whisper(bob.member, "Ann", "are you there?");
-    const first = join("Ann", { account: true, acks: true });
-    const { stream, last, resume } = first.inbox.of("welcome")[0];
+    const { hub, join, bob, stream, last, resume } = firstLoginWithMail(store, "are you there?");
     hub.say(bob.member, "hello");
     const again = join("Ann", { account: true, acks: true, resume, since: last, stream });
     assert.deepEqual(replayed(again.inbox), ["are you there?", "hello"]);
@@ -387,11 +383,8 @@ Deno.test("a resume with since replays the kept mail its connection was handed b
 
 Deno.test("kept mail for a client that acknowledges comes in pages by id, none twice, all waiting for the ack", async () => {
   await withStore((store) => {
-    store.addUser("Ann", "hash", T0);
     const count = MAX_HISTORY + 500;
-    for (let i = 1; i <= count; i++) {
-      store.appendPrivate({ time: T0, from: "Bob", to: "Ann", text: `p${i}`, delivered: false });
-    }
+    keepMail(store, count, 1);
     const { hub, join } = setUp({ store, auth: "names" });
     const ann = join("Ann", { account: true, acks: true });
     const pages = ann.inbox.of("missed").map((page) => page.messages.map((m) => m.text));

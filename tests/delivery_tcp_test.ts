@@ -85,16 +85,35 @@ Deno.test("with --data too, a resume with since gets exactly what it missed", as
   }
 });
 
-Deno.test("a line resent with its cid after a lost connection is posted once", async () => {
+/**
+ * A server with `--data`, Bob and Ann on it (Ann's welcome kept for a
+ * resume); `body` gets them and the server, and Ann's second connection
+ * once it makes one (all closed after).
+ */
+async function withDataAndAnn(
+  body: (
+    on: { server: ChatServer; bob: JsonClient; ann: JsonClient; welcome: WelcomeEvent },
+    second: (client: JsonClient) => JsonClient,
+  ) => Promise<void>,
+): Promise<void> {
   const data = await tempStore();
   const server = startServer({ store: data.store });
   const bob = await JsonClient.join(server, "Bob");
   const { client: ann, welcome } = await hello(server, "Ann");
   let ann2: JsonClient | undefined;
   try {
+    await body({ server, bob, ann, welcome }, (client) => ann2 = client);
+  } finally {
+    await cleanUp(server, bob, ann, ...(ann2 ? [ann2] : []));
+    await data.dispose();
+  }
+}
+
+Deno.test("a line resent with its cid after a lost connection is posted once", async () => {
+  await withDataAndAnn(async ({ server, bob, ann, welcome }, second) => {
     await ann.send({ type: "say", text: "only once", cid: "line-1" });
     const sent = await ann.next("sent");
-    ann2 = (await hello(server, "Ann", { resume: welcome.resume })).client;
+    const ann2 = second((await hello(server, "Ann", { resume: welcome.resume })).client);
     await ann2.send({ type: "input", text: "only once", cid: "line-1" });
     assert.deepEqual(await ann2.next("sent"), { type: "sent", cid: "line-1", id: sent.id });
     await ann2.send({ type: "say", text: "next", cid: "line-2" });
@@ -108,36 +127,26 @@ Deno.test("a line resent with its cid after a lost connection is posted once", a
     assert.equal(refused.code, "bad_frame");
     await ann2.send({ type: "say", text: "  ", cid: "line-3" });
     assert.equal((await ann2.next("error")).cid, "line-3");
-  } finally {
-    await Promise.all([bob.close(), ann.close(), ann2?.close()]);
-    await server.shutdown();
-    await data.dispose();
-  }
+  });
 });
 
 Deno.test("with --data, a resume with since and no window gets the missed messages from the store", async () => {
-  const data = await tempStore();
-  const server = startServer({ store: data.store });
-  const bob = await JsonClient.join(server, "Bob");
-  const { client: ann, welcome } = await hello(server, "Ann");
-  let ann2: JsonClient | undefined;
-  try {
+  await withDataAndAnn(async ({ server, bob, ann, welcome }, second) => {
     await bob.send({ type: "say", text: "one" });
     const one = await ann.next("message");
     await bob.send({ type: "say", text: "two" });
     await ann.next("message", (m) => m.text === "two");
-    ann2 = (await hello(server, "Ann", {
-      resume: welcome.resume,
-      since: one.id,
-      stream: welcome.stream,
-    })).client;
+    const ann2 = second(
+      (await hello(server, "Ann", {
+        resume: welcome.resume,
+        since: one.id,
+        stream: welcome.stream,
+      })).client,
+    );
     const replay = await ann2.next("replay");
     assert.deepEqual(replay.messages.map((m) => m.text), ["two"]);
     assert.equal(replay.gaps, undefined);
-  } finally {
-    await cleanUp(server, bob, ann, ...(ann2 ? [ann2] : []));
-    await data.dispose();
-  }
+  });
 });
 
 Deno.test("an account's private message to a connection that died before acking is shown at the next login", async () => {
