@@ -154,7 +154,7 @@ BENCH             = $(DENO) run -A bench/load.ts --spawn $(BENCH_ARGS) \
 BENCH_ARGS        ?=
 BENCH_SERVER_ARGS ?=
 
-.PHONY: bench bench-smoke bench-rooms soak
+.PHONY: bench bench-smoke bench-rooms bench-store soak
 
 # The soak run of end-to-end delivery (issue 15, bench/soak.ts): members drop
 # silently and resume while messages flow, without and with --data; fails when a
@@ -183,8 +183,8 @@ bench: deno
 	@$(BENCH) --label fanout-100-data --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --server-arg=--data --server-arg=.bench-data/fanout
 	@$(BENCH) --label saturation-100-data --workload saturation --members 100 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation
 	@# Group commit (issue 15): 10 members all sending, so that the store is what is measured.
-	@$(BENCH) --label saturation-10 --workload saturation --members 10 --senders 10 --window 16 --duration 10
-	@$(BENCH) --label saturation-10-data --workload saturation --members 10 --senders 10 --window 16 --duration 10 --server-arg=--data --server-arg=.bench-data/saturation-10
+	@$(BENCH) --label saturation-10 $(SATURATION_10)
+	@$(BENCH) --label saturation-10-data $(SATURATION_10) --server-arg=--data --server-arg=.bench-data/saturation-10
 	@rm -rf .bench-data
 	@# Delivery (issue 15): what the windows of members that acknowledge cost, and replay times.
 	@$(BENCH) --label fanout-100-acks --workload fanout --members 100 --senders 10 --rate 10 --duration 10 --acks
@@ -209,6 +209,24 @@ bench-rooms: deno
 	  $(BENCH) --quiet --label floor-one-room-1000 --server-main bench/floor_server.ts $(ONE_ROOM_1000) || exit 1; \
 	done
 
+# Group commit against its floor (issue 15), alternating: saturation-10 without and
+# with --data; then the same against bench/floor_store_server.ts, a server with none
+# of chat's code, without a store, with SQLite kept as chat keeps it (the same
+# guarantee: sent once the commit's fsync is done), and with the least a durable
+# store can do (--keep file: a line a message, appended, and an fdatasync).
+# BENCH_ROUNDS rounds (default 3); see docs/PERFORMANCE.md.
+SATURATION_10 = --workload saturation --members 10 --senders 10 --window 16 --duration 10
+FLOOR_STORE   = --server-main bench/floor_store_server.ts $(SATURATION_10)
+
+bench-store: deno
+	@rm -rf .bench-data; for i in $$(seq $(BENCH_ROUNDS)); do \
+	  $(BENCH) --quiet --label saturation-10 $(SATURATION_10) && \
+	  $(BENCH) --quiet --label saturation-10-data $(SATURATION_10) --server-arg=--data --server-arg=.bench-data/chat-$$i && \
+	  $(BENCH) --quiet --label floor-saturation-10 $(FLOOR_STORE) && \
+	  $(BENCH) --quiet --label floor-saturation-10-data $(FLOOR_STORE) --server-arg=--data --server-arg=.bench-data/floor-$$i && \
+	  $(BENCH) --quiet --label floor-saturation-10-file $(FLOOR_STORE) --server-arg=--data --server-arg=.bench-data/file-$$i --server-arg=--keep --server-arg=file || exit 1; \
+	done; rm -rf .bench-data
+
 # A seconds-long run of each kind of workload, so that the generator keeps working;
 # fails when a run delivers nothing, loses messages or cannot register its users.
 bench-smoke: deno
@@ -217,6 +235,7 @@ bench-smoke: deno
 	$(BENCH) --quiet --strict --workload fanout --members 20 --senders 4 --rate 5 --duration 2 --acks
 	$(BENCH) --quiet --strict --transport ws --workload fanout --members 20 --senders 4 --rate 5 --duration 2
 	$(BENCH) --quiet --strict --workload saturation --members 10 --senders 2 --window 4 --duration 1
+	rm -rf .bench-data; $(BENCH) --quiet --strict --server-main bench/floor_store_server.ts --workload saturation --members 10 --senders 2 --window 4 --duration 1 --server-arg=--data --server-arg=.bench-data/floor; status=$$?; rm -rf .bench-data; exit $$status
 	$(BENCH) --quiet --strict --workload idle --connections 50 --duration 1
 	$(BENCH) --quiet --strict --tls --workload saturation --members 4 --senders 2 --window 4 --duration 1
 	$(BENCH) --quiet --workload storm --connections 50 --duration 5
