@@ -54,11 +54,16 @@ function handle(conn: Deno.Conn, frame: Record<string, string>, name: string): v
   }
 }
 
-/** Reads `conn`'s frames, one JSON object a line, until it closes. */
-async function serve(conn: Deno.TcpConn): Promise<void> {
+/**
+ * Reads `conn`'s frames, one JSON object a line, handing each to `frame`,
+ * until it closes; then closes it. Shared by the floor servers.
+ */
+export async function readFrames(
+  conn: Deno.TcpConn,
+  frame: (frame: Record<string, string>) => void,
+): Promise<void> {
   conn.setNoDelay(true);
   const buffer = new Uint8Array(16 * 1024);
-  let name = "";
   let pending = "";
   while (true) {
     let n: number | null;
@@ -73,22 +78,30 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
     while ((end = pending.indexOf("\n")) !== -1) {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
-      let frame: Record<string, string>;
+      let parsed: Record<string, string>;
       try {
-        frame = JSON.parse(line);
+        parsed = JSON.parse(line);
       } catch {
         continue;
       }
-      if (frame.type === "hello") name = frame.name;
-      handle(conn, frame, name);
+      frame(parsed);
     }
   }
-  for (const members of rooms.values()) members.delete(conn);
   try {
     conn.close();
   } catch {
     // Closed already by a reset.
   }
+}
+
+/** Answers `conn`'s frames until it closes, then forgets it. */
+async function serve(conn: Deno.TcpConn): Promise<void> {
+  let name = "";
+  await readFrames(conn, (frame) => {
+    if (frame.type === "hello") name = frame.name;
+    handle(conn, frame, name);
+  });
+  for (const members of rooms.values()) members.delete(conn);
 }
 
 if (import.meta.main) {

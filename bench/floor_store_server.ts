@@ -31,9 +31,9 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { insertMessages, type MessageRow } from "../lib/store/message_rows.ts";
+import { readFrames } from "./floor_server.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A connection and what it is to be sent at the end of the turn. */
 interface Peer {
@@ -183,40 +183,11 @@ function handle(peer: Peer, frame: Record<string, string>): void {
   }
 }
 
-/** Reads `conn`'s frames, one JSON object a line, until it closes. */
+/** Answers `conn`'s frames until it closes, then forgets it. */
 async function serve(conn: Deno.TcpConn): Promise<void> {
-  conn.setNoDelay(true);
   const peer: Peer = { conn, name: "", queued: [], writing: false };
-  const buffer = new Uint8Array(16 * 1024);
-  let pending = "";
-  while (true) {
-    let n: number | null;
-    try {
-      n = await conn.read(buffer);
-    } catch {
-      break;
-    }
-    if (n === null) break;
-    pending += decoder.decode(buffer.subarray(0, n), { stream: true });
-    let end: number;
-    while ((end = pending.indexOf("\n")) !== -1) {
-      const line = pending.slice(0, end);
-      pending = pending.slice(end + 1);
-      let frame: Record<string, string>;
-      try {
-        frame = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      handle(peer, frame);
-    }
-  }
+  await readFrames(conn, (frame) => handle(peer, frame));
   for (const members of rooms.values()) members.delete(peer);
-  try {
-    conn.close();
-  } catch {
-    // Closed already by a reset.
-  }
 }
 
 if (import.meta.main) {
