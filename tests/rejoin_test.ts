@@ -170,7 +170,11 @@ Deno.test("after a restart, four users behind one address each join their 19 roo
         const { errors, replays, joined } = await answers(user, ROOMS);
         assert.deepEqual(errors.map((e) => [e.code, e.room]), [], user.name);
         assert.equal(joined.size, ROOMS.length);
-        for (const room of ROOMS) assert.deepEqual(replays.get(room), [`missed in ${room}`], room);
+        for (const room of ROOMS) {
+          // Whoever joined later may also be replayed the lines said by those back before.
+          const missed = replays.get(room)?.filter((text) => !text.endsWith("is back"));
+          assert.deepEqual(missed, [`missed in ${room}`], room);
+        }
         await user.next("message", (m) => m.from === user.name && m.text.endsWith("is back"));
       }
     } finally {
