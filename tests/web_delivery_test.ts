@@ -401,3 +401,89 @@ Deno.test("Delivery: private messages replayed at or below the last ack are ackn
   delivery.firstShown(9);
   assert.equal(delivery.toAck(), 9);
 });
+
+/** The page's rooms in its list, each with its unread count ("" for none) and whether left. */
+function listedRooms(page: Page): Promise<[string, string, boolean][]> {
+  return page.evaluate(
+    `[...document.querySelectorAll("#rooms li")].map((li) => [
+      li.querySelector("button.room").textContent,
+      li.querySelector(".unread")?.textContent ?? "",
+      li.classList.contains("left"),
+    ])`,
+  ) as Promise<[string, string, boolean][]>;
+}
+
+Deno.test("after a restart, the page in 20 rooms gets each back with its missed line once, past flood refusals, and says in one line which it could not", async () => {
+  const rooms = Array.from({ length: 18 }, (_, i) => `r${i + 1}`);
+  const data = await tempStore();
+  let server = startServer({ webPort: 0, store: data.store, flood: null });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const proxy = FaultProxy.start(ports.webPort);
+  const { browser, close } = await launchBrowser();
+  const bots: JsonClient[] = [];
+  const bob = await JsonClient.join(server, "Bob");
+  try {
+    // Bob makes the rooms, #secret private: the page gets in by his invitation only.
+    for (const room of ["secret", ...rooms]) {
+      await bob.send({ type: "join", room });
+      await bob.next("current", (c) => c.room === room);
+    }
+    await bob.send({ type: "private", room: "secret" });
+    await bob.next("mode");
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
+    await bob.send({ type: "invite", room: "secret", name: "小明" });
+    await waitForLine(page, "invites you to #secret");
+    for (const room of ["secret", ...rooms]) {
+      await say(page, `/join #${room}`);
+      await waitForText(page, "room-title", `#${room}`);
+    }
+
+    // Its link goes; what is said meanwhile is kept, and the server restarts.
+    proxy.refusing = true;
+    for (const link of proxy.connections) link.cut();
+    await bob.next("leave", (e) => e.name === "小明");
+    for (const room of ["lobby", ...rooms]) await bobSaysIn(bob, room, `missed in ${room}`);
+    await bob.close();
+    await server.shutdown("Restarting");
+    server = startServer({
+      ...ports,
+      store: data.store,
+      flood: { burst: 10, rate: 5, kickAfter: 50 },
+    });
+    // A class behind its address logs in first: the page's is its 21st login, so its joins
+    // are counted, and past the burst of 10, refused for a moment.
+    for (let i = 0; i < 20; i++) bots.push(await JsonClient.join(server, `pupil${i}`));
+    proxy.refusing = false;
+
+    await page.waitForFunction(
+      `[...document.querySelectorAll("#rooms li .unread")].length === ${rooms.length}`,
+      { timeout: BACK_WAIT_MS },
+    );
+    await waitForLine(page, "Bob: missed in r18");
+    // Every room is back with its missed line counted once; the one on screen shows its own;
+    // #secret is gone from the list, and one line says why.
+    assert.deepEqual(await listedRooms(page), [
+      ["#lobby", "1", false],
+      ...rooms.slice(0, -1).map((room) => [`#${room}`, "1", false]),
+      ["#r18", "", false],
+    ]);
+    const lines = await roomLines(page, "r18");
+    assert.equal(count(lines, "Bob: missed in r18"), 1, lines.join("\n"));
+    // (After the line's time.)
+    const secret = lines.filter((line) => line.includes("#secret"));
+    assert.deepEqual(secret.map((line) => line.slice(line.indexOf("#secret"))), [
+      "#secret: could not join it again: #secret is private: an operator of it must /invite you",
+    ]);
+    assert.equal(count(lines, "Slow down"), 0, lines.join("\n"));
+    await waitForText(page, "room-title", "#r18");
+    for (const room of rooms.slice(0, -1)) {
+      assert.equal(count(await roomLines(page, room), `Bob: missed in ${room}`), 1, room);
+    }
+  } finally {
+    await close();
+    for (const bot of [bob, ...bots]) await bot.close();
+    await proxy.close();
+    await server.shutdown();
+    await data.dispose();
+  }
+});

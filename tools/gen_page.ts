@@ -18,6 +18,7 @@ export const PAGE: Readonly<Record<string, { file: string; type: string }>> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/delivery.js": { file: "delivery.js", type: "text/javascript; charset=utf-8" },
+  "/rejoins.js": { file: "rejoins.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
   "/icon.svg": { file: "icon.svg", type: "image/svg+xml" },
 };

@@ -167,6 +167,10 @@ const ACK_INTERVAL_MS = 1_000;
 // Ids remembered as shown on the current stream, so that none is shown twice.
 const SEEN_IDS_KEPT = 20_000;
 
+// Times a room refused with a `wait` (flood control, a room made too fast) is asked for again
+// after a reconnect, each after the wait the server gave: then its refusal is shown.
+const REJOIN_TRIES = 20;
+
 // Longest line read from the server; the longest real frame is far shorter.
 const MAX_FRAME_BYTES = 1024 * 1024;
 
@@ -456,6 +460,20 @@ export class ChatClient {
   // The token of the ping sent after those joins: its pong ends the hold.
   #rejoinToken = "";
   #rejoins = 0;
+  // Rooms joined again and not entered yet; those refused with a `wait`, to ask for again one
+  // at a time after it, and how often each was asked for.
+  #rejoining = new Set<string>();
+  #rejoinLater: string[] = [];
+  #rejoinWait = 0;
+  #rejoinTries = new Map<string, number>();
+  #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  // The room to be current once all are joined (the last asked for); whether some went again
+  // since it was, and the rooms asked for again whose `current` is not the front end's business.
+  #rejoinLast = "";
+  #rejoinedLate = false;
+  #quietCurrent = new Set<string>();
+  // A line to deliver once the rooms asked for again are in: before, it would go to one of them.
+  #parked: (() => void) | null = null;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   // Ids shown on this stream, oldest first: a replay or a live frame shows none twice.
   #shownIds = new Set<number>();
@@ -741,18 +759,93 @@ export class ChatClient {
    */
   rejoin(rooms: readonly string[]): boolean {
     if (!this.online) return false;
-    const link = this.#link!;
-    if (!this.#continued) {
-      for (const room of rooms) link.send({ type: "input", text: `/join #${room}` });
-      return true;
-    }
     if (rooms.length === 0) return true;
-    for (const room of rooms) link.send({ type: "join", room, since: this.#helloSince });
-    // Frames are answered in order: its pong comes after the last join's replay (or refusal).
+    this.#rejoinLast = rooms.at(-1)!;
+    this.#sendRejoins(rooms);
+    if (this.#continued) this.#holdAt = this.#helloSince;
+    return true;
+  }
+
+  // Joins `rooms` again (with `since` when the stream went on), and a ping whose pong comes after
+  // their answers: frames are answered in order, replays included.
+  #sendRejoins(rooms: readonly string[]): void {
+    const link = this.#link!;
+    const since = this.#continued ? { since: this.#helloSince } : {};
+    for (const room of rooms) {
+      this.#rejoining.add(room);
+      this.#rejoinTries.set(room, (this.#rejoinTries.get(room) ?? 0) + 1);
+      link.send({ type: "join", room, ...since });
+    }
     this.#rejoinToken = `rejoin-${++this.#rejoins}`;
     link.send({ type: "ping", token: this.#rejoinToken });
-    this.#holdAt = this.#helloSince;
+  }
+
+  /**
+   * Whether `event` is a refusal of a room joined again that will be asked
+   * for again after its `wait` (not for the front end, so that a person in
+   * many rooms sees no line per refusal). A refusal without `wait`, or one
+   * asked for too often, goes to the front end: that room is not joined.
+   */
+  #rejoinRefused(event: ChatEvent): boolean {
+    if (event.type === "join" && event.name === this.#name) this.#rejoining.delete(event.room);
+    // A room asked for again late would take the screen: the last one asked for comes after.
+    if (event.type === "current" && this.#quietCurrent.delete(event.room)) return true;
+    if (event.type !== "error" || event.room === undefined) return false;
+    if (!this.#rejoining.has(event.room)) return false;
+    const tries = this.#rejoinTries.get(event.room) ?? 0;
+    if (event.wait === undefined || tries >= REJOIN_TRIES || !this.#link) {
+      this.#rejoining.delete(event.room);
+      return false;
+    }
+    if (!this.#rejoinLater.includes(event.room)) this.#rejoinLater.push(event.room);
+    this.#rejoinWait = event.wait;
     return true;
+  }
+
+  // The joins sent have all answered: the next refused one goes again after the server's wait,
+  // alone (each would be refused at once again), and once none is left, the room that was last
+  // (so that it is current again, as the front end has it); the hold stays until then.
+  #rejoinNext(): boolean {
+    const room = this.#rejoinLater.shift();
+    if (room === undefined && !this.#rejoinedLate) return false;
+    // A fresh wait for a refusal; none after a join taken (the next may be refused: then its own).
+    const wait = this.#rejoinWait;
+    this.#rejoinWait = 0;
+    // The last room, when nothing else waits, is the one that ends current.
+    const late = room !== undefined && (room !== this.#rejoinLast || this.#rejoinLater.length > 0);
+    this.#rejoinTimer = setTimeout(() => {
+      this.#rejoinTimer = undefined;
+      if (!this.online) return;
+      this.#rejoinedLate = late;
+      if (late) this.#quietCurrent.add(room);
+      this.#sendRejoins([late ? room : this.#rejoinLast]);
+    }, wait);
+    return true;
+  }
+
+  /** Whether rooms refused for a moment are still to be joined again (and the last one after). */
+  get #rejoinsLate(): boolean {
+    return this.#rejoinTimer !== undefined || this.#rejoinedLate || this.#rejoinLater.length > 0;
+  }
+
+  // The line parked while rooms were joined again goes now (or finds us offline).
+  #unpark(): void {
+    const parked = this.#parked;
+    this.#parked = null;
+    parked?.();
+  }
+
+  // Forgets the rejoins under way: a new welcome says anew which rooms we are in.
+  #stopRejoins(): void {
+    clearTimeout(this.#rejoinTimer);
+    this.#rejoinTimer = undefined;
+    this.#rejoining.clear();
+    this.#rejoinLater = [];
+    this.#rejoinWait = 0;
+    this.#rejoinTries.clear();
+    this.#rejoinedLate = false;
+    this.#quietCurrent.clear();
+    this.#unpark();
   }
 
   /**
@@ -769,9 +862,10 @@ export class ChatClient {
     if (event.type !== "pong" || event.token === undefined || !event.token.startsWith("rejoin-")) {
       return false;
     }
-    if (event.token === this.#rejoinToken) {
+    if (event.token === this.#rejoinToken && !this.#rejoinNext()) {
       this.#rejoinToken = "";
       this.#release();
+      this.#unpark();
     }
     return true;
   }
@@ -800,6 +894,10 @@ export class ChatClient {
    */
   deliver(text: string, cid?: string): Promise<Delivery> {
     if (!this.online || this.#delivery) return Promise.resolve({ kind: "offline" });
+    if (this.#rejoinsLate) {
+      // Each join makes its room current, and the one on screen is joined last.
+      return new Promise((done) => this.#parked = () => done(this.deliver(text, cid)));
+    }
     const token = `line-${++this.#deliveries}`;
     this.#link!.send({
       type: "input",
@@ -826,6 +924,7 @@ export class ChatClient {
 
   /** Ends a delivery still waiting: the connection went before its answer. */
   #settleDelivery(): void {
+    this.#unpark();
     const delivery = this.#delivery;
     this.#delivery = null;
     delivery?.done({ kind: "offline" });
@@ -852,6 +951,7 @@ export class ChatClient {
     this.#closed = true;
     this.#stopKeepalive();
     clearTimeout(this.#ackTimer);
+    this.#stopRejoins();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#wake?.();
@@ -871,7 +971,9 @@ export class ChatClient {
         // The server's goodbye for a shutdown, when we wait for it to come back.
         let stopped: ByeEvent | null = null;
         if (event) {
-          if (this.#answers(event) || this.#rejoined(event)) continue;
+          if (this.#answers(event) || this.#rejoined(event) || this.#rejoinRefused(event)) {
+            continue;
+          }
           const shown = this.#unseen(event);
           if (shown === null) continue;
           event = shown;
@@ -1003,6 +1105,7 @@ export class ChatClient {
     this.#replaying = this.#continued;
     this.#holdAt = this.#continued ? this.#helloSince : null;
     this.#rejoinToken = "";
+    this.#stopRejoins();
     // The hello's `since` said as much as an ack would.
     this.#acked = this.#continued ? this.#helloSince : this.#seen;
     this.#ackOwed = false;

@@ -670,6 +670,10 @@ class InteractiveJoin {
       this.#onReplay(event);
       return;
     }
+    if (event.type === "error" && event.room !== undefined && this.#refill.delete(event.room)) {
+      this.#notRejoined(event.room, event.message);
+      return;
+    }
     // History resent with a reconnect's welcome: only what this screen has not shown.
     const rejoined = this.#rejoined;
     this.#rejoined = false;
@@ -725,6 +729,21 @@ class InteractiveJoin {
       else this.#views.view(room).append(lines, this.#screen.columns - 1);
     }
     if (replay.privateGap) this.#print(gapLines(null, Date.now()));
+  }
+
+  /**
+   * A room the server would not let us back into after a reconnect (it is
+   * private now, say): one line says so, where the person is looking. Its
+   * view stays readable while on screen, marked as left; another goes.
+   */
+  #notRejoined(room: string, reason: string): void {
+    const why = `could not join it again: ${lowerFirst(stripUnsafe(reason))}`;
+    this.#print([statusLine(`#${stripUnsafe(room)}: ${why}`, Date.now(), "error")]);
+    if (room === this.#views.shown) this.#views.list.markLeft(room, why);
+    else this.#views.list.remove(room);
+    this.#screen.setPrompt(this.#onlinePrompt());
+    this.#write(this.#screen.drawInput(this.#input()));
+    this.#drawStatus();
   }
 
   /** Puts `room`'s view on screen, and the lines held for it. */

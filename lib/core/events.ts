@@ -361,6 +361,8 @@ export interface ErrorEvent {
   wait?: number;
   /** The `cid` of the frame refused, when it had one. */
   cid?: string;
+  /** The room of the `join` frame refused (as it named it, without `#`). */
+  room?: string;
 }
 
 /**

@@ -7,6 +7,12 @@
  * keeps flooding is to be disconnected. Joins from an address that keeps
  * joining are let in but not announced: such a user is quiet.
  *
+ * Right after logging in, a user may enter again the rooms a restarted server
+ * forgot without paying for it: up to a user's room limit of joins, before
+ * any other action is counted, and only when their login was announced (the
+ * address is not churning), so that an address gets no more of them than
+ * its announced logins could each hold rooms.
+ *
  * @module
  */
 
@@ -33,6 +39,8 @@ interface Standing {
   refused: number;
   /** Joined while their address was churning: their join and leave are not announced. */
   quiet: boolean;
+  /** Joins of rooms they may still make without a token: their rejoins after logging in. */
+  rejoins: number;
 }
 
 /** The flood and churn state of every user of one hub. */
@@ -42,17 +50,21 @@ export class FloodControl {
   #churnBuckets: TokenBuckets | null;
   #addressBuckets: TokenBuckets | null;
   #standing = new WeakMap<Member, Standing>();
+  #rejoins: number;
 
   /**
    * Flood control per user and churn control per address, on the clock
    * `now`: the defaults when a limit is not given, none when it is null.
+   * A newcomer may make `rejoins` joins uncounted (see {@link rejoin}).
    */
   constructor(
     now: () => number,
     flood: FloodLimits | null = DEFAULT_FLOOD,
     churn: ChurnLimits | null = DEFAULT_CHURN,
+    rejoins = 0,
   ) {
     this.#now = now;
+    this.#rejoins = rejoins;
     this.#flood = flood ?? NO_FLOOD_LIMIT;
     const joins = churn ?? NO_CHURN_LIMIT;
     this.#churnBuckets = joins.rate > 0 ? new TokenBuckets(joins.burst, joins.rate) : null;
@@ -67,22 +79,39 @@ export class FloodControl {
   /**
    * Starts counting for `member`, who joins at `now`. A member that replaces
    * `previous` (a resumed connection) takes over its standing, quietness
-   * included; a newcomer takes a join token for their address, and is quiet
-   * when it has joined too often lately.
+   * included, but no rejoins: the rooms were not forgotten. A newcomer takes
+   * a join token for their address, and is quiet when it has joined too
+   * often lately; one who is not may rejoin rooms uncounted.
    */
   enter(member: Member, now: number, previous?: Member): void {
     const standing = previous && this.#standing.get(previous);
-    this.#standing.set(
-      member,
-      standing ?? {
-        bucket: this.#flood.rate > 0
-          ? new TokenBucket(this.#flood.burst, this.#flood.rate, now)
-          : null,
-        refusedSince: now,
-        refused: 0,
-        quiet: !this.#takeJoin(member.address, now),
-      },
-    );
+    if (standing) {
+      standing.rejoins = 0;
+      this.#standing.set(member, standing);
+      return;
+    }
+    const quiet = !this.#takeJoin(member.address, now);
+    this.#standing.set(member, {
+      bucket: this.#flood.rate > 0
+        ? new TokenBucket(this.#flood.burst, this.#flood.rate, now)
+        : null,
+      refusedSince: now,
+      refused: 0,
+      quiet,
+      rejoins: quiet ? 0 : this.#rejoins,
+    });
+  }
+
+  /**
+   * Takes one of the member's uncounted rejoins, for a join of a room that
+   * exists: true when they had one left (nothing else was counted since
+   * they logged in), so the join needs no {@link admit}.
+   */
+  rejoin(member: Member): boolean {
+    const standing = this.#standing.get(member);
+    if (!standing || standing.rejoins <= 0) return false;
+    standing.rejoins--;
+    return true;
   }
 
   /** Whether `member` joined while their address was churning, so that the room was not told. */
@@ -91,15 +120,20 @@ export class FloodControl {
   }
 
   /**
-   * Takes a token for the member's action: true when it may go ahead.
+   * Takes a token for the member's action: true when it may go ahead. Ends
+   * the member's uncounted rejoins (see {@link rejoin}), unless it is a join
+   * itself (`joining`: of a room gone with the restart, made anew).
    * Refuses with a "slow down" error, or returns false for a member who
    * keeps flooding, whom the caller disconnects.
    *
    * @throws {ChatError} `flood` when the action is refused.
    */
-  admit(member: Member): boolean {
+  admit(member: Member, joining = false): boolean {
     const standing = this.#standing.get(member);
-    if (!standing?.bucket) return true;
+    if (!standing) return true;
+    // Rejoins come first after a login: a counted action ends them.
+    if (!joining) standing.rejoins = 0;
+    if (!standing.bucket) return true;
     const now = this.#now();
     // Both the user's own bucket and their address's shared one must allow it,
     // so that many users behind one address cannot multiply the flood.

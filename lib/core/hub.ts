@@ -46,7 +46,12 @@ import {
   type WelcomeEvent,
 } from "./events.ts";
 import { FloodControl } from "./flood_control.ts";
-import { type ChurnLimits, DEFAULT_MAX_USERS, type FloodLimits } from "./limits.ts";
+import {
+  type ChurnLimits,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  DEFAULT_MAX_USERS,
+  type FloodLimits,
+} from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { OfflineMail } from "./offline_mail.ts";
 import { plural } from "./plural.ts";
@@ -179,6 +184,8 @@ export class Hub {
   #refused = false;
   /** The `since` of the `join` being handled: the room's history comes as a replay after it. */
   #joinSince: number | undefined;
+  /** The room a `join` frame being handled names: its refusals name it, for a client's rejoins. */
+  #joinRoom: string | undefined;
 
   /**
    * Creates a hub with `#lobby` and the rooms the store kept.
@@ -200,7 +207,13 @@ export class Hub {
     this.#now = options.now ?? Date.now;
     this.#token = options.token ?? (() => crypto.randomUUID());
     this.#bus = options.bus ?? new LocalBus();
-    this.#flood = new FloodControl(this.#now, options.flood, options.churn);
+    // Up to the rooms one may be in: all a client joins again after a restart.
+    this.#flood = new FloodControl(
+      this.#now,
+      options.flood,
+      options.churn,
+      options.maxRoomsPerUser ?? DEFAULT_MAX_ROOMS_PER_USER,
+    );
     this.#posting = new Posting({ store, bus: this.#bus, now: this.#now, log: this.#log });
     this.#mail = new OfflineMail({
       auth: this.#registration.auth,
@@ -443,11 +456,15 @@ export class Hub {
   #guard(
     member: Member,
     action: () => void,
-    { free = false, posts = false }: { free?: boolean; posts?: boolean } = {},
+    { free = false, posts = false, joining = false }: {
+      free?: boolean;
+      posts?: boolean;
+      joining?: boolean;
+    } = {},
   ): void {
     this.#depth++;
     try {
-      if (this.#depth === 1 && !free && !this.#flood.admit(member)) {
+      if (this.#depth === 1 && !free && !this.#flood.admit(member, joining)) {
         this.#disconnectFlooder(member);
         return;
       }
@@ -460,12 +477,14 @@ export class Hub {
       const wait = error.wait !== undefined ? { wait: error.wait } : {};
       this.#refused = true;
       const cid = this.#cid !== undefined ? { cid: this.#cid } : {};
+      const room = this.#joinRoom !== undefined ? { room: this.#joinRoom } : {};
       member.sink.send({
         type: "error",
         code: error.code,
         message: error.message,
         ...wait,
         ...cid,
+        ...room,
       });
     } finally {
       this.#depth--;
@@ -675,15 +694,35 @@ export class Hub {
    * its messages after that id as `replay` pages instead of its last ones.
    */
   join(member: Member, room: string, since?: number): void {
-    this.#guard(member, () => {
-      this.#roomOf(member);
-      this.#joinSince = since;
-      try {
-        this.#membership.join(member, room);
-      } finally {
-        this.#joinSince = undefined;
-      }
-    });
+    const frame = this.#depth === 0;
+    // A `join` frame, not a `/join` line: right after a login, a room that is
+    // there is entered again without a flood token (see flood_control.ts).
+    const free = frame && this.#exists(room) && this.#flood.rejoin(member);
+    const outer = this.#joinRoom;
+    if (frame) this.#joinRoom = room.startsWith("#") ? room.slice(1) : room;
+    try {
+      this.#guard(member, () => {
+        this.#roomOf(member);
+        this.#joinSince = since;
+        try {
+          this.#membership.join(member, room);
+        } finally {
+          this.#joinSince = undefined;
+        }
+      }, { free, joining: frame });
+    } finally {
+      this.#joinRoom = outer;
+    }
+  }
+
+  /** Whether the room `typed` names exists (false for a name that is not one). */
+  #exists(typed: string): boolean {
+    try {
+      return this.#rooms.get(checkRoomName(typed)) !== undefined;
+    } catch (error) {
+      if (error instanceof ChatError) return false;
+      throw error;
+    }
   }
 
   /** `/part [#name] [reason]`: leaves `room` (the current one by default). */

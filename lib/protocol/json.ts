@@ -284,7 +284,7 @@ const SERVER_FIELDS: Record<ChatEvent["type"], FrameFields> = {
   info: { required: { text: "string" } },
   error: {
     required: { code: "string", message: "string" },
-    optional: { wait: "whole", cid: "string" },
+    optional: { wait: "whole", cid: "string", room: "string" },
   },
   ping: { required: {}, optional: { token: "string" } },
   pong: { required: {}, optional: { token: "string" } },

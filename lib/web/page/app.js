@@ -30,6 +30,7 @@
  */
 
 import { ACK_EVERY_MS, Delivery, postingOf } from "./delivery.js";
+import { Rejoins } from "./rejoins.js";
 
 /** The protocol version this page speaks. */
 const PROTOCOL_VERSION = 1;
@@ -162,10 +163,15 @@ const state = {
   hiddenUnread: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} The next acknowledgement, when one is due. */
   ackTimer: undefined,
+  /** Whether the rooms joined again carry `since` (the stream went on), and the next one's timer. */
+  rejoinSince: false,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  rejoinTimer: undefined,
 };
 
 /** @type {Delivery<HTMLLIElement>} */
 const delivery = new Delivery();
+const rejoins = new Rejoins();
 
 // ---- Joining ---------------------------------------------------------------
 
@@ -282,6 +288,7 @@ function send(frame) {
 /** The connection has closed: after a goodbye, or lost. */
 function closed() {
   state.socket = null;
+  clearTimeout(state.rejoinTimer);
   const wasRegistered = state.registered;
   state.registered = false;
   const bye = state.bye;
@@ -342,6 +349,7 @@ function showLeft(reason) {
   // The session is over: what it had not sent stays unsent, and nothing of it carries over.
   for (const typed of delivery.pending) notSent(typed.item);
   delivery.reset();
+  rejoins.reset();
   clearTimeout(state.retryTimer);
   clearInterval(state.countdown);
   state.lostAt = 0;
@@ -411,8 +419,12 @@ function handle(frame) {
     case "sent":
       return sent(frame);
     case "pong":
-      // The rooms joined again have answered: what was shown since can be acknowledged.
-      if (delivery.rejoined(frame.token)) acknowledgeSoon();
+      // The rooms joined again have answered: unless some go again, what was shown since can
+      // be acknowledged, and the lines typed meanwhile go.
+      if (delivery.rejoined(frame.token) && !rejoinNext()) {
+        acknowledgeSoon();
+        sendPending();
+      }
       return;
     case "join":
       return joined(frame);
@@ -484,14 +496,10 @@ function welcome(frame) {
     : [];
   const stay = reconnected && shown && !shown.left && (shown !== room || lost.length > 0);
   const again = stay ? [...lost, shown] : lost;
-  if (again.length > 0) {
-    // What was said there since: the ids still mean something on the same stream.
-    const hold = sameStream ? delivery.rejoining() : undefined;
-    const since = hold ? { since: hold.since } : {};
-    for (const r of again) send({ type: "join", room: r.name, ...since });
-    // Its pong comes after their answers: until then, acks stay at that since.
-    if (hold) send({ type: "ping", token: hold.token });
-  }
+  // What was said there since: the ids still mean something on the same stream.
+  state.rejoinSince = sameStream;
+  clearTimeout(state.rejoinTimer);
+  rejoin(rejoins.start(again.map((r) => r.name)));
   state.awaiting = again.map((r) => r.name);
   if (!stay) showRoom(room);
   view.login.hidden = true;
@@ -511,10 +519,66 @@ function welcome(frame) {
   sendPending();
 }
 
+/**
+ * Joins `rooms` again, then a ping: frames are answered in order, so its pong
+ * comes after their answers (their replays, or refusals); until then, acks
+ * stay at the last hello's `since`.
+ * @param {string[]} rooms
+ */
+function rejoin(rooms) {
+  if (rooms.length === 0) return;
+  const hold = delivery.rejoining(state.rejoinSince);
+  const since = hold.since !== undefined ? { since: hold.since } : {};
+  for (const room of rooms) send({ type: "join", room, ...since });
+  send({ type: "ping", token: hold.token });
+}
+
+/**
+ * After the rooms joined again answered: the next one refused for a moment
+ * goes again after the server's wait (acks still held); false when all are done.
+ */
+function rejoinNext() {
+  const next = rejoins.next();
+  if (!next) return false;
+  const hold = delivery.rejoining(state.rejoinSince);
+  const since = hold.since !== undefined ? { since: hold.since } : {};
+  state.rejoinTimer = setTimeout(() => {
+    send({ type: "join", room: next.room, ...since });
+    send({ type: "ping", token: hold.token });
+  }, next.wait);
+  return true;
+}
+
+/**
+ * A room the server would not let the page back into after a reconnect:
+ * one line says so; on screen, it stays to read back, marked as left.
+ * @param {string} name
+ * @param {string} reason
+ */
+function notRejoined(name, reason) {
+  const why = `could not join it again: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`;
+  systemLine(`#${name}: ${why}`, "error");
+  const room = state.rooms.get(name);
+  if (!room) return;
+  if (room === state.current) {
+    room.left = why;
+  } else {
+    state.rooms.delete(name);
+    room.log.remove();
+  }
+  renderRooms();
+}
+
 /** @param {Frame} frame */
 function error(frame) {
   const code = str(frame, "code");
   const text = str(frame, "message") || code;
+  if (state.registered && typeof frame.room === "string") {
+    // A room joined again: refused for a moment it goes again later, else one line says so.
+    const refusal = rejoins.refused(frame.room, num(frame, "wait"));
+    if (refusal === "refused") notRejoined(frame.room, text);
+    if (refusal !== "") return;
+  }
   if (typeof frame.cid === "string") refused(frame.cid, code, num(frame, "wait"));
   if (state.registered) {
     systemLine(text, "error");
@@ -780,7 +844,7 @@ function refused(cid, code, wait) {
 
 /** Sends the lines typed and not sent on this connection yet, in order, once the page is back. */
 function sendPending() {
-  if (!state.registered || delivery.replaying) return;
+  if (!state.registered || delivery.replaying || rejoins.busy) return;
   for (const typed of delivery.toSend()) send(typed.frame);
 }
 
@@ -825,6 +889,7 @@ function joined(frame) {
   const room = roomOf(frame);
   const name = str(frame, "name");
   if (name === state.name) {
+    rejoins.entered(room.name);
     state.entering = room.name;
     room.left = "";
     room.users = [];
@@ -946,6 +1011,8 @@ function parted(frame) {
 function current(name) {
   if (!name) return;
   state.entering = "";
+  // A room joined again late: the one on screen is joined again after it.
+  if (rejoins.quietCurrent(name)) return;
   const awaited = state.awaiting.indexOf(name);
   if (awaited >= 0) {
     state.awaiting.splice(0, awaited + 1);

@@ -188,13 +188,15 @@ export class Delivery {
 
   /**
    * Rooms a restarted server forgot are joined again: returns the `since`
-   * their joins carry (the last hello's) and the token of the ping to send
-   * after them; `since` and acks go no further until its pong.
+   * their joins carry (the last hello's, when `since`: the stream went on)
+   * and the token of the ping to send after them; `since` and acks go no
+   * further until its pong.
+   * @param {boolean} [since]
    */
-  rejoining() {
-    this.#holdAt = this.#helloSince;
+  rejoining(since = true) {
+    if (since) this.#holdAt = this.#helloSince;
     this.#rejoinToken = `rejoin-${++this.#rejoins}`;
-    return { since: this.#helloSince, token: this.#rejoinToken };
+    return { since: since ? this.#helloSince : undefined, token: this.#rejoinToken };
   }
 
   /**
