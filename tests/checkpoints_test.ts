@@ -207,6 +207,28 @@ Deno.test("closing the store ends its worker, even while a checkpoint waits, and
   });
 });
 
+Deno.test("closing the store waits for its worker's connection: when close() returns, chat.db is alone in the directory", async () => {
+  await withDir(async (dir) => {
+    for (let round = 0; round < 10; round++) {
+      const { store, checkpoints } = openWithCheckpoints(dir, { intervalMs: 0 });
+      // A report: the worker has its connection open.
+      let i = 0;
+      await until(() => {
+        commit(store, 1_000, i++);
+        return checkpoints.counts.checkpoints > 0;
+      }, "a checkpoint by the worker");
+      // A long WAL, so that the worker is likely copying it when the store closes.
+      for (let j = 0; j < 20; j++) commit(store, 50_000, j);
+      // Closed at various moments of the worker's copy (at once, it has not started).
+      await new Promise((resolve) => setTimeout(resolve, round % 5));
+      store.close();
+      // The last connection to close removes the WAL files: the server's, the worker's closed first.
+      const left = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+      assert.deepEqual(left, [DATABASE_FILE], `round ${round}`);
+    }
+  });
+});
+
 Deno.test("chat serve --data checkpoints in its worker: a message reaches chat.db itself while it runs", async () => {
   await withDir(async (dir) => {
     const server = new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", dir]);

@@ -34,6 +34,7 @@ import {
   type CheckpointNews,
   type CheckpointSettings,
   checkpointWorkerSource,
+  type StopRequest,
   workerModuleUrl,
 } from "./checkpoint_worker.ts";
 
@@ -45,6 +46,12 @@ export const WAL_LIMIT_PAGES = 4096;
 
 /** How long the worker may take to answer before it counts as hung, in ms. */
 export const WORKER_DEADLINE_MS = 30_000;
+
+/**
+ * How long closing the store waits for the worker to close its connection,
+ * in ms: at most one checkpoint under way (170 ms measured at the WAL's limit).
+ */
+export const WORKER_STOP_MS = 2_000;
 
 /**
  * The size the WAL file is cut back to when it grew past it: four times the
@@ -200,11 +207,22 @@ export class Checkpointer {
   }
 
   /**
-   * Ends the worker and copies the whole WAL into the database, emptying it
-   * (at shutdown: SQLite does so when its last connection closes, and the
-   * worker's may outlive this call).
+   * Ends the worker, waiting (at most {@link WORKER_STOP_MS}) for it to close
+   * its connection, and copies the whole WAL into the database, emptying it.
+   * The server's connection then closes last, and SQLite removes the WAL
+   * files with it: a worker that closed later would remove them after
+   * `Store.close()` returned, while the data directory is being copied or
+   * removed.
    */
   close(): void {
+    if (this.#worker) {
+      const stopped = new Int32Array(new SharedArrayBuffer(4));
+      try {
+        this.#worker.postMessage({ stopped } satisfies StopRequest);
+        // A synchronous wait on the event loop, once, at shutdown: the worker needs no answer from it.
+        Atomics.wait(stopped, 0, 0, WORKER_STOP_MS);
+      } catch { /* a worker that cannot be asked is terminated below */ }
+    }
     this.stop();
     if (!this.#db.isOpen || this.#db.isTransaction) return;
     try {
