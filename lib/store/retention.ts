@@ -3,8 +3,9 @@
  * holds it there without stalling the server.
  *
  * Room messages older than `keepDays`, room messages past the newest
- * `keepMessages` of their room, and private messages delivered more than
- * `keepDays` ago are deleted; private messages still waiting for their
+ * `keepMessages` of their room, and private messages older than `keepDays`
+ * once delivered (by the time they were sent: a year-old message read today
+ * goes at the next pass) are deleted; private messages still waiting for their
  * reader are not (the mailbox limits bound them). Pruning runs in steps of at
  * most {@link PRUNE_BATCH} rows, one transaction each, with the event loop
  * free between them, so that no step holds the server up for more than a few
