@@ -123,7 +123,13 @@ Deno.test("the WAL stays bounded under a stream of commits, and comes back under
         await turn();
         return walSize(dir) <= checkpoints.fileLimit;
       }, () => `the WAL to come back under ${checkpoints.fileLimit} bytes (${walSize(dir)} bytes)`);
-      assert.deepEqual(log, []);
+      // The operator heard why the disk filled, once, and that it is over.
+      assert.equal(log.length, 2, log.join("\n"));
+      assert.match(
+        log[0],
+        /^the database's write-ahead log \(.*chat\.db-wal\) holds \d+ MiB and grows: another program reads the database \(a backup, or sqlite3 left open\) and keeps it from starting over until it is done$/,
+      );
+      assert.match(log[1], /^the database's write-ahead log started over \(it held \d+ MiB\)$/);
     } finally {
       store.close();
     }
