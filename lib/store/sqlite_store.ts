@@ -840,8 +840,9 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     const copied = this.#db.prepare("SELECT 1 AS found FROM meta WHERE key = ?").get(COPY_MARK);
     if (copied === undefined) return;
     this.#write(() => {
+      // Once, should two programs open the copy at the same time.
+      if (this.#run("DELETE FROM meta WHERE key = ?", COPY_MARK).changes === 0) return;
       this.#run("UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'stream'");
-      this.#run("DELETE FROM meta WHERE key = ?", COPY_MARK);
     });
   }
 
