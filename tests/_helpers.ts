@@ -350,10 +350,11 @@ export async function withDir(body: (dir: string) => Promise<void> | void): Prom
 }
 
 /**
- * Removes `dir` and what it holds. A store's checkpoint worker may outlive
- * `Store.close()` by a moment, and its SQLite connection, closing last,
- * removes the WAL files meanwhile: a removal that met one then finds the
- * directory not empty, and is tried again (for at most 5 s).
+ * Removes `dir` and what it holds. A store's checkpoint worker that did not
+ * stop within `Store.close()`'s deadline outlives it, and its SQLite
+ * connection, closing last, removes the WAL files meanwhile: a removal that
+ * met one then finds the directory not empty, and is tried again (for at
+ * most 5 s).
  */
 async function removeSettled(dir: string): Promise<void> {
   const deadline = Date.now() + 5_000;

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { allHistory, JsonClient, until, withDir } from "./_helpers.ts";
 import { runChat } from "./_chat_command.ts";
 import { ServeProcess } from "./_serve_process.ts";
+import { DATABASE_FILE, Store } from "../lib/store/sqlite_store.ts";
 
 type Message = { id: number; text: string };
 
@@ -88,5 +89,88 @@ Deno.test("chat backup says what is wrong in one line: no data, a file in the wa
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^chat: name the file to write the copy to, e.g\. /);
     assert.match(missing.stderr, /Run 'chat backup --help' for usage\.\n$/);
+  });
+});
+
+Deno.test("a restored copy counts ids on a stream of its own: a client that saw ids past the backup is replayed the restored history, not the tail of it", async () => {
+  await withDir(async (dir) => {
+    const data = join(dir, "data");
+    const file = join(dir, "backup.db");
+    const serve = (path: string) =>
+      new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", path, "--flood-rate", "0"]);
+    const live = serve(data);
+    const ann = await JsonClient.connect(await live.port());
+    await ann.send({ type: "hello", version: 1, name: "Ann" });
+    const { stream } = await ann.next("welcome");
+    await ann.send({ type: "say", text: "in the backup" });
+    await ann.next("message");
+    assert.equal((await runChat(["backup", "--data", data, file])).code, 0);
+    let last = 0;
+    for (const text of ["lost 1", "lost 2", "lost 3"]) {
+      await ann.send({ type: "say", text });
+      last = (await ann.next("message")).id;
+    }
+    await ann.close();
+    live.child.kill("SIGTERM");
+    assert.equal((await live.finish()).code, 0);
+
+    // The README's restore steps; then more is said there than was lost, before Ann is back.
+    const restored = join(dir, "restored");
+    await Deno.mkdir(restored, { mode: 0o700 });
+    await Deno.copyFile(file, join(restored, "chat.db"));
+    const again = serve(restored);
+    const port = await again.port();
+    const bob = await JsonClient.join(port, "Bob");
+    const said = ["new 1", "new 2", "new 3", "new 4"];
+    let newest = 0;
+    for (const text of said) {
+      await bob.send({ type: "say", text });
+      newest = (await bob.next("message")).id;
+    }
+    assert.ok(newest > last, `the restored server counted past ${last} (to ${newest})`);
+
+    // Ann comes back with the last id she saw before the restore.
+    const back = await JsonClient.connect(port);
+    await back.send({ type: "hello", version: 1, name: "Ann", since: last, stream });
+    const welcome = await back.next("welcome");
+    assert.notEqual(welcome.stream, stream, "the restored copy names a stream of its own");
+    const replay = await back.next("replay");
+    assert.deepEqual(replay.gaps, ["lobby"], "what Ann saw is from another history");
+    await back.send({ type: "history", count: 100 });
+    const history = await back.next("history");
+    assert.deepEqual(
+      history.messages.map((m: { text: string }) => m.text),
+      ["in the backup", ...said],
+    );
+    await Promise.all([bob.close(), back.close()]);
+    again.child.kill("SIGTERM");
+    assert.equal((await again.finish()).code, 0);
+  });
+});
+
+Deno.test("a backup's copy gets a stream of its own at its first open, and keeps it from then on; the original keeps its own", async () => {
+  await withDir(async (dir) => {
+    const original = Store.open(join(dir, "data"));
+    const ours = original.stream;
+    const file = join(dir, "copy.db");
+    try {
+      await original.backup(file);
+      const restored = join(dir, "restored");
+      await Deno.mkdir(restored);
+      await Deno.copyFile(file, join(restored, DATABASE_FILE));
+      const first = Store.open(restored);
+      const stream = first.stream;
+      first.close();
+      assert.notEqual(stream, original.stream);
+      assert.match(stream, /^[0-9a-f]{32}$/);
+      const second = Store.open(restored);
+      assert.equal(second.stream, stream, "a restart keeps the stream");
+      second.close();
+    } finally {
+      original.close();
+    }
+    const reopened = Store.open(join(dir, "data"));
+    assert.equal(reopened.stream, ours, "the original is no copy");
+    reopened.close();
   });
 });

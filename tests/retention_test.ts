@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PRUNE_BATCH } from "../lib/store/retention.ts";
+import { PRUNE_BATCH, PRUNE_WALK } from "../lib/store/retention.ts";
+import { DatabaseSync } from "node:sqlite";
 import { DATABASE_FILE, Store } from "../lib/store/sqlite_store.ts";
 import { JsonClient, withDir } from "./_helpers.ts";
 import { ServeProcess } from "./_serve_process.ts";
@@ -78,6 +79,39 @@ Deno.test("pruning keeps the newest --keep-messages of each room and nothing old
       // 200 rows of one room and 3 of another: no step deletes more than a batch.
       assert.ok(counts.steps >= 3, `${counts.steps} steps`);
     } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("pruning a room far over --keep-messages walks to its cutoff a bounded step at a time, and keeps exactly the newest", async () => {
+  await withDir((dir) => {
+    const store = Store.open(dir);
+    const reader = new DatabaseSync(join(dir, DATABASE_FILE));
+    /** How many messages `room` holds, and the text of its oldest. */
+    const held = (room: string) => {
+      const row = reader.prepare(
+        "SELECT count(*) AS n, (SELECT text FROM messages WHERE room = ?1 ORDER BY id LIMIT 1) AS oldest FROM messages WHERE room = ?1",
+      ).get(room);
+      return [Number(row?.n), row?.oldest];
+    };
+    try {
+      fill(store, 30_000, (i) => ({ time: NOW, room: "big", text: `big ${i}` }));
+      fill(store, 3, (i) => ({ time: NOW, room: "small", text: `small ${i}` }));
+      for (const keep of [2.5 * PRUNE_WALK, 2 * PRUNE_WALK]) {
+        const pruner = store.pruner({ keepDays: 0, keepMessages: keep }, () => NOW);
+        // Turns the pass gave back to the event loop before it deleted anything.
+        let walking = 0;
+        for (const _ of pruner.pass()) if (pruner.counts.messages === 0) walking++;
+        assert.ok(
+          walking >= Math.ceil(keep / PRUNE_WALK) - 1,
+          `the walk past ${keep} messages took ${walking + 1} steps`,
+        );
+        assert.deepEqual(held("big"), [keep, `big ${30_000 - keep}`]);
+        assert.deepEqual(held("small"), [3, "small 0"]);
+      }
+    } finally {
+      reader.close();
       store.close();
     }
   });

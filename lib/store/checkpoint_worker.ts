@@ -43,9 +43,22 @@ export interface CheckpointReport {
   problem?: string;
 }
 
+/**
+ * What the server sends to end the worker: it closes its connection, then
+ * sets `stopped[0]` to 1 and wakes the server, which waits for that (see
+ * `Checkpointer.close`).
+ */
+export interface StopRequest {
+  /** A shared flag the server waits on. */
+  stopped: Int32Array;
+}
+
 /** The part of the worker's global scope the worker uses. */
 export interface WorkerScope {
-  /** Set to hear the server's "the WAL grew" (0), or "checkpoint now" ("now"). */
+  /**
+   * Set to hear the server's "the WAL grew" (0), "checkpoint now" ("now"),
+   * or "stop" (a {@link StopRequest}).
+   */
   onmessage: ((event: MessageEvent) => void) | null;
   /** Tells the server what a checkpoint did. */
   postMessage(news: CheckpointNews): void;
@@ -98,6 +111,18 @@ export function checkpointWorker(
     scope.postMessage({ frames: Number(row?.log ?? 0), copied: Number(row?.checkpointed ?? 0) });
   };
   scope.onmessage = (event) => {
+    const stopped = event.data?.stopped;
+    if (stopped instanceof Int32Array) {
+      // Closed before the server's connection: the last to close removes the WAL files.
+      clearTimeout(timer);
+      try {
+        db.close();
+      } catch { /* closing is all that is left to do */ }
+      Atomics.store(stopped, 0, 1);
+      Atomics.notify(stopped, 0);
+      scope.close();
+      return;
+    }
     // "now": the server waits for the last of a long WAL, to start it over.
     const now = event.data === "now";
     if (now) clearTimeout(timer);

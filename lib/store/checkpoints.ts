@@ -34,6 +34,7 @@ import {
   type CheckpointNews,
   type CheckpointSettings,
   checkpointWorkerSource,
+  type StopRequest,
   workerModuleUrl,
 } from "./checkpoint_worker.ts";
 
@@ -45,6 +46,12 @@ export const WAL_LIMIT_PAGES = 4096;
 
 /** How long the worker may take to answer before it counts as hung, in ms. */
 export const WORKER_DEADLINE_MS = 30_000;
+
+/**
+ * How long closing the store waits for the worker to close its connection,
+ * in ms: at most one checkpoint under way (170 ms measured at the WAL's limit).
+ */
+export const WORKER_STOP_MS = 2_000;
 
 /**
  * The size the WAL file is cut back to when it grew past it: four times the
@@ -104,6 +111,12 @@ export class Checkpointer {
   #catchingUp = false;
   /** Set once a checkpoint failed and the log said so: the next failures are counted only. */
   #toldProblem = false;
+  /**
+   * Set once the log said a reader keeps the WAL from starting over, past
+   * its file limit; cleared when it starts over (and the log says so).
+   */
+  #toldHeld = false;
+  #pageSize: number;
   /** Set once stopped or failed: later news of the worker is not news. */
   #ended = false;
   /** Bytes the WAL file is cut back to, at the commit after a restart, when it grew past them. */
@@ -135,6 +148,7 @@ export class Checkpointer {
     this.#limitPages = options.limitPages ?? WAL_LIMIT_PAGES;
     db.exec("PRAGMA wal_autocheckpoint = 0");
     const pageSize = Number(db.prepare("PRAGMA page_size").get()?.page_size);
+    this.#pageSize = pageSize;
     this.fileLimit = walFileLimit(this.#limitPages, pageSize);
     db.exec(`PRAGMA journal_size_limit = ${this.fileLimit}`);
     const settings: CheckpointSettings = {
@@ -200,11 +214,22 @@ export class Checkpointer {
   }
 
   /**
-   * Ends the worker and copies the whole WAL into the database, emptying it
-   * (at shutdown: SQLite does so when its last connection closes, and the
-   * worker's may outlive this call).
+   * Ends the worker, waiting (at most {@link WORKER_STOP_MS}) for it to close
+   * its connection, and copies the whole WAL into the database, emptying it.
+   * The server's connection then closes last, and SQLite removes the WAL
+   * files with it: a worker that closed later would remove them after
+   * `Store.close()` returned, while the data directory is being copied or
+   * removed.
    */
   close(): void {
+    if (this.#worker) {
+      const stopped = new Int32Array(new SharedArrayBuffer(4));
+      try {
+        this.#worker.postMessage({ stopped } satisfies StopRequest);
+        // A synchronous wait on the event loop, once, at shutdown: the worker needs no answer from it.
+        Atomics.wait(stopped, 0, 0, WORKER_STOP_MS);
+      } catch { /* a worker that cannot be asked is terminated below */ }
+    }
     this.stop();
     if (!this.#db.isOpen || this.#db.isTransaction) return;
     try {
@@ -257,6 +282,7 @@ export class Checkpointer {
       const busy = Number(db.prepare("PRAGMA wal_checkpoint(RESTART)").get()?.busy) !== 0;
       if (busy) this.counts.blocked++;
       else this.counts.restarts++;
+      this.#tellHeld(busy);
     } catch {
       /* the next commit meets what went wrong, and says so */
     } finally {
@@ -264,6 +290,26 @@ export class Checkpointer {
     }
     const took = performance.now() - start;
     this.counts.longestRestartMs = Math.max(this.counts.longestRestartMs, took);
+  }
+
+  /**
+   * Tells the operator, once, when a reader (a backup, a `sqlite3` left
+   * open) has kept the WAL from starting over until it grew past its file
+   * limit: the disk fills for a reason they can end. And when it is over.
+   */
+  #tellHeld(busy: boolean): void {
+    const mib = (this.counts.frames * this.#pageSize / 2 ** 20).toFixed(0);
+    if (busy && !this.#toldHeld && this.counts.frames * this.#pageSize > this.fileLimit) {
+      this.#toldHeld = true;
+      this.#log(
+        `the database's write-ahead log (${this.#db.location()}-wal) holds ${mib} MiB and grows: ` +
+          `another program reads the database (a backup, or sqlite3 left open) and keeps it ` +
+          `from starting over until it is done`,
+      );
+    } else if (!busy && this.#toldHeld) {
+      this.#toldHeld = false;
+      this.#log(`the database's write-ahead log started over (it held ${mib} MiB)`);
+    }
   }
 
   #fail(why: string): void {

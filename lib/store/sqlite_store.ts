@@ -17,7 +17,9 @@
  * - **Bounded.** {@link Store.startPruning} deletes what `--keep-days` and
  *   `--keep-messages` no longer keep, in small steps (`retention.ts`).
  * - **Backups while it runs.** {@link Store.backup} copies the database
- *   consistently while a server writes to it (`chat backup`).
+ *   consistently while a server writes to it (`chat backup`). The copy,
+ *   once restored, names a stream of its own: its ids go on from the
+ *   backup's, not from those handed out after it.
  * - **One server per directory.** `chat serve` opens the store with
  *   `exclusive`, which takes an OS lock on `DIR/chat.lock`. The OS drops the
  *   lock when the process ends, however it ends, so there is no stale lock
@@ -44,7 +46,8 @@
  * Names are stored as typed and looked up by `nameKey`, as the hub compares
  * them: `BOB` finds the account `bob`. Ids of messages and private messages
  * come from one sequence that never goes back, not even after a restart or a
- * deletion, because the hub uses them as event ids.
+ * deletion, because the hub uses them as event ids (a restored backup goes
+ * back, on a new stream).
  *
  * @module
  */
@@ -428,6 +431,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       // (VACUUM INTO would compact the copy, but needs ATTACH, which Deno
       // allows only to programs with every permission.)
       await backup(this.#db, file, { rate: -1 });
+      markCopy(file);
       return Deno.statSync(file).size;
     } catch (error) {
       try {
@@ -818,10 +822,28 @@ export class Store implements ChatStore, Partial<GroupCommit> {
         "SELECT max(seq) AS seq FROM sqlite_sequence WHERE name IN ('messages', 'privates')",
       ).get()?.seq ?? 0,
     );
+    this.#renewCopiedStream();
     this.#stream = String(
       db.prepare("SELECT value FROM meta WHERE key = 'stream'").get()?.value ?? "",
     );
     this.#rekey();
+  }
+
+  /**
+   * Gives a backup's copy, at its first open as a data directory, a stream
+   * of its own (see {@link markCopy}): its ids go on from the backup's last,
+   * and so name other messages than the ids the server it was copied from
+   * handed out after the backup. A client that saw those must not be
+   * replayed from them (lib/core/delivery.ts).
+   */
+  #renewCopiedStream(): void {
+    const copied = this.#db.prepare("SELECT 1 AS found FROM meta WHERE key = ?").get(COPY_MARK);
+    if (copied === undefined) return;
+    this.#write(() => {
+      // Once, should two programs open the copy at the same time.
+      if (this.#run("DELETE FROM meta WHERE key = ?", COPY_MARK).changes === 0) return;
+      this.#run("UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = 'stream'");
+    });
   }
 
   #migrate(program: string): void {
@@ -969,6 +991,24 @@ export class Store implements ChatStore, Partial<GroupCommit> {
       } catch { /* the transaction is gone with the failure */ }
       throw explain(error, this.path);
     }
+  }
+}
+
+/** The `meta` key that marks a backup's copy, until it is first opened as a data directory. */
+const COPY_MARK = "copy";
+
+/**
+ * Marks the backup at `file` as a copy, whose stream is renewed when it is
+ * first opened (a restore): the same copy restored twice counts ids on two
+ * streams, as it should.
+ */
+function markCopy(file: string): void {
+  const copy = new DatabaseSync(file);
+  try {
+    copy.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    copy.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')").run(COPY_MARK);
+  } finally {
+    copy.close();
   }
 }
 
