@@ -331,6 +331,33 @@ Deno.test("a line typed while the connection was frozen arrives once after chat 
     }));
 });
 
+Deno.test("a line typed before the server's welcome came arrives once, also when the link drops as it goes", async () => {
+  const text = "typed ahead, 小明";
+  await withRig([], async (rig) => {
+    // Alice's connection freezes as her welcome comes: she is not in yet.
+    const joining = rig.proxy.freezeWhen("client", `"welcome"`);
+    await aliceInTerminal(rig.proxy.port, {}, async (socket) => {
+      const link = await joining;
+      await tmux(socket, "send-keys", "-t", "chat", "-l", text);
+      await screenShows(socket, new RegExp(escape(text)));
+      await tmux(socket, "send-keys", "-t", "chat", "Enter");
+      // Taken (the input line is empty again), to go once she is in.
+      await screenShows(socket, new RegExp(`^(?![\\s\\S]*${escape(text)})`));
+      // In, she sends it; the link freezes as it goes, then is cut with it.
+      link.freezeWhen("server", "typed ahead");
+      link.thaw();
+      await screenShows(socket, /Welcome, Alice!/);
+      await link.holding("server", text.length);
+      link.cut();
+      await screenShows(socket, /Reconnected to .* as Alice/, 15_000);
+      await typeLine(socket, "after it");
+      await rig.bob.waitFor((e) => e.type === "message" && e.text === "after it");
+      assert.deepEqual(textsFrom(rig.bob, "Alice"), [text, "after it"], "Bob got it once");
+      await showsOnceInOrder(socket, [`Alice: ${text}`, "Alice: after it"]);
+    });
+  });
+});
+
 Deno.test("a line typed while the connection was frozen arrives once when the frozen bytes come late and chat join resent it", async () => {
   const text = "typed twice over, 小明";
   await withRig([], (rig) =>

@@ -465,8 +465,9 @@ class InteractiveJoin {
         this.#print(renderEvent(answer.welcome, this.#context()));
         this.#drawStatus();
         this.#updateTitle();
-        // Lines typed ahead, while the server had not answered yet, go now.
-        for (const line of this.#typedAhead.splice(0)) this.#client.input(line);
+        // Lines typed ahead, while the server had not answered yet, go now, as if typed now:
+        // pending until answered, and sent again if the link drops first.
+        for (const line of this.#typedAhead.splice(0)) this.#send(line);
         return null;
       }
       if (this.#leaving) return ExitCode.Ok;
