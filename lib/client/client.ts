@@ -45,7 +45,13 @@ import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_PREFIX } from "../protocol/tls_notices.ts";
-import { isUnknownIssuer, NOT_THE_CA, NOT_TRUSTED, plainOnTlsAdvice } from "./tls_advice.ts";
+import {
+  isBadSignature,
+  isUnknownIssuer,
+  NOT_THE_CA,
+  NOT_TRUSTED,
+  plainOnTlsAdvice,
+} from "./tls_advice.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {
@@ -1215,6 +1221,7 @@ export function connectReason(error: unknown): string {
 export function tlsReason(error: unknown, host: string, withCa = false): string {
   const message = errorMessage(error);
   if (isUnknownIssuer(error)) return withCa ? NOT_THE_CA : NOT_TRUSTED;
+  if (withCa && isBadSignature(error)) return NOT_THE_CA;
   // rustls: certificate not valid for name "1.2.3.4"; certificate is only
   // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...
   if (/not valid for name/i.test(message)) {
