@@ -179,6 +179,12 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 /** What a TLS client is told when the server does not speak TLS. */
 export const SERVER_NOT_TLS = "the server does not use TLS; try without --tls";
 
+/** What a client is told when `port` answered as a web server: most likely the web page's port. */
+export function webPortReason(port: number): string {
+  return "that port serves web pages, not the chat: a chat server's web page is on its chat " +
+    `port + 1 by default, so try port ${port - 1}`;
+}
+
 // A TLS record starts with its content type (21 alert, 22 handshake) and the
 // major version 3: what a TLS server answers to our first JSON line.
 const TLS_ALERT = 0x15;
@@ -209,6 +215,8 @@ class Link {
   #spoke = false;
   // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE, by its start).
   #tlsOnly = false;
+  /** The first line was an HTTP status line: a web server (the web page's port, by mistake). */
+  sawHttp = false;
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
@@ -302,6 +310,7 @@ class Link {
       if (line.kind !== "line" || !line.text.trimStart().startsWith("{")) {
         if (line.kind === "line" && !this.#spoke) {
           if (line.text.startsWith(TLS_ONLY_PREFIX)) this.#tlsOnly = true;
+          if (line.text.startsWith("HTTP/")) this.sawHttp = true;
         } else if (this.#spoke && (line.kind !== "line" || line.text.trim() !== "")) {
           this.#skip(LINE_PROBLEMS[line.kind]);
         }
@@ -617,6 +626,7 @@ export class ChatClient {
     // here; `register` waits for it as long as it takes.
     const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
     if (first === null && link.sawTls) await this.#plainOnTls();
+    if (first === null && link.sawHttp) throw new ConnectError(this.address, webPortReason(port));
     // The pong was only a sign of life; anything else (a refusal) is for `register`.
     if (first?.type === "pong") await link.next();
   }
@@ -662,6 +672,9 @@ export class ChatClient {
       }
       if (answer === "closed") {
         if (link.sawTls) await this.#plainOnTls();
+        if (link.sawHttp) {
+          throw new ConnectError(this.address, webPortReason(this.#options.port));
+        }
         if (attempt === 0) continue;
         throw new ConnectError(this.address, "the server closed the connection");
       }
