@@ -349,6 +349,14 @@ function parseSwitch(value: string | undefined, name: string): boolean {
 function parseJoin(args: string[], env: Record<string, string | undefined>): Invocation {
   const { values, positionals } = parse(args, JOIN_OPTIONS, "join", true);
   if (values.help) return { command: "help", topic: "join" };
+  if (positionals.length === 2 && /^\d+$/.test(positionals[1])) {
+    // The way nc takes them: chat serve prints `nc HOST PORT` beside `chat join`.
+    const [host, port] = positionals;
+    const address = host.includes(":") && !host.startsWith("[")
+      ? `[${host}]:${port}`
+      : `${host}:${port}`;
+    throw new UsageError(`give the port after a colon: chat join ${address}`, "join");
+  }
   if (positionals.length > 1) {
     throw new UsageError(`too many arguments: ${positionals.join(" ")}`, "join");
   }
