@@ -215,8 +215,8 @@ class Link {
   #spoke = false;
   // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE, by its start).
   #tlsOnly = false;
-  /** The first line was an HTTP status line: a web server (the web page's port, by mistake). */
-  sawHttp = false;
+  // The first line was an HTTP status line: a web server (the web page's port, by mistake).
+  #http = false;
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
@@ -247,6 +247,11 @@ class Link {
     if (this.#tlsOnly) return true;
     const [type, major] = this.#start;
     return (type === TLS_ALERT || type === TLS_HANDSHAKE) && major === TLS_MAJOR;
+  }
+
+  /** Whether the server answered as a web server does, with an HTTP status line. */
+  get sawHttp(): boolean {
+    return this.#http;
   }
 
   send(frame: ClientFrame): void {
@@ -310,7 +315,7 @@ class Link {
       if (line.kind !== "line" || !line.text.trimStart().startsWith("{")) {
         if (line.kind === "line" && !this.#spoke) {
           if (line.text.startsWith(TLS_ONLY_PREFIX)) this.#tlsOnly = true;
-          if (line.text.startsWith("HTTP/")) this.sawHttp = true;
+          if (line.text.startsWith("HTTP/")) this.#http = true;
         } else if (this.#spoke && (line.kind !== "line" || line.text.trim() !== "")) {
           this.#skip(LINE_PROBLEMS[line.kind]);
         }
