@@ -191,6 +191,10 @@ Deno.test("parseCommandLine() explains misuse and suggests the likely intent", (
     [["serve", "--port"], "option '--port' needs a value"],
     [["serve", "extra"], "unexpected argument: extra"],
     [["join", "a", "b"], "too many arguments: a b"],
+    // As nc takes them (`nc HOST 7777`, which chat serve prints beside chat join).
+    [["join", "localhost", "7777"], "give the port after a colon: chat join localhost:7777"],
+    [["join", "::1", "7777"], "give the port after a colon: chat join [::1]:7777"],
+    [["join", "[::1]", "7777"], "give the port after a colon: chat join [::1]:7777"],
     [
       ["join", "127.0.0.1:7903:1"],
       "invalid address '127.0.0.1:7903:1': use HOST, HOST:PORT or [IPv6]:PORT",

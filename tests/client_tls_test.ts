@@ -105,6 +105,22 @@ Deno.test("an untrusted certificate is refused with advice to pass --ca, or anot
   }
 });
 
+Deno.test("an old copy of a certificate made again for the same names is refused as not the one given", async () => {
+  // `chat cert --force` for the same names: the same subject, a new key. The
+  // copy a client kept is then signed by a key the server no longer has.
+  const remade = await makeCertificate({ names: ["localhost", "127.0.0.1"] });
+  const server = welcoming(remade);
+  try {
+    assert.equal(
+      await refusal(clientFor(server.port, { tls: { caCerts: [LOCAL.cert] } })),
+      NOT_THE_CA,
+    );
+    assert.equal(server.hellos.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a certificate for another host name is refused, saying which names it is for", async () => {
   const server = welcoming(ELSEWHERE);
   try {

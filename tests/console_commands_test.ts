@@ -27,7 +27,7 @@ Deno.test("the console lists rooms and their members, and announces to one room"
     await ann.next("topic");
     await ann.send({ type: "private" });
     await ann.next("mode");
-    assert.deepEqual(typed(server, "/rooms", "/who #team", "/who #nowhere", "/who #bad\x1b[2J"), [
+    assert.deepEqual(typed(server, "/rooms", "/who #team", "/who #nowhere", "/who #bad\x07"), [
       "2 rooms:",
       "  #lobby (2 users)",
       "  #team (1 user, private): Week 2",

@@ -151,6 +151,34 @@ Deno.test("an unknown host is one clear line with exit code 3", async () => {
   assertOneLine(result.stderr, "chat: cannot connect to no-such-host.invalid:7777 (unknown host)");
 });
 
+Deno.test("the web page's port given to chat join by mistake is one line that names the chat port, exit 3", async () => {
+  const tls = await makeCertificate({ names: ["127.0.0.1"] });
+  const plain = startServer({ webPort: 0 });
+  const secure = startServer({ webPort: 0, tls });
+  try {
+    await withDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/chat-cert.pem`, tls.cert);
+      for (
+        const [server, flags] of [[plain, []], [secure, ["--ca", `${dir}/chat-cert.pem`]]] as const
+      ) {
+        const web = server.webAddr!.port;
+        const result = await runJoin([`127.0.0.1:${web}`, "--name", "bot", ...flags]);
+        assert.equal(result.code, 3, result.stderr);
+        // Plain, the web server answers the client's first ping; over TLS, its hello.
+        const when = flags.length === 0 ? "connect to" : "join";
+        assertOneLine(
+          result.stderr,
+          `chat: cannot ${when} 127.0.0.1:${web} (that port serves web pages, not the chat: ` +
+            `a chat server's web page is on its chat port + 1 by default, so try port ${web - 1})`,
+        );
+      }
+    });
+  } finally {
+    await plain.shutdown();
+    await secure.shutdown();
+  }
+});
+
 /** Reads what a client sends until its hello, answering pings as a server does. */
 async function untilHello(conn: Deno.Conn): Promise<void> {
   for await (const read of readLines(conn)) {

@@ -83,3 +83,37 @@ Deno.test("the operator's /who lists users in the order they joined, as users' /
     await cleanUp(server, ...clients);
   }
 });
+
+Deno.test("a console line with arrow keys in it is not run, and the operator is told why", async () => {
+  const socket = `chat-test-${crypto.randomUUID()}`;
+  const command = [Deno.execPath(), "run", "--allow-net", "--allow-env", "--allow-sys", MAIN]
+    .concat(["serve", "--host", "127.0.0.1", "--port", "0", "--no-web"]);
+  await startTerminal(socket, shellLine(command), { columns: 120 });
+  let alice: JsonClient | undefined;
+  try {
+    const port = Number((await screenShows(socket, /listening on 127\.0\.0\.1:(\d+)/))[1]);
+    await screenShows(socket, /Type a line to announce it to everyone; \/help lists commands/);
+    alice = await JsonClient.join({ addr: { port } } as ChatServer, "Alice");
+    // The terminal's own line editing has no cursor: Left arrives as an escape
+    // sequence, and the line would be announced as "下课了，", not "下课，了".
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "下课了");
+    await tmux(socket, "send-keys", "-t", "chat", "Left");
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "，");
+    await tmux(socket, "send-keys", "-t", "chat", "Enter");
+    const told = /^Arrow keys do not edit in this console \(Backspace does\): .*type it again$/m;
+    await screenShows(socket, told);
+    // "/who" with two Lefts echoed "Unknown console command /w".
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "/who");
+    await tmux(socket, "send-keys", "-t", "chat", "Left", "Left", "Enter");
+    await tmux(socket, "send-keys", "-t", "chat", "-l", "Class ends at 3");
+    await tmux(socket, "send-keys", "-t", "chat", "Enter");
+    // The first announcement Alice gets is the line typed without arrows.
+    assert.equal((await alice.next("notice")).text, "Class ends at 3");
+    const screen = await screenShows(socket, /announce: Class ends at 3/);
+    assert.doesNotMatch(screen.input, /Unknown console command/);
+    assert.equal(screen.input.match(new RegExp(told.source, "gm"))?.length, 2, screen.input);
+  } finally {
+    await alice?.close();
+    await stopTerminal(socket);
+  }
+});

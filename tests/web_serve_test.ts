@@ -35,6 +35,11 @@ Deno.test("the web page's port: the chat port + 1 unless --web-port or CHAT_WEB_
 Deno.test("web page flags that cannot work are usage errors that say why", () => {
   const cases: [string[], Record<string, string>, string][] = [
     [["--web-port", "http"], {}, "invalid --web-port 'http': use a number from 0 to 65535"],
+    [
+      ["--web-name", "chat.school.lan", "--no-web"],
+      {},
+      "--web-name and --no-web contradict each other: give one",
+    ],
     [["--web-port", "70000"], {}, "invalid --web-port '70000': use a number from 0 to 65535"],
     [
       ["--web-port", "8080", "--no-web"],

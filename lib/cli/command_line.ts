@@ -272,7 +272,7 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
       history: number("history", "CHAT_HISTORY", DEFAULT_HISTORY),
       keepDays: number("keep-days", "CHAT_KEEP_DAYS", DEFAULT_KEEP_DAYS),
       keepMessages: number("keep-messages", "CHAT_KEEP_MESSAGES", DEFAULT_KEEP_MESSAGES),
-      webPort: parseWebPort(values["web-port"], values["no-web"], env, port),
+      webPort: parseWebPort(values["web-port"], values["no-web"], values["web-name"], env, port),
       webPortChosen: nonEmpty(values["web-port"] ?? env.CHAT_WEB_PORT) !== undefined,
       webNames: values["web-name"] !== undefined
         ? parseWebNames(values["web-name"], "--web-name")
@@ -283,18 +283,22 @@ function parseServe(args: string[], env: Record<string, string | undefined>): In
 
 /**
  * The web page's port from --web-port and --no-web (or their variables);
- * null for none. By default the port after the chat `port` (7778 after
+ * null for none; --web-name `names` with --no-web are a contradiction too. By default the port after the chat `port` (7778 after
  * 7777), so that two servers on their own ports do not collide on it; a
  * free one when the chat port is picked freely too (0).
  */
 function parseWebPort(
   flag: string | undefined,
   noWeb: boolean | undefined,
+  names: string[] | undefined,
   env: Record<string, string | undefined>,
   port: number,
 ): number | null {
   if (flag !== undefined && noWeb) {
     throw new UsageError("--web-port and --no-web contradict each other: give one", "serve");
+  }
+  if (names !== undefined && noWeb) {
+    throw new UsageError("--web-name and --no-web contradict each other: give one", "serve");
   }
   const off = noWeb ?? (flag === undefined ? parseSwitch(env.CHAT_NO_WEB, "CHAT_NO_WEB") : false);
   if (off) return null;
@@ -349,6 +353,14 @@ function parseSwitch(value: string | undefined, name: string): boolean {
 function parseJoin(args: string[], env: Record<string, string | undefined>): Invocation {
   const { values, positionals } = parse(args, JOIN_OPTIONS, "join", true);
   if (values.help) return { command: "help", topic: "join" };
+  if (positionals.length === 2 && /^\d+$/.test(positionals[1])) {
+    // The way nc takes them: chat serve prints `nc HOST PORT` beside `chat join`.
+    const [host, port] = positionals;
+    const address = host.includes(":") && !host.startsWith("[")
+      ? `[${host}]:${port}`
+      : `${host}:${port}`;
+    throw new UsageError(`give the port after a colon: chat join ${address}`, "join");
+  }
   if (positionals.length > 1) {
     throw new UsageError(`too many arguments: ${positionals.join(" ")}`, "join");
   }

@@ -45,7 +45,13 @@ import { errorMessage } from "../core/errors.ts";
 import { type LineRead, readLines } from "../io/line_reader.ts";
 import { type ClientFrame, decodeServerFrame, encodeFrame } from "../protocol/json.ts";
 import { TLS_ONLY_PREFIX } from "../protocol/tls_notices.ts";
-import { isUnknownIssuer, NOT_THE_CA, NOT_TRUSTED, plainOnTlsAdvice } from "./tls_advice.ts";
+import {
+  isBadSignature,
+  isUnknownIssuer,
+  NOT_THE_CA,
+  NOT_TRUSTED,
+  plainOnTlsAdvice,
+} from "./tls_advice.ts";
 
 /** The server could not be reached; `reason` is short and for a person. */
 export class ConnectError extends Error {
@@ -177,6 +183,12 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 /** What a TLS client is told when the server does not speak TLS. */
 export const SERVER_NOT_TLS = "the server does not use TLS; try without --tls";
 
+/** What a client is told when `port` answered as a web server: most likely the web page's port. */
+export function webPortReason(port: number): string {
+  return "that port serves web pages, not the chat: a chat server's web page is on its chat " +
+    `port + 1 by default, so try port ${port - 1}`;
+}
+
 // A TLS record starts with its content type (21 alert, 22 handshake) and the
 // major version 3: what a TLS server answers to our first JSON line.
 const TLS_ALERT = 0x15;
@@ -207,6 +219,8 @@ class Link {
   #spoke = false;
   // The server's first line said that it uses TLS (TLS_ONLY_MESSAGE, by its start).
   #tlsOnly = false;
+  // The first line was an HTTP status line: a web server (the web page's port, by mistake).
+  #http = false;
   /** When a byte last arrived, for the keepalive. */
   lastHeard = Date.now();
 
@@ -237,6 +251,11 @@ class Link {
     if (this.#tlsOnly) return true;
     const [type, major] = this.#start;
     return (type === TLS_ALERT || type === TLS_HANDSHAKE) && major === TLS_MAJOR;
+  }
+
+  /** Whether the server answered as a web server does, with an HTTP status line. */
+  get sawHttp(): boolean {
+    return this.#http;
   }
 
   send(frame: ClientFrame): void {
@@ -300,6 +319,7 @@ class Link {
       if (line.kind !== "line" || !line.text.trimStart().startsWith("{")) {
         if (line.kind === "line" && !this.#spoke) {
           if (line.text.startsWith(TLS_ONLY_PREFIX)) this.#tlsOnly = true;
+          if (line.text.startsWith("HTTP/")) this.#http = true;
         } else if (this.#spoke && (line.kind !== "line" || line.text.trim() !== "")) {
           this.#skip(LINE_PROBLEMS[line.kind]);
         }
@@ -629,6 +649,7 @@ export class ChatClient {
     // here; `register` waits for it as long as it takes.
     const first = await link.peek(Math.min(FIRST_ANSWER_WAIT_MS, helloTimeoutMs));
     if (first === null && link.sawTls) await this.#plainOnTls();
+    if (first === null && link.sawHttp) throw new ConnectError(this.address, webPortReason(port));
     // The pong was only a sign of life; anything else (a refusal) is for `register`.
     if (first?.type === "pong") await link.next();
   }
@@ -674,6 +695,9 @@ export class ChatClient {
       }
       if (answer === "closed") {
         if (link.sawTls) await this.#plainOnTls();
+        if (link.sawHttp) {
+          throw new ConnectError(this.address, webPortReason(this.#options.port));
+        }
         if (attempt === 0) continue;
         throw new ConnectError(this.address, "the server closed the connection");
       }
@@ -1318,6 +1342,7 @@ export function connectReason(error: unknown): string {
 export function tlsReason(error: unknown, host: string, withCa = false): string {
   const message = errorMessage(error);
   if (isUnknownIssuer(error)) return withCa ? NOT_THE_CA : NOT_TRUSTED;
+  if (withCa && isBadSignature(error)) return NOT_THE_CA;
   // rustls: certificate not valid for name "1.2.3.4"; certificate is only
   // valid for DnsName("chat.lan"), IpAddress(10.0.0.1) or ...
   if (/not valid for name/i.test(message)) {

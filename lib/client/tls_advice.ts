@@ -51,6 +51,23 @@ export function isUnknownIssuer(error: unknown): boolean {
 }
 
 /**
+ * Whether a TLS error says that the certificate names a trusted issuer but is
+ * signed by another key: against `--ca`, an old copy of a certificate that
+ * `chat cert --force` made again for the same names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isBadSignature } from "./tls_advice.ts";
+ * assert.ok(isBadSignature(new Error("invalid peer certificate: BadSignature")));
+ * assert.ok(!isBadSignature(new Error("invalid peer certificate: UnknownIssuer")));
+ * ```
+ */
+export function isBadSignature(error: unknown): boolean {
+  return /BadSignature/i.test(errorMessage(error));
+}
+
+/**
  * The advice for a plain client that reached a TLS server at `host:port`:
  * a handshake with the system's roots tells whether `--tls` is enough
  * ({@link SERVER_USES_TLS}) or the server has a certificate of its own

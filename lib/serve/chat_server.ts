@@ -182,6 +182,7 @@ export class ChatServer {
         this.#tcp.stop("");
         throw new WebListenError(error);
       }
+      this.#tcp.webPort = this.#web.addr.port;
     }
     // Started once listening: a constructor that throws leaves no timer behind.
     this.#sweeper = setInterval(() => this.hub.sweepRooms(), ROOM_SWEEP_MS);

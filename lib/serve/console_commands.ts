@@ -119,6 +119,12 @@ const COMMANDS: ConsoleCommand[] = [
   },
 ];
 
+const ESC = "\x1b";
+
+/** What the operator is told about a line with arrow (or other editing) keys in it. */
+const ARROWS_REFUSED =
+  "Arrow keys do not edit in this console (Backspace does): the line was not run; type it again";
+
 /** What the operator can type into the server's console. */
 export const CONSOLE_HELP: string = [
   "Console commands:",
@@ -132,6 +138,13 @@ export const CONSOLE_HELP: string = [
 export function operatorLine(server: ChatServer, line: string, out: (line: string) => void): void {
   const text = line.trim();
   if (!text) return;
+  // The console reads lines as the terminal edits them, without a cursor: an
+  // arrow key arrives as an escape sequence in the line, which then means
+  // something else than it showed ("/who" and two Lefts ran "/w").
+  if (text.includes(ESC)) {
+    out(ARROWS_REFUSED);
+    return;
+  }
   try {
     if (text.startsWith("#")) {
       const [, room, words = ""] = /^(\S+)\s*(.*)$/su.exec(text)!;

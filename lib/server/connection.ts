@@ -73,6 +73,11 @@ export interface ConnectionContext {
   owner: ConnectionOwner | null;
   /** The protocol a new connection starts with (the TCP front's tells the peer's apart). */
   start: (connection: Connection) => Protocol;
+  /**
+   * The web page's port, where a browser that opened the chat port is sent
+   * (see http_answer.ts); null, or left out, when no page is served.
+   */
+  webPort?: () => number | null;
 }
 
 /**

@@ -6,7 +6,8 @@
  * waits for it, and one that comes after the prompt all the same still
  * speaks JSON. A byte order mark before the first line does not count. A
  * peer whose first byte opens a TLS handshake, on a server without TLS, is
- * told so in one plain line and closed.
+ * told so in one plain line and closed; one whose first line is an HTTP
+ * request (a browser) is sent to the web page (see http_answer.ts).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import type { ChatEvent, ErrorCode } from "../core/events.ts";
 import { encodeEvent } from "../protocol/json.ts";
 import { NOT_TLS_MESSAGE } from "../protocol/tls_notices.ts";
 import type { Connection, Protocol } from "./connection.ts";
+import { HttpAnswer, isHttpRequestLine } from "./http_answer.ts";
 import { JsonSession } from "./json_session.ts";
 import { Login } from "./login.ts";
 import { TextSession } from "./text_session.ts";
@@ -110,6 +112,10 @@ class Sniffer implements Protocol {
    */
   line(line: string): void {
     const text = withoutBom(line);
+    if (isHttpRequestLine(text)) {
+      this.#handOver(new HttpAnswer(this.#connection, text));
+      return;
+    }
     const session = text.startsWith("{")
       ? new JsonSession(this.#connection, this.#login)
       : this.#textSession();

@@ -117,6 +117,8 @@ function setOptions(conn: Deno.TcpConn): void {
 
 /** A listening TCP front end and its connections. */
 export class TcpFront {
+  /** The web page's port, once it is served: a browser on the chat port is sent there. */
+  webPort: number | null = null;
   #hub: Hub;
   #listener: Deno.TcpListener;
   /** With TLS: tells TLS peers from the others. */
@@ -319,6 +321,7 @@ export class TcpFront {
       log: this.#log,
       owner: this.#owner,
       start,
+      webPort: () => this.webPort,
     };
     const refusal = {
       ...normal,
