@@ -165,7 +165,8 @@ Deno.test("chat serve on a port in use says so in one line and exits 1", async (
   assert.equal(code, 1);
   assert.equal(
     stderr,
-    `chat: cannot listen on 127.0.0.1:${taken.addr.port} (address already in use)\n`,
+    `chat: cannot listen on 127.0.0.1:${taken.addr.port} (address already in use); ` +
+      "is a chat server already running? --port PORT picks another\n",
   );
 });
 
@@ -182,19 +183,29 @@ Deno.test("chat serve brackets an IPv6 address in its log, and logs its stop in 
   ]);
 });
 
-Deno.test("chat serve --auth required warns at start when no account can log in", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const server = new ServeProcess(
-      ["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", dir, "--auth", "required"],
-    );
-    await server.waitFor(
-      /\] warning: --auth required and no accounts in .+: nobody can log in until 'chat user add NAME --data .+' makes one$/,
-    );
-    server.child.kill("SIGTERM");
-    const { code, stderr } = await server.finish();
-    assert.equal(code, 0, stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (
+  const [auth, effect] of [
+    ["required", "nobody can log in"],
+    ["names", "every name is free to take, none is protected"],
+  ]
+) {
+  Deno.test(`chat serve --auth ${auth} warns at start when there is no account`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const server = new ServeProcess(
+        ["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", dir, "--auth", auth],
+      );
+      await server.waitFor(
+        new RegExp(
+          `\\] warning: --auth ${auth} and no accounts in .+: ${effect} until ` +
+            `'chat user add NAME --data .+' makes one$`,
+        ),
+      );
+      server.child.kill("SIGTERM");
+      const { code, stderr } = await server.finish();
+      assert.equal(code, 0, stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

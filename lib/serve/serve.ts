@@ -169,9 +169,13 @@ export async function serve(settings: ServeSettings, io: ServeIO = DEFAULT_IO): 
   if (store) {
     log(`data in ${store.path}; accounts: ${settings.auth}`);
     for (const warning of store.warnings) log(`warning: ${warning}`);
-    if (settings.auth === "required" && store.listUsers().length === 0) {
+    if (settings.auth !== "off" && store.listUsers().length === 0) {
+      // An empty store here is often a mistyped --data: say what the setting then does.
+      const effect = settings.auth === "required"
+        ? "nobody can log in"
+        : "every name is free to take, none is protected";
       log(
-        `warning: --auth required and no accounts in ${store.path}: nobody can log in until ` +
+        `warning: --auth ${settings.auth} and no accounts in ${store.path}: ${effect} until ` +
           `'chat user add NAME --data ${settings.data}' makes one`,
       );
     }
@@ -320,7 +324,19 @@ function listenFailure(error: unknown, settings: ServeSettings): string {
   if (settings.tlsCert !== undefined && !isListenError(error)) {
     return `cannot serve TLS with ${settings.tlsCert} and ${settings.tlsKey} (${message})`;
   }
-  return `cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})`;
+  return `cannot listen on ${settings.host}:${settings.port} (${listenReason(error)})` +
+    listenAdvice(error, settings.port);
+}
+
+/** What to do about a listen error on the chat port: another port is a flag away. */
+function listenAdvice(error: unknown, port: number): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return "; is a chat server already running? --port PORT picks another";
+  }
+  if (error instanceof Deno.errors.PermissionDenied && port < 1024) {
+    return "; ports below 1024 need privileges: --port PORT picks a higher one";
+  }
+  return "";
 }
 
 function isListenError(error: unknown): boolean {
