@@ -86,6 +86,24 @@ Deno.test("a TLS server with a certificate for localhost prints the localhost li
   });
 });
 
+Deno.test("a TLS server with a certificate for a host name prints that name first, for others to type", async () => {
+  await withDir(async (dir) => {
+    const { server, port, lines } = await serveWith(dir, ["classroom.lan", "localhost"]);
+    try {
+      assert.deepEqual(lines, [
+        "Others can join with:",
+        `  chat join classroom.lan:${port} --ca chat-cert.pem   (the certificate's name for this server)`,
+        `  chat join localhost:${port} --ca chat-cert.pem   (from this machine)`,
+        "  (give each client a copy of the certificate given to --tls-cert)",
+      ]);
+      // classroom.lan leads nowhere here; the line from this machine works.
+      await joinAndSay(dir, joinCommands(lines)[1], server);
+    } finally {
+      await stop(server);
+    }
+  });
+});
+
 Deno.test("a TLS server whose certificate names no host of this machine says which names it is for", async () => {
   await withDir(async (dir) => {
     assert.ok(!lanAddresses().includes("192.168.1.20"), "this machine has the test's address");

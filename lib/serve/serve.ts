@@ -229,6 +229,11 @@ export function joinHints(hostname: string, port: number, cert?: string): string
   const covered = (host: string) => names === undefined || coveredBy(names, host);
   const wildcard = hostname === "0.0.0.0" || hostname === "::";
   const remote = (wildcard ? lanAddresses() : [hostname]).filter(covered);
+  // The names the certificate was made for are what its clients should type (a name, not
+  // an address that may change); this machine cannot tell whether they lead to it.
+  const named = wildcard
+    ? (names?.dns ?? []).filter((name) => name !== "localhost" && !name.startsWith("*."))
+    : [];
   // From this machine: the first of these the certificate is for.
   const loopback = wildcard || isLoopback(hostname)
     ? ["localhost", "127.0.0.1", ...(hostname === "::" || hostname === "::1" ? ["::1"] : [])]
@@ -248,6 +253,9 @@ export function joinHints(hostname: string, port: number, cert?: string): string
     lines.push(`Join with: ${join(host)}${nc(host)}`);
   } else {
     lines.push("Others can join with:");
+    for (const name of named) {
+      lines.push(`  ${join(name)}   (the certificate's name for this server)`);
+    }
     for (const address of remote) lines.push(`  ${join(address)}${nc(address)}`);
     if (loopback !== undefined) lines.push(`  ${join(loopback)}   (from this machine)`);
   }
