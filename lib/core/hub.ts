@@ -136,6 +136,12 @@ export interface HubOptions {
    * between its pages. @default at once: a replay is sent in one go
    */
   nextTurn?: (step: () => void) => void;
+  /**
+   * A monotonic clock in ms (`performance.now`) that times those steps: a
+   * turn takes several while they fit in a few ms (see `turns.ts`).
+   * @default none: a step a turn
+   */
+  turnClock?: () => number;
 }
 
 /** Where a registration comes from, and what it asks of delivery; every field is optional. */
@@ -257,6 +263,7 @@ export class Hub {
       newest: () => this.#posting.lastId,
       replayBytes: options.replayBytes,
       nextTurn: options.nextTurn,
+      turnClock: options.turnClock,
       present: (member) => this.#users.get(member.key) === member,
       // Its connection closes (and leaves) next: a leave here could run inside a room's broadcast.
       overflowed: (sink) => {
@@ -361,11 +368,13 @@ export class Hub {
     if (!this.#delivery.joined(member, origin)) {
       this.#roomHistory.showJoiner(member, room);
       if (member.account) {
-        // To a client that acknowledges, kept mail counts as delivered once acknowledged:
-        // its connection may die before it showed them.
-        const acks = this.#delivery.awaitsAck(member);
-        const newest = this.#mail.deliverMissed(member, !acks);
-        if (acks) this.#delivery.awaitAck(member, newest);
+        // In pages, a few a turn; to a client that acknowledges, kept mail counts as delivered
+        // once acknowledged: its connection may die before it showed them.
+        const upTo = this.#posting.lastId;
+        this.#delivery.missed(
+          member,
+          (send, mark, sent) => this.#mail.missed(member, upTo, send, mark, sent),
+        );
       }
     } else if (member.account) {
       // The replay held the kept messages; who could not leave one is still told.

@@ -57,13 +57,23 @@ export class ReplayReads {
       ).all(nameKey(name), since, end, limit, name, since, end, limit, nameKey(name), limit)
     );
     return rows.reverse().map((row) => ({
-      id: Number(row.id),
-      time: Number(row.time),
-      from: String(row.sender),
-      to: String(row.recipient),
-      text: String(row.text),
+      ...privateFromRow(row),
       delivered: row.delivered === 1,
     }));
+  }
+
+  /**
+   * The newest `limit` private messages to `name` (by its key) not yet
+   * delivered with an id below `before`, oldest first.
+   */
+  undeliveredBefore(name: string, before: number, limit: number): StoredPrivate[] {
+    const rows = this.#read(() =>
+      this.#statement(
+        `SELECT id, time, sender, recipient, text FROM privates
+         WHERE recipient_key = ? AND delivered = 0 AND id < ? ORDER BY id DESC LIMIT ?`,
+      ).all(nameKey(name), Math.min(before, NO_END), limit)
+    );
+    return rows.reverse().map((row) => ({ ...privateFromRow(row), delivered: false }));
   }
 
   /**
@@ -95,5 +105,16 @@ export function messageFromRow(row: Record<string, unknown>): StoredMessage {
     from: String(row.sender),
     text: String(row.text),
     action: row.action === 1,
+  };
+}
+
+/** A row of the `privates` table (id, time, sender, recipient, text) as a private message. */
+function privateFromRow(row: Record<string, unknown>): Omit<StoredPrivate, "delivered"> {
+  return {
+    id: Number(row.id),
+    time: Number(row.time),
+    from: String(row.sender),
+    to: String(row.recipient),
+    text: String(row.text),
   };
 }
