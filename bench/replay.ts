@@ -127,7 +127,6 @@ async function timeReplay(register: (wire: Wire) => void): Promise<number> {
   const ms = performance.now() - start;
   replayed = wire.replayed;
   longest.push(Math.max(first, ...turns));
-  if (Deno.env.get("DEBUG_TURNS")) {
     console.log(
       `  first ${first.toFixed(1)} turns ${turns.length} work ${
         turns.reduce((a, b) => a + b, 0).toFixed(1)
