@@ -127,12 +127,6 @@ async function timeReplay(register: (wire: Wire) => void): Promise<number> {
   const ms = performance.now() - start;
   replayed = wire.replayed;
   longest.push(Math.max(first, ...turns));
-    console.log(
-      `  first ${first.toFixed(1)} turns ${turns.length} work ${
-        turns.reduce((a, b) => a + b, 0).toFixed(1)
-      } [${turns.map((t) => t.toFixed(1)).join(" ")}]`,
-    );
-  }
   return ms;
 }
 
@@ -192,13 +186,6 @@ async function timeKeptMail(store: Store, kept: number): Promise<number> {
   await pongs;
   const ms = performance.now() - start;
   longest.push(Math.max(first, ...turns));
-  if (Deno.env.get("DEBUG_TURNS")) {
-    console.log(
-      `  first ${first.toFixed(1)} turns ${turns.length} work ${
-        turns.reduce((a, b) => a + b, 0).toFixed(1)
-      } [${turns.map((t) => t.toFixed(1)).join(" ")}]`,
-    );
-  }
   return ms;
 }
 
