@@ -311,7 +311,7 @@ export class Hub {
    * `welcome` (with a `resume` token), everyone else a `join`. A joiner then
    * gets the room's last messages (`history`, when the hub shows any), and
    * an account holder the private messages kept while they were away
-   * (`missed`, in pages).
+   * (`missed`, in pages; a long one's over turns, as a replay's).
    *
    * `origin.address` identifies where the user connects from (an IP
    * address), for join churn control: joins from an address that keeps
