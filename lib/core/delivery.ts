@@ -108,6 +108,18 @@ interface Waiting {
   kept: (message: Delivered) => boolean;
 }
 
+/** How a login's kept mail goes out in `missed` pages (see {@link Delivery.missed}). */
+export interface MissedTurn {
+  /** Sends a page, ahead of what waits behind them. */
+  send: (event: ChatEvent) => void;
+  /** Whether each page is marked delivered once sent (a client that does not acknowledge). */
+  mark: boolean;
+  /** A page up to the id `newest` was sent. */
+  sent: (newest: number) => void;
+  /** Some could not be read: the acks of this connection mark none. */
+  failed: () => void;
+}
+
 /** Windows, replays, acknowledgements and client ids. */
 export class Delivery {
   /** The sequence the ids belong to: said in `welcome`, named by `hello`'s `since`. */
@@ -126,9 +138,10 @@ export class Delivery {
   /** The gate of each sink handed out, by that sink. */
   #gates = new WeakMap<Sink, ReplayGate>();
   /**
-   * While the private messages waiting for a member go in pages: the newest
-   * id of them sent so far, past which an ack marks nothing delivered (an
-   * ack of the `welcome`'s `last` would cover the pages not sent yet).
+   * While the private messages waiting for a member go in pages: the id up
+   * to which an ack may mark them delivered (those of the `missed` pages
+   * sent; none during a replay): an ack of the `welcome`'s `last`, or of
+   * `since`, would cover the pages not sent yet.
    */
   #markable = new WeakMap<Member, number>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
@@ -564,7 +577,8 @@ export class Delivery {
   ): void {
     // What comes after this goes live: it is held meanwhile, behind this replay.
     const upTo = this.#newest();
-    // Mail waiting for an ack goes oldest first: an ack marks no further than the pages sent.
+    // An ack marks none of the mail waiting for one until the last page: the replay may have cut
+    // some, or failed to read it, below mail it sent (its end then stops the marking altogether).
     if (kept) this.#markable.set(member, 0);
     this.#paced(member, "replay", (pace, end) =>
       replay({
@@ -580,8 +594,6 @@ export class Delivery {
             // What it could not reach is in no window either: a resume asks the history then.
             if (page.gaps?.length || page.privateGap) member.sink.window.raiseFloor(upTo);
           }
-          const newest = page.messages.at(-1)?.id;
-          if (kept && newest !== undefined) this.#markable.set(member, newest);
           pace.send(page);
         },
         next: pace.next,
@@ -608,24 +620,25 @@ export class Delivery {
    * `OfflineMail.missed`), run as a replay is, what comes meanwhile held
    * behind it. For a client that acknowledges, they count as delivered once
    * an ack covers them (`sent` hears the newest id of each page), and an
-   * ack marks none of those not sent yet; else `mark` has each page marked
-   * as it goes.
+   * ack marks none of those not sent yet (nor any, once some could not be
+   * read: `failed`); else `mark` has each page marked as it goes.
    */
-  missed(
-    member: Member,
-    pages: (
-      send: (event: ChatEvent) => void,
-      mark: boolean,
-      sent: (newest: number) => void,
-    ) => () => boolean,
-  ): void {
+  missed(member: Member, pages: (turn: MissedTurn) => () => boolean): void {
     const acks = this.awaitsAck(member);
     if (acks) this.#markable.set(member, 0);
     this.#paced(member, "kept mail", (pace, end) => {
-      const step = pages(pace.send, !acks, (newest) => {
-        if (!acks) return;
-        this.awaitAck(member, newest);
-        this.#markable.set(member, newest);
+      const step = pages({
+        send: pace.send,
+        mark: !acks,
+        sent: (newest) => {
+          if (!acks) return;
+          this.awaitAck(member, newest);
+          this.#markable.set(member, newest);
+        },
+        failed: () => {
+          const window = this.windowOf(member);
+          if (window) window.marks = false;
+        },
       });
       inTurns(() => {
         if (!step()) return false;

@@ -371,10 +371,7 @@ export class Hub {
         // In pages, a few a turn; to a client that acknowledges, kept mail counts as delivered
         // once acknowledged: its connection may die before it showed them.
         const upTo = this.#posting.lastId;
-        this.#delivery.missed(
-          member,
-          (send, mark, sent) => this.#mail.missed(member, upTo, send, mark, sent),
-        );
+        this.#delivery.missed(member, (turn) => this.#mail.missed(member, upTo, turn));
       }
     } else if (member.account) {
       // The replay held the kept messages; who could not leave one is still told.

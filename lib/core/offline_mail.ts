@@ -106,15 +106,15 @@ export class OfflineMail {
    * lines telling who could not leave one. Each page is marked delivered
    * once sent; with `mark` false (a client that acknowledges), `sent` hears
    * its newest id instead, and it waits for the `ack` that covers it. A
-   * store that fails ends it (the rest waits for the next login).
+   * store that fails ends it (the rest waits for the next login), and
+   * `failed` hears it: an ack must not mark what was not sent.
    */
-  missed(
-    member: Member,
-    upTo: number,
-    send: (event: MissedEvent | InfoEvent) => void,
-    mark = true,
-    sent: (newest: number) => void = () => {},
-  ): () => boolean {
+  missed(member: Member, upTo: number, { send, mark = true, sent = () => {}, failed = () => {} }: {
+    send: (event: MissedEvent | InfoEvent) => void;
+    mark?: boolean;
+    sent?: (newest: number) => void;
+    failed?: () => void;
+  }): () => boolean {
     const store = this.#store;
     let total = 0;
     let newest = 0;
@@ -147,6 +147,7 @@ export class OfflineMail {
         this.#log(
           `cannot deliver the private messages kept for ${member.name}: ${errorMessage(error)}`,
         );
+        failed();
         return end();
       }
     };
