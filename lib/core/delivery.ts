@@ -615,10 +615,10 @@ export class Delivery {
 
   /**
    * Sends `member` (an account holder just welcomed, without a replay) the
-   * private messages kept for it in `missed` pages: `pages` is the step
-   * that sends the next through `send` (true once over; see
-   * `OfflineMail.missed`), run as a replay is, what comes meanwhile held
-   * behind it. For a client that acknowledges, they count as delivered once
+   * private messages kept for it in `missed` pages: `pages` makes, from how
+   * they go (a {@link MissedTurn}), the step that sends the next (true once
+   * over; see `OfflineMail.missed`), run as a replay is, what comes
+   * meanwhile held behind it. For a client that acknowledges, they count as delivered once
    * an ack covers them (`sent` hears the newest id of each page), and an
    * ack marks none of those not sent yet (nor any, once some could not be
    * read: `failed`); else `mark` has each page marked as it goes.
