@@ -3,8 +3,10 @@
  * "Delivery"), measured in the server's core: from the `hello` with `since`
  * to the last `replay` page encoded as JSON lines, as a connection would,
  * the replay's steps each in a turn of its own (a timer, as the server
- * runs them); and its longest turn, which is how long every other
- * connection waits. And what a delivery window costs the fan-out: a room's
+ * runs them, with as many steps a turn as fit in its budget); and its
+ * longest turn, which is how long every other connection waits. The same
+ * for an account's login (without `since`) with 10,000 private messages
+ * kept for it, sent in `missed` pages. And what a delivery window costs the fan-out: a room's
  * message handed to members that acknowledge (`acks`) against members that
  * do not.
  *
@@ -84,6 +86,7 @@ function resume(store: HubStore | undefined, missed: number, acks: boolean, acco
     auth: account ? "names" : "off",
     replayBytes: Infinity,
     nextTurn,
+    turnClock: () => performance.now(),
   });
   const bob = hub.register("Bob", new Wire());
   const first = new Wire();
@@ -143,6 +146,52 @@ function timeLogin(store: Store, missed: number): Promise<number> {
   return timeReplay((wire) => hub.register("Ann", wire, { account: true, since: 0, stream }));
 }
 
+/**
+ * Times an account login of Ann (acknowledging) with `kept` private
+ * messages waiting for her: handed to her last connection, never
+ * acknowledged. Without `since`, they come in `missed` pages; with it (the
+ * newest id, as her client would say after showing them), in the replay.
+ * Until a `pong` asked for right after it, which waits behind the pages.
+ */
+async function timeKeptMail(store: Store, kept: number, since = false): Promise<number> {
+  if (!store.getUser("Ann")) store.addUser("Ann", "hash", Date.now());
+  const hub = new Hub({
+    flood: null,
+    churn: null,
+    store,
+    auth: "names",
+    replayBytes: Infinity,
+    nextTurn,
+    turnClock: () => performance.now(),
+  });
+  const bob = hub.register("Bob", new Wire());
+  const earlier = new Wire();
+  const ann = hub.register("Ann", earlier, { acks: true, account: true });
+  for (let i = 0; i < kept; i++) hub.whisper(bob, "Ann", TEXT);
+  hub.settle();
+  hub.leave(ann, "gone");
+  const asks = since ? { since: store.lastId, stream: earlier.stream } : {};
+  const pong = { type: "pong" as const, token: "end" };
+  const wire = new Wire();
+  let ended = () => {};
+  const pongs = new Promise<void>((resolve) => ended = resolve);
+  wire.send = ((send) => (event: ChatEvent) => {
+    send(event);
+    if (event.type === "missed" || event.type === "replay") replayed += event.messages.length;
+    if (event.type === "pong") ended();
+  })(wire.send.bind(wire));
+  turns = [];
+  replayed = 0;
+  const start = performance.now();
+  const member = hub.register("Ann", wire, { acks: true, account: true, ...asks });
+  hub.answer(member, pong);
+  const first = performance.now() - start;
+  await pongs;
+  const ms = performance.now() - start;
+  longest.push(Math.max(first, ...turns));
+  return ms;
+}
+
 /** Hands `count` messages to `members` members of a room, with or without windows; ms per message. */
 function fanOut(members: number, count: number, acks: boolean): number {
   const room = new Room("lobby");
@@ -180,6 +229,14 @@ const cases: [string, () => number | Promise<number>][] = [
   [
     "account login with since, from the store (--data)",
     () => withStore((s) => timeLogin(s, 18_182)),
+  ],
+  [
+    "account login without since, 10,000 kept private messages (--data)",
+    () => withStore((s) => timeKeptMail(s, 10_000)),
+  ],
+  [
+    "account login with since, the same 10,000 kept (never acknowledged) in the replay",
+    () => withStore((s) => timeKeptMail(s, 10_000, true)),
   ],
 ];
 for (const [label, run] of cases) {

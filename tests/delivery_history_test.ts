@@ -333,9 +333,9 @@ Deno.test("a login with since reads at most one kept message past what a replay 
     const { stream, last } = first.inbox.of("welcome")[0];
     hub.leave(first.member, "connection lost");
     let rows = 0;
-    const undelivered = store.undelivered.bind(store);
-    store.undelivered = (name, limit, after) => {
-      const page = undelivered(name, limit, after);
+    const undeliveredBefore = store.undeliveredBefore.bind(store);
+    store.undeliveredBefore = (name, before, limit) => {
+      const page = undeliveredBefore(name, before, limit);
       rows += page.length;
       return page;
     };
@@ -344,7 +344,7 @@ Deno.test("a login with since reads at most one kept message past what a replay 
     assert.equal(lastPage(again.inbox).privateGap, true, "the rest is a gap");
     const shown = again.inbox.of("replay").flatMap((page) => page.messages);
     hub.ack(again.member, shown.at(-1)!.id);
-    store.undelivered = undelivered;
+    store.undeliveredBefore = undeliveredBefore;
     assert.deepEqual(
       store.undelivered("Ann", 1).map((m) => m.text),
       ["p0"],

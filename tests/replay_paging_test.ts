@@ -312,3 +312,24 @@ Deno.test("a resume after a join with since whose last page named a gap names it
   newestOrGap(b.inbox, said(20, "t"));
   assert.deepEqual(b.inbox.events.find(isLastPage)?.gaps, ["team"]);
 });
+
+Deno.test("a replay takes as many pages a turn as fit in the turn's budget: in id order, each once", () => {
+  // Each reading of the clock is a ms later: five steps fit in a turn of five ms, two at two ms each.
+  for (const [tick, laterTurns] of [[1, 0], [2, 2]]) {
+    let now = 0;
+    const { hub, join, runTurns } = pagedHub({ turnClock: () => now += tick });
+    const bob = join("Bob");
+    const ann = join("Ann", { acks: true });
+    const { stream, last, resume } = ann.inbox.of("welcome")[0];
+    for (const text of said(MISSED)) hub.say(bob.member, text);
+    // Two steps read the window, a third reads the rest and sends a page, two more the others.
+    const again = join("Ann", { acks: true, resume, since: last, stream });
+    hub.say(bob.member, "said after the hello");
+    assert.equal(runTurns(), laterTurns, `turns after the hello's, at ${tick} ms a step`);
+    const { replayed, after } = shown(again.inbox);
+    assert.deepEqual(replayed, said(MISSED), "in id order, each once");
+    assert.deepEqual(after, ["said after the hello"]);
+    const pages = again.inbox.of("replay");
+    assert.deepEqual(pages.map((page) => page.messages.length), [MAX_HISTORY, MAX_HISTORY, 500]);
+  }
+});

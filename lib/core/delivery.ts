@@ -16,18 +16,19 @@
 import { ClientIds } from "./client_ids.ts";
 import { type Delivered, DeliveryWindow, WindowedSink } from "./delivery_window.ts";
 import { errorMessage } from "./errors.ts";
-import { ErrorCode, type Sink } from "./events.ts";
+import { type ChatEvent, ErrorCode, type Sink } from "./events.ts";
 import { ignores } from "./ignoring.ts";
 import { NOT_SAVED, type Receipt } from "./posting.ts";
 import { toPrivateEvent } from "./offline_mail.ts";
 import { heldSource, MAX_REPLAY, replay, type ReplayGaps, type ReplaySource } from "./replay.ts";
 import { ReplayGate } from "./replay_gate.ts";
-import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
+import { MAX_REPLAY_BYTES } from "./limits.ts";
 import { nameKey } from "./names.ts";
 import { toMessageEvent } from "./room_history.ts";
 import type { Member, Room } from "./room.ts";
 import type { Mailbox, ReplayLog } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
+import { inTurns, type Pace } from "./turns.ts";
 
 /** The "id" a command's cid is remembered with: no message has it, so no `sent` is told. */
 const RAN = 0;
@@ -76,6 +77,11 @@ export interface DeliveryOptions {
    * other connections are served between its pages. @default at once
    */
   nextTurn?: (step: () => void) => void;
+  /**
+   * A monotonic clock in ms that times those steps: a turn takes several
+   * while they fit in a few ms (see `turns.ts`). @default none: a step a turn
+   */
+  turnClock?: () => number;
   /** Whether `member` is still registered: a replay to one that left stops. @default always */
   present?: (member: Member) => boolean;
   /**
@@ -85,10 +91,33 @@ export interface DeliveryOptions {
   overflowed?: (sink: Sink) => void;
 }
 
-/** Private messages a replay reads as waiting for an ack; `whole`: all of them. */
+/**
+ * The private messages up to a replay's `since` that wait for an ack: where
+ * the replay reads them (null: none), and whether all could be read.
+ */
 interface Held {
-  messages: Delivered[];
+  source: ReplaySource | null;
   whole: boolean;
+}
+
+/** What a replay notes of the private messages to its member that wait to count as delivered. */
+interface Waiting {
+  /** Notes a private message read (`delivered`: it counts as delivered already). */
+  note: (message: Delivered, delivered?: boolean) => void;
+  /** Whether `message` waits: it is never cut from the replay. */
+  kept: (message: Delivered) => boolean;
+}
+
+/** How a login's kept mail goes out in `missed` pages (see {@link Delivery.missed}). */
+export interface MissedTurn {
+  /** Sends a page, ahead of what waits behind them. */
+  send: (event: ChatEvent) => void;
+  /** Whether each page is marked delivered once sent (a client that does not acknowledge). */
+  mark: boolean;
+  /** A page up to the id `newest` was sent. */
+  sent: (newest: number) => void;
+  /** Some could not be read: the acks of this connection mark none. */
+  failed: () => void;
 }
 
 /** Windows, replays, acknowledgements and client ids. */
@@ -103,10 +132,18 @@ export class Delivery {
   #newest: () => number;
   #replayBytes: number;
   #nextTurn: (step: () => void) => void;
+  #turnClock: (() => number) | undefined;
   #present: (member: Member) => boolean;
   #overflowed: (sink: Sink) => void;
   /** The gate of each sink handed out, by that sink. */
   #gates = new WeakMap<Sink, ReplayGate>();
+  /**
+   * While the private messages waiting for a member go in pages: the id up
+   * to which an ack may mark them delivered (those of the `missed` pages
+   * sent; none during a replay): an ack of the `welcome`'s `last`, or of
+   * `since`, would cover the pages not sent yet.
+   */
+  #markable = new WeakMap<Member, number>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
   #unshown = new Map<string, { id: number; time: number }>();
 
@@ -120,6 +157,7 @@ export class Delivery {
     this.#newest = options.newest;
     this.#replayBytes = options.replayBytes ?? MAX_REPLAY_BYTES;
     this.#nextTurn = options.nextTurn ?? ((step) => step());
+    this.#turnClock = options.turnClock;
     this.#present = options.present ?? (() => true);
     this.#overflowed = options.overflowed ?? (() => {});
   }
@@ -168,15 +206,16 @@ export class Delivery {
     if (old && member.sink instanceof WindowedSink) member.sink.window = old;
     const since = this.#since(member, request);
     if (since === undefined) return;
-    const held = this.#held(member, since);
+    const waiting = this.#waiting(member);
+    const held = this.#held(member, since, waiting);
     const handed = this.#handedTo(member, held);
     // A replay the old connection had under way (a `join` with `since`) is not all in its window.
     if (old?.covers(since) && this.#gates.get(holder.sink)?.cutShort !== true) {
       const after = old.after(since);
-      const waiting = this.#waiting(member, held.messages);
       // Those the window holds were never acknowledged: with a store, they wait to count.
       if (this.awaitsAck(member)) { for (const message of after) waiting.note(message); }
-      const sources = [heldSource(held.messages, null), heldSource(after)];
+      const sources = [heldSource(after)];
+      if (held.source) sources.unshift(held.source);
       this.#replay(member, sources, { rooms: [], privates: !held.whole }, {
         done: handed,
         kept: waiting.kept,
@@ -185,11 +224,11 @@ export class Delivery {
       // This replay is not recorded: a resume from below its end must read the history again.
       this.windowOf(member)?.raiseFloor(this.#newest());
       // Private messages the lost connection was handed past its window are not in any history.
-      this.#fromHistory(member, since, true, held, handed);
+      this.#fromHistory(member, since, true, held, waiting, handed);
     }
     // What the client says it was shown needs no acknowledging again; the held mail does (and
     // mail not read is not counted delivered on its word).
-    if (held.whole && held.messages.length === 0) this.#acked(member, since);
+    if (held.whole && held.source === null) this.#acked(member, since);
     else this.windowOf(member)?.ack(since);
   }
 
@@ -200,42 +239,65 @@ export class Delivery {
   joined(member: Member, request: DeliveryRequest): boolean {
     const since = this.#since(member, request);
     if (since === undefined) return false;
-    const held = this.#held(member, since);
+    const waiting = this.#waiting(member);
+    const held = this.#held(member, since, waiting);
     // The client acknowledges from `since` on, which may be below the window's start.
     this.windowOf(member)?.allowFrom(since);
     const lost = this.#leftUnshown(member, since);
-    this.#fromHistory(member, since, lost, held, this.#handedTo(member, held));
+    this.#fromHistory(member, since, lost, held, waiting, this.#handedTo(member, held));
     return true;
   }
 
   /**
    * Private messages to `member` (an account) that were handed to a
    * connection that acknowledges but never acknowledged, with an id up to
-   * `since` (the oldest MAX_REPLAY): a `since` does not cover them. A
-   * client's `since` starts at the `last` of its first `welcome`, above the
-   * mail that login was handed in `missed`: that says nothing of whether the
-   * mail was shown. Not `whole` when some could not be read (a failure, or
-   * too many).
+   * `since`: a `since` does not cover them. A client's `since` starts at the
+   * `last` of its first `welcome`, above the mail that login was handed in
+   * `missed`: that says nothing of whether the mail was shown. The replay
+   * reads them a batch at a time, newest first as any source, each noted
+   * `waiting`, at most MAX_REPLAY. Not `whole` when they could not all be
+   * read (a read failed, or there are more): a gap.
    */
-  #held(member: Member, since: number): Held {
+  #held(member: Member, since: number, waiting: Waiting): Held {
     const store = this.#store;
-    if (!store || !member.account) return { messages: [], whole: true };
-    const messages: Delivered[] = [];
+    if (!store || !member.account) return { source: null, whole: true };
     try {
-      for (let after = 0;;) {
-        // One more than fits: whether there are more than a replay carries.
-        const limit = Math.min(MAX_HISTORY, MAX_REPLAY + 1 - messages.length);
-        const page = store.undelivered(member.name, limit, after);
-        for (const message of page) if (message.id <= since) messages.push(toPrivateEvent(message));
-        if (page.length < limit || page[page.length - 1].id >= since) break;
-        if (messages.length > MAX_REPLAY) return { messages: messages.slice(0, -1), whole: false };
-        after = page[page.length - 1].id;
-      }
+      const oldest = store.undelivered(member.name, 1);
+      if (oldest.length === 0 || oldest[0].id > since) return { source: null, whole: true };
     } catch (error) {
       this.#log(`cannot read the private messages of ${member.name}: ${errorMessage(error)}`);
-      return { messages: [], whole: false };
+      return { source: null, whole: false };
     }
-    return { messages, whole: true };
+    const held: Held = { source: null, whole: true };
+    let count = 0;
+    held.source = {
+      room: null,
+      read: (before, limit) => {
+        if (!held.whole) return [];
+        let found;
+        try {
+          // One more than fits: whether there are more than a replay carries.
+          const most = Math.min(limit, MAX_REPLAY + 1 - count);
+          found = store.undeliveredBefore(member.name, Math.min(before, since + 1), most);
+        } catch (error) {
+          // The replay names the gap and logs it; none of them counts delivered on this connection.
+          held.whole = false;
+          throw error;
+        }
+        count += found.length;
+        if (count > MAX_REPLAY) {
+          held.whole = false;
+          found.shift();
+        }
+        return found.map((stored) => {
+          const message = toPrivateEvent(stored);
+          waiting.note(message);
+          return message;
+        });
+      },
+      complete: () => held.whole,
+    };
+    return held;
   }
 
   /**
@@ -254,15 +316,12 @@ export class Delivery {
 
   /**
    * The private messages to `member` that wait to count as delivered, in a
-   * replay: `held`, and those `note` is told of. They are never cut from it
+   * replay: those `note` is told of as they are read. They are never cut from it
    * (see `ReplayRun.kept`): marking mail up to the newest one shown would
    * mark them unshown.
    */
-  #waiting(member: Member, held: Delivered[]): {
-    note: (message: Delivered, delivered?: boolean) => void;
-    kept: (message: Delivered) => boolean;
-  } {
-    const ids = new Set(held.map((message) => message.id));
+  #waiting(member: Member): Waiting {
+    const ids = new Set<number>();
     return {
       note: (message, delivered = false) => {
         if (!delivered && message.type === "private" && nameKey(message.to) === member.key) {
@@ -322,13 +381,16 @@ export class Delivery {
 
   /**
    * Trims the member's window up to `id`, and counts the private messages to
-   * them up to it delivered, when some wait (no store write otherwise).
+   * them up to it delivered, when some wait (no store write otherwise); while
+   * those waiting go in pages, no further than the pages sent.
    */
   #acked(member: Member, id: number): void {
     const window = this.windowOf(member);
     if (!window?.ack(id) || window.unmarked === 0 || !window.marks || !member.account) return;
-    this.#markDelivered(member, id);
-    if (id >= window.unmarked) window.unmarked = 0;
+    const upTo = Math.min(id, this.#markable.get(member) ?? Infinity);
+    if (upTo <= 0) return;
+    this.#markDelivered(member, upTo);
+    if (upTo >= window.unmarked) window.unmarked = 0;
   }
 
   /** Counts the private messages to `member` up to `id` delivered; a failure is logged. */
@@ -434,7 +496,7 @@ export class Delivery {
    * Replays what the history holds after `since`: each of the member's rooms'
    * messages (the store's, or the rooms' memory), and with a store, an
    * account holder's private messages (after `since`, and those `held`
-   * before it; not whole: a gap). What it cannot reach is
+   * before it, each noted `waiting`; not whole: a gap). What it cannot reach is
    * a gap; `privatesLost` says whether, without a store to read them from,
    * private messages may be missing.
    * `done` gets the messages sent, after the last page.
@@ -444,6 +506,7 @@ export class Delivery {
     since: number,
     privatesLost: boolean,
     held: Held,
+    waiting: Waiting,
     done: (sent: Delivered[], keptCut: boolean) => void,
   ): void {
     const sources: ReplaySource[] = [];
@@ -453,9 +516,9 @@ export class Delivery {
     }
     const store = this.#store;
     const account = store !== null && member.account;
-    const waiting = this.#waiting(member, held.messages);
     if (account) {
-      sources.push(heldSource(held.messages, null), {
+      if (held.source) sources.push(held.source);
+      sources.push({
         room: null,
         read: (before, limit) =>
           store.privatesAfter(member.name, since, limit, before).map((stored) => {
@@ -497,7 +560,7 @@ export class Delivery {
 
   /**
    * Sends `member` a replay of `sources` after the replays it is shown
-   * already, a page per turn (see `replay.ts`); what comes for the member
+   * already, in steps (see `replay.ts`); what comes for the member
    * meanwhile waits in its gate. `done` gets the messages sent; those
    * `kept` are never cut; with `record`, the pages are recorded in the
    * member's window (a resume's or a login's are in it already, or below it).
@@ -512,10 +575,12 @@ export class Delivery {
       record?: boolean;
     } = {},
   ): void {
-    const gate = this.#gates.get(member.sink);
     // What comes after this goes live: it is held meanwhile, behind this replay.
     const upTo = this.#newest();
-    const start = () =>
+    // An ack marks none of the mail waiting for one until the last page: the replay may have cut
+    // some, or failed to read it, below mail it sent (its end then stops the marking altogether).
+    if (kept) this.#markable.set(member, 0);
+    this.#paced(member, "replay", (pace, end) =>
       replay({
         sources,
         upTo,
@@ -529,26 +594,15 @@ export class Delivery {
             // What it could not reach is in no window either: a resume asks the history then.
             if (page.gaps?.length || page.privateGap) member.sink.window.raiseFloor(upTo);
           }
-          if (gate) gate.page(page);
-          else member.sink.send(page);
+          pace.send(page);
         },
-        next: (step) => {
-          gate?.hold();
-          this.#nextTurn(() => {
-            try {
-              step();
-            } catch (error) {
-              // A bug: what waits goes on without the rest of the replay (no last page, so a
-              // client keeps its `since`), rather than the member getting nothing ever more.
-              this.#log(`replay to ${member.name} failed: ${errorMessage(error)}`);
-              gate?.release();
-            }
-          });
-        },
-        going: () => this.#present(member) && !gate?.ended,
+        next: pace.next,
+        clock: pace.clock,
+        going: pace.going,
         done: (sent, keptCut) => {
+          if (kept) this.#markable.delete(member);
           done(sent, keptCut);
-          gate?.release();
+          end();
         },
         failed: (source, error) => {
           const what = source.room === null
@@ -556,7 +610,76 @@ export class Delivery {
             : `the history of #${source.room}`;
           this.#log(`cannot read ${what}: ${errorMessage(error)}`);
         },
+      }));
+  }
+
+  /**
+   * Sends `member` (an account holder just welcomed, without a replay) the
+   * private messages kept for it in `missed` pages: `pages` makes, from how
+   * they go (a {@link MissedTurn}), the step that sends the next (true once
+   * over; see `OfflineMail.missed`), run as a replay is, what comes
+   * meanwhile held behind it. For a client that acknowledges, they count as delivered once
+   * an ack covers them (`sent` hears the newest id of each page), and an
+   * ack marks none of those not sent yet (nor any, once some could not be
+   * read: `failed`); else `mark` has each page marked as it goes.
+   */
+  missed(member: Member, pages: (turn: MissedTurn) => () => boolean): void {
+    const acks = this.awaitsAck(member);
+    if (acks) this.#markable.set(member, 0);
+    this.#paced(member, "kept mail", (pace, end) => {
+      const step = pages({
+        send: pace.send,
+        mark: !acks,
+        sent: (newest) => {
+          if (!acks) return;
+          this.awaitAck(member, newest);
+          this.#markable.set(member, newest);
+        },
+        failed: () => {
+          const window = this.windowOf(member);
+          if (window) window.marks = false;
+        },
       });
+      inTurns(() => {
+        if (!step()) return false;
+        this.#markable.delete(member);
+        end();
+        return true;
+      }, pace);
+    });
+  }
+
+  /**
+   * Runs `work` for `member` after the replays it is shown already, in steps
+   * behind its gate (see `turns.ts`): `pace` has work send its pages ahead
+   * of what the gate holds, and go on in later turns, what is handed to the
+   * member meanwhile held; `end` lets what waits go, once the work is over.
+   */
+  #paced(
+    member: Member,
+    what: string,
+    work: (pace: Pace & { send: (event: ChatEvent) => void }, end: () => void) => void,
+  ): void {
+    const gate = this.#gates.get(member.sink);
+    const pace = {
+      send: (event: ChatEvent) => gate ? gate.page(event) : member.sink.send(event),
+      next: (turn: () => void) => {
+        gate?.hold();
+        this.#nextTurn(() => {
+          try {
+            turn();
+          } catch (error) {
+            // A bug: what waits goes on without the rest of it (no last page, so a client keeps
+            // its `since`), rather than the member getting nothing ever more.
+            this.#log(`${what} to ${member.name} failed: ${errorMessage(error)}`);
+            gate?.release();
+          }
+        });
+      },
+      clock: this.#turnClock,
+      going: () => this.#present(member) && !gate?.ended,
+    };
+    const start = () => work(pace, () => gate?.release());
     if (gate) gate.run(start);
     else start();
   }

@@ -8,11 +8,29 @@
 
 import { MAX_FRAME_MESSAGE_BYTES } from "./limits.ts";
 
-const encoder = new TextEncoder();
-
-/** The length of `text` in UTF-8 bytes, as it is sent and as the mailbox limits count it. */
+/**
+ * The length of `text` in UTF-8 bytes, as it is sent (a lone surrogate as
+ * U+FFFD, as TextEncoder does) and as the mailbox limits count it. Counted,
+ * not encoded: a replay measures 10,000 messages, and encoding each made
+ * half the cost of measuring it.
+ */
 export function utf8Length(text: string): number {
-  return encoder.encode(text).length;
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit < 0xdc00 && isLowSurrogate(text.charCodeAt(i + 1))) {
+      // A pair: two units, four bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit < 0xe000;
 }
 
 /**

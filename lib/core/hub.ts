@@ -141,6 +141,12 @@ export interface HubOptions {
    * between its pages. @default at once: a replay is sent in one go
    */
   nextTurn?: (step: () => void) => void;
+  /**
+   * A monotonic clock in ms (`performance.now`) that times those steps: a
+   * turn takes several while they fit in a few ms (see `turns.ts`).
+   * @default none: a step a turn
+   */
+  turnClock?: () => number;
 }
 
 /** Where a registration comes from, and what it asks of delivery; every field is optional. */
@@ -270,6 +276,7 @@ export class Hub {
       newest: () => this.#posting.lastId,
       replayBytes: options.replayBytes,
       nextTurn: options.nextTurn,
+      turnClock: options.turnClock,
       present: (member) => this.#users.get(member.key) === member,
       // Its connection closes (and leaves) next: a leave here could run inside a room's broadcast.
       overflowed: (sink) => {
@@ -317,7 +324,7 @@ export class Hub {
    * `welcome` (with a `resume` token), everyone else a `join`. A joiner then
    * gets the room's last messages (`history`, when the hub shows any), and
    * an account holder the private messages kept while they were away
-   * (`missed`, in pages).
+   * (`missed`, in pages; a long one's over turns, as a replay's).
    *
    * `origin.address` identifies where the user connects from (an IP
    * address), for join churn control: joins from an address that keeps
@@ -374,11 +381,10 @@ export class Hub {
     if (!this.#delivery.joined(member, origin)) {
       this.#roomHistory.showJoiner(member, room);
       if (member.account) {
-        // To a client that acknowledges, kept mail counts as delivered once acknowledged:
-        // its connection may die before it showed them.
-        const acks = this.#delivery.awaitsAck(member);
-        const newest = this.#mail.deliverMissed(member, !acks);
-        if (acks) this.#delivery.awaitAck(member, newest);
+        // In pages, a few a turn; to a client that acknowledges, kept mail counts as delivered
+        // once acknowledged: its connection may die before it showed them.
+        const upTo = this.#posting.lastId;
+        this.#delivery.missed(member, (turn) => this.#mail.missed(member, upTo, turn));
       }
     } else if (member.account) {
       // The replay held the kept messages; who could not leave one is still told.

@@ -10,7 +10,7 @@
  */
 
 import { ChatError, errorMessage } from "./errors.ts";
-import { ErrorCode, type PrivateEvent } from "./events.ts";
+import { ErrorCode, type InfoEvent, type MissedEvent, type PrivateEvent } from "./events.ts";
 import { oldestThatFit, utf8Length } from "./frame_budget.ts";
 import { ignores } from "./ignoring.ts";
 import { MAILBOX_LIMITS, MAX_HISTORY } from "./limits.ts";
@@ -99,48 +99,63 @@ export class OfflineMail {
   }
 
   /**
-   * Sends an account holder the private messages kept for them, oldest
-   * first, in `missed` pages, each marked delivered once sent; with `mark`
-   * false (a client that acknowledges), left waiting for the `ack` that
-   * covers them. Returns the newest id sent (0: none). A store that fails
-   * stops it (they stay waiting for the next login); the login goes on.
+   * The private messages kept for `member` (an account holder) with an id
+   * up to `upTo` (the newest at its login: later ones come live), oldest
+   * first, as `missed` pages through `send`: the step returned sends the
+   * next page, and returns true once the last has gone, and after it the
+   * lines telling who could not leave one. Each page is marked delivered
+   * once sent; with `mark` false (a client that acknowledges), `sent` hears
+   * its newest id instead, and it waits for the `ack` that covers it. A
+   * store that fails ends it (the rest waits for the next login), and
+   * `failed` hears it: an ack must not mark what was not sent.
    */
-  deliverMissed(member: Member, mark = true): number {
+  missed(member: Member, upTo: number, { send, mark = true, sent = () => {}, failed = () => {} }: {
+    send: (event: MissedEvent | InfoEvent) => void;
+    mark?: boolean;
+    sent?: (newest: number) => void;
+    failed?: () => void;
+  }): () => boolean {
     const store = this.#store;
-    if (!store) return 0;
     let total = 0;
     let newest = 0;
-    try {
-      for (;;) {
-        const found = store.undelivered(member.name, MISSED_PAGE, newest);
-        if (found.length === 0) break;
+    const end = () => {
+      if (total > 0) {
+        const until = mark ? "" : " (delivered once acknowledged)";
+        this.#log(`delivered ${plural(total, "kept private message")} to ${member.name}${until}`);
+      }
+      if (store) this.#tellRefused(member, store, send);
+      return true;
+    };
+    return () => {
+      if (!store) return true;
+      try {
+        const found = store.undelivered(member.name, MISSED_PAGE, newest)
+          .filter((message) => message.id <= upTo);
+        if (found.length === 0) return end();
         const page = oldestThatFit(found.map(toPrivateEvent));
         // Marked delivered all the same: those from the ignored are not kept for later.
         const shown = page.filter((message) => !ignores(member, message.from));
-        if (shown.length > 0) member.sink.send({ type: "missed", messages: shown });
+        if (shown.length > 0) send({ type: "missed", messages: shown });
         total += page.length;
         newest = page[page.length - 1].id;
         // Marked after sending: the sink has them queued, in order, before anything else.
         if (mark) store.markDelivered(member.name, newest);
+        else sent(newest);
         // A short page was the last.
-        if (page.length === found.length && found.length < MISSED_PAGE) break;
+        return page.length === found.length && found.length < MISSED_PAGE ? end() : false;
+      } catch (error) {
+        this.#log(
+          `cannot deliver the private messages kept for ${member.name}: ${errorMessage(error)}`,
+        );
+        failed();
+        return end();
       }
-    } catch (error) {
-      this.#log(
-        `cannot deliver the private messages kept for ${member.name}: ${errorMessage(error)}`,
-      );
-    }
-    if (total > 0) {
-      const until = mark ? "" : " (delivered once acknowledged)";
-      this.#log(`delivered ${plural(total, "kept private message")} to ${member.name}${until}`);
-    }
-    this.#tellRefused(member, store);
-    return newest;
+    };
   }
 
   /** Tells an account holder who could not leave them a message (the end of a login's replay). */
   tellRefused(member: Member): void {
-    if (this.#store) this.#tellRefused(member, this.#store);
+    if (this.#store) this.#tellRefused(member, this.#store, (event) => member.sink.send(event));
   }
 
   /**
@@ -161,7 +176,7 @@ export class OfflineMail {
   }
 
   /** Tells an account holder, one line per sender, which private messages were not kept. */
-  #tellRefused(member: Member, store: MailStore): void {
+  #tellRefused(member: Member, store: MailStore, send: (event: InfoEvent) => void): void {
     let refused: Refusal[];
     try {
       refused = store.takeRefused(member.name);
@@ -170,7 +185,7 @@ export class OfflineMail {
       return;
     }
     for (const { from, messages } of refused) {
-      member.sink.send({ type: "info", text: notKept(from || "other senders", messages) });
+      send({ type: "info", text: notKept(from || "other senders", messages) });
     }
     const total = refused.reduce((sum, refusal) => sum + refusal.messages, 0);
     if (total > 0) {

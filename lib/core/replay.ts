@@ -5,12 +5,14 @@
  * (the newest, the rooms cut short counted as gaps). The last page is always
  * sent, empty or not, and says what the replay could not reach.
  *
- * A long replay is read and sent in steps, each in a turn of its own
- * (`ReplayRun.next`): at most a page read and a page sent, so that the other
- * connections are served between them: reading 10,000 messages from the
- * store and writing them as JSON takes tens of milliseconds, hundreds on a
- * busy machine. The sources are read newest first (the newest are what is
- * kept when there are too many), then the pages sent oldest first.
+ * A long replay is read and sent in steps (`turns.ts`): at most a page read
+ * and a page sent each, as many to a turn of the event loop as fit in a few
+ * milliseconds (`ReplayRun.clock`; without one, a step a turn), the rest in
+ * later turns (`ReplayRun.next`), so that the other connections are served
+ * between them: reading 10,000 messages from the store and writing them as
+ * JSON takes tens of milliseconds, hundreds on a busy machine. The sources
+ * are read newest first (the newest are what is kept when there are too
+ * many), then the pages sent oldest first.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import type { Delivered } from "./delivery_window.ts";
 import type { ReplayEvent } from "./events.ts";
 import { jsonBytes, oldestThatFit } from "./frame_budget.ts";
 import { MAX_HISTORY, MAX_REPLAY_BYTES } from "./limits.ts";
+import { inTurns } from "./turns.ts";
 
 /** Most messages one replay carries; past it, the newest are sent and the rest is a gap. */
 export const MAX_REPLAY = 10_000;
@@ -103,6 +106,11 @@ export interface ReplayRun {
   send: (page: ReplayEvent) => void;
   /** Runs `step` in a later turn of the event loop. @default at once */
   next?: (step: () => void) => void;
+  /**
+   * A monotonic clock in ms: with one, a turn takes steps while they fit in
+   * TURN_BUDGET_MS (see `turns.ts`). @default none: a step a turn
+   */
+  clock?: () => number;
   /** Whether to go on: false once the member has left (the replay stops, unfinished). */
   going?: () => boolean;
   /** After the last page, with the messages sent, and whether a kept one was cut. */
@@ -112,12 +120,17 @@ export interface ReplayRun {
 }
 
 /**
- * Starts a replay: its first step now, the others each in a turn of its
- * own through `run.next`, until the last page is sent (then `run.done`) or
- * `run.going` says to stop.
+ * Starts a replay: its first steps now, the others in later turns through
+ * `run.next` (as many a turn as `run.clock` lets fit), until the last page
+ * is sent (then `run.done`) or `run.going` says to stop.
  */
 export function replay(run: ReplayRun): void {
-  new Replay(run).step();
+  const steps = new Replay(run);
+  inTurns(() => steps.step(), {
+    next: run.next ?? ((turn) => turn()),
+    clock: run.clock,
+    going: run.going,
+  });
 }
 
 /**
@@ -241,16 +254,14 @@ class Replay {
     this.#open = this.#cursors;
   }
 
-  /** One turn's work: at most a page read, and a page sent. */
-  step(): void {
-    if (this.#run.going && !this.#run.going()) return;
+  /** One step's work: at most a page read, and a page sent; true once the last page is sent. */
+  step(): boolean {
     if (this.#reading) this.#read();
     if (!this.#reading && this.#sendPage()) {
       this.#run.done?.(this.#taken, this.#keptCut);
-      return;
+      return true;
     }
-    const next = this.#run.next ?? ((step: () => void) => step());
-    next(() => this.step());
+    return false;
   }
 
   /** Takes up to a page's worth of the newest messages left. */

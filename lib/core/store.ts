@@ -262,6 +262,12 @@ export interface ReplayLog {
    * `since` (and below `before`), oldest first.
    */
   privatesAfter(name: string, since: number, limit: number, before?: number): StoredPrivate[];
+  /**
+   * The newest `limit` private messages to `name` not yet delivered with an
+   * id below `before`, oldest first: the mail a replay reads back a page at
+   * a time.
+   */
+  undeliveredBefore(name: string, before: number, limit: number): StoredPrivate[];
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
   prunedSince(room: string | null, since: number): boolean;
 }

@@ -143,9 +143,11 @@ export class ChatServer {
       // A client that reads slowly may have all of a replay queued: half the queue, the rest
       // left for what comes meanwhile.
       replayBytes: Math.floor((options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT) / 2),
-      // The other connections are served between a long replay's steps: a timer lets the
-      // sockets' I/O in first, where Deno runs a chain of setImmediate without any.
+      // The other connections are served between a long replay's turns: a timer lets the
+      // sockets' I/O in first, where Deno runs a chain of setImmediate without any. A turn takes
+      // as many of its steps as fit in a few ms, timed by the clock.
       nextTurn: (step) => setTimeout(step, 0),
+      turnClock: () => performance.now(),
       store: options.store,
       auth,
       bus: new LocalBus(),

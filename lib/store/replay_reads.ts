@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { StatementSync } from "node:sqlite";
+import type { SQLInputValue, StatementSync } from "node:sqlite";
 import { nameKey } from "../core/names.ts";
 import type { StoredMessage, StoredPrivate } from "../core/store.ts";
 
@@ -25,15 +25,40 @@ export class ReplayReads {
     this.#read = read;
   }
 
+  /**
+   * The rows of `sql` for `values`, each an array of its columns: node:sqlite
+   * makes rows as objects at about twice the cost, and a replay reads
+   * 10,000 (the statements are the replay's own, in the store's cache).
+   */
+  #rows(sql: string, ...values: SQLInputValue[]): unknown[][] {
+    return this.#read(() => {
+      // Node's API (v22.16), in Deno's node:sqlite, not yet in its types.
+      const statement = this.#statement(sql) as StatementSync & {
+        setReturnArrays(enabled: boolean): void;
+      };
+      statement.setReturnArrays(true);
+      return statement.all(...values) as unknown[];
+    }) as unknown[][];
+  }
+
   /** The newest `limit` messages of `room` with an id above `since` and below `before`, oldest first. */
   messagesAfter(room: string, since: number, limit: number, before = NO_END): StoredMessage[] {
-    const rows = this.#read(() =>
-      this.#statement(
-        `SELECT id, time, room, sender, text, action FROM messages
-         WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?`,
-      ).all(room, since, Math.min(before, NO_END), limit)
+    const rows = this.#rows(
+      `SELECT id, time, room, sender, text, action FROM messages
+       WHERE room = ? AND id > ? AND id < ? ORDER BY id DESC LIMIT ?`,
+      room,
+      since,
+      Math.min(before, NO_END),
+      limit,
     );
-    return rows.reverse().map(messageFromRow);
+    return rows.reverse().map(([id, time, room, sender, text, action]) => ({
+      id: Number(id),
+      time: Number(time),
+      room: String(room),
+      from: String(sender),
+      text: String(text),
+      action: action === 1,
+    }));
   }
 
   /**
@@ -44,26 +69,42 @@ export class ReplayReads {
    */
   privatesAfter(name: string, since: number, limit: number, before = NO_END): StoredPrivate[] {
     const end = Math.min(before, NO_END);
-    const rows = this.#read(() =>
-      this.#statement(
-        `SELECT id, time, sender, recipient, text, delivered FROM (
-           SELECT * FROM (SELECT * FROM privates WHERE recipient_key = ? AND id > ? AND id < ?
-                          ORDER BY id DESC LIMIT ?)
-           UNION
-           SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ? AND id < ?
-                          ORDER BY id DESC LIMIT ?)
-         ) WHERE time >= COALESCE((SELECT created FROM users WHERE key = ?), 0)
-         ORDER BY id DESC LIMIT ?`,
-      ).all(nameKey(name), since, end, limit, name, since, end, limit, nameKey(name), limit)
+    const rows = this.#rows(
+      `SELECT id, time, sender, recipient, text, delivered FROM (
+         SELECT * FROM (SELECT * FROM privates WHERE recipient_key = ? AND id > ? AND id < ?
+                        ORDER BY id DESC LIMIT ?)
+         UNION
+         SELECT * FROM (SELECT * FROM privates WHERE sender = ? AND id > ? AND id < ?
+                        ORDER BY id DESC LIMIT ?)
+       ) WHERE time >= COALESCE((SELECT created FROM users WHERE key = ?), 0)
+       ORDER BY id DESC LIMIT ?`,
+      nameKey(name),
+      since,
+      end,
+      limit,
+      name,
+      since,
+      end,
+      limit,
+      nameKey(name),
+      limit,
     );
-    return rows.reverse().map((row) => ({
-      id: Number(row.id),
-      time: Number(row.time),
-      from: String(row.sender),
-      to: String(row.recipient),
-      text: String(row.text),
-      delivered: row.delivered === 1,
-    }));
+    return rows.reverse().map(privateFromRow);
+  }
+
+  /**
+   * The newest `limit` private messages to `name` (by its key) not yet
+   * delivered with an id below `before`, oldest first.
+   */
+  undeliveredBefore(name: string, before: number, limit: number): StoredPrivate[] {
+    const rows = this.#rows(
+      `SELECT id, time, sender, recipient, text, delivered FROM privates
+       WHERE recipient_key = ? AND delivered = 0 AND id < ? ORDER BY id DESC LIMIT ?`,
+      nameKey(name),
+      Math.min(before, NO_END),
+      limit,
+    );
+    return rows.reverse().map(privateFromRow);
   }
 
   /**
@@ -95,5 +136,17 @@ export function messageFromRow(row: Record<string, unknown>): StoredMessage {
     from: String(row.sender),
     text: String(row.text),
     action: row.action === 1,
+  };
+}
+
+/** A row of the `privates` table (id, time, sender, recipient, text, delivered) as a private message. */
+function privateFromRow([id, time, sender, recipient, text, delivered]: unknown[]): StoredPrivate {
+  return {
+    id: Number(id),
+    time: Number(time),
+    from: String(sender),
+    to: String(recipient),
+    text: String(text),
+    delivered: delivered === 1,
   };
 }

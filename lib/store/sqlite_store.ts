@@ -549,6 +549,11 @@ export class Store implements ChatStore, Partial<GroupCommit> {
     return this.#replay.privatesAfter(name, since, limit, before);
   }
 
+  /** The newest `limit` private messages to `name` not yet delivered with an id below `before`, oldest first. */
+  undeliveredBefore(name: string, before: number, limit: number): StoredPrivate[] {
+    return this.#replay.undeliveredBefore(name, before, limit);
+  }
+
   /** Whether retention may have deleted messages of `room` (null: private ones) after `since`. */
   prunedSince(room: string | null, since: number): boolean {
     return this.#replay.prunedSince(room, since);
