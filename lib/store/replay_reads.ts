@@ -93,6 +93,21 @@ export class ReplayReads {
   }
 
   /**
+   * The oldest `limit` private messages to `name` (by its key) not yet
+   * delivered with an id above `after`, oldest first: a login's kept mail,
+   * a page at a time.
+   */
+  undeliveredAfter(name: string, after: number, limit: number): StoredPrivate[] {
+    return this.#rows(
+      `SELECT id, time, sender, recipient, text, delivered FROM privates
+       WHERE recipient_key = ? AND delivered = 0 AND id > ? ORDER BY id LIMIT ?`,
+      nameKey(name),
+      after,
+      limit,
+    ).map(privateFromRow);
+  }
+
+  /**
    * The newest `limit` private messages to `name` (by its key) not yet
    * delivered with an id below `before`, oldest first.
    */

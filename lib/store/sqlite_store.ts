@@ -689,21 +689,7 @@ export class Store implements ChatStore, Partial<GroupCommit> {
    */
   undelivered(name: string, limit: number = MAX_PAGE, after = 0): StoredPrivate[] {
     const count = pageSize(limit);
-    if (count === 0) return [];
-    const rows = this.#read(() =>
-      this.#statement(
-        `SELECT id, time, sender, recipient, text, delivered FROM privates
-         WHERE recipient_key = ? AND delivered = 0 AND id > ? ORDER BY id LIMIT ?`,
-      ).all(nameKey(name), after, count)
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      time: Number(row.time),
-      from: String(row.sender),
-      to: String(row.recipient),
-      text: String(row.text),
-      delivered: false,
-    }));
+    return count === 0 ? [] : this.#replay.undeliveredAfter(name, after, count);
   }
 
   /**
