@@ -344,9 +344,10 @@ Deno.test("another client is served between the pages of a long replay", async (
     }
     const start = done.indexOf("hello Ann");
     const end = done.indexOf("last page");
-    // Two: Bob pings again once answered, so the second came in after the replay began.
+    // Her hello starts the replay at once: a pong after it and before the last page answered a
+    // ping read between two of its turns (a replay sent in one go leaves none there).
     const pongs = done.slice(start, end).filter((what) => what === "pong").length;
-    assert.ok(pongs >= 2, `Bob's pings answered while her replay goes on: ${done.join(" ")}`);
+    assert.ok(pongs >= 1, `Bob's pings answered while her replay goes on: ${done.join(" ")}`);
   } finally {
     await cleanUp(server, bob, ann);
     await data.dispose();

@@ -105,6 +105,8 @@ Deno.test("a console line with arrow keys in it is not run, and the operator is 
     // "/who" with two Lefts echoed "Unknown console command /w".
     await tmux(socket, "send-keys", "-t", "chat", "-l", "/who");
     await tmux(socket, "send-keys", "-t", "chat", "Left", "Left", "Enter");
+    // Told again before the next line is typed: the terminal echoes what is typed at once.
+    await screenShows(socket, new RegExp(`${told.source}[\\s\\S]*${told.source}`, "m"));
     await tmux(socket, "send-keys", "-t", "chat", "-l", "Class ends at 3");
     await tmux(socket, "send-keys", "-t", "chat", "Enter");
     // The first announcement Alice gets is the line typed without arrows.
