@@ -140,6 +140,32 @@ Deno.test("without acks each missed page counts delivered once sent: a connectio
   });
 });
 
+for (const acks of [true, false]) {
+  Deno.test(`a resume without since while the missed pages go (${acks ? "" : "no "}acks): the new connection gets the rest, once, and an ack marks only what was sent`, async () => {
+    await withStore((store) => {
+      keepMail(store, KEPT);
+      const { hub, join, runTurns } = pagedHub(store);
+      const ann = join("Ann", { account: true, acks });
+      const { resume } = ann.inbox.of("welcome")[0];
+      assert.deepEqual(missed(ann.inbox), texts(MAX_HISTORY), "the first page, on the old link");
+      // Her client comes back on a new connection before the other pages went.
+      const again = join("Ann", { account: true, acks, resume });
+      assert.deepEqual(missed(again.inbox), texts(MAX_HISTORY, MAX_HISTORY), "the next, at once");
+      if (acks) {
+        // Acknowledged before the last page came: the welcome's `last` covers it too.
+        hub.ack(again.member, again.inbox.of("welcome")[0].last!);
+        const last = KEPT - 2 * MAX_HISTORY;
+        assert.deepEqual(stillKept(store), texts(last, 2 * MAX_HISTORY), "none marked unsent");
+      }
+      runTurns();
+      assert.deepEqual(missed(ann.inbox), texts(MAX_HISTORY), "nothing more on the old link");
+      assert.deepEqual(missed(again.inbox), texts(KEPT - MAX_HISTORY, MAX_HISTORY), "the rest");
+      if (acks) hub.ack(again.member, again.inbox.of("missed").at(-1)!.messages.at(-1)!.id!);
+      assert.deepEqual(stillKept(store), []);
+    });
+  });
+}
+
 Deno.test("a login with since reads its kept mail a batch at a time; an ack of since during the replay counts none of it, one after counts it", async () => {
   await withStore((store) => {
     keepMail(store, KEPT);
@@ -170,6 +196,26 @@ Deno.test("a login with since reads its kept mail a batch at a time; an ack of s
     assert.deepEqual(replayed, texts(KEPT), "in id order, each once");
     hub.ack(again.member, since(last));
     assert.deepEqual(stillKept(store), ["live"], "shown, and acknowledged");
+  });
+});
+
+Deno.test("a resume without since while a login's replay holds kept mail: an ack on the new connection marks none of it", async () => {
+  await withStore((store) => {
+    keepMail(store, KEPT);
+    const { hub, join, turns } = pagedHub(store);
+    const bob = join("Bob");
+    const first = join("Ann", { account: true, acks: true });
+    while (turns.length > 0) turns.shift()!();
+    const { stream, last } = first.inbox.of("welcome")[0];
+    hub.leave(first.member, "connection lost");
+    const again = join("Ann", { account: true, acks: true, since: last, stream });
+    const { resume } = again.inbox.of("welcome")[0];
+    // A live one, in the window: an ack has something to mark.
+    hub.whisper(bob.member, "Ann", "live");
+    // Back on a new connection before the replay's pages went, without `since`.
+    const third = join("Ann", { account: true, acks: true, resume });
+    hub.ack(third.member, third.inbox.of("welcome")[0].last!);
+    assert.deepEqual(stillKept(store).slice(0, KEPT), texts(KEPT), "none of the unsent marked");
   });
 });
 

@@ -144,6 +144,8 @@ export class Delivery {
    * `since`, would cover the pages not sent yet.
    */
   #markable = new WeakMap<Member, number>();
+  /** While a member's kept mail goes in `missed` pages: the newest id of those sent so far. */
+  #missing = new WeakMap<Member, number>();
   /** By name key: the newest private message a connection left without acknowledging, and when. */
   #unshown = new Map<string, { id: number; time: number }>();
 
@@ -205,7 +207,12 @@ export class Delivery {
     const old = this.windowOf(holder);
     if (old && member.sink instanceof WindowedSink) member.sink.window = old;
     const since = this.#since(member, request);
-    if (since === undefined) return;
+    if (since === undefined) {
+      // Kept mail the old connection was still being sent: acks mark no more of it than it got.
+      const markable = this.#markable.get(holder);
+      if (markable !== undefined) this.#markable.set(member, markable);
+      return;
+    }
     const waiting = this.#waiting(member);
     const held = this.#held(member, since, waiting);
     const handed = this.#handedTo(member, held);
@@ -623,14 +630,16 @@ export class Delivery {
    * ack marks none of those not sent yet (nor any, once some could not be
    * read: `failed`); else `mark` has each page marked as it goes.
    */
-  missed(member: Member, pages: (turn: MissedTurn) => () => boolean): void {
+  missed(member: Member, pages: (turn: MissedTurn) => () => boolean, after = 0): void {
     const acks = this.awaitsAck(member);
-    if (acks) this.#markable.set(member, 0);
+    if (acks) this.#markable.set(member, after);
+    this.#missing.set(member, after);
     this.#paced(member, "kept mail", (pace, end) => {
       const step = pages({
         send: pace.send,
         mark: !acks,
         sent: (newest) => {
+          this.#missing.set(member, newest);
           if (!acks) return;
           this.awaitAck(member, newest);
           this.#markable.set(member, newest);
@@ -643,10 +652,20 @@ export class Delivery {
       inTurns(() => {
         if (!step()) return false;
         this.#markable.delete(member);
+        this.#missing.delete(member);
         end();
         return true;
       }, pace);
     });
+  }
+
+  /**
+   * Where `member`'s kept mail had gone, when its `missed` pages were still
+   * going (the newest id sent; 0 for none): a connection resuming from it
+   * without `since` is sent the rest from there.
+   */
+  missedUpTo(member: Member): number | undefined {
+    return this.#missing.get(member);
   }
 
   /**

@@ -373,8 +373,14 @@ export class Hub {
     this.#users.set(member.key, member);
     sink.send(this.#welcome(member, room));
     if (holder) {
-      // The connection it replaces was shown the history and the kept messages already.
+      // The connection it replaces was shown the history and the kept messages, unless their
+      // pages were still going: without `since` (which replays them), the rest comes now.
+      const kept = this.#delivery.missedUpTo(holder);
       this.#delivery.resumed(holder, member, origin);
+      if (kept !== undefined && origin.since === undefined) {
+        const upTo = this.#posting.lastId;
+        this.#delivery.missed(member, (turn) => this.#mail.missed(member, upTo, turn, kept), kept);
+      }
       this.#log(`resume ${member.name} from ${peer}`);
       return member;
     }

@@ -103,21 +103,22 @@ export class OfflineMail {
    * up to `upTo` (the newest at its login: later ones come live), oldest
    * first, as `missed` pages through `send`: the step returned sends the
    * next page, and returns true once the last has gone, and after it the
-   * lines telling who could not leave one. Each page is marked delivered
-   * once sent; with `mark` false (a client that acknowledges), `sent` hears
-   * its newest id instead, and it waits for the `ack` that covers it. A
-   * store that fails ends it (the rest waits for the next login), and
-   * `failed` hears it: an ack must not mark what was not sent.
+   * lines telling who could not leave one; from `after` on, when another
+   * connection was sent those up to it. `sent` hears each page's newest id;
+   * each page is marked delivered once sent, or with `mark` false (a client
+   * that acknowledges) waits for the `ack` that covers it. A store that
+   * fails ends it (the rest waits for the next login), and `failed` hears
+   * it: an ack must not mark what was not sent.
    */
   missed(member: Member, upTo: number, { send, mark = true, sent = () => {}, failed = () => {} }: {
     send: (event: MissedEvent | InfoEvent) => void;
     mark?: boolean;
     sent?: (newest: number) => void;
     failed?: () => void;
-  }): () => boolean {
+  }, after = 0): () => boolean {
     const store = this.#store;
     let total = 0;
-    let newest = 0;
+    let newest = after;
     const end = () => {
       if (total > 0) {
         const until = mark ? "" : " (delivered once acknowledged)";
@@ -140,7 +141,7 @@ export class OfflineMail {
         newest = page[page.length - 1].id;
         // Marked after sending: the sink has them queued, in order, before anything else.
         if (mark) store.markDelivered(member.name, newest);
-        else sent(newest);
+        sent(newest);
         // A short page was the last.
         return page.length === found.length && found.length < MISSED_PAGE ? end() : false;
       } catch (error) {
