@@ -776,6 +776,15 @@ export class ChatClient {
   }
 
   /**
+   * Whether rooms are still being joined again after a reconnect: their
+   * joins share the server's flood allowance with what is typed meanwhile.
+   */
+  get rejoinsUnderWay(): boolean {
+    return this.#rejoining.size > 0 || this.#rejoinLater.length > 0 ||
+      this.#rejoinTimer !== undefined;
+  }
+
+  /**
    * Asks for `room` no more: the person parted it, or joins it themselves
    * (their own `/join` then says what the server thinks of it).
    */

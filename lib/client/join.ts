@@ -390,6 +390,8 @@ class InteractiveJoin {
       undefined,
       // A line typed in a room not back yet waits for it alone.
       (line) => line.room === undefined || !client.awaitsRejoin(line.room),
+      // Rooms joined again take the allowance for a while: a line is not given up meanwhile.
+      () => client.rejoinsUnderWay,
     );
   }
 
@@ -770,8 +772,9 @@ class InteractiveJoin {
   #switchRoom(room: string | undefined): void {
     if (room === undefined || room === this.#views.shown) return;
     const left = Boolean(this.#views.list.get(room)?.left);
-    // A room still to be joined again is only shown: lines typed there wait for it.
-    const asked = !left && !this.#client.awaitsRejoin(room) && this.#client.input(`/join #${room}`);
+    // While rooms are joined again, a switch is only shown (lines name their room): a `/join`
+    // would compete with those joins for the flood allowance.
+    const asked = !left && !this.#client.rejoinsUnderWay && this.#client.input(`/join #${room}`);
     this.#views.switchTo(room, asked);
     this.#showRoom(room);
   }

@@ -53,13 +53,16 @@ export class PacedQueue {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | null = null;
   #ready: (line: PendingLine) => boolean;
+  #patient: () => boolean;
 
   /**
    * A queue of at most `max` lines, each sent with `deliver`; `onRefused`
    * hears of a line the server refused for flooding even when sent again,
    * `onAnswered` of each line that leaves the queue. A line is sent at most
    * `tries` times (Infinity: until the server takes it). `ready` says
-   * whether a line may go now: one that may not is passed by the others.
+   * whether a line may go now: one that may not is passed by the others;
+   * a line refused for flooding while `patient` says so is sent until taken
+   * (something else of ours takes the server's allowance for a while).
    */
   constructor(
     max: number,
@@ -68,8 +71,10 @@ export class PacedQueue {
     onAnswered: () => void = () => {},
     tries = 2,
     ready: (line: PendingLine) => boolean = () => true,
+    patient: () => boolean = () => false,
   ) {
     this.#ready = ready;
+    this.#patient = patient;
     this.#tries = tries;
     this.#max = max;
     this.#deliver = deliver;
@@ -110,7 +115,11 @@ export class PacedQueue {
         const line = this.#lines.find(this.#ready);
         if (line === undefined) return;
         let result = await this.#send(line);
-        for (let tries = 1; result.kind === "flood" && tries < this.#tries; tries++) {
+        // Refused while something else of ours took the allowance: it goes until taken.
+        let patient = false;
+        for (let tries = 1; result.kind === "flood"; tries++) {
+          patient ||= this.#patient();
+          if (tries >= this.#tries && !patient) break;
           const wait = (result.error.wait ?? FALLBACK_WAIT_MS) + WAIT_MARGIN_MS;
           // The server's pace: this line needed that much more time after the last one it took.
           const since = this.#takenAt === null ? 0 : this.#sentAt - this.#takenAt;
