@@ -14,6 +14,7 @@ import { joinPage, launchBrowser, openPage, say, waitForLine, waitForText } from
 import { FaultProxy, type Side } from "./_proxy.ts";
 import type { Page } from "puppeteer-core";
 import { Delivery, postingOf } from "../lib/web/page/delivery.js";
+import { Rejoins } from "../lib/web/page/rejoins.js";
 
 /** The lines of the conversation on screen, as text. */
 function shownLines(page: Page): Promise<string[]> {
@@ -551,4 +552,38 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
     await proxy.close();
     await server.shutdown();
   }
+});
+
+Deno.test("Rejoins: a room refused for good is not asked for again, one refused again late leaves no quiet current, and one parted is asked for no more", () => {
+  const rejoins = new Rejoins();
+  assert.deepEqual(rejoins.start(["b", "d"]), ["b", "d"]);
+  assert.equal(rejoins.refused("b", 200), "again");
+  // The room on screen, private now: said once.
+  assert.equal(rejoins.refused("d", undefined), "refused");
+  assert.equal(rejoins.waiting("d"), false);
+  assert.equal(rejoins.next(), 200);
+  assert.equal(rejoins.take(), "b");
+  assert.equal(rejoins.refused("b", 300), "again");
+  // Refused again: no `current` of it comes, and a later one (the person's join) is followed.
+  assert.equal(rejoins.quietCurrent("b"), false);
+  assert.equal(rejoins.next(), 300);
+  assert.equal(rejoins.take(), "b");
+  rejoins.entered("b");
+  assert.equal(rejoins.quietCurrent("b"), true);
+  assert.equal(rejoins.next(), undefined);
+  assert.equal(rejoins.waiting("b"), false);
+
+  rejoins.start(["x", "y"]);
+  assert.equal(rejoins.refused("x", 100), "again");
+  rejoins.entered("y");
+  assert.equal(rejoins.waiting("x"), true);
+  rejoins.forget("x");
+  assert.equal(rejoins.waiting("x"), false);
+  assert.equal(rejoins.next(), undefined);
+  // Parted while its wait ran: nothing is left to ask for.
+  rejoins.start(["z"]);
+  assert.equal(rejoins.refused("z", 100), "again");
+  assert.equal(rejoins.next(), 100);
+  rejoins.forget("z");
+  assert.equal(rejoins.take(), undefined);
 });
