@@ -254,6 +254,9 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
     },
     back: async (socket, bots) => {
       const watcher = bots.at(-1)!;
+      // Typed in #r2, on screen and not back: it waits for #r2, and says so.
+      await typeLine(socket, "typed in r2");
+      await screenShows(socket, /-- #r2 is not back yet: "typed in r2" goes once it is/);
       await tmux(socket, "send-keys", "-t", "chat", "M-1");
       await screenShows(socket, /^#lobby Ann>/m);
       await typeLine(socket, "typed in lobby");

@@ -936,6 +936,16 @@ class InteractiveJoin {
     // Offline: the line is sent once back, as in any messenger; the input is free meanwhile.
     this.#write(this.#screen.drawInput(this.#input()));
     if (this.#client.online) {
+      if (room !== undefined && this.#client.awaitsRejoin(room)) {
+        // Else only "1 unsent" would tell why it waits.
+        const where = `#${stripUnsafe(room)}`;
+        this.#print([
+          statusLine(
+            `${where} is not back yet: "${stripUnsafe(text)}" goes once it is`,
+            Date.now(),
+          ),
+        ]);
+      }
       this.#drain();
       return;
     }
