@@ -817,7 +817,11 @@ export class ChatClient {
    */
   #rejoinRefused(event: ChatEvent): boolean {
     if (event.type === "join" && event.name === this.#name) this.#rejoining.delete(event.room);
-    if (event.type === "current" && this.#quietCurrent.delete(event.room)) return true;
+    if (event.type === "current") {
+      // The answer to a join of a room we are in (the welcome's own) is `current` alone.
+      this.#rejoining.delete(event.room);
+      if (this.#quietCurrent.delete(event.room)) return true;
+    }
     if (event.type !== "error" || event.room === undefined) return false;
     if (!this.#rejoining.has(event.room)) return false;
     // Refused: no `current` of it will come.

@@ -681,8 +681,10 @@ class InteractiveJoin {
       this.#drain();
       return;
     }
-    // A room joined again is back: the lines typed there go.
-    if (event.type === "join" && event.name === this.#client.name) this.#drain();
+    // A room joined again is back (`current` alone for one we were in): the lines typed there go.
+    if (
+      (event.type === "join" && event.name === this.#client.name) || event.type === "current"
+    ) this.#drain();
     // History resent with a reconnect's welcome: only what this screen has not shown.
     const rejoined = this.#rejoined;
     this.#rejoined = false;

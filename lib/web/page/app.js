@@ -1026,7 +1026,12 @@ function parted(frame) {
 function current(name) {
   if (!name) return;
   state.entering = "";
-  // A room joined again late: the one on screen is joined again after it.
+  // The answer to a join of a room the page is in (the welcome's own) is `current` alone.
+  if (rejoins.waiting(name)) {
+    rejoins.entered(name);
+    sendPending();
+  }
+  // A room joined again late: the room on screen stays.
   if (rejoins.quietCurrent(name)) return;
   const awaited = state.awaiting.indexOf(name);
   if (awaited >= 0) {
