@@ -1499,8 +1499,9 @@ function renderRooms() {
  * @param {Room} room
  */
 function switchTo(room) {
-  // A room still to be joined again is only shown: lines typed there wait for it.
-  const asks = !room.left && room !== state.current && !rejoins.waiting(room.name);
+  // While rooms are joined again, a switch is only shown (lines name their room): a `join`
+  // would compete with those joins for the flood allowance.
+  const asks = !room.left && room !== state.current && !rejoins.underWay;
   if (asks && send({ type: "join", room: room.name })) {
     state.awaiting.push(room.name);
   }

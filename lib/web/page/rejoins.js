@@ -48,6 +48,14 @@ export class Rejoins {
   }
 
   /**
+   * Whether rooms are still being joined again: their joins share the
+   * server's flood allowance with what the person does meanwhile.
+   */
+  get underWay() {
+    return this.#asked.size > 0 || this.#later.length > 0;
+  }
+
+  /**
    * The person parted `room` or joins it themselves: it is asked for no more.
    * @param {string} room
    */
