@@ -14,6 +14,7 @@ import { joinPage, launchBrowser, openPage, say, waitForLine, waitForText } from
 import { FaultProxy, type Side } from "./_proxy.ts";
 import type { Page } from "puppeteer-core";
 import { Delivery, postingOf } from "../lib/web/page/delivery.js";
+import { Rejoins } from "../lib/web/page/rejoins.js";
 
 /** The lines of the conversation on screen, as text. */
 function shownLines(page: Page): Promise<string[]> {
@@ -413,7 +414,7 @@ function listedRooms(page: Page): Promise<[string, string, boolean][]> {
   ) as Promise<[string, string, boolean][]>;
 }
 
-Deno.test("after a restart, the page in 20 rooms gets each back with its missed line once, past flood refusals, and says in one line which it could not", async () => {
+Deno.test("after a restart, the page in 20 rooms gets each back with its missed line once, past flood refusals, and says in one line which it could not, the room on screen too", async () => {
   const rooms = Array.from({ length: 18 }, (_, i) => `r${i + 1}`);
   const data = await tempStore();
   let server = startServer({ webPort: 0, store: data.store, flood: null });
@@ -433,7 +434,8 @@ Deno.test("after a restart, the page in 20 rooms gets each back with its missed 
     const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "小明");
     await bob.send({ type: "invite", room: "secret", name: "小明" });
     await waitForLine(page, "invites you to #secret");
-    for (const room of ["secret", ...rooms]) {
+    // #secret last: on screen when the server restarts.
+    for (const room of [...rooms, "secret"]) {
       await say(page, `/join #${room}`);
       await waitForText(page, "room-title", `#${room}`);
     }
@@ -448,7 +450,8 @@ Deno.test("after a restart, the page in 20 rooms gets each back with its missed 
     server = startServer({
       ...ports,
       store: data.store,
-      flood: { burst: 10, rate: 5, kickAfter: 50 },
+      // (Refilled fast enough for the /whois below, sent as the last join is answered.)
+      flood: { burst: 10, rate: 50, kickAfter: 50 },
     });
     // A class behind its address logs in first: the page's is its 21st login, so its joins
     // are counted, and past the burst of 10, refused for a moment.
@@ -456,27 +459,30 @@ Deno.test("after a restart, the page in 20 rooms gets each back with its missed 
     proxy.refusing = false;
 
     await page.waitForFunction(
-      `[...document.querySelectorAll("#rooms li .unread")].length === ${rooms.length}`,
+      `[...document.querySelectorAll("#rooms li .unread")].length === ${rooms.length + 1}`,
       { timeout: BACK_WAIT_MS },
     );
-    await waitForLine(page, "Bob: missed in r18");
-    // Every room is back with its missed line counted once; the one on screen shows its own;
-    // #secret is gone from the list, and one line says why.
+    await waitForLine(page, "could not join it again");
+    // Every room is back with its missed line counted once; #secret stays on screen, marked as
+    // left, and one line says why.
     assert.deepEqual(await listedRooms(page), [
       ["#lobby", "1", false],
-      ...rooms.slice(0, -1).map((room) => [`#${room}`, "1", false]),
-      ["#r18", "", false],
+      ...rooms.map((room) => [`#${room}`, "1", false]),
+      ["#secret", "", true],
     ]);
-    const lines = await roomLines(page, "r18");
-    assert.equal(count(lines, "Bob: missed in r18"), 1, lines.join("\n"));
+    // The page's whois, answered after whatever it sent before: #secret was not asked for again.
+    await say(page, "/whois 小明");
+    await waitForLine(page, "小明: here");
+    const lines = await roomLines(page, "secret");
     // (After the line's time.)
-    const secret = lines.filter((line) => line.includes("#secret"));
+    const secret = lines.filter((line) => line.includes("could not join"));
     assert.deepEqual(secret.map((line) => line.slice(line.indexOf("#secret"))), [
       "#secret: could not join it again: #secret is private: an operator of it must /invite you",
-    ]);
+    ], lines.join("\n"));
     assert.equal(count(lines, "Slow down"), 0, lines.join("\n"));
-    await waitForText(page, "room-title", "#r18");
-    for (const room of rooms.slice(0, -1)) {
+    assert.equal(count(lines, "is private"), 1, lines.join("\n"));
+    await waitForText(page, "room-title", "#secret");
+    for (const room of rooms) {
       assert.equal(count(await roomLines(page, room), `Bob: missed in ${room}`), 1, room);
     }
   } finally {
@@ -486,4 +492,99 @@ Deno.test("after a restart, the page in 20 rooms gets each back with its missed 
     await server.shutdown();
     await data.dispose();
   }
+});
+
+/** Clicks `room` in the page's list of rooms: it is shown. */
+async function showListed(page: Page, room: string): Promise<void> {
+  await page.evaluate(
+    `[...document.querySelectorAll("#rooms li button.room")]
+      .find((button) => button.textContent === ${JSON.stringify(`#${room}`)}).click()`,
+  );
+  await waitForText(page, "room-title", `#${room}`);
+}
+
+Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms), the page posts a line typed in #lobby at once, and a /part of a room not back yet is done", async () => {
+  let server = startServer({ webPort: 0 });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const proxy = FaultProxy.start(ports.webPort);
+  const { browser, close } = await launchBrowser();
+  const bots: JsonClient[] = [];
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "Ann");
+    for (const room of ["r1", "r2"]) {
+      await say(page, `/join #${room}`);
+      await waitForText(page, "room-title", `#${room}`);
+    }
+    // #lobby on screen: it is joined again last, to be current (answered with `current` alone).
+    await showListed(page, "lobby");
+    proxy.refusing = true;
+    for (const link of proxy.connections) link.cut();
+    await server.shutdown("Restarting");
+    server = startServer({ ...ports });
+    // Others behind its address made 20 rooms first: the page's, made anew, wait a minute each.
+    for (const maker of [0, 1]) {
+      const bot = await JsonClient.join(server, `maker${maker}`);
+      bots.push(bot);
+      for (let i = 0; i < 10; i++) {
+        const room = `x${maker}_${i}`;
+        await bot.send({ type: "join", room });
+        await bot.next("current", (e) => e.room === room);
+      }
+    }
+    const watcher = await JsonClient.join(server, "watcher");
+    bots.push(watcher);
+    proxy.refusing = false;
+    await waitForLine(page, "Reconnected.");
+
+    await say(page, "typed in lobby");
+    const said = await watcher.waitFor((e) => e.type === "message" && e.from === "Ann");
+    assert.deepEqual(said.type === "message" && [said.room, said.text], [
+      "lobby",
+      "typed in lobby",
+    ]);
+    await say(page, "/part #r1");
+    await waitForLine(page, "You left #r1.");
+    assert.deepEqual(await listedRooms(page), [["#lobby", "", false], ["#r2", "", false]]);
+    const lines = await shownLines(page);
+    assert.deepEqual(lines.filter((line) => line.includes("#r1")).length, 1, lines.join("\n"));
+  } finally {
+    await close();
+    for (const bot of bots) await bot.close();
+    await proxy.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("Rejoins: a room refused for good is not asked for again, one refused again late leaves no quiet current, and one parted is asked for no more", () => {
+  const rejoins = new Rejoins();
+  assert.deepEqual(rejoins.start(["b", "d"]), ["b", "d"]);
+  assert.equal(rejoins.refused("b", 200), "again");
+  // The room on screen, private now: said once.
+  assert.equal(rejoins.refused("d", undefined), "refused");
+  assert.equal(rejoins.waiting("d"), false);
+  assert.equal(rejoins.next(), 200);
+  assert.equal(rejoins.take(), "b");
+  assert.equal(rejoins.refused("b", 300), "again");
+  // Refused again: no `current` of it comes, and a later one (the person's join) is followed.
+  assert.equal(rejoins.quietCurrent("b"), false);
+  assert.equal(rejoins.next(), 300);
+  assert.equal(rejoins.take(), "b");
+  rejoins.entered("b");
+  assert.equal(rejoins.quietCurrent("b"), true);
+  assert.equal(rejoins.next(), undefined);
+  assert.equal(rejoins.waiting("b"), false);
+
+  rejoins.start(["x", "y"]);
+  assert.equal(rejoins.refused("x", 100), "again");
+  rejoins.entered("y");
+  assert.equal(rejoins.waiting("x"), true);
+  rejoins.forget("x");
+  assert.equal(rejoins.waiting("x"), false);
+  assert.equal(rejoins.next(), undefined);
+  // Parted while its wait ran: nothing is left to ask for.
+  rejoins.start(["z"]);
+  assert.equal(rejoins.refused("z", 100), "again");
+  assert.equal(rejoins.next(), 100);
+  rejoins.forget("z");
+  assert.equal(rejoins.take(), undefined);
 });

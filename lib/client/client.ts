@@ -487,13 +487,10 @@ export class ChatClient {
   #rejoinWait = 0;
   #rejoinTries = new Map<string, number>();
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
-  // The room to be current once all are joined (the last asked for); whether some went again
-  // since it was, and the rooms asked for again whose `current` is not the front end's business.
-  #rejoinLast = "";
-  #rejoinedLate = false;
+  // Rooms asked for again late, whose `current` is not the front end's business: the room on
+  // screen stays where the person put it (lines name their room, so the server's current
+  // room need not follow).
   #quietCurrent = new Set<string>();
-  // A line to deliver once the rooms asked for again are in: before, it would go to one of them.
-  #parked: (() => void) | null = null;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   // Ids shown on this stream, oldest first: a replay or a live frame shows none twice.
   #shownIds = new Set<number>();
@@ -765,11 +762,15 @@ export class ChatClient {
     }
   }
 
-  /** Sends a line as the user typed it; false when offline (nothing was sent). */
-  input(text: string): boolean {
+  /**
+   * Sends a line as the user typed it, in `room` when given (the room it
+   * was typed in: its text and commands act there); false when offline
+   * (nothing was sent).
+   */
+  input(text: string, room?: string): boolean {
     if (!this.online) return false;
     if (isQuitLine(text)) this.#sendAck();
-    this.#link!.send({ type: "input", text });
+    this.#link!.send({ type: "input", text, ...(room !== undefined ? { room } : {}) });
     return true;
   }
 
@@ -784,10 +785,37 @@ export class ChatClient {
   rejoin(rooms: readonly string[]): boolean {
     if (!this.online) return false;
     if (rooms.length === 0) return true;
-    this.#rejoinLast = rooms.at(-1)!;
     this.#sendRejoins(rooms);
     if (this.#continued) this.#holdAt = this.#helloSince;
     return true;
+  }
+
+  /**
+   * Whether `room` is still to be joined again (asked for and not answered,
+   * or refused for a moment and to be asked for again): a line typed there
+   * would be refused, so it waits; lines of other rooms need not.
+   */
+  awaitsRejoin(room: string): boolean {
+    return this.#rejoining.has(room) || this.#rejoinLater.includes(room);
+  }
+
+  /**
+   * Whether rooms are still being joined again after a reconnect: their
+   * joins share the server's flood allowance with what is typed meanwhile.
+   */
+  get rejoinsUnderWay(): boolean {
+    return this.#rejoining.size > 0 || this.#rejoinLater.length > 0 ||
+      this.#rejoinTimer !== undefined;
+  }
+
+  /**
+   * Asks for `room` no more: the person parted it, or joins it themselves
+   * (their own `/join` then says what the server thinks of it).
+   */
+  forgetRejoin(room: string): void {
+    this.#rejoining.delete(room);
+    this.#rejoinLater = this.#rejoinLater.filter((other) => other !== room);
+    this.#quietCurrent.delete(room);
   }
 
   // Joins `rooms` again (with `since` when the stream went on), and a ping whose pong comes after
@@ -807,15 +835,21 @@ export class ChatClient {
   /**
    * Whether `event` is a refusal of a room joined again that will be asked
    * for again after its `wait` (not for the front end, so that a person in
-   * many rooms sees no line per refusal). A refusal without `wait`, or one
-   * asked for too often, goes to the front end: that room is not joined.
+   * many rooms sees no line per refusal), or the `current` of a room asked
+   * for again late. A refusal without `wait`, or one asked for too often,
+   * goes to the front end: that room is not joined, and never asked for again.
    */
   #rejoinRefused(event: ChatEvent): boolean {
     if (event.type === "join" && event.name === this.#name) this.#rejoining.delete(event.room);
-    // A room asked for again late would take the screen: the last one asked for comes after.
-    if (event.type === "current" && this.#quietCurrent.delete(event.room)) return true;
+    if (event.type === "current") {
+      // The answer to a join of a room we are in (the welcome's own) is `current` alone.
+      this.#rejoining.delete(event.room);
+      if (this.#quietCurrent.delete(event.room)) return true;
+    }
     if (event.type !== "error" || event.room === undefined) return false;
     if (!this.#rejoining.has(event.room)) return false;
+    // Refused: no `current` of it will come.
+    this.#quietCurrent.delete(event.room);
     const tries = this.#rejoinTries.get(event.room) ?? 0;
     if (event.wait === undefined || tries >= REJOIN_TRIES || !this.#link) {
       this.#rejoining.delete(event.room);
@@ -827,36 +861,27 @@ export class ChatClient {
   }
 
   // The joins sent have all answered: the next refused one goes again after the server's wait,
-  // alone (each would be refused at once again), and once none is left, the room that was last
-  // (so that it is current again, as the front end has it); the hold stays until then.
+  // alone (each would be refused at once again); false when none is left. The hold of acks
+  // stays until then.
   #rejoinNext(): boolean {
-    const room = this.#rejoinLater.shift();
-    if (room === undefined && !this.#rejoinedLate) return false;
+    if (this.#rejoinLater.length === 0) return false;
     // A fresh wait for a refusal; none after a join taken (the next may be refused: then its own).
     const wait = this.#rejoinWait;
     this.#rejoinWait = 0;
-    // The last room, when nothing else waits, is the one that ends current.
-    const late = room !== undefined && (room !== this.#rejoinLast || this.#rejoinLater.length > 0);
     this.#rejoinTimer = setTimeout(() => {
       this.#rejoinTimer = undefined;
       if (!this.online) return;
-      this.#rejoinedLate = late;
-      if (late) this.#quietCurrent.add(room);
-      this.#sendRejoins([late ? room : this.#rejoinLast]);
+      // Taken when it goes: the person may have parted or joined it meanwhile.
+      const room = this.#rejoinLater.shift();
+      if (room === undefined) {
+        this.#rejoinToken = "";
+        this.#release();
+        return;
+      }
+      this.#quietCurrent.add(room);
+      this.#sendRejoins([room]);
     }, wait);
     return true;
-  }
-
-  /** Whether rooms refused for a moment are still to be joined again (and the last one after). */
-  get #rejoinsLate(): boolean {
-    return this.#rejoinTimer !== undefined || this.#rejoinedLate || this.#rejoinLater.length > 0;
-  }
-
-  // The line parked while rooms were joined again goes now (or finds us offline).
-  #unpark(): void {
-    const parked = this.#parked;
-    this.#parked = null;
-    parked?.();
   }
 
   // Forgets the rejoins under way: a new welcome says anew which rooms we are in.
@@ -867,9 +892,7 @@ export class ChatClient {
     this.#rejoinLater = [];
     this.#rejoinWait = 0;
     this.#rejoinTries.clear();
-    this.#rejoinedLate = false;
     this.#quietCurrent.clear();
-    this.#unpark();
   }
 
   /**
@@ -889,7 +912,6 @@ export class ChatClient {
     if (event.token === this.#rejoinToken && !this.#rejoinNext()) {
       this.#rejoinToken = "";
       this.#release();
-      this.#unpark();
     }
     return true;
   }
@@ -914,18 +936,17 @@ export class ChatClient {
    * kept from {@link updates}, so that the caller can send the line again
    * (`wait` says when). One line at a time; {@link updates} must be read
    * meanwhile, as it is what reads the answer. With `cid`, a server that
-   * follows delivery posts the line once however often it is sent.
+   * follows delivery posts the line once however often it is sent. With
+   * `room` (the room it was typed in), it acts there whatever the server's
+   * current room is.
    */
-  deliver(text: string, cid?: string): Promise<Delivery> {
+  deliver(text: string, cid?: string, room?: string): Promise<Delivery> {
     if (!this.online || this.#delivery) return Promise.resolve({ kind: "offline" });
-    if (this.#rejoinsLate) {
-      // Each join makes its room current, and the one on screen is joined last.
-      return new Promise((done) => this.#parked = () => done(this.deliver(text, cid)));
-    }
     const token = `line-${++this.#deliveries}`;
     this.#link!.send({
       type: "input",
       text,
+      ...(room !== undefined ? { room } : {}),
       ...(cid !== undefined && this.delivers ? { cid } : {}),
     });
     this.#link!.send({ type: "ping", token });
@@ -936,7 +957,11 @@ export class ChatClient {
   #answers(event: ChatEvent): boolean {
     const delivery = this.#delivery;
     if (!delivery) return false;
-    if (event.type === "error" && event.code === ErrorCode.Flood && !delivery.flood) {
+    // An error naming its room answers a `join` frame (a room joined again), never a line.
+    if (
+      event.type === "error" && event.code === ErrorCode.Flood && event.room === undefined &&
+      !delivery.flood
+    ) {
       delivery.flood = event;
       return true;
     }
@@ -948,7 +973,6 @@ export class ChatClient {
 
   /** Ends a delivery still waiting: the connection went before its answer. */
   #settleDelivery(): void {
-    this.#unpark();
     const delivery = this.#delivery;
     this.#delivery = null;
     delivery?.done({ kind: "offline" });

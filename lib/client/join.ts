@@ -379,7 +379,7 @@ class InteractiveJoin {
     this.#editor = this.#chat;
     this.#queued = new PacedQueue(
       MAX_QUEUED,
-      (line) => client.deliver(line.text, line.cid),
+      (line) => client.deliver(line.text, line.cid, line.room),
       (text, reason) => {
         const why = lowerFirst(stripUnsafe(reason));
         this.#print([
@@ -387,6 +387,11 @@ class InteractiveJoin {
         ]);
       },
       () => this.#onAnswered(),
+      undefined,
+      // A line typed in a room not back yet waits for it alone.
+      (line) => line.room === undefined || !client.awaitsRejoin(line.room),
+      // Rooms joined again take the allowance for a while: a line is not given up meanwhile.
+      () => client.rejoinsUnderWay,
     );
   }
 
@@ -673,8 +678,13 @@ class InteractiveJoin {
     }
     if (event.type === "error" && event.room !== undefined && this.#refill.delete(event.room)) {
       this.#notRejoined(event.room, event.message);
+      this.#drain();
       return;
     }
+    // A room joined again is back (`current` alone for one we were in): the lines typed there go.
+    if (
+      (event.type === "join" && event.name === this.#client.name) || event.type === "current"
+    ) this.#drain();
     // History resent with a reconnect's welcome: only what this screen has not shown.
     const rejoined = this.#rejoined;
     this.#rejoined = false;
@@ -764,7 +774,9 @@ class InteractiveJoin {
   #switchRoom(room: string | undefined): void {
     if (room === undefined || room === this.#views.shown) return;
     const left = Boolean(this.#views.list.get(room)?.left);
-    const asked = !left && this.#client.input(`/join #${room}`);
+    // While rooms are joined again, a switch is only shown (lines name their room): a `/join`
+    // would compete with those joins for the flood allowance.
+    const asked = !left && !this.#client.rejoinsUnderWay && this.#client.input(`/join #${room}`);
     this.#views.switchTo(room, asked);
     this.#showRoom(room);
   }
@@ -888,10 +900,15 @@ class InteractiveJoin {
       ]);
       return;
     }
+    // The room on screen, that the line is typed in (after leaving it, the server's current one):
+    // rooms joined again after a restart, or a switch on its way, cannot send it elsewhere.
+    const room = why === null && this.#views.shown !== "" ? this.#views.shown : undefined;
+    if (room !== undefined && this.#ownRejoin(text, room)) return;
     // While lines typed offline are still going out, a new one waits its turn. A server that
     // follows delivery answers each line: it then stays pending until answered.
-    const direct = this.#queued.length === 0 && (!this.#client.delivers || isQuitLine(text));
-    if (direct && this.#client.input(text)) {
+    const direct = this.#queued.length === 0 && (!this.#client.delivers || isQuitLine(text)) &&
+      (room === undefined || !this.#client.awaitsRejoin(room));
+    if (direct && this.#client.input(text, isQuitLine(text) ? undefined : room)) {
       this.#write(this.#screen.drawInput(this.#input()));
       return;
     }
@@ -904,7 +921,7 @@ class InteractiveJoin {
       this.#leave();
       return;
     }
-    if (!this.#queued.push({ text, cid: this.#client.nextCid() })) {
+    if (!this.#queued.push({ text, cid: this.#client.nextCid(), room })) {
       // Enough waits already: keep the line, so nothing typed is lost.
       this.#chat.setText(text);
       this.#print([
@@ -921,12 +938,49 @@ class InteractiveJoin {
     // Offline: the line is sent once back, as in any messenger; the input is free meanwhile.
     this.#write(this.#screen.drawInput(this.#input()));
     if (this.#client.online) {
+      if (room !== undefined && this.#client.awaitsRejoin(room)) {
+        // Else only "1 unsent" would tell why it waits.
+        const where = `#${stripUnsafe(room)}`;
+        this.#print([
+          statusLine(
+            `${where} is not back yet: "${stripUnsafe(text)}" goes once it is`,
+            Date.now(),
+          ),
+        ]);
+      }
       this.#drain();
       return;
     }
     this.#print([
       statusLine(`Not connected: "${stripUnsafe(text)}" will be sent once reconnected`, Date.now()),
     ]);
+  }
+
+  /**
+   * A `/part` or `/join` of a room still to be joined again after a
+   * restart: the person's word wins over the retries. A part is done here
+   * (the server has not let us in yet), and true returned; a join goes as
+   * typed, the retries leaving that room to it.
+   */
+  #ownRejoin(text: string, room: string): boolean {
+    const command = /^\/(part|leave|join)(?:\s+(\S+))?/i.exec(text.trim());
+    if (!command) return false;
+    const named = command[2]?.startsWith("#") ? command[2].slice(1) : undefined;
+    const parting = command[1].toLowerCase() !== "join";
+    const target = named ?? (parting ? room : undefined);
+    if (target === undefined || !this.#client.awaitsRejoin(target)) return false;
+    this.#client.forgetRejoin(target);
+    this.#refill.delete(target);
+    if (!parting) return false;
+    if (target === this.#views.shown) this.#views.list.markLeft(target, "you left it");
+    else this.#views.list.remove(target);
+    this.#print([statusLine(`You left #${stripUnsafe(target)}`, Date.now(), "leave")]);
+    this.#screen.setPrompt(this.#onlinePrompt());
+    this.#write(this.#screen.drawInput(this.#input()));
+    this.#drawStatus();
+    // Lines typed there meanwhile now go, and are refused as any line of a room left.
+    this.#drain();
+    return true;
   }
 
   /** Sends the lines that wait; the prompt says so if an answer is long in coming. */

@@ -31,6 +31,8 @@ export interface PendingLine {
   text: string;
   /** Its client-chosen id, the same each time it is sent. */
   cid: string;
+  /** The room it was typed in, when there are rooms. */
+  room?: string;
 }
 
 /** A queue of lines to send, drained at the server's pace. */
@@ -50,12 +52,17 @@ export class PacedQueue {
   #gapMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | null = null;
+  #ready: (line: PendingLine) => boolean;
+  #patient: () => boolean;
 
   /**
    * A queue of at most `max` lines, each sent with `deliver`; `onRefused`
    * hears of a line the server refused for flooding even when sent again,
    * `onAnswered` of each line that leaves the queue. A line is sent at most
-   * `tries` times (Infinity: until the server takes it).
+   * `tries` times (Infinity: until the server takes it). `ready` says
+   * whether a line may go now: one that may not is passed by the others;
+   * a line refused for flooding while `patient` says so is sent until taken
+   * (something else of ours takes the server's allowance for a while).
    */
   constructor(
     max: number,
@@ -63,7 +70,11 @@ export class PacedQueue {
     onRefused: (text: string, reason: string) => void,
     onAnswered: () => void = () => {},
     tries = 2,
+    ready: (line: PendingLine) => boolean = () => true,
+    patient: () => boolean = () => false,
   ) {
+    this.#ready = ready;
+    this.#patient = patient;
     this.#tries = tries;
     this.#max = max;
     this.#deliver = deliver;
@@ -99,9 +110,16 @@ export class PacedQueue {
     this.#draining = true;
     try {
       while (this.#lines.length > 0 && !this.#stopped) {
-        const line = this.#lines[0];
+        // A line that cannot go yet (its room is not back) lets the others pass; its room's
+        // later lines wait behind it. drain() is called again once it can.
+        const line = this.#lines.find(this.#ready);
+        if (line === undefined) return;
         let result = await this.#send(line);
-        for (let tries = 1; result.kind === "flood" && tries < this.#tries; tries++) {
+        // Refused while something else of ours took the allowance: it goes until taken.
+        let patient = false;
+        for (let tries = 1; result.kind === "flood"; tries++) {
+          patient ||= this.#patient();
+          if (tries >= this.#tries && !patient) break;
           const wait = (result.error.wait ?? FALLBACK_WAIT_MS) + WAIT_MARGIN_MS;
           // The server's pace: this line needed that much more time after the last one it took.
           const since = this.#takenAt === null ? 0 : this.#sentAt - this.#takenAt;
@@ -111,7 +129,7 @@ export class PacedQueue {
           result = await this.#send(line);
         }
         if (result.kind === "offline") return;
-        this.#lines.shift();
+        this.#lines.splice(this.#lines.indexOf(line), 1);
         if (result.kind === "flood") this.#onRefused(line.text, result.error.message);
         else this.#takenAt = this.#sentAt;
         this.#onAnswered();

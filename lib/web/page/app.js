@@ -538,14 +538,20 @@ function rejoin(rooms) {
  * goes again after the server's wait (acks still held); false when all are done.
  */
 function rejoinNext() {
-  const next = rejoins.next();
-  if (!next) return false;
+  const wait = rejoins.next();
+  if (wait === undefined) return false;
   const hold = delivery.rejoining(state.rejoinSince);
   const since = hold.since !== undefined ? { since: hold.since } : {};
   state.rejoinTimer = setTimeout(() => {
-    send({ type: "join", room: next.room, ...since });
+    // Taken when it goes: the person may have parted or joined it meanwhile.
+    const room = rejoins.take();
+    if (room === undefined) {
+      if (delivery.rejoined(hold.token)) acknowledgeSoon();
+      return;
+    }
+    send({ type: "join", room, ...since });
     send({ type: "ping", token: hold.token });
-  }, next.wait);
+  }, wait);
   return true;
 }
 
@@ -576,7 +582,11 @@ function error(frame) {
   if (state.registered && typeof frame.room === "string") {
     // A room joined again: refused for a moment it goes again later, else one line says so.
     const refusal = rejoins.refused(frame.room, num(frame, "wait"));
-    if (refusal === "refused") notRejoined(frame.room, text);
+    if (refusal === "refused") {
+      notRejoined(frame.room, text);
+      // Lines typed there now go, and are refused as any line of a room not joined.
+      sendPending();
+    }
     if (refusal !== "") return;
   }
   if (typeof frame.cid === "string") refused(frame.cid, code, num(frame, "wait"));
@@ -844,8 +854,11 @@ function refused(cid, code, wait) {
 
 /** Sends the lines typed and not sent on this connection yet, in order, once the page is back. */
 function sendPending() {
-  if (!state.registered || delivery.replaying || rejoins.busy) return;
-  for (const typed of delivery.toSend()) send(typed.frame);
+  if (!state.registered || delivery.replaying) return;
+  // A line typed in a room not back yet waits for that room alone.
+  const ready = (/** @type {{ frame: Record<string, unknown> }} */ typed) =>
+    typeof typed.frame.room !== "string" || !rejoins.waiting(typed.frame.room);
+  for (const typed of delivery.toSend(ready)) send(typed.frame);
 }
 
 /**
@@ -889,7 +902,9 @@ function joined(frame) {
   const room = roomOf(frame);
   const name = str(frame, "name");
   if (name === state.name) {
+    const back = rejoins.waiting(room.name);
     rejoins.entered(room.name);
+    if (back) sendPending();
     state.entering = room.name;
     room.left = "";
     room.users = [];
@@ -1011,7 +1026,12 @@ function parted(frame) {
 function current(name) {
   if (!name) return;
   state.entering = "";
-  // A room joined again late: the one on screen is joined again after it.
+  // The answer to a join of a room the page is in (the welcome's own) is `current` alone.
+  if (rejoins.waiting(name)) {
+    rejoins.entered(name);
+    sendPending();
+  }
+  // A room joined again late: the room on screen stays.
   if (rejoins.quietCurrent(name)) return;
   const awaited = state.awaiting.indexOf(name);
   if (awaited >= 0) {
@@ -1479,7 +1499,10 @@ function renderRooms() {
  * @param {Room} room
  */
 function switchTo(room) {
-  if (!room.left && room !== state.current && send({ type: "join", room: room.name })) {
+  // While rooms are joined again, a switch is only shown (lines name their room): a `join`
+  // would compete with those joins for the flood allowance.
+  const asks = !room.left && room !== state.current && !rejoins.underWay;
+  if (asks && send({ type: "join", room: room.name })) {
     state.awaiting.push(room.name);
   }
   showRoom(room);
@@ -1503,6 +1526,10 @@ view.sendForm.addEventListener("submit", (event) => {
   }
   // The room on screen, that the line is typed in; after leaving it, the server's current one.
   const where = room && !room.left ? { room: room.name } : {};
+  if (room && !room.left && ownRejoin(text, room)) {
+    view.input.value = "";
+    return;
+  }
   const posting = postingOf(text);
   if (posting && room && (state.registered || state.lostAt !== 0)) {
     // Shown as sending until posted; while the connection is lost, it waits to go.
@@ -1524,6 +1551,35 @@ view.sendForm.addEventListener("submit", (event) => {
   if (log) log.scrollTop = log.scrollHeight;
   clearBelow();
 });
+
+/**
+ * A `/part` or `/join` of a room still to be joined again after a restart:
+ * the person's word wins over the retries. A part is done here (the server
+ * has not let the page in yet), and true returned; a join goes as typed.
+ * @param {string} text
+ * @param {Room} typedIn
+ */
+function ownRejoin(text, typedIn) {
+  const command = /^\/(part|leave|join)(?:\s+(\S+))?/i.exec(text.trim());
+  if (!command) return false;
+  const named = command[2]?.startsWith("#") ? command[2].slice(1) : undefined;
+  const parting = command[1].toLowerCase() !== "join";
+  const target = named ?? (parting ? typedIn.name : undefined);
+  if (target === undefined || !rejoins.waiting(target)) return false;
+  rejoins.forget(target);
+  if (!parting) return false;
+  systemLine(`You left #${target}.`, "system");
+  const room = state.rooms.get(target);
+  if (room === state.current && room) {
+    room.left = "you left it";
+  } else if (room) {
+    state.rooms.delete(target);
+    room.log.remove();
+  }
+  renderRooms();
+  sendPending();
+  return true;
+}
 
 view.input.addEventListener("input", () => {
   view.inputError.textContent = "";

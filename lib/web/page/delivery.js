@@ -303,9 +303,13 @@ export class Delivery {
     return this.pending.splice(index, 1)[0];
   }
 
-  /** Pending lines not sent on this connection yet, in order; each is then counted as sent. */
-  toSend() {
-    const due = this.pending.filter((p) => !p.sentHere);
+  /**
+   * Pending lines not sent on this connection yet, in order, that `ready`
+   * lets go now; each is then counted as sent.
+   * @param {(entry: Pending<Item>) => boolean} ready
+   */
+  toSend(ready = () => true) {
+    const due = this.pending.filter((p) => !p.sentHere && ready(p));
     for (const entry of due) entry.sentHere = true;
     return due;
   }

@@ -3,10 +3,12 @@
  * (docs/PROTOCOL.md, "Limits" and "Rooms"), without the DOM: which were
  * answered; which the server refused for a moment (an `error` with `wait`:
  * flood control, a room made too fast), to ask for again after its wait,
- * one at a time (together they would be refused again), and then the room
- * that was asked for last, since each join makes its room current; and
- * which it refused for good (a private room, say), for the page to say so.
- * A refusal names its room (`room` in the error of a `join` frame).
+ * one at a time (together they would be refused again), their `current`
+ * not followed (the room on screen stays where the person put it: lines
+ * name their room); and which it refused for good (a private room, say),
+ * for the page to say so once, never to be asked for again. The person's
+ * own `/part` or `/join` of a room takes it off the list. A refusal names
+ * its room (`room` in the error of a `join` frame).
  *
  * @module
  */
@@ -24,32 +26,43 @@ export class Rejoins {
   #wait = 0;
   /** @type {Map<string, number>} How often each room was asked for. */
   #tries = new Map();
-  /** The room asked for last: current once all are in. */
-  #last = "";
-  /** Whether a room was asked for again since the last one was. */
-  #late = false;
   /** @type {Set<string>} Rooms asked for again whose `current` the page does not follow. */
   #quiet = new Set();
-  /** Whether some joins are still to be answered or asked for again. */
-  #busy = false;
 
   /**
-   * Starts joining `rooms` again (the room to show last): returns them, to send.
+   * Starts joining `rooms` again: returns them, to send.
    * @param {string[]} rooms
    */
   start(rooms) {
     this.reset();
-    this.#busy = rooms.length > 0;
-    this.#last = rooms.at(-1) ?? "";
     return this.#asking(rooms);
   }
 
   /**
-   * Whether joins are under way: lines typed wait for them (one typed in a
-   * room not entered yet would be refused).
+   * Whether `room` is still to be joined again: a line typed there waits
+   * for it (it would be refused before); lines of other rooms need not.
+   * @param {string} room
    */
-  get busy() {
-    return this.#busy;
+  waiting(room) {
+    return this.#asked.has(room) || this.#later.includes(room);
+  }
+
+  /**
+   * Whether rooms are still being joined again: their joins share the
+   * server's flood allowance with what the person does meanwhile.
+   */
+  get underWay() {
+    return this.#asked.size > 0 || this.#later.length > 0;
+  }
+
+  /**
+   * The person parted `room` or joins it themselves: it is asked for no more.
+   * @param {string} room
+   */
+  forget(room) {
+    this.#asked.delete(room);
+    this.#later = this.#later.filter((other) => other !== room);
+    this.#quiet.delete(room);
   }
 
   /**
@@ -70,6 +83,8 @@ export class Rejoins {
    */
   refused(room, wait) {
     if (!this.#asked.has(room)) return "";
+    // Refused: no `current` of it will come.
+    this.#quiet.delete(room);
     if (wait === undefined || (this.#tries.get(room) ?? 0) >= REJOIN_TRIES) {
       this.#asked.delete(room);
       return "refused";
@@ -81,7 +96,7 @@ export class Rejoins {
 
   /**
    * Whether a `current` of `room` answers a join asked for again late: the
-   * room the person looks at stays (the last room's `current` comes after).
+   * room the person looks at stays.
    * @param {string} room
    */
   quietCurrent(room) {
@@ -89,24 +104,30 @@ export class Rejoins {
   }
 
   /**
-   * The joins sent were answered (the pong of the ping after them): the
-   * room to ask for next and after how long (ms), or undefined when all are
-   * done.
-   * @returns {{ room: string, wait: number } | undefined}
+   * The joins sent were answered (the pong of the ping after them): in how
+   * many ms to {@link take} the next room refused for a moment, or
+   * undefined when none is left.
+   * @returns {number | undefined}
    */
   next() {
-    const room = this.#later.shift();
-    if (room === undefined && !this.#late) {
-      this.#busy = false;
-      return undefined;
-    }
+    if (this.#later.length === 0) return undefined;
     // A fresh wait after a refusal; none after a join taken (the next one may be refused: its own).
     const wait = this.#wait;
     this.#wait = 0;
-    this.#late = room !== undefined && (room !== this.#last || this.#later.length > 0);
-    if (this.#late && room !== undefined) this.#quiet.add(room);
-    const [next] = this.#asking([this.#late && room !== undefined ? room : this.#last]);
-    return { room: next, wait };
+    return wait;
+  }
+
+  /**
+   * The room to ask for again now (after the wait {@link next} said), or
+   * undefined when the person parted or joined those left meanwhile.
+   * @returns {string | undefined}
+   */
+  take() {
+    const room = this.#later.shift();
+    if (room === undefined) return undefined;
+    this.#quiet.add(room);
+    this.#asking([room]);
+    return room;
   }
 
   /** Forgets the joins under way (a new welcome, the end of a session). */
@@ -115,10 +136,7 @@ export class Rejoins {
     this.#later = [];
     this.#wait = 0;
     this.#tries.clear();
-    this.#last = "";
-    this.#late = false;
     this.#quiet.clear();
-    this.#busy = false;
   }
 
   /**
