@@ -15,12 +15,31 @@ import { DATABASE_FILE, Store } from "../lib/store/sqlite_store.ts";
 
 type Message = { id: number; text: string };
 
+/** `chat serve` on a free loopback port with `--data path`, no flood limits. */
+function serve(path: string): ServeProcess {
+  return new ServeProcess([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data",
+    path,
+    "--flood-rate",
+    "0",
+  ]);
+}
+
+/** The README's restore steps (a new private directory, the copy as its chat.db), then served. */
+async function restoreAndServe(file: string, restored: string): Promise<ServeProcess> {
+  await Deno.mkdir(restored, { mode: 0o700 });
+  await Deno.copyFile(file, join(restored, "chat.db"));
+  return serve(restored);
+}
+
 Deno.test("chat backup copies a live server under load; the restored copy serves every message echoed before it began", async () => {
   await withDir(async (dir) => {
     const data = join(dir, "data");
     const file = join(dir, "小明's backup.db");
-    const serve = (path: string) =>
-      new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", path, "--flood-rate", "0"]);
     const live = serve(data);
     const writer = await JsonClient.join(await live.port(), "writer");
     const echoed: Message[] = [];
@@ -47,10 +66,7 @@ Deno.test("chat backup copies a live server under load; the restored copy serves
     assert.equal((await live.finish()).code, 0);
 
     // The README's restore steps.
-    const restored = join(dir, "restored");
-    await Deno.mkdir(restored, { mode: 0o700 });
-    await Deno.copyFile(file, join(restored, "chat.db"));
-    const again = serve(restored);
+    const again = await restoreAndServe(file, join(dir, "restored"));
     const reader = await JsonClient.join(await again.port(), "reader");
     const stored = new Map((await allHistory(reader)).map((m) => [m.id, m.text]));
     const lost = before.filter((m) => stored.get(m.id) !== m.text);
@@ -96,8 +112,6 @@ Deno.test("a restored copy counts ids on a stream of its own: a client that saw 
   await withDir(async (dir) => {
     const data = join(dir, "data");
     const file = join(dir, "backup.db");
-    const serve = (path: string) =>
-      new ServeProcess(["--host", "127.0.0.1", "--port", "0", "--data", path, "--flood-rate", "0"]);
     const live = serve(data);
     const ann = await JsonClient.connect(await live.port());
     await ann.send({ type: "hello", version: 1, name: "Ann" });
@@ -115,10 +129,7 @@ Deno.test("a restored copy counts ids on a stream of its own: a client that saw 
     assert.equal((await live.finish()).code, 0);
 
     // The README's restore steps; then more is said there than was lost, before Ann is back.
-    const restored = join(dir, "restored");
-    await Deno.mkdir(restored, { mode: 0o700 });
-    await Deno.copyFile(file, join(restored, "chat.db"));
-    const again = serve(restored);
+    const again = await restoreAndServe(file, join(dir, "restored"));
     const port = await again.port();
     const bob = await JsonClient.join(port, "Bob");
     const said = ["new 1", "new 2", "new 3", "new 4"];
