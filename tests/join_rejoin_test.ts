@@ -115,6 +115,23 @@ async function classFirst(port: number, bots: JsonClient[]): Promise<void> {
   for (let i = 0; i < 20; i++) bots.push(await JsonClient.join(port, `pupil${i}`));
 }
 
+/**
+ * Others behind her address made 20 rooms first: hers, made anew, wait a minute each. The
+ * last of `bots` is a watcher in #lobby.
+ */
+async function roomsMadeFirst(port: number, bots: JsonClient[]): Promise<void> {
+  for (const maker of [0, 1]) {
+    const bot = await JsonClient.join(port, `maker${maker}`);
+    bots.push(bot);
+    for (let i = 0; i < 10; i++) {
+      const room = `x${maker}_${i}`;
+      await bot.send({ type: "join", room });
+      await bot.next("current", (e) => e.room === room);
+    }
+  }
+  bots.push(await JsonClient.join(port, "watcher"));
+}
+
 /** The screen's rows that no chat user should see after a restart: raw refusals. */
 function rawRefusals(screen: string): string[] {
   return [
@@ -239,19 +256,7 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
     rooms: ["r1", "r2"],
     data: false,
     second: ["--ping-interval", "600"],
-    // Others behind her address made 20 rooms first: hers, made anew, wait a minute each.
-    restarted: async (port, bots) => {
-      for (const maker of [0, 1]) {
-        const bot = await JsonClient.join(port, `maker${maker}`);
-        bots.push(bot);
-        for (let i = 0; i < 10; i++) {
-          const room = `x${maker}_${i}`;
-          await bot.send({ type: "join", room });
-          await bot.next("current", (e) => e.room === room);
-        }
-      }
-      bots.push(await JsonClient.join(port, "watcher"));
-    },
+    restarted: roomsMadeFirst,
     back: async (socket, bots) => {
       const watcher = bots.at(-1)!;
       // Typed in #r2, on screen and not back: it waits for #r2, and says so.
@@ -269,6 +274,25 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
       const screen = (await screenShows(socket, /-- You left #r1[\s\S]*^#lobby Ann>/m)).input;
       assert.deepEqual(rowsWith(screen, "#r1"), rowsWith(screen, "You left #r1"), screen);
       assert.deepEqual(rawRefusals(screen), [], screen);
+    },
+  });
+});
+
+Deno.test("after a restart whose rooms are refused for a minute, /part of a room not back yet shows the line typed there as not sent, whole", async () => {
+  await acrossRestart({
+    rooms: ["r1", "r2"],
+    data: false,
+    second: ["--ping-interval", "600"],
+    restarted: roomsMadeFirst,
+    back: async (socket) => {
+      await typeLine(socket, "typed in r2, 小明");
+      await screenShows(socket, /-- #r2 is not back yet: "typed in r2, 小明" goes once it is/);
+      await typeLine(socket, "/part #r2");
+      const screen = (await screenShows(
+        socket,
+        /-- You left #r2\n.*"typed in r2, 小明" was not sent: you are not in #r2/,
+      )).input;
+      assert.deepEqual(rowsWith(screen, "Error"), [], screen);
     },
   });
 });

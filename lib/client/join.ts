@@ -750,6 +750,7 @@ class InteractiveJoin {
   #notRejoined(room: string, reason: string): void {
     const why = `could not join it again: ${lowerFirst(stripUnsafe(reason))}`;
     this.#print([statusLine(`#${stripUnsafe(room)}: ${why}`, Date.now(), "error")]);
+    this.#notSentIn(room);
     if (room === this.#views.shown) this.#views.list.markLeft(room, why);
     else this.#views.list.remove(room);
     this.#screen.setPrompt(this.#onlinePrompt());
@@ -975,12 +976,29 @@ class InteractiveJoin {
     if (target === this.#views.shown) this.#views.list.markLeft(target, "you left it");
     else this.#views.list.remove(target);
     this.#print([statusLine(`You left #${stripUnsafe(target)}`, Date.now(), "leave")]);
+    this.#notSentIn(target);
     this.#screen.setPrompt(this.#onlinePrompt());
     this.#write(this.#screen.drawInput(this.#input()));
     this.#drawStatus();
-    // Lines typed there meanwhile now go, and are refused as any line of a room left.
-    this.#drain();
     return true;
+  }
+
+  /**
+   * The lines typed in `room` while it was to be joined again, which it will
+   * not be: they are not sent (the server would refuse them), and each is
+   * shown whole, to be copied elsewhere.
+   */
+  #notSentIn(room: string): void {
+    const lines = this.#queued.take((line) => line.room === room);
+    if (lines.length === 0) return;
+    this.#print(lines.map((line) =>
+      statusLine(
+        `"${stripUnsafe(line.text)}" was not sent: you are not in #${stripUnsafe(room)}`,
+        Date.now(),
+        "error",
+      )
+    ));
+    this.#onAnswered();
   }
 
   /** Sends the lines that wait; the prompt says so if an answer is long in coming. */

@@ -99,6 +99,13 @@ export class PacedQueue {
     return true;
   }
 
+  /** Takes the lines `pick` picks off the queue (not sent: they could not go); returns them. */
+  take(pick: (waiting: PendingLine) => boolean): PendingLine[] {
+    const taken = this.#lines.filter(pick);
+    this.#lines = this.#lines.filter((line) => !pick(line));
+    return taken;
+  }
+
   /**
    * Sends the lines in order, one at a time, until none is left or the
    * connection goes (the line whose answer did not come stays first, to be
