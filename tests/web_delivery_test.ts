@@ -555,6 +555,78 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
   }
 });
 
+/**
+ * The page, in #r1-#r8 (#r8 on screen), back after a restart whose flood control
+ * (a burst of 5, then one every 5 s) refuses most of its joins for a moment: `fn` gets
+ * it, with pupil0 in #r8 and pupil1, while those joins are still being retried.
+ */
+async function backFlooded(
+  fn: (page: Page, pupils: JsonClient[]) => Promise<void>,
+): Promise<void> {
+  const rooms = Array.from({ length: 8 }, (_, i) => `r${i + 1}`);
+  let server = startServer({ webPort: 0, flood: null });
+  const ports = { port: server.addr.port, webPort: server.webAddr!.port };
+  const proxy = FaultProxy.start(ports.webPort);
+  const { browser, close } = await launchBrowser();
+  const pupils: JsonClient[] = [];
+  try {
+    const page = await joinPage(browser, `http://127.0.0.1:${proxy.port}/`, "Ann");
+    for (const room of rooms) {
+      await say(page, `/join #${room}`);
+      await waitForText(page, "room-title", `#${room}`);
+    }
+    proxy.refusing = true;
+    for (const link of proxy.connections) link.cut();
+    await server.shutdown("Restarting");
+    server = startServer({ ...ports, flood: { burst: 5, rate: 0.2, kickAfter: 50 } });
+    // The page's is the 21st login behind its address: its joins are counted.
+    for (let i = 0; i < 20; i++) pupils.push(await JsonClient.join(server, `pupil${i}`));
+    await pupils[0].send({ type: "join", room: "r8" });
+    await pupils[0].next("current", (e) => e.room === "r8");
+    proxy.refusing = false;
+    await waitForLine(page, "Reconnected.");
+    await fn(page, pupils);
+  } finally {
+    await close();
+    for (const pupil of pupils) await pupil.close();
+    await proxy.close();
+    await server.shutdown();
+  }
+}
+
+Deno.test("after a restart, a /join of a room still being joined again (flood refusals) gets it back, and the line typed there waiting for it is posted", async () => {
+  await backFlooded(async (page, pupils) => {
+    await say(page, "typed in r8");
+    await say(page, "/join #r8");
+    // (Her join of #r8 is not announced: too many joins came from her address.)
+    const said = await pupils[0].waitFor(
+      (e) => e.type === "message" && e.from === "Ann",
+      60_000,
+    );
+    assert.deepEqual(said.type === "message" && [said.room, said.text], ["r8", "typed in r8"]);
+    await waitForText(page, "room-title", "#r8");
+    await page.waitForFunction(`!document.querySelector(".log li.pending")`, { timeout: 30_000 });
+    const lines = await roomLines(page, "r8");
+    assert.equal(count(lines, "not sent"), 0, lines.join("\n"));
+    assert.equal(count(lines, "You are not in"), 0, lines.join("\n"));
+  });
+});
+
+Deno.test("after a restart, lines typed while rooms are joined again, refused for flooding and sent again, are each posted once with no error line", async () => {
+  await backFlooded(async (page, pupils) => {
+    await showListed(page, "lobby");
+    const texts = ["one in lobby", "two in lobby", "three in lobby"];
+    for (const text of texts) await say(page, text);
+    for (const text of texts) {
+      await pupils[1].waitFor((e) => e.type === "message" && e.text === text, 60_000);
+    }
+    await page.waitForFunction(`!document.querySelector(".log li.pending")`, { timeout: 30_000 });
+    const lines = await roomLines(page, "lobby");
+    for (const text of texts) assert.equal(count(lines, `Ann: ${text}`), 1, lines.join("\n"));
+    assert.equal(count(lines, "Slow down"), 0, lines.join("\n"));
+  });
+});
+
 Deno.test("Rejoins: a room refused for good is not asked for again, one refused again late leaves no quiet current, and one parted is asked for no more", () => {
   const rejoins = new Rejoins();
   assert.deepEqual(rejoins.start(["b", "d"]), ["b", "d"]);

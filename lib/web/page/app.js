@@ -589,7 +589,8 @@ function error(frame) {
     }
     if (refusal !== "") return;
   }
-  if (typeof frame.cid === "string") refused(frame.cid, code, num(frame, "wait"));
+  // A line refused for flooding goes again by itself: it stays shown as sending, no error.
+  if (typeof frame.cid === "string" && refused(frame.cid, code, num(frame, "wait"))) return;
   if (state.registered) {
     systemLine(text, "error");
     return;
@@ -835,21 +836,24 @@ function sent(frame) {
 
 /**
  * A line typed here was refused: marked as not sent (the error says why),
- * or, refused for flooding, sent again once the server takes lines again.
+ * or, refused for flooding, sent again once the server takes lines again
+ * (true then: there is nothing to say).
  * @param {string} cid
  * @param {string} code
  * @param {number | undefined} wait
+ * @returns {boolean}
  */
 function refused(cid, code, wait) {
   const typed = delivery.pending.find((p) => p.cid === cid);
-  if (!typed) return;
+  if (!typed) return false;
   if (code === "flood") {
     typed.sentHere = false;
     setTimeout(sendPending, wait ?? ACK_EVERY_MS);
-    return;
+    return true;
   }
   delivery.settle(cid);
   notSent(typed.item);
+  return false;
 }
 
 /** Sends the lines typed and not sent on this connection yet, in order, once the page is back. */
@@ -1554,8 +1558,10 @@ view.sendForm.addEventListener("submit", (event) => {
 
 /**
  * A `/part` or `/join` of a room still to be joined again after a restart:
- * the person's word wins over the retries. A part is done here (the server
- * has not let the page in yet), and true returned; a join goes as typed.
+ * the person's word wins over the retries, and true is returned. A part is
+ * done here (the server has not let the page in yet); a join only shows the
+ * room: the retries bring it back (a join sent now would compete with them
+ * for the flood allowance, be refused, and not be sent again).
  * @param {string} text
  * @param {Room} typedIn
  */
@@ -1566,8 +1572,12 @@ function ownRejoin(text, typedIn) {
   const parting = command[1].toLowerCase() !== "join";
   const target = named ?? (parting ? typedIn.name : undefined);
   if (target === undefined || !rejoins.waiting(target)) return false;
+  if (!parting) {
+    const room = state.rooms.get(target);
+    if (room) showRoom(room);
+    return true;
+  }
   rejoins.forget(target);
-  if (!parting) return false;
   systemLine(`You left #${target}.`, "system");
   const room = state.rooms.get(target);
   if (room === state.current && room) {

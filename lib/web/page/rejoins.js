@@ -7,7 +7,8 @@
  * not followed (the room on screen stays where the person put it: lines
  * name their room); and which it refused for good (a private room, say),
  * for the page to say so once, never to be asked for again. The person's
- * own `/part` or `/join` of a room takes it off the list. A refusal names
+ * own `/part` of a room takes it off the list (their `/join` of it leaves it
+ * on: the retries bring it back). A refusal names
  * its room (`room` in the error of a `join` frame).
  *
  * @module
@@ -56,7 +57,7 @@ export class Rejoins {
   }
 
   /**
-   * The person parted `room` or joins it themselves: it is asked for no more.
+   * The person parted `room`: it is asked for no more.
    * @param {string} room
    */
   forget(room) {
