@@ -278,6 +278,29 @@ Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms)
   });
 });
 
+Deno.test("after a restart with joins refused for a moment, /join of a room not back yet shows it, and the line typed there reaches it once it is back (--data)", async () => {
+  const rooms = Array.from({ length: 8 }, (_, i) => `r${i + 1}`);
+  await acrossRestart({
+    rooms,
+    data: true,
+    second: ["--flood-burst", "5", "--flood-rate", "0.2", "--ping-interval", "600"],
+    restarted: async (port, bots) => {
+      await classFirst(port, bots);
+      await bots[0].send({ type: "join", room: "r8" });
+      await bots[0].next("current", (e) => e.room === "r8");
+    },
+    back: async (socket, bots) => {
+      await typeLine(socket, "typed in r8");
+      await screenShows(socket, /-- #r8 is not back yet: "typed in r8" goes once it is/);
+      await typeLine(socket, "/join #r8");
+      const said = await bots[0].waitFor((e) => e.type === "message" && e.from === "Ann", BACK_MS);
+      assert.deepEqual(said.type === "message" && [said.room, said.text], ["r8", "typed in r8"]);
+      const screen = await tmux(socket, "capture-pane", "-p", "-t", "chat");
+      assert.deepEqual(rowsWith(screen, "You are not in #r8"), [], screen);
+    },
+  });
+});
+
 Deno.test("after a restart whose rooms are refused for a minute, /part of a room not back yet shows the line typed there as not sent, whole", async () => {
   await acrossRestart({
     rooms: ["r1", "r2"],

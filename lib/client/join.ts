@@ -960,8 +960,8 @@ class InteractiveJoin {
   /**
    * A `/part` or `/join` of a room still to be joined again after a
    * restart: the person's word wins over the retries. A part is done here
-   * (the server has not let us in yet), and true returned; a join goes as
-   * typed, the retries leaving that room to it.
+   * (the server has not let us in yet), a join only shows the room (the
+   * retries bring it back); true when so handled.
    */
   #ownRejoin(text: string, room: string): boolean {
     const command = /^\/(part|leave|join)(?:\s+(\S+))?/i.exec(text.trim());
@@ -970,9 +970,15 @@ class InteractiveJoin {
     const parting = command[1].toLowerCase() !== "join";
     const target = named ?? (parting ? room : undefined);
     if (target === undefined || !this.#client.awaitsRejoin(target)) return false;
+    if (!parting) {
+      // The retries bring it back, and the lines typed there then: the join is only shown, as a
+      // switch is (sent now, it would compete with them for the flood allowance, and go first).
+      this.#switchRoom(target);
+      this.#write(this.#screen.drawInput(this.#input()));
+      return true;
+    }
     this.#client.forgetRejoin(target);
     this.#refill.delete(target);
-    if (!parting) return false;
     if (target === this.#views.shown) this.#views.list.markLeft(target, "you left it");
     else this.#views.list.remove(target);
     this.#print([statusLine(`You left #${stripUnsafe(target)}`, Date.now(), "leave")]);
