@@ -69,8 +69,20 @@ async function quitAndListAcks(client: ChatClient, server: FakeServer): Promise<
     .map((f) => f.type === "ack" ? f.id : "hello");
 }
 
-function connected(server: FakeServer): ChatClient {
-  return clientFor(server.port, { retryInitialMs: 10 });
+/** Alice logged in on `server` with a client; `body` reads her updates; then both are closed. */
+async function asAlice(
+  server: FakeServer,
+  body: (updates: AsyncGenerator<ClientUpdate>, client: ChatClient) => Promise<void>,
+): Promise<void> {
+  const client = clientFor(server.port, { retryInitialMs: 10 });
+  try {
+    await client.connect();
+    assert.ok((await client.register("Alice")).ok);
+    await body(client.updates(true), client);
+  } finally {
+    client.close();
+    await server.close();
+  }
 }
 
 Deno.test("after a drop, hello asks for what came after the last id shown, and the replay shows nothing twice", async () => {
@@ -84,11 +96,7 @@ Deno.test("after a drop, hello asks for what came after the last id shown, and t
         { type: "replay", messages: [said(9, "nine")] },
       ]
   );
-  const client = connected(server);
-  try {
-    await client.connect();
-    assert.ok((await client.register("Alice")).ok);
-    const updates = client.updates(true);
+  await asAlice(server, async (updates) => {
     assert.deepEqual(await textsUntil(updates, "seven"), ["six", "seven"]);
     server.dropAll();
     assert.deepEqual(await textsUntil(updates, "nine"), ["eight", "nine"]);
@@ -96,10 +104,7 @@ Deno.test("after a drop, hello asks for what came after the last id shown, and t
     assert.equal(first.since, undefined, "nothing to ask for at the first hello");
     assert.equal(first.acks, true);
     assert.deepEqual([again.since, again.stream, again.acks], [7, "s1", true]);
-  } finally {
-    client.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("what was shown is acknowledged once for a burst, and again before quitting", async () => {
@@ -109,11 +114,7 @@ Deno.test("what was shown is acknowledged once for a burst, and again before qui
     said(2, "two"),
   ]);
   server.onInput = (text) => [said(3, text)];
-  const client = connected(server);
-  try {
-    await client.connect();
-    assert.ok((await client.register("Alice")).ok);
-    const updates = client.updates(true);
+  await asAlice(server, async (updates, client) => {
     await textsUntil(updates, "two");
     await server.until(() => server.frames.some((frame) => frame.type === "ack"));
     client.input("three");
@@ -122,10 +123,7 @@ Deno.test("what was shown is acknowledged once for a burst, and again before qui
     await server.until(() => server.frames.some((frame) => frame.type === "quit"));
     const acks = server.frames.filter((f) => f.type === "ack" || f.type === "quit");
     assert.deepEqual(acks, [{ type: "ack", id: 2 }, { type: "ack", id: 3 }, { type: "quit" }]);
-  } finally {
-    client.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("kept mail shown in missed is acknowledged even when no newer id came: the server counts it delivered only then", async () => {
@@ -142,11 +140,7 @@ Deno.test("kept mail shown in missed is acknowledged even when no newer id came:
     { ...welcome(hello.name), stream: "s1", last: 9 },
     { type: "missed", messages: [mail(4, "while you were out"), mail(7, "call me")] },
   ]);
-  const client = connected(server);
-  try {
-    await client.connect();
-    assert.ok((await client.register("Alice")).ok);
-    const updates = client.updates(true);
+  await asAlice(server, async (updates) => {
     await until(
       updates,
       (update) => update.kind === "event" && update.event.type === "missed",
@@ -154,20 +148,13 @@ Deno.test("kept mail shown in missed is acknowledged even when no newer id came:
     );
     await server.until(() => server.frames.some((frame) => frame.type === "ack"));
     assert.deepEqual(server.frames.filter((f) => f.type === "ack"), [{ type: "ack", id: 9 }]);
-  } finally {
-    client.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a line delivered with a cid carries it, to a server that follows delivery only", async () => {
   for (const stream of ["s1", undefined]) {
     const server = new FakeServer((hello) => [{ ...welcome(hello.name), stream, last: 0 }]);
-    const client = connected(server);
-    try {
-      await client.connect();
-      assert.ok((await client.register("Alice")).ok);
-      const updates = client.updates(true);
+    await asAlice(server, async (updates, client) => {
       const cid = client.nextCid();
       const delivered = client.deliver("hello", cid);
       await textsUntil(updates, "hello");
@@ -178,10 +165,7 @@ Deno.test("a line delivered with a cid carries it, to a server that follows deli
       await reading;
       const input = server.frames.find((frame) => frame.type === "input");
       assert.equal(input?.cid, stream ? cid : undefined);
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   }
 });
 
@@ -195,11 +179,7 @@ Deno.test("a room a server forgot is joined again with since on the same stream,
       { ...welcome(hello.name), stream: index === 0 ? "s1" : stream, last: index === 0 ? 6 : 3 },
       ...(index === 0 ? [said(7, "seven")] : []),
     ]);
-    const client = connected(server);
-    try {
-      await client.connect();
-      assert.ok((await client.register("Alice")).ok);
-      const updates = client.updates(true);
+    await asAlice(server, async (updates, client) => {
       await textsUntil(updates, "seven");
       server.dropAll();
       for (let next = await updates.next(); !next.done; next = await updates.next()) {
@@ -210,10 +190,7 @@ Deno.test("a room a server forgot is joined again with since on the same stream,
       const rejoins = () => server.frames.filter((f) => f.type === "join" || f.type === "input");
       await server.until(() => rejoins().length > 0);
       assert.deepEqual(rejoins(), [expected]);
-    } finally {
-      client.close();
-      await server.close();
-    }
+    });
   }
 });
 
@@ -227,11 +204,7 @@ Deno.test("until rooms joined again answered, since and acks go no further than 
         { type: "replay", messages: [said(9, "nine")] },
       ]
   );
-  const client = connected(server);
-  try {
-    await client.connect();
-    assert.ok((await client.register("Alice")).ok);
-    const updates = client.updates(true);
+  await asAlice(server, async (updates, client) => {
     await textsUntil(updates, "seven");
     // The answer to the rejoin does not come (the pong after it stands for it), and the link drops.
     server.answersPings = false;
@@ -247,10 +220,7 @@ Deno.test("until rooms joined again answered, since and acks go no further than 
     client.input("hello");
     await textsUntil(updates, "ten");
     assert.deepEqual(await quitAndListAcks(client, server), ["hello", "hello", "hello", 10]);
-  } finally {
-    client.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("until the last page of the hello's replay, since and acks stay at the hello's: that page says what the replay left out", async () => {
@@ -261,11 +231,7 @@ Deno.test("until the last page of the hello's replay, since and acks stay at the
       ? [back, { type: "replay", messages: [said(50, "fifty"), said(51, "fifty-one")], more: true }]
       : [back, { type: "replay", messages: [said(52, "fifty-two")], gaps: ["lobby"] }]
   );
-  const client = connected(server);
-  try {
-    await client.connect();
-    assert.ok((await client.register("Alice")).ok);
-    const updates = client.updates(true);
+  await asAlice(server, async (updates, client) => {
     await textsUntil(updates, "six");
     await backAgain(server, updates);
     await textsUntil(updates, "fifty-one");
@@ -273,8 +239,5 @@ Deno.test("until the last page of the hello's replay, since and acks stay at the
     assert.deepEqual(server.hellos.map((h) => (h as { since?: number }).since), [undefined, 6, 6]);
     await textsUntil(updates, "fifty-two");
     assert.deepEqual(await quitAndListAcks(client, server), ["hello", "hello", "hello", 52]);
-  } finally {
-    client.close();
-    await server.close();
-  }
+  });
 });

@@ -132,6 +132,14 @@ async function roomsMadeFirst(port: number, bots: JsonClient[]): Promise<void> {
   bots.push(await JsonClient.join(port, "watcher"));
 }
 
+/** A restart without `--data` whose rooms, made anew, are refused for a minute each (roomsMadeFirst). */
+const REFUSED_FOR_A_MINUTE = {
+  rooms: ["r1", "r2"],
+  data: false,
+  second: ["--ping-interval", "600"],
+  restarted: roomsMadeFirst,
+};
+
 /** The screen's rows that no chat user should see after a restart: raw refusals. */
 function rawRefusals(screen: string): string[] {
   return [
@@ -253,10 +261,7 @@ Deno.test("after a restart with joins refused for a moment, a line typed while a
 
 Deno.test("after a restart whose rooms are refused for a minute (too_many_rooms), a line typed in #lobby goes at once, and /part of a room not back yet is done", async () => {
   await acrossRestart({
-    rooms: ["r1", "r2"],
-    data: false,
-    second: ["--ping-interval", "600"],
-    restarted: roomsMadeFirst,
+    ...REFUSED_FOR_A_MINUTE,
     back: async (socket, bots) => {
       const watcher = bots.at(-1)!;
       // Typed in #r2, on screen and not back: it waits for #r2, and says so.
@@ -303,10 +308,7 @@ Deno.test("after a restart with joins refused for a moment, /join of a room not 
 
 Deno.test("after a restart whose rooms are refused for a minute, /part of a room not back yet shows the line typed there as not sent, whole", async () => {
   await acrossRestart({
-    rooms: ["r1", "r2"],
-    data: false,
-    second: ["--ping-interval", "600"],
-    restarted: roomsMadeFirst,
+    ...REFUSED_FOR_A_MINUTE,
     back: async (socket) => {
       await typeLine(socket, "typed in r2, 小明");
       await screenShows(socket, /-- #r2 is not back yet: "typed in r2, 小明" goes once it is/);
